@@ -1,0 +1,176 @@
+"""The ``embedeval`` command line: a thin layer over the Python API.
+
+Every user mistake surfaces as an :class:`EmbedevalError` and is printed as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from embedeval import __version__
+from embedeval.errors import EmbedevalError
+
+# Piped output has no terminal width; 80 columns would wrap every table, so give it room.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+DATA_DIR_OPTION = click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA",
+    help="Data directory holding similarity/, corpora/ ... (default: $EMBEDEVAL_DATA).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="embedeval")
+def cli() -> None:
+    """Study input and output word embeddings and weight tying.
+
+    \b
+    Quick start:
+      embedeval eval                       score the built-in example (SGNS U and V)
+      embedeval eval vectors.txt -b simlex999 -b men --json out.json
+      embedeval benchmarks                 list every benchmark and where it is
+    """
+
+
+@cli.command("benchmarks")
+@DATA_DIR_OPTION
+def benchmarks_cmd(data_dir: str | None) -> None:
+    """List the known benchmarks: pairs, score scale, and whether each is bundled, found or missing."""
+    from rich.table import Table
+
+    from embedeval.data.registry import SPECS, locate
+
+    table = Table(title="Benchmarks (bundled ones need no data directory)", title_justify="left")
+    for column in ("name", "title", "pairs", "scale", "status"):
+        table.add_column(column, justify="right" if column == "pairs" else "left")
+    for spec in SPECS:
+        try:
+            where = locate(spec, data_dir)
+        except EmbedevalError:
+            where = None
+        if where is None or where.status == "no data dir":
+            status = f"[yellow]no data dir[/]: set EMBEDEVAL_DATA to a folder holding {spec.relpath}"
+        elif where.status == "bundled":
+            status = "[green]bundled[/]"
+        elif where.status == "found":
+            status = f"[green]found[/] at {where.path}"
+        else:
+            status = f"[red]missing[/]: put it at {where.path}"
+        scale = "—" if spec.kind != "similarity" else f"{spec.scale[0]:g}–{spec.scale[1]:g}"
+        pairs = f"{spec.pairs}" + (" q" if spec.kind == "analogy" else "")
+        table.add_row(spec.name, spec.title, pairs, scale, status)
+    console.print(table)
+
+
+@cli.command("eval")
+@click.argument("embeddings", nargs=-1, type=click.Path())
+@click.option("-b", "--benchmark", "benchmarks", multiple=True, metavar="NAME|PATH",
+              help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. "
+                   "Default: every bundled similarity set.")
+@click.option("--oov", type=click.Choice(["drop", "zero", "mean"]), default="drop", show_default=True,
+              help="Pairs with an unknown word: drop them, score them 0, or use the mean vector.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write results as CSV.")
+@click.option("--format", "fmt", type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
+              default=None, help="Embedding file format (default: detected).")
+@click.option("--sum", "add_sum", is_flag=True, help="Also score U+V for sources that hold input and output.")
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(0), default=1000, show_default=True,
+              help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs only).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--no-intersect", is_flag=True, help="Score each embedding on its own covered pairs.")
+@click.option("--case-sensitive", is_flag=True, help="Match words exactly instead of case-folded.")
+@click.option("--lenient", is_flag=True, help="Skip (and count) malformed benchmark lines instead of stopping.")
+@click.option("--cache/--no-cache", default=None, help="Keep a memory-mappable copy of large text files "
+              "(default: for files over 64 MB).")
+@click.option("--export", type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors"]),
+              default=None, help="Also write every evaluated embedding in this format (see --export-dir).")
+@click.option("--export-dir", type=click.Path(file_okay=False), default="exported", show_default=True)
+@DATA_DIR_OPTION
+def eval_cmd(embeddings, benchmarks, oov, json_path, csv_path, fmt, add_sum, n_bootstrap, seed, no_intersect,
+             case_sensitive, lenient, cache, export, export_dir, data_dir) -> None:
+    """Score EMBEDDINGS (files or run directories) on word-similarity benchmarks.
+
+    Prints one row per benchmark and one column per embedding: Spearman's rho with its 95% CI and the
+    pairs used out of the total. With several embeddings they are scored on identical pairs, compared
+    pairwise (Williams' t and paired bootstrap, Holm-corrected) and correlated with each other (P&W
+    Table 3). With no EMBEDDINGS, a built-in example is trained and scored: gensim SGNS input (U) and
+    output (V) embeddings on the Lee news corpus that ships with gensim.
+    """
+    from embedeval.data.registry import load_benchmarks
+    from embedeval.embeddings import load
+    from embedeval.embeddings.formats import write
+    from embedeval.evaluate import evaluate
+    from embedeval.evaluate.output import write_csv, write_json
+    from embedeval.evaluate.table import print_evaluation
+
+    benches = load_benchmarks(list(benchmarks) or None, data_dir, lenient)
+    embs = []
+    if not embeddings:
+        from embedeval.examples import example_embeddings
+
+        with console.status("training the built-in example (gensim SGNS on the Lee corpus)..."):
+            embs = example_embeddings()
+        console.print("[dim]built-in example: SGNS U (input) and V (output) trained by gensim on the Lee news "
+                      "corpus shipped with gensim; real results need PTB or WikiText-2[/]")
+    for path in embeddings:
+        with console.status(f"loading {path}..."):
+            found = load(path, fmt, cache)
+        for emb in found:
+            if "no_output" in emb.meta:
+                err_console.print(f"[yellow]note[/]: {path}: no output embedding ({emb.meta['no_output']})")
+        embs.extend(found)
+    if add_sum:
+        embs.extend(_sums(embs))
+    with console.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
+        ev = evaluate(embs, benches, oov=oov, intersect=not no_intersect, n_bootstrap=n_bootstrap, seed=seed,
+                      fold_case=not case_sensitive)
+    print_evaluation(ev, console)
+    if json_path:
+        console.print(f"wrote {write_json(ev, json_path)}")
+    if csv_path:
+        console.print(f"wrote {write_csv(ev, csv_path)}")
+    if export:
+        ext = {"word2vec": ".txt", "word2vec-binary": ".bin", "glove": ".glove.txt", "npz": ".npz",
+               "safetensors": ".safetensors"}[export]
+        for emb in embs:
+            target = Path(export_dir) / (emb.name.replace(":", "_").replace("/", "_") + ext)
+            console.print(f"wrote {write(emb, target, export)}")
+
+
+def _sums(embs: list) -> list:
+    by_source: dict[str, dict[str, object]] = {}
+    for emb in embs:
+        by_source.setdefault(emb.source, {})[emb.role or ""] = emb
+    sums = []
+    for roles in by_source.values():
+        if "input" in roles and "output" in roles:
+            total = roles["input"] + roles["output"]
+            total.name = roles["input"].name.rsplit(":", 1)[0] + ":sum"
+            sums.append(total)
+    return sums
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except EmbedevalError as err:
+        err_console.print(f"[bold red]error[/]: {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

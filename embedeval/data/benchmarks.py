@@ -1,0 +1,173 @@
+"""Word-similarity benchmarks: parsing, checksums and the loaded :class:`Benchmark`.
+
+A :class:`BenchmarkSpec` says how one known file is laid out (separator, header, columns, scale) and
+what its sha256 must be; :func:`load_benchmark` turns a spec, a registered name or any path of
+``word1 word2 score`` lines into a :class:`Benchmark`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from embedeval.data.datadir import data_dir, sha256_file
+from embedeval.errors import EmbedevalError
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """How to find and read one known benchmark file."""
+
+    name: str
+    title: str
+    relpath: str  # inside benchmarks_data/ when bundled, inside the data directory otherwise
+    sha256: str
+    pairs: int
+    scale: tuple[float, float]
+    citation: str
+    bundled: bool = False
+    sep: str | None = "\t"  # None: any run of whitespace
+    header: bool = False
+    comment: str | None = None
+    columns: tuple[int, int, int] = (0, 1, 2)
+    strip_pos: bool = False  # MEN lemma form writes words as "sun-n"
+    where: tuple[int, str] | None = None  # keep only rows whose column equals the value
+    kind: str = "similarity"
+
+
+@dataclass
+class Benchmark:
+    """Gold word pairs and scores, as read from one file."""
+
+    name: str
+    words1: list[str]
+    words2: list[str]
+    scores: np.ndarray
+    path: str
+    sha256: str
+    scale: tuple[float, float] | None = None
+    lines: list[int] = field(default_factory=list)  # source line of each pair (1-based)
+    skipped_lines: int = 0
+
+    def __len__(self) -> int:
+        return len(self.words1)
+
+    @property
+    def duplicate_pairs(self) -> int:
+        """Pairs that repeat an earlier pair (order and case ignored); they are kept, as gensim does."""
+        seen = {frozenset((a.lower(), b.lower())) for a, b in zip(self.words1, self.words2)}
+        return len(self.words1) - len(seen)
+
+
+def bundled_dir() -> Path:
+    """The folder holding the bundled benchmark files (package data, or the source tree)."""
+    packaged = Path(str(resources.files("embedeval"))) / "benchmarks_data"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "benchmarks_data"
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _split(line: str, sep: str | None) -> list[str]:
+    return line.split() if sep is None else [part.strip() for part in line.split(sep)]
+
+
+def _guess_sep(line: str) -> str | None:
+    if "\t" in line:
+        return "\t"
+    if "," in line:
+        return ","
+    return None
+
+
+def parse_pairs(
+    path: str | Path,
+    name: str | None = None,
+    spec: BenchmarkSpec | None = None,
+    lenient: bool = False,
+) -> Benchmark:
+    """Read ``word1 word2 score`` lines; ``spec`` fixes the layout, otherwise it is detected.
+
+    Detection: tab, comma or whitespace separated; a first line whose score is not a number is a
+    header; lines starting with ``#`` are comments. A malformed line raises an error naming the file
+    and line, or with ``lenient`` is skipped and counted.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise EmbedevalError("benchmark file does not exist", path)
+    if path.is_dir():
+        raise EmbedevalError("expected a benchmark file, got a folder", path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line_no = raw[: err.start].count(b"\n") + 1
+        raise EmbedevalError(
+            f"bytes that are not UTF-8 ({raw[err.start:err.start + 1]!r} at byte {err.start})",
+            path,
+            line_no,
+        ) from None
+    cols = spec.columns if spec else (0, 1, 2)
+    comment = spec.comment if spec else "#"
+    words1: list[str] = []
+    words2: list[str] = []
+    scores: list[float] = []
+    lines: list[int] = []
+    skipped = 0
+    first_data = True
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or (comment and line.startswith(comment)):
+            continue
+        sep = spec.sep if spec else _guess_sep(line)
+        parts = _split(line.rstrip("\r\n"), sep)
+        if spec and spec.header and first_data:
+            first_data = False
+            continue
+        problem = None
+        if len(parts) <= max(cols):
+            problem = f"expected at least {max(cols) + 1} fields, found {len(parts)}: {line.strip()!r}"
+        elif not _NUMBER.match(parts[cols[2]]):
+            if first_data and spec is None:  # a header line in a file given by path
+                first_data = False
+                continue
+            problem = f"score {parts[cols[2]]!r} is not a number"
+        elif not parts[cols[0]] or not parts[cols[1]]:
+            problem = "empty word"
+        first_data = False
+        if problem:
+            if lenient:
+                skipped += 1
+                continue
+            raise EmbedevalError(problem + " (use --lenient to skip such lines)", path, line_no)
+        if spec and spec.where and parts[spec.where[0]] != spec.where[1]:
+            continue
+        w1, w2 = parts[cols[0]], parts[cols[1]]
+        if spec and spec.strip_pos:
+            w1, w2 = _strip_pos(w1), _strip_pos(w2)
+        words1.append(w1)
+        words2.append(w2)
+        scores.append(float(parts[cols[2]]))
+        lines.append(line_no)
+    if not words1:
+        raise EmbedevalError("benchmark file has no word pairs (empty, or only comments)", path)
+    return Benchmark(
+        name=name or (spec.name if spec else path.stem),
+        words1=words1,
+        words2=words2,
+        scores=np.asarray(scores, dtype=np.float64),
+        path=str(path),
+        sha256=sha256_file(path),
+        scale=spec.scale if spec else (min(scores), max(scores)),
+        lines=lines,
+        skipped_lines=skipped,
+    )
+
+
+def _strip_pos(word: str) -> str:
+    return word[:-2] if len(word) > 2 and word[-2] == "-" else word

@@ -1,0 +1,56 @@
+"""Embeddings in and out: the :class:`Embedding` type, file formats and the binary cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embedeval.embeddings.cache import open_cached, write_cache
+from embedeval.embeddings.embedding import ROLES, Embedding
+from embedeval.embeddings.formats import FORMATS, detect_format, read_embeddings, write
+from embedeval.errors import EmbedevalError
+
+_CACHE_AUTO_BYTES = 64 << 20
+_CACHEABLE = ("word2vec", "word2vec-binary", "glove")
+
+
+def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) -> list[Embedding]:
+    """Every embedding at ``path``: a file (any supported format) or a run directory.
+
+    ``cache``: keep a binary copy of a parsed text/binary word2vec file for memory-mapped reopening;
+    ``None`` caches files over 64 MB.
+    """
+    path = Path(path)
+    if path.is_dir():
+        from embedeval.embeddings.rundir import load_run_embeddings
+
+        return load_run_embeddings(path)
+    if not path.exists():
+        raise EmbedevalError("embedding file does not exist", path)
+    fmt = fmt or detect_format(path)
+    use_cache = fmt in _CACHEABLE and (cache if cache is not None else path.stat().st_size > _CACHE_AUTO_BYTES)
+    if use_cache:
+        cached = open_cached(path)
+        if cached is not None:
+            return [cached]
+    found = read_embeddings(path, fmt)
+    if use_cache:
+        write_cache(found[0], path)
+    return found
+
+
+def load_one(path: str | Path, role: str | None = None, fmt: str | None = None, cache: bool | None = None) -> Embedding:
+    """One embedding; ``role`` picks it from a file or run that holds several."""
+    found = load(path, fmt, cache)
+    if role is None:
+        if len(found) > 1:
+            roles = ", ".join(str(e.role) for e in found)
+            raise EmbedevalError(f"holds several embeddings ({roles}); pick one with role=", path)
+        return found[0]
+    for emb in found:
+        if emb.role == role:
+            return emb
+    why = next((e.meta.get("no_output") for e in found if "no_output" in e.meta), None)
+    raise EmbedevalError(f"no {role} embedding here" + (f": {why}" if why else ""), path)
+
+
+__all__ = ["Embedding", "FORMATS", "ROLES", "detect_format", "load", "load_one", "read_embeddings", "write"]

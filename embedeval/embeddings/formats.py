@@ -1,0 +1,364 @@
+"""Reading and writing embeddings: word2vec text/binary, GloVe text, .npz, safetensors, gensim models.
+
+Text is parsed a chunk of lines at a time: words are split off in Python, and all the numbers of a chunk
+go through one ``np.fromstring`` call, which is where the speed over gensim's per-line float()
+comes from. Only when a chunk does not parse cleanly is it re-read line by line to name the bad line.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+
+FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
+_CHUNK_BYTES = 32 << 20
+
+
+def _decode(raw: bytes, path: Path, first_line: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = first_line + raw[: err.start].count(b"\n")
+        raise EmbedevalError(
+            f"bytes that are not UTF-8 ({raw[err.start:err.start + 1]!r}); re-encode the file as UTF-8",
+            path, line,
+        ) from None
+
+
+def _parse_chunk(
+    lines: list[str], dim: int | None, path: Path, numbers: list[int]
+) -> tuple[list[str], np.ndarray]:
+    words: list[str] = []
+    rests: list[str] = []
+    for line in lines:
+        word, _, rest = line.rstrip().partition(" ")
+        words.append(word)
+        rests.append(rest)
+    if dim is None:
+        dim = len(rests[0].split())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            flat = np.fromstring(" ".join(rests), dtype=np.float32, sep=" ")
+        except (ValueError, DeprecationWarning):
+            flat = None
+    if flat is None or flat.size != dim * len(lines):
+        _find_bad_line(words, rests, dim, path, numbers)
+        raise EmbedevalError("could not parse the vectors", path, numbers[0])  # pragma: no cover
+    return words, flat.reshape(len(lines), dim)
+
+
+def _find_bad_line(words: list[str], rests: list[str], dim: int, path: Path, numbers: list[int]) -> None:
+    for line, word, rest in zip(numbers, words, rests):
+        values = rest.split()
+        if not word:
+            raise EmbedevalError("empty word at the start of the line", path, line)
+        if len(values) != dim:
+            raise EmbedevalError(
+                f"row for {word!r} has {len(values)} values, expected {dim}", path, line
+            )
+        for value in values:
+            try:
+                float(value)
+            except ValueError:
+                raise EmbedevalError(f"value {value!r} for {word!r} is not a number", path, line) from None
+
+
+def read_text(path: str | Path, header: bool | None = None, limit: int | None = None) -> Embedding:
+    """word2vec text (``header=True``: first line ``count dim``) or GloVe text (``header=False``).
+
+    ``header=None`` detects it: a first line of exactly two integers is a header.
+    """
+    path = Path(path)
+    _check_file(path)
+    words: list[str] = []
+    blocks: list[np.ndarray] = []
+    declared: tuple[int, int] | None = None
+    dim: int | None = None
+    line_no = 1
+    with open(path, "rb") as handle:
+        first = handle.readline()
+        if not first.strip():
+            raise EmbedevalError("embedding file is empty", path, 1)
+        head = _decode(first, path, 1).split()
+        looks_like_header = len(head) == 2 and all(part.isdigit() for part in head)
+        if header is None:
+            header = looks_like_header
+        if header:
+            if not looks_like_header:
+                raise EmbedevalError(f"expected a header 'count dim', found {first[:60]!r}", path, 1)
+            declared = (int(head[0]), int(head[1]))
+            dim = declared[1]
+            line_no = 2
+            pending: list[bytes] = []
+        else:
+            pending = [first]
+        while True:
+            raw_lines = pending + handle.readlines(_CHUNK_BYTES)
+            pending = []
+            if not raw_lines:
+                break
+            numbers = list(range(line_no, line_no + len(raw_lines)))
+            line_no += len(raw_lines)
+            if any(not r.strip() for r in raw_lines):  # blank lines are allowed and skipped
+                kept = [(n, r) for n, r in zip(numbers, raw_lines) if r.strip()]
+                numbers, raw_lines = [n for n, _ in kept], [r for _, r in kept]
+                if not raw_lines:
+                    continue
+            text = _decode(b"".join(raw_lines), path, numbers[0])
+            lines = text.split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            chunk_words, chunk = _parse_chunk(lines, dim, path, numbers)
+            dim = chunk.shape[1]
+            words.extend(chunk_words)
+            blocks.append(chunk)
+            if limit is not None and len(words) >= limit:
+                break
+    if not words:
+        raise EmbedevalError("embedding file has a header but no vectors", path)
+    vectors = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    if limit is not None:
+        words, vectors = words[:limit], vectors[:limit]
+    elif declared is not None and declared[0] != len(words):
+        raise EmbedevalError(
+            f"header says {declared[0]} words but the file holds {len(words)}; fix the first line", path, 1
+        )
+    emb = Embedding(words, vectors, name=path.stem, source=str(path), first_line=2 if header else 1)
+    _check_duplicates(emb)
+    emb.check_finite()
+    return emb
+
+
+def read_word2vec_binary(path: str | Path, limit: int | None = None) -> Embedding:
+    """The C word2vec binary format: ``count dim\\n`` then ``word<space><dim float32>`` per word."""
+    path = Path(path)
+    _check_file(path)
+    data = path.read_bytes()
+    end = data.find(b"\n")
+    try:
+        count, dim = (int(x) for x in data[:end].split())
+    except ValueError:
+        raise EmbedevalError(f"expected a header 'count dim', found {data[:40]!r}", path, 1) from None
+    if limit is not None:
+        count = min(count, limit)
+    vectors = np.empty((count, dim), dtype=np.float32)
+    words: list[str] = []
+    pos = end + 1
+    width = 4 * dim
+    for row in range(count):
+        while pos < len(data) and data[pos : pos + 1] in (b"\n", b"\r"):
+            pos += 1
+        space = data.find(b" ", pos)
+        if space < 0 or space + 1 + width > len(data):
+            raise EmbedevalError(
+                f"header says {count} words but the file ends after {row}; fix the header or the file", path
+            )
+        try:
+            words.append(data[pos:space].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise EmbedevalError(f"word {row + 1} is not valid UTF-8: {data[pos:space]!r}", path) from None
+        vectors[row] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+        pos = space + 1 + width
+    emb = Embedding(words, vectors, name=path.stem, source=str(path))
+    _check_duplicates(emb)
+    emb.check_finite()
+    return emb
+
+
+def read_npz(path: str | Path) -> Embedding:
+    """``.npz`` with arrays ``words`` and ``vectors`` (optional ``bias`` and a JSON ``meta`` string)."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = {"words", "vectors"} - set(archive.files)
+            if missing:
+                raise EmbedevalError(
+                    f"npz lacks array(s) {sorted(missing)}; it must hold 'words' and 'vectors'", path
+                )
+            words = [str(w) for w in archive["words"]]
+            vectors = archive["vectors"]
+            bias = archive["bias"] if "bias" in archive.files else None
+            meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
+    except (OSError, ValueError) as err:
+        raise EmbedevalError(f"not a readable .npz file ({err})", path) from None
+    emb = Embedding(words, vectors, name=meta.pop("name", path.stem), source=str(path), role=meta.pop("role", None),
+                    model=meta.pop("model", None), step=meta.pop("step", None), bias=bias, meta=meta)
+    _check_duplicates(emb)
+    emb.check_finite()
+    return emb
+
+
+def read_safetensors(path: str | Path) -> Embedding:
+    from safetensors import safe_open
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            header = handle.metadata() or {}
+            if "words" not in header or "vectors" not in handle.keys():
+                raise EmbedevalError(
+                    "safetensors file needs a 'vectors' tensor and a 'words' metadata entry (JSON list)", path
+                )
+            vectors = handle.get_tensor("vectors")
+            bias = handle.get_tensor("bias") if "bias" in handle.keys() else None
+    except EmbedevalError:
+        raise
+    except Exception as err:  # safetensors raises its own error types
+        raise EmbedevalError(f"not a readable safetensors file ({err})", path) from None
+    meta = json.loads(header.get("embedeval", "{}"))
+    emb = Embedding(json.loads(header["words"]), vectors, name=meta.pop("name", path.stem), source=str(path),
+                    role=meta.pop("role", None), model=meta.pop("model", None), step=meta.pop("step", None),
+                    bias=bias, meta=meta)
+    _check_duplicates(emb)
+    emb.check_finite()
+    return emb
+
+
+def read_gensim(path: str | Path) -> list[Embedding]:
+    """A gensim ``KeyedVectors`` file (input only) or ``Word2Vec``/``FastText`` model (input and output).
+
+    The output embedding of a negative-sampling model is ``syn1neg``; hierarchical softmax has one
+    vector per inner tree node, not per word, so there is no output embedding to give.
+    """
+    from gensim.models import KeyedVectors, Word2Vec
+    from gensim.utils import SaveLoad
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        obj = SaveLoad.load(str(path))
+    except Exception as err:
+        raise EmbedevalError(f"not a gensim model or KeyedVectors file ({type(err).__name__}: {err})", path) from None
+    if isinstance(obj, KeyedVectors):
+        return [Embedding(list(obj.index_to_key), obj.vectors, name=f"{path.stem}", source=str(path), role="input",
+                          model="gensim-keyedvectors")]
+    if isinstance(obj, Word2Vec):
+        kind = type(obj).__name__.lower()
+        words = list(obj.wv.index_to_key)
+        found = [Embedding(words, obj.wv.vectors, name=f"{path.stem}:input", source=str(path), role="input",
+                           model=f"gensim-{kind}")]
+        if obj.negative and getattr(obj, "syn1neg", None) is not None:
+            found.append(Embedding(words, obj.syn1neg, name=f"{path.stem}:output", source=str(path), role="output",
+                                   model=f"gensim-{kind}"))
+        else:
+            found[0].meta["no_output"] = (
+                "trained with hierarchical softmax (negative=0): its output vectors belong to inner tree "
+                "nodes, not words, so there is no per-word output embedding"
+            )
+        return found
+    raise EmbedevalError(f"gensim object of type {type(obj).__name__} holds no word vectors", path)
+
+
+def detect_format(path: str | Path) -> str:
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return "npz"
+    if suffix == ".safetensors":
+        return "safetensors"
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+    if start[:1] == b"\x80":  # pickle protocol 2+: gensim's SaveLoad
+        return "gensim"
+    first = start.split(b"\n", 1)[0].split()
+    if len(first) == 2 and all(part.isdigit() for part in first):
+        rest = start.split(b"\n", 1)[1] if b"\n" in start else b""
+        try:
+            rest[:1024].decode("utf-8")
+            sample = rest[:1024]
+            binary = any(byte < 9 for byte in sample)
+        except UnicodeDecodeError:
+            binary = True
+        return "word2vec-binary" if binary else "word2vec"
+    return "glove"
+
+
+def read_embeddings(path: str | Path, fmt: str | None = None) -> list[Embedding]:
+    """Every embedding a file holds (a gensim model holds two)."""
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise EmbedevalError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    if fmt == "gensim":
+        return read_gensim(path)
+    reader = {
+        "word2vec": lambda p: read_text(p, header=True),
+        "glove": lambda p: read_text(p, header=False),
+        "word2vec-binary": read_word2vec_binary,
+        "npz": read_npz,
+        "safetensors": read_safetensors,
+    }[fmt]
+    return [reader(path)]
+
+
+def write(emb: Embedding, path: str | Path, fmt: str = "npz") -> Path:
+    """Write ``emb`` in ``fmt``; returns the path written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {k: v for k, v in emb.metadata().items() if k not in ("words", "dim", "source")}
+    if fmt == "npz":
+        arrays = {"words": np.asarray(emb.words, dtype=str), "vectors": emb.vectors, "meta": np.asarray(json.dumps(meta))}
+        if emb.bias is not None:
+            arrays["bias"] = np.asarray(emb.bias, dtype=np.float32)
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+    elif fmt == "safetensors":
+        from safetensors.numpy import save_file
+
+        tensors = {"vectors": np.ascontiguousarray(emb.vectors)}
+        if emb.bias is not None:
+            tensors["bias"] = np.ascontiguousarray(emb.bias, dtype=np.float32)
+        save_file(tensors, str(path), metadata={"words": json.dumps(emb.words), "embedeval": json.dumps(meta)})
+    elif fmt in ("word2vec", "glove"):
+        _refuse_spaces(emb)
+        with open(path, "w", encoding="utf-8") as handle:
+            if fmt == "word2vec":
+                handle.write(f"{len(emb)} {emb.dim}\n")
+            for word, row in zip(emb.words, emb.vectors):
+                handle.write(word + " " + " ".join(repr(float(x)) for x in row) + "\n")
+    elif fmt == "word2vec-binary":
+        _refuse_spaces(emb)
+        with open(path, "wb") as handle:
+            handle.write(f"{len(emb)} {emb.dim}\n".encode())
+            for word, row in zip(emb.words, emb.vectors):
+                handle.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
+    else:
+        raise EmbedevalError(f"cannot write format {fmt!r}; valid formats: npz, safetensors, word2vec, word2vec-binary, glove")
+    return path
+
+
+def _refuse_spaces(emb: Embedding) -> None:
+    bad = next((w for w in emb.words if not w or any(c.isspace() for c in w)), None)
+    if bad is not None:
+        raise EmbedevalError(f"word {bad!r} is empty or holds whitespace: text formats cannot store it; use npz")
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise EmbedevalError("embedding file does not exist", path)
+    if path.is_dir():
+        raise EmbedevalError("expected an embedding file, got a folder (a run directory is read with load())", path)
+    if path.stat().st_size == 0:
+        raise EmbedevalError("embedding file is empty", path)
+
+
+def _check_duplicates(emb: Embedding) -> None:
+    if len(emb.key_to_index) == len(emb.words):
+        return
+    seen: dict[str, int] = {}
+    for row, word in enumerate(emb.words):
+        if word in seen:
+            where = emb.line_of(row)
+            first = emb.line_of(seen[word])
+            also = f" (first at line {first})" if first is not None else f" (rows {seen[word]} and {row})"
+            raise EmbedevalError(f"duplicate word {word!r}{also}", emb.source or None, where)
+        seen[word] = row

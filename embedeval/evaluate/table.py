@@ -1,0 +1,76 @@
+"""Terminal tables for evaluation results (rich), readable at a glance."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from embedeval.evaluate.similarity import Evaluation
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def scores_table(ev: Evaluation) -> Table:
+    embeddings = list(dict.fromkeys(r.embedding for r in ev.results))
+    benchmarks = list(dict.fromkeys(r.benchmark for r in ev.results))
+    policy = ev.settings.get("oov_policy", "drop")
+    title = f"Spearman rho [95% CI] · pairs used/total · OOV policy {policy}"
+    if len(embeddings) > 1 and ev.settings.get("intersect") and policy == "drop":
+        title += " · scored on the pairs every embedding covers"
+    table = Table(title=title, title_justify="left")
+    table.add_column("benchmark", style="bold")
+    for name in embeddings:
+        table.add_column(name, justify="right")
+    by_key = {(r.embedding, r.benchmark): r for r in ev.results}
+    for bench in benchmarks:
+        cells = []
+        for name in embeddings:
+            r = by_key[(name, bench)]
+            if r.spearman is None:
+                cells.append(f"[yellow]undefined[/] {r.pairs_used}/{r.pairs_total}")
+            else:
+                cells.append(f"{r.spearman:.3f} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}] {r.pairs_used}/{r.pairs_total}")
+        table.add_row(bench, *cells)
+    return table
+
+
+def comparisons_table(ev: Evaluation, alpha: float = 0.05) -> Table:
+    table = Table(
+        title=f"a vs b on identical pairs: delta rho [95% bootstrap CI], Holm-corrected p (Williams t / paired bootstrap); * p < {alpha}",
+        title_justify="left",
+    )
+    for column in ("benchmark", "a vs b", "n", "delta", "CI", "p Williams", "p bootstrap"):
+        table.add_column(column, justify="right" if column not in ("benchmark", "a vs b") else "left")
+    for c in ev.comparisons:
+        star = " *" if (c.williams_p_holm is not None and c.williams_p_holm < alpha) else ""
+        table.add_row(
+            c.benchmark, f"{c.embedding_a} vs {c.embedding_b}", str(c.n), _fmt(c.delta),
+            f"[{_fmt(c.delta_low, 2)}, {_fmt(c.delta_high, 2)}]", _fmt(c.williams_p_holm, 4) + star,
+            _fmt(c.bootstrap_p_holm, 4),
+        )
+    return table
+
+
+def correlations_table(ev: Evaluation) -> Table:
+    table = Table(title="Embedding vs embedding (P&W Table 3): Spearman of cosines over the pairs both cover",
+                  title_justify="left")
+    for column in ("a", "b", "all pairs", "n"):
+        table.add_column(column)
+    for c in ev.correlations:
+        if c.benchmark == "all":
+            table.add_row(c.embedding_a, c.embedding_b, _fmt(c.spearman), str(c.n))
+    return table
+
+
+def print_evaluation(ev: Evaluation, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(scores_table(ev))
+    undefined = [r for r in ev.results if r.undefined_reason]
+    for r in undefined:
+        console.print(f"[yellow]note[/]: {r.embedding} on {r.benchmark}: rho undefined ({r.undefined_reason})")
+    if ev.comparisons:
+        console.print(comparisons_table(ev))
+    if ev.correlations:
+        console.print(correlations_table(ev))
