@@ -19,7 +19,10 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 DATA_DIR_OPTION = click.option(
-    "--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA",
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="EMBEDEVAL_DATA",
     help="Data directory holding similarity/, corpora/ ... (default: $EMBEDEVAL_DATA).",
 )
 
@@ -69,30 +72,75 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 
 @cli.command("eval")
 @click.argument("embeddings", nargs=-1, type=click.Path())
-@click.option("-b", "--benchmark", "benchmarks", multiple=True, metavar="NAME|PATH",
-              help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. "
-                   "Default: every bundled similarity set.")
-@click.option("--oov", type=click.Choice(["drop", "zero", "mean"]), default="drop", show_default=True,
-              help="Pairs with an unknown word: drop them, score them 0, or use the mean vector.")
+@click.option(
+    "-b",
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. "
+    "Default: every bundled similarity set.",
+)
+@click.option(
+    "--oov",
+    type=click.Choice(["drop", "zero", "mean"]),
+    default="drop",
+    show_default=True,
+    help="Pairs with an unknown word: drop them, score them 0, or use the mean vector.",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write results as CSV.")
-@click.option("--format", "fmt", type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
-              default=None, help="Embedding file format (default: detected).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
+    default=None,
+    help="Embedding file format (default: detected).",
+)
 @click.option("--sum", "add_sum", is_flag=True, help="Also score U+V for sources that hold input and output.")
-@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(0), default=1000, show_default=True,
-              help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs only).")
+@click.option(
+    "--bootstrap",
+    "n_bootstrap",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs only).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--no-intersect", is_flag=True, help="Score each embedding on its own covered pairs.")
 @click.option("--case-sensitive", is_flag=True, help="Match words exactly instead of case-folded.")
 @click.option("--lenient", is_flag=True, help="Skip (and count) malformed benchmark lines instead of stopping.")
-@click.option("--cache/--no-cache", default=None, help="Keep a memory-mappable copy of large text files "
-              "(default: for files over 64 MB).")
-@click.option("--export", type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors"]),
-              default=None, help="Also write every evaluated embedding in this format (see --export-dir).")
+@click.option(
+    "--cache/--no-cache",
+    default=None,
+    help="Keep a memory-mappable copy of large text files (default: for files over 64 MB).",
+)
+@click.option(
+    "--export",
+    type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors"]),
+    default=None,
+    help="Also write every evaluated embedding in this format (see --export-dir).",
+)
 @click.option("--export-dir", type=click.Path(file_okay=False), default="exported", show_default=True)
 @DATA_DIR_OPTION
-def eval_cmd(embeddings, benchmarks, oov, json_path, csv_path, fmt, add_sum, n_bootstrap, seed, no_intersect,
-             case_sensitive, lenient, cache, export, export_dir, data_dir) -> None:
+def eval_cmd(
+    embeddings,
+    benchmarks,
+    oov,
+    json_path,
+    csv_path,
+    fmt,
+    add_sum,
+    n_bootstrap,
+    seed,
+    no_intersect,
+    case_sensitive,
+    lenient,
+    cache,
+    export,
+    export_dir,
+    data_dir,
+) -> None:
     """Score EMBEDDINGS (files or run directories) on word-similarity benchmarks.
 
     Prints one row per benchmark and one column per embedding: Spearman's rho with its 95% CI and the
@@ -115,8 +163,10 @@ def eval_cmd(embeddings, benchmarks, oov, json_path, csv_path, fmt, add_sum, n_b
 
         with console.status("training the built-in example (gensim SGNS on the Lee corpus)..."):
             embs = example_embeddings()
-        console.print("[dim]built-in example: SGNS U (input) and V (output) trained by gensim on the Lee news "
-                      "corpus shipped with gensim; real results need PTB or WikiText-2[/]")
+        console.print(
+            "[dim]built-in example: SGNS U (input) and V (output) trained by gensim on the Lee news "
+            "corpus shipped with gensim; real results need PTB or WikiText-2[/]"
+        )
     for path in embeddings:
         with console.status(f"loading {path}..."):
             found = load(path, fmt, cache)
@@ -127,16 +177,28 @@ def eval_cmd(embeddings, benchmarks, oov, json_path, csv_path, fmt, add_sum, n_b
     if add_sum:
         embs.extend(_sums(embs))
     with console.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
-        ev = evaluate(embs, benches, oov=oov, intersect=not no_intersect, n_bootstrap=n_bootstrap, seed=seed,
-                      fold_case=not case_sensitive)
+        ev = evaluate(
+            embs,
+            benches,
+            oov=oov,
+            intersect=not no_intersect,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            fold_case=not case_sensitive,
+        )
     print_evaluation(ev, console)
     if json_path:
         console.print(f"wrote {write_json(ev, json_path)}")
     if csv_path:
         console.print(f"wrote {write_csv(ev, csv_path)}")
     if export:
-        ext = {"word2vec": ".txt", "word2vec-binary": ".bin", "glove": ".glove.txt", "npz": ".npz",
-               "safetensors": ".safetensors"}[export]
+        ext = {
+            "word2vec": ".txt",
+            "word2vec-binary": ".bin",
+            "glove": ".glove.txt",
+            "npz": ".npz",
+            "safetensors": ".safetensors",
+        }[export]
         for emb in embs:
             target = Path(export_dir) / (emb.name.replace(":", "_").replace("/", "_") + ext)
             console.print(f"wrote {write(emb, target, export)}")

@@ -13,8 +13,17 @@ def example_embeddings(seed: int = 1, epochs: int = 10, dim: int = 50) -> list[E
     from embedeval.data.builtin import builtin_corpus_path
 
     path = builtin_corpus_path()
-    model = Word2Vec(LineSentence(str(path)), vector_size=dim, window=5, negative=5, sg=1, min_count=2,
-                     epochs=epochs, seed=seed, workers=1)
+    model = Word2Vec(
+        LineSentence(str(path)),
+        vector_size=dim,
+        window=5,
+        negative=5,
+        sg=1,
+        min_count=2,
+        epochs=epochs,
+        seed=seed,
+        workers=1,
+    )
     words = list(model.wv.index_to_key)
     source = f"example: gensim SGNS on {path.name}"
     return [

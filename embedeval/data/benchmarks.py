@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedeval.data.datadir import data_dir, sha256_file
+from embedeval.data.datadir import sha256_file
 from embedeval.errors import EmbedevalError
 
 
@@ -109,7 +109,7 @@ def parse_pairs(
     except UnicodeDecodeError as err:
         line_no = raw[: err.start].count(b"\n") + 1
         raise EmbedevalError(
-            f"bytes that are not UTF-8 ({raw[err.start:err.start + 1]!r} at byte {err.start})",
+            f"bytes that are not UTF-8 ({raw[err.start : err.start + 1]!r} at byte {err.start})",
             path,
             line_no,
         ) from None

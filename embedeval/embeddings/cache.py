@@ -38,8 +38,14 @@ def open_cached(path: str | Path) -> Embedding | None:
     words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
     if len(words) != vectors.shape[0]:
         return None
-    return Embedding(words, vectors, name=meta.get("name", Path(path).stem), source=str(path),
-                     first_line=meta.get("first_line"), meta={"cache": str(folder)})
+    return Embedding(
+        words,
+        vectors,
+        name=meta.get("name", Path(path).stem),
+        source=str(path),
+        first_line=meta.get("first_line"),
+        meta={"cache": str(folder)},
+    )
 
 
 def write_cache(emb: Embedding, path: str | Path) -> Path | None:
@@ -53,8 +59,9 @@ def write_cache(emb: Embedding, path: str | Path) -> Path | None:
         np.save(tmp, np.ascontiguousarray(emb.vectors))
         tmp.replace(folder / "vectors.npy")
         (folder / "words.txt").write_text("\n".join(emb.words), encoding="utf-8")
-        (folder / "meta.json").write_text(json.dumps({"name": emb.name, "source": str(path),
-                                                      "first_line": emb.first_line}))
+        (folder / "meta.json").write_text(
+            json.dumps({"name": emb.name, "source": str(path), "first_line": emb.first_line})
+        )
     except OSError:
         return None  # a read-only or full cache disk must not stop the evaluation
     return folder

@@ -35,13 +35,12 @@ class Embedding:
 
     def __post_init__(self) -> None:
         self.words = list(self.words)
-        self.vectors = np.asarray(self.vectors, dtype=np.float32)
+        if not (isinstance(self.vectors, np.ndarray) and self.vectors.dtype == np.float32):
+            self.vectors = np.asarray(self.vectors, dtype=np.float32)  # a float32 memmap stays mapped
         if self.vectors.ndim != 2:
             raise EmbedevalError(f"vectors must be a 2-D matrix, got shape {self.vectors.shape}", self.source or None)
         if len(self.words) != self.vectors.shape[0]:
-            raise EmbedevalError(
-                f"{len(self.words)} words but {self.vectors.shape[0]} vectors", self.source or None
-            )
+            raise EmbedevalError(f"{len(self.words)} words but {self.vectors.shape[0]} vectors", self.source or None)
         if self.role is not None and self.role not in ROLES:
             raise EmbedevalError(f"unknown role {self.role!r}; valid roles: {', '.join(ROLES)}")
         if not self.name:
@@ -102,8 +101,16 @@ class Embedding:
 
     def derive(self, **changes: Any) -> Embedding:
         values = dict(
-            words=self.words, vectors=self.vectors, name=self.name, source=self.source, role=self.role,
-            model=self.model, step=self.step, bias=self.bias, meta=dict(self.meta), first_line=None,
+            words=self.words,
+            vectors=self.vectors,
+            name=self.name,
+            source=self.source,
+            role=self.role,
+            model=self.model,
+            step=self.step,
+            bias=self.bias,
+            meta=dict(self.meta),
+            first_line=None,
         )
         values.update(changes)
         return Embedding(**values)
@@ -116,11 +123,18 @@ class Embedding:
         mine = self.vectors[[self.key_to_index[w] for w in shared]]
         theirs = other.vectors[[other.key_to_index[w] for w in shared]]
         name = f"{self.name}+{other.name}"
-        return Embedding(shared, mine + theirs, name=name, source=self.source, role="sum", model=self.model,
-                         step=self.step)
+        return Embedding(
+            shared, mine + theirs, name=name, source=self.source, role="sum", model=self.model, step=self.step
+        )
 
     def metadata(self) -> dict[str, Any]:
         return {
-            "name": self.name, "source": self.source, "role": self.role, "model": self.model,
-            "step": self.step, "words": len(self), "dim": self.dim, **self.meta,
+            "name": self.name,
+            "source": self.source,
+            "role": self.role,
+            "model": self.model,
+            "step": self.step,
+            "words": len(self),
+            "dim": self.dim,
+            **self.meta,
         }

@@ -26,14 +26,13 @@ def _decode(raw: bytes, path: Path, first_line: int) -> str:
     except UnicodeDecodeError as err:
         line = first_line + raw[: err.start].count(b"\n")
         raise EmbedevalError(
-            f"bytes that are not UTF-8 ({raw[err.start:err.start + 1]!r}); re-encode the file as UTF-8",
-            path, line,
+            f"bytes that are not UTF-8 ({raw[err.start : err.start + 1]!r}); re-encode the file as UTF-8",
+            path,
+            line,
         ) from None
 
 
-def _parse_chunk(
-    lines: list[str], dim: int | None, path: Path, numbers: list[int]
-) -> tuple[list[str], np.ndarray]:
+def _parse_chunk(lines: list[str], dim: int | None, path: Path, numbers: list[int]) -> tuple[list[str], np.ndarray]:
     words: list[str] = []
     rests: list[str] = []
     for line in lines:
@@ -60,9 +59,7 @@ def _find_bad_line(words: list[str], rests: list[str], dim: int, path: Path, num
         if not word:
             raise EmbedevalError("empty word at the start of the line", path, line)
         if len(values) != dim:
-            raise EmbedevalError(
-                f"row for {word!r} has {len(values)} values, expected {dim}", path, line
-            )
+            raise EmbedevalError(f"row for {word!r} has {len(values)} values, expected {dim}", path, line)
         for value in values:
             try:
                 float(value)
@@ -180,17 +177,24 @@ def read_npz(path: str | Path) -> Embedding:
         with np.load(path, allow_pickle=False) as archive:
             missing = {"words", "vectors"} - set(archive.files)
             if missing:
-                raise EmbedevalError(
-                    f"npz lacks array(s) {sorted(missing)}; it must hold 'words' and 'vectors'", path
-                )
+                raise EmbedevalError(f"npz lacks array(s) {sorted(missing)}; it must hold 'words' and 'vectors'", path)
             words = [str(w) for w in archive["words"]]
             vectors = archive["vectors"]
             bias = archive["bias"] if "bias" in archive.files else None
             meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
     except (OSError, ValueError) as err:
         raise EmbedevalError(f"not a readable .npz file ({err})", path) from None
-    emb = Embedding(words, vectors, name=meta.pop("name", path.stem), source=str(path), role=meta.pop("role", None),
-                    model=meta.pop("model", None), step=meta.pop("step", None), bias=bias, meta=meta)
+    emb = Embedding(
+        words,
+        vectors,
+        name=meta.pop("name", path.stem),
+        source=str(path),
+        role=meta.pop("role", None),
+        model=meta.pop("model", None),
+        step=meta.pop("step", None),
+        bias=bias,
+        meta=meta,
+    )
     _check_duplicates(emb)
     emb.check_finite()
     return emb
@@ -215,9 +219,17 @@ def read_safetensors(path: str | Path) -> Embedding:
     except Exception as err:  # safetensors raises its own error types
         raise EmbedevalError(f"not a readable safetensors file ({err})", path) from None
     meta = json.loads(header.get("embedeval", "{}"))
-    emb = Embedding(json.loads(header["words"]), vectors, name=meta.pop("name", path.stem), source=str(path),
-                    role=meta.pop("role", None), model=meta.pop("model", None), step=meta.pop("step", None),
-                    bias=bias, meta=meta)
+    emb = Embedding(
+        json.loads(header["words"]),
+        vectors,
+        name=meta.pop("name", path.stem),
+        source=str(path),
+        role=meta.pop("role", None),
+        model=meta.pop("model", None),
+        step=meta.pop("step", None),
+        bias=bias,
+        meta=meta,
+    )
     _check_duplicates(emb)
     emb.check_finite()
     return emb
@@ -239,16 +251,35 @@ def read_gensim(path: str | Path) -> list[Embedding]:
     except Exception as err:
         raise EmbedevalError(f"not a gensim model or KeyedVectors file ({type(err).__name__}: {err})", path) from None
     if isinstance(obj, KeyedVectors):
-        return [Embedding(list(obj.index_to_key), obj.vectors, name=f"{path.stem}", source=str(path), role="input",
-                          model="gensim-keyedvectors")]
+        return [
+            Embedding(
+                list(obj.index_to_key),
+                obj.vectors,
+                name=f"{path.stem}",
+                source=str(path),
+                role="input",
+                model="gensim-keyedvectors",
+            )
+        ]
     if isinstance(obj, Word2Vec):
         kind = type(obj).__name__.lower()
         words = list(obj.wv.index_to_key)
-        found = [Embedding(words, obj.wv.vectors, name=f"{path.stem}:input", source=str(path), role="input",
-                           model=f"gensim-{kind}")]
+        found = [
+            Embedding(
+                words, obj.wv.vectors, name=f"{path.stem}:input", source=str(path), role="input", model=f"gensim-{kind}"
+            )
+        ]
         if obj.negative and getattr(obj, "syn1neg", None) is not None:
-            found.append(Embedding(words, obj.syn1neg, name=f"{path.stem}:output", source=str(path), role="output",
-                                   model=f"gensim-{kind}"))
+            found.append(
+                Embedding(
+                    words,
+                    obj.syn1neg,
+                    name=f"{path.stem}:output",
+                    source=str(path),
+                    role="output",
+                    model=f"gensim-{kind}",
+                )
+            )
         else:
             found[0].meta["no_output"] = (
                 "trained with hierarchical softmax (negative=0): its output vectors belong to inner tree "
@@ -306,7 +337,11 @@ def write(emb: Embedding, path: str | Path, fmt: str = "npz") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {k: v for k, v in emb.metadata().items() if k not in ("words", "dim", "source")}
     if fmt == "npz":
-        arrays = {"words": np.asarray(emb.words, dtype=str), "vectors": emb.vectors, "meta": np.asarray(json.dumps(meta))}
+        arrays = {
+            "words": np.asarray(emb.words, dtype=str),
+            "vectors": emb.vectors,
+            "meta": np.asarray(json.dumps(meta)),
+        }
         if emb.bias is not None:
             arrays["bias"] = np.asarray(emb.bias, dtype=np.float32)
         with open(path, "wb") as handle:
@@ -332,7 +367,9 @@ def write(emb: Embedding, path: str | Path, fmt: str = "npz") -> Path:
             for word, row in zip(emb.words, emb.vectors):
                 handle.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
     else:
-        raise EmbedevalError(f"cannot write format {fmt!r}; valid formats: npz, safetensors, word2vec, word2vec-binary, glove")
+        raise EmbedevalError(
+            f"cannot write format {fmt!r}; valid formats: npz, safetensors, word2vec, word2vec-binary, glove"
+        )
     return path
 
 

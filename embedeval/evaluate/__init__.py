@@ -11,5 +11,11 @@ from embedeval.evaluate.similarity import (
 )
 
 __all__ = [
-    "OOV_POLICIES", "Comparison", "Correlation", "Evaluation", "SimilarityResult", "evaluate", "pair_cosines",
+    "OOV_POLICIES",
+    "Comparison",
+    "Correlation",
+    "Evaluation",
+    "SimilarityResult",
+    "evaluate",
+    "pair_cosines",
 ]

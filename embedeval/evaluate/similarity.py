@@ -9,8 +9,9 @@ wins, as in gensim, and such words are counted as case collisions.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,8 @@ def pair_cosines(emb: Embedding, bench: Benchmark, oov: str = "drop", fold_case:
         row = int(used[bad[0]])
         what = "all zeros" if norms[bad[0]] == 0 else "NaN or inf"
         raise EmbedevalError(
-            f"vector for {emb.words[row]!r} is {what}: cosine similarity is undefined", emb.source or emb.name,
+            f"vector for {emb.words[row]!r} is {what}: cosine similarity is undefined",
+            emb.source or emb.name,
             emb.line_of(row),
         )
     position = {int(r): i for i, r in enumerate(used)}
@@ -261,13 +263,23 @@ def evaluate(
             own_counts = counts
             if own_counts is None and n_bootstrap > 0 and n >= 3:
                 own_counts = stats.resample_counts(n, n_bootstrap, stats.resample_seed(seed, bench.name))
-            results.append(_score(emb, name, bench, s, gold, pred, n, own_counts, oov, use is not None,
-                                  n_bootstrap, confidence, seed))
+            results.append(
+                _score(
+                    emb, name, bench, s, gold, pred, n, own_counts, oov, use is not None, n_bootstrap, confidence, seed
+                )
+            )
         per_bench[bench.name] = (bench.scores, [s.cosines for s in scored], use)
-    evaluation = Evaluation(results, settings={
-        "oov_policy": oov, "intersect": intersect, "n_bootstrap": n_bootstrap, "seed": seed,
-        "confidence": confidence, "fold_case": fold_case,
-    })
+    evaluation = Evaluation(
+        results,
+        settings={
+            "oov_policy": oov,
+            "intersect": intersect,
+            "n_bootstrap": n_bootstrap,
+            "seed": seed,
+            "confidence": confidence,
+            "fold_case": fold_case,
+        },
+    )
     if compare and len(embs) > 1 and oov == "drop":
         evaluation.comparisons = _comparisons(names, benches, per_bench, n_bootstrap, seed, confidence)
         evaluation.correlations = _correlations(names, benches, per_bench)
@@ -275,8 +287,19 @@ def evaluate(
 
 
 def _score(
-    emb: Embedding, name: str, bench: Benchmark, s: PairScores, gold: np.ndarray, pred: np.ndarray, n: int,
-    counts: np.ndarray | None, oov: str, intersected: bool, n_bootstrap: int, confidence: float, seed: int,
+    emb: Embedding,
+    name: str,
+    bench: Benchmark,
+    s: PairScores,
+    gold: np.ndarray,
+    pred: np.ndarray,
+    n: int,
+    counts: np.ndarray | None,
+    oov: str,
+    intersected: bool,
+    n_bootstrap: int,
+    confidence: float,
+    seed: int,
 ) -> SimilarityResult:
     reason = None
     rho = pear = float("nan")
@@ -294,16 +317,37 @@ def _score(
             b_low, b_high = stats.percentile_ci(stats.bootstrap_spearman(gold, pred, counts), confidence)
     use_boot = counts is not None and reason is None
     return SimilarityResult(
-        embedding=name, role=emb.role, benchmark=bench.name, spearman=_finite(rho),
-        ci_low=_finite(b_low if use_boot else f_low), ci_high=_finite(b_high if use_boot else f_high),
-        ci_method="bootstrap" if use_boot else "fisher-z", pearson=_finite(pear),
-        fisher_low=_finite(f_low), fisher_high=_finite(f_high), bootstrap_low=_finite(b_low),
-        bootstrap_high=_finite(b_high), pairs_total=len(bench), pairs_covered=int(s.covered.sum()),
-        pairs_used=n, oov_pairs=int((~s.covered).sum()), oov_words=len(s.oov_words),
-        duplicate_pairs=bench.duplicate_pairs, case_collisions=s.case_collisions,
-        skipped_lines=bench.skipped_lines, oov_policy=oov, intersected=intersected, n_bootstrap=n_bootstrap,
-        confidence=confidence, seed=seed, benchmark_sha256=bench.sha256, benchmark_path=bench.path,
-        embedding_source=emb.source, model=emb.model, step=emb.step, undefined_reason=reason,
+        embedding=name,
+        role=emb.role,
+        benchmark=bench.name,
+        spearman=_finite(rho),
+        ci_low=_finite(b_low if use_boot else f_low),
+        ci_high=_finite(b_high if use_boot else f_high),
+        ci_method="bootstrap" if use_boot else "fisher-z",
+        pearson=_finite(pear),
+        fisher_low=_finite(f_low),
+        fisher_high=_finite(f_high),
+        bootstrap_low=_finite(b_low),
+        bootstrap_high=_finite(b_high),
+        pairs_total=len(bench),
+        pairs_covered=int(s.covered.sum()),
+        pairs_used=n,
+        oov_pairs=int((~s.covered).sum()),
+        oov_words=len(s.oov_words),
+        duplicate_pairs=bench.duplicate_pairs,
+        case_collisions=s.case_collisions,
+        skipped_lines=bench.skipped_lines,
+        oov_policy=oov,
+        intersected=intersected,
+        n_bootstrap=n_bootstrap,
+        confidence=confidence,
+        seed=seed,
+        benchmark_sha256=bench.sha256,
+        benchmark_path=bench.path,
+        embedding_source=emb.source,
+        model=emb.model,
+        step=emb.step,
+        undefined_reason=reason,
     )
 
 
@@ -320,14 +364,31 @@ def _comparisons(
             if n < 4:
                 family.append(Comparison(bench.name, names[ia], names[ib], n, *([None] * 11)))
                 continue
-            counts = (stats.resample_counts(n, n_bootstrap, stats.resample_seed(seed, bench.name))
-                      if n_bootstrap > 0 else None)
+            counts = (
+                stats.resample_counts(n, n_bootstrap, stats.resample_seed(seed, bench.name))
+                if n_bootstrap > 0
+                else None
+            )
             test = stats.compare_dependent(gold[mask], cosines[ia][mask], cosines[ib][mask], counts, confidence)
-            family.append(Comparison(
-                bench.name, names[ia], names[ib], n, _finite(test.rho_a), _finite(test.rho_b),
-                _finite(test.rho_ab), _finite(test.delta), _finite(test.delta_low), _finite(test.delta_high),
-                _finite(test.williams_t), _finite(test.williams_p), None, _finite(test.bootstrap_p), None,
-            ))
+            family.append(
+                Comparison(
+                    bench.name,
+                    names[ia],
+                    names[ib],
+                    n,
+                    _finite(test.rho_a),
+                    _finite(test.rho_b),
+                    _finite(test.rho_ab),
+                    _finite(test.delta),
+                    _finite(test.delta_low),
+                    _finite(test.delta_high),
+                    _finite(test.williams_t),
+                    _finite(test.williams_p),
+                    None,
+                    _finite(test.bootstrap_p),
+                    None,
+                )
+            )
         w_holm = stats.holm([c.williams_p if c.williams_p is not None else np.nan for c in family])
         b_holm = stats.holm([c.bootstrap_p if c.bootstrap_p is not None else np.nan for c in family])
         for c, w, b in zip(family, w_holm, b_holm):

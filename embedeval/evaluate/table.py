@@ -31,7 +31,9 @@ def scores_table(ev: Evaluation) -> Table:
             if r.spearman is None:
                 cells.append(f"[yellow]undefined[/] {r.pairs_used}/{r.pairs_total}")
             else:
-                cells.append(f"{r.spearman:.3f} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}] {r.pairs_used}/{r.pairs_total}")
+                cells.append(
+                    f"{r.spearman:.3f} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}] {r.pairs_used}/{r.pairs_total}"
+                )
         table.add_row(bench, *cells)
     return table
 
@@ -46,16 +48,22 @@ def comparisons_table(ev: Evaluation, alpha: float = 0.05) -> Table:
     for c in ev.comparisons:
         star = " *" if (c.williams_p_holm is not None and c.williams_p_holm < alpha) else ""
         table.add_row(
-            c.benchmark, f"{c.embedding_a} vs {c.embedding_b}", str(c.n), _fmt(c.delta),
-            f"[{_fmt(c.delta_low, 2)}, {_fmt(c.delta_high, 2)}]", _fmt(c.williams_p_holm, 4) + star,
+            c.benchmark,
+            f"{c.embedding_a} vs {c.embedding_b}",
+            str(c.n),
+            _fmt(c.delta),
+            f"[{_fmt(c.delta_low, 2)}, {_fmt(c.delta_high, 2)}]",
+            _fmt(c.williams_p_holm, 4) + star,
             _fmt(c.bootstrap_p_holm, 4),
         )
     return table
 
 
 def correlations_table(ev: Evaluation) -> Table:
-    table = Table(title="Embedding vs embedding (P&W Table 3): Spearman of cosines over the pairs both cover",
-                  title_justify="left")
+    table = Table(
+        title="Embedding vs embedding (P&W Table 3): Spearman of cosines over the pairs both cover",
+        title_justify="left",
+    )
     for column in ("a", "b", "all pairs", "n"):
         table.add_column(column)
     for c in ev.correlations:

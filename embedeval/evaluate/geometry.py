@@ -1,0 +1,67 @@
+"""Embedding-vs-embedding measures over a shared vocabulary: linear CKA and mean k-NN overlap.
+
+The benchmark-pair correlation of P&W Table 3 lives in :mod:`embedeval.evaluate.similarity`; these two
+look at the whole space instead of the benchmark pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+
+
+def shared_words(a: Embedding, b: Embedding, max_words: int | None = None) -> list[str]:
+    """Words in both, in ``a``'s order (frequency order for trained embeddings), at most ``max_words``."""
+    words = [w for w in a.words if w in b.key_to_index]
+    if not words:
+        raise EmbedevalError(f"{a.name} and {b.name} share no words")
+    return words[:max_words] if max_words else words
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019) between two representations of the same rows."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    cross = np.linalg.norm(x.T @ y, "fro") ** 2
+    denom = np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")
+    return float(cross / denom) if denom > 0 else float("nan")
+
+
+def knn_indices(x: np.ndarray, k: int, queries: np.ndarray | None = None) -> np.ndarray:
+    """The k nearest rows (cosine) of each query row, excluding the row itself."""
+    nn = NearestNeighbors(n_neighbors=k + 1, metric="cosine", algorithm="brute").fit(x)
+    rows = np.arange(len(x)) if queries is None else queries
+    _, idx = nn.kneighbors(x[rows])
+    out = np.empty((len(rows), k), dtype=np.int64)
+    for i, (row, found) in enumerate(zip(rows, idx)):
+        found = found[found != row]
+        out[i] = found[:k]
+    return out
+
+
+def knn_overlap(x: np.ndarray, y: np.ndarray, k: int = 10, queries: np.ndarray | None = None) -> float:
+    """Mean |N_x(w) ∩ N_y(w)| / k over the query rows (all rows by default)."""
+    nx, ny = knn_indices(x, k, queries), knn_indices(y, k, queries)
+    shared = [len(set(a).intersection(b)) for a, b in zip(nx, ny)]
+    return float(np.mean(shared) / k)
+
+
+def compare_geometry(
+    a: Embedding, b: Embedding, k: int = 10, max_words: int = 10000, queries: int = 2000
+) -> dict[str, float | int]:
+    """CKA and k-NN overlap of ``a`` and ``b`` on their (most frequent) shared words."""
+    words = shared_words(a, b, max_words)
+    x = a.vectors[[a.key_to_index[w] for w in words]]
+    y = b.vectors[[b.key_to_index[w] for w in words]]
+    query_rows = np.arange(min(queries, len(words)))
+    return {
+        "words": len(words),
+        "cka": linear_cka(x, y),
+        "knn_overlap": knn_overlap(x, y, k, query_rows) if len(words) > k + 1 else float("nan"),
+        "k": k,
+    }

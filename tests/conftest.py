@@ -1,0 +1,39 @@
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedeval.embeddings import Embedding
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The shared data directory (CI sets EMBEDEVAL_DATA); tests that need it skip without it."""
+    value = os.environ.get("EMBEDEVAL_DATA") or str(ROOT.parent / "shared" / "data")
+    if not Path(value, "similarity").is_dir():
+        pytest.skip("no data directory (set EMBEDEVAL_DATA)")
+    return Path(value)
+
+
+@pytest.fixture
+def small_embedding() -> Embedding:
+    rng = np.random.default_rng(0)
+    words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water"]
+    return Embedding(words, rng.normal(size=(len(words), 8)), name="small")
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the embedeval CLI in a subprocess: (exit code, stdout, stderr)."""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "embedeval.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return proc.returncode, proc.stdout, proc.stderr

@@ -1,0 +1,54 @@
+import json
+
+import numpy as np
+
+from embedeval.embeddings import Embedding, write
+from tests.conftest import run_cli
+
+
+def test_eval_prints_a_table_and_writes_json_and_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex"]
+    write(Embedding(words, rng.normal(size=(len(words), 5))), tmp_path / "e.txt", "word2vec")
+    code, out, err = run_cli(
+        "eval",
+        str(tmp_path / "e.txt"),
+        "-b",
+        "ws353",
+        "-b",
+        "rg65",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--csv",
+        str(tmp_path / "r.csv"),
+    )
+    assert code == 0, err
+    assert "ws353" in out and "/353" in out
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert {r["benchmark"] for r in data["results"]} == {"ws353", "rg65"}
+    assert (tmp_path / "r.csv").read_text().startswith("embedding,")
+
+
+def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("2 3\na 1 2 3\nb 1 2\n")
+    for args in (
+        ["eval", str(bad)],
+        ["eval", str(tmp_path / "missing.txt")],
+        ["eval", str(bad), "-b", str(tmp_path / "nope.tsv")],
+    ):
+        code, out, err = run_cli(*args)
+        assert code == 2, (args, err)
+        assert "Traceback" not in err and err.strip().count("\n") == 0, err
+        assert err.startswith("error: ")
+
+
+def test_benchmarks_lists_bundled_and_missing(tmp_path):
+    code, out, _ = run_cli("benchmarks", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert "simlex999" in out and "bundled" in out and "missing" in out
+
+
+def test_help_mentions_every_command():
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "eval" in out and "benchmarks" in out

@@ -1,0 +1,80 @@
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sstats
+
+from embedeval.evaluate import stats
+
+
+def test_fisher_ci_matches_hand_computation():
+    # rho = 0.5, n = 50: z = atanh(0.5) = 0.549306; se = sqrt((1 + 0.25/2) / 47) = 0.154713;
+    # z -+ 1.959964 * se, back through tanh.
+    low, high = stats.fisher_ci(0.5, 50)
+    assert math.isclose(low, 0.2412245087, abs_tol=1e-9)
+    assert math.isclose(high, 0.6923932730, abs_tol=1e-9)
+
+
+def test_fisher_ci_is_undefined_for_tiny_samples():
+    assert all(math.isnan(v) for v in stats.fisher_ci(0.5, 3))
+
+
+def test_williams_t_matches_hand_computation():
+    # r12 = .5, r13 = .3, r23 = .4, n = 100: |R| = 1 - .25 - .09 - .16 + 2(.5)(.3)(.4) = 0.62, rbar = .4
+    # t = .2 * sqrt(99 * 1.4 / (2 * 99/97 * .62 + .16 * .6**3)) = 2.064994 with 97 df
+    t, p = stats.williams_t(0.5, 0.3, 0.4, 100)
+    assert math.isclose(t, 2.0649936492, abs_tol=1e-9)
+    assert math.isclose(p, 2 * sstats.t.sf(2.0649936492, 97), rel_tol=1e-9)
+    assert 0.04 < p < 0.043
+
+
+def test_williams_t_is_zero_for_equal_correlations():
+    t, p = stats.williams_t(0.4, 0.4, 0.7, 80)
+    assert t == 0 and math.isclose(p, 1.0)
+
+
+def test_holm_adjusts_like_the_textbook_example():
+    # p = .01, .04, .03, .005 -> sorted .005 .01 .03 .04 * (4, 3, 2, 1) = .02 .03 .06 .04 -> monotone .02 .03 .06 .06
+    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_keeps_nan_out_of_the_family():
+    adjusted = stats.holm([0.01, float("nan"), 0.02])
+    assert math.isnan(adjusted[1])
+    np.testing.assert_allclose(adjusted[[0, 2]], [0.02, 0.02])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=5, max_value=60), st.integers(min_value=0, max_value=10_000))
+def test_fast_bootstrap_equals_spearman_of_each_resample(n, seed):
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=n), 1)  # rounding makes ties, the hard case for ranks
+    y = np.round(x + rng.normal(size=n), 1)
+    counts = stats.resample_counts(n, 20, np.random.default_rng(seed))
+    fast = stats.bootstrap_spearman(x, y, counts)
+    for row, value in zip(counts, fast):
+        idx = np.repeat(np.arange(n), row.astype(int))
+        if np.ptp(x[idx]) == 0 or np.ptp(y[idx]) == 0:
+            assert not np.isfinite(value)
+        else:
+            assert math.isclose(value, sstats.spearmanr(x[idx], y[idx]).statistic, abs_tol=1e-12)
+
+
+def test_bootstrap_is_seeded():
+    a = stats.resample_counts(50, 10, stats.resample_seed(3, "simlex999"))
+    b = stats.resample_counts(50, 10, stats.resample_seed(3, "simlex999"))
+    c = stats.resample_counts(50, 10, stats.resample_seed(3, "men"))
+    assert (a == b).all() and not (a == c).all()
+
+
+def test_paired_bootstrap_detects_a_real_difference():
+    rng = np.random.default_rng(0)
+    gold = rng.normal(size=400)
+    good = gold + 0.5 * rng.normal(size=400)
+    bad = gold + 2.0 * rng.normal(size=400)
+    counts = stats.resample_counts(400, 500, np.random.default_rng(1))
+    test = stats.compare_dependent(gold, good, bad, counts)
+    assert test.delta > 0 and test.delta_low > 0
+    assert test.williams_p < 1e-6 and test.bootstrap_p < 0.01
