@@ -303,13 +303,12 @@ def detect_format(path: str | Path) -> str:
         return "gensim"
     first = start.split(b"\n", 1)[0].split()
     if len(first) == 2 and all(part.isdigit() for part in first):
-        rest = start.split(b"\n", 1)[1] if b"\n" in start else b""
+        sample = start.split(b"\n", 1)[1][:1024] if b"\n" in start else b""
         try:
-            rest[:1024].decode("utf-8")
-            sample = rest[:1024]
+            sample.decode("utf-8")
             binary = any(byte < 9 for byte in sample)
-        except UnicodeDecodeError:
-            binary = True
+        except UnicodeDecodeError as err:
+            binary = err.start < len(sample) - 4  # a character cut at the sample's end is not binary
         return "word2vec-binary" if binary else "word2vec"
     return "glove"
 
