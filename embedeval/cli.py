@@ -217,6 +217,20 @@ def _sums(embs: list) -> list:
     return sums
 
 
+@cli.group("train")
+def train_group() -> None:
+    """Train models that export their input, output and tied embeddings into a run directory."""
+
+
+def _register_trainers() -> None:
+    from embedeval.train.cli_lm import train_lm_cmd
+
+    train_group.add_command(train_lm_cmd)
+
+
+_register_trainers()
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -1,0 +1,269 @@
+"""Training the LSTM language model: Zaremba's loop, every tying variant, safe checkpoints, U/V export.
+
+The loop is the canonical one (embedding -> LSTM -> linear -> cross-entropy -> SGD with global-norm
+clipping, state carried across batches), so its speed can be held against a plain PyTorch loop.
+Checkpoints hold tensors and plain numbers only and load with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+from embedeval.train.lm_config import LMConfig
+from embedeval.train.lm_model import RNNLM, strip_compile_prefix
+from embedeval.train.rundir import RunDir
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class LMData:
+    vocab: Vocab
+    train: torch.Tensor
+    valid: torch.Tensor
+    test: torch.Tensor
+
+
+def load_lm_data(corpus: Corpus, vocab: Vocab | None = None) -> LMData:
+    """Ids with ``<eos>`` after every line; the vocabulary comes from the training split."""
+    if vocab is None:
+        vocab = Vocab.build(corpus.lines("train"), min_count=1, specials=(EOS,))
+        if EOS not in vocab.index:
+            vocab = Vocab([*vocab.words, EOS], np.r_[vocab.counts, 0])
+        if UNK not in vocab.index:
+            vocab = Vocab([*vocab.words, UNK], np.r_[vocab.counts, 0])
+    splits = {}
+    for split in ("train", "valid", "test"):
+        source = split if split in corpus.splits else "train"
+        ids = vocab.encode(corpus.lines(source), eos=True, unk=UNK)
+        splits[split] = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+    return LMData(vocab, splits["train"], splits["valid"], splits["test"])
+
+
+def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """(time, batch): the stream cut into ``batch_size`` contiguous columns."""
+    steps = ids.numel() // batch_size
+    return ids[: steps * batch_size].view(batch_size, steps).t().contiguous()
+
+
+def detach(hidden: list) -> list:
+    return [(h.detach(), c.detach()) for h, c in hidden]
+
+
+def lm_cost(model: RNNLM, cfg: LMConfig, x: torch.Tensor, y: torch.Tensor, hidden: list) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """(cost to minimise, summed cross-entropy, new hidden). Cost = CE summed over time / batch (+ terms)."""
+    features, hidden = model.features(x, hidden)
+    logits = model.logits(features)
+    ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+    batch = x.size(1)
+    cost = ce_sum / batch
+    if cfg.augmented_loss:
+        # Inan et al.: KL(y~ || softmax(W h / tau)), y~ = softmax(U[target] U^T / tau), bias-free logits
+        tau = cfg.al_tau
+        emb = model.encoder.weight
+        target = F.softmax(F.embedding(y, emb) @ emb.t() / tau, dim=-1).detach()
+        log_pred = F.log_softmax(model.logits(features, bias=False) / tau, dim=-1)
+        kl = F.kl_div(log_pred.view(-1, log_pred.size(-1)), target.view(-1, target.size(-1)), reduction="sum")
+        cost = cost + cfg.al_gamma * tau * kl / batch
+    if model.projection is not None:
+        # P&W code: 0.5 * ||P||_F^2 / (6.5 * batch) added to the per-sequence summed cost
+        cost = cost + cfg.pr_lambda * 0.5 * model.projection.weight.pow(2).sum() / batch
+    return cost, ce_sum.detach(), hidden
+
+
+@torch.no_grad()
+def evaluate_perplexity(model: RNNLM, ids: torch.Tensor, cfg: LMConfig, batch_size: int | None = None) -> float:
+    """Perplexity with the hidden state carried over the whole split (batch 1 by default)."""
+    model.eval()
+    data = batchify(ids, batch_size or cfg.eval_batch_size).to(cfg.device)
+    hidden = model.init_hidden(data.size(1))
+    total, count = 0.0, 0
+    step = max(cfg.bptt, 100)
+    for start in range(0, data.size(0) - 1, step):
+        x = data[start : start + step]
+        y = data[start + 1 : start + 1 + x.size(0)]
+        x = x[: y.size(0)]
+        logits, hidden = model(x, hidden)
+        total += F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
+    model.train()
+    return math.exp(total / max(count, 1))
+
+
+def learning_rate(cfg: LMConfig, epoch: int) -> float:
+    """Zaremba: full lr for ``epochs_full_lr`` epochs, then multiplied by ``lr_decay`` each epoch."""
+    return cfg.lr * cfg.lr_decay ** max(epoch + 1 - cfg.epochs_full_lr, 0)
+
+
+class _Stop:
+    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next batch and exits cleanly."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def save_checkpoint(path: Path, model: RNNLM, epoch: int, batch: int, hidden: list | None, vocab_size: int,
+                    history: list) -> None:
+    state = {
+        "model": {k: v.detach().cpu() for k, v in strip_compile_prefix(model.state_dict()).items()},
+        "epoch": epoch,
+        "batch": batch,
+        "hidden": [t.detach().cpu() for pair in hidden for t in pair] if hidden is not None else [],
+        "torch_rng": torch.get_rng_state(),
+        "vocab_size": vocab_size,
+        "history": history,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise EmbedevalError(f"cannot read checkpoint ({err})", path) from None
+
+
+def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
+             progress: Callable[[dict[str, Any]], None] | None = None,
+             on_step: Callable[[RNNLM, int], None] | None = None,
+             model_hook: Callable[[RNNLM], None] | None = None) -> dict[str, Any]:
+    """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    train = batchify(data.train, cfg.batch_size).to(cfg.device)
+    if train.size(0) < cfg.bptt + 1:
+        raise EmbedevalError(
+            f"the training split has {data.train.numel()} tokens: shorter than one batch "
+            f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
+        )
+    model = RNNLM(len(data.vocab), cfg).to(cfg.device)
+    if cfg.tied:
+        model.decoder.weight = model.encoder.weight  # .to() keeps it, but say it where it matters
+    if model_hook is not None:
+        model_hook(model)
+    start_epoch, start_batch, hidden, history = 0, 0, None, []
+    ckpt_path = run.path / CHECKPOINT
+    if resume:
+        state = load_checkpoint(ckpt_path)
+        if state["vocab_size"] != len(data.vocab):
+            raise EmbedevalError(
+                f"vocabulary mismatch on --resume: the checkpoint has {state['vocab_size']} words, the corpus gives "
+                f"{len(data.vocab)}; resume with the same corpus", ckpt_path)
+        model.load_state_dict(state["model"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, start_batch, history = state["epoch"], state["batch"], state["history"]
+        if state["hidden"]:
+            flat = [t.to(cfg.device) for t in state["hidden"]]
+            hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+    counts = model.parameter_counts()
+    run.summary("incomplete", **counts, config=dataclasses.asdict(cfg))
+    n_batches = (train.size(0) - 1) // cfg.bptt
+    if cfg.max_batches:
+        n_batches = min(n_batches, cfg.max_batches)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    step = start_epoch * n_batches + start_batch
+    with _Stop() as stop:
+        for epoch in range(start_epoch, cfg.epochs):
+            lr = learning_rate(cfg, epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            if hidden is None or epoch != start_epoch or start_batch == 0:
+                hidden = model.init_hidden(cfg.batch_size)
+            first = start_batch if epoch == start_epoch else 0
+            ce_total, tokens, started = 0.0, 0, time.perf_counter()
+            for batch in range(first, n_batches):
+                i = batch * cfg.bptt
+                x, y = train[i : i + cfg.bptt], train[i + 1 : i + 1 + cfg.bptt]
+                hidden = detach(hidden)
+                optimizer.zero_grad(set_to_none=True)
+                cost, ce_sum, hidden = lm_cost(model, cfg, x, y, hidden)
+                if not torch.isfinite(cost):
+                    run.summary("incomplete", error=f"loss became {cost.item()} at epoch {epoch + 1}, batch {batch}")
+                    raise EmbedevalError(
+                        f"loss became {cost.item()} at epoch {epoch + 1}, batch {batch}: stopped; the last good "
+                        f"checkpoint is kept (lower --lr or --clip)", run.path)
+                cost.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                optimizer.step()
+                step += 1
+                if on_step is not None:
+                    on_step(model, step)
+                ce_total += ce_sum.item()
+                tokens += y.numel()
+                if progress is not None and (batch % 50 == 0 or batch == n_batches - 1):
+                    elapsed = time.perf_counter() - started
+                    progress({"epoch": epoch + 1, "epochs": cfg.epochs, "batch": batch + 1, "batches": n_batches,
+                              "train_ppl": math.exp(ce_total / tokens), "tokens_per_s": tokens / max(elapsed, 1e-9)})
+                if stop.requested:
+                    save_checkpoint(ckpt_path, model, epoch, batch + 1, hidden, len(data.vocab), history)
+                    export_embeddings(model, data.vocab, run, cfg)
+                    run.summary("incomplete", interrupted=stop.requested, epoch=epoch + 1, batch=batch + 1)
+                    raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
+            elapsed = time.perf_counter() - started
+            valid_ppl = evaluate_perplexity(model, data.valid, cfg)
+            record = {"epoch": epoch + 1, "lr": lr, "train_ppl": math.exp(ce_total / max(tokens, 1)),
+                      "valid_ppl": valid_ppl, "tokens_per_s": tokens / max(elapsed, 1e-9), "seconds": elapsed,
+                      "step": step}
+            history.append(record)
+            run.log(record)
+            hidden = None
+            save_checkpoint(ckpt_path, model, epoch + 1, 0, None, len(data.vocab), history)
+            export_embeddings(model, data.vocab, run, cfg)
+    summary = {
+        "valid_ppl": evaluate_perplexity(model, data.valid, cfg),
+        "test_ppl": evaluate_perplexity(model, data.test, cfg),
+        "epochs": cfg.epochs, **counts,
+    }
+    run.summary("complete", **summary)
+    return summary
+
+
+def export_embeddings(model: RNNLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:
+    """input / output (+ bias) for untied runs, tied (+ bias) for tied runs, projection.npz for PR."""
+    words = vocab.words
+    model_name = f"lstm-{cfg.variant}"
+    bias = model.decoder.bias.detach().cpu().numpy() if model.decoder.bias is not None else None
+    u = model.encoder.weight.detach().cpu().numpy()
+    if cfg.tied:
+        run.save_embedding("tied", Embedding(words, u, role="tied", model=model_name, bias=bias))
+    else:
+        run.save_embedding("input", Embedding(words, u, role="input", model=model_name))
+        v = model.decoder.weight.detach().cpu().numpy()
+        run.save_embedding("output", Embedding(words, v, role="output", model=model_name, bias=bias))
+    if model.projection is not None:
+        np.savez(run.path / "projection.npz", weight=model.projection.weight.detach().cpu().numpy(),
+                 bias=model.projection.bias.detach().cpu().numpy())

@@ -1,0 +1,108 @@
+"""The LSTM language model, with every tying variant in one readable class.
+
+U = ``encoder.weight`` (C x E), V = ``decoder.weight`` (C x E). Tied variants make them **one**
+Parameter: ``parameters()`` yields it once, the state_dict holds it under both names, and
+``load_state_dict`` copies into the shared storage, so the tie survives save/load and ``.to()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from embedeval.train.lm_config import LMConfig
+
+
+class LockedDropout(nn.Module):
+    """Variational dropout: one mask per sequence in the batch, the same at every time step."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (time, batch, features)
+        if not self.training or self.p == 0:
+            return x
+        mask = x.new_empty(1, x.size(1), x.size(2)).bernoulli_(1 - self.p) / (1 - self.p)
+        return x * mask
+
+
+class RNNLM(nn.Module):
+    def __init__(self, vocab_size: int, cfg: LMConfig):
+        super().__init__()
+        self.cfg = cfg
+        e, h = cfg.embedding_size, cfg.hidden
+        p = 1.0 - cfg.keep_prob
+        self.encoder = nn.Embedding(vocab_size, e)
+        self.drop = LockedDropout(p) if cfg.variational else nn.Dropout(p)
+        # one LSTM per layer so dropout (plain or locked) sits between layers, as in Zaremba
+        self.rnns = nn.ModuleList(nn.LSTM(e if i == 0 else h, h) for i in range(cfg.layers))
+        out_in = h
+        self.projection = nn.Linear(h, e) if cfg.projection else None
+        if self.projection is None and e != h:
+            self.bridge = nn.Linear(h, e, bias=False)  # untied with emb_size != hidden
+            out_in = e
+        else:
+            self.bridge = None
+            out_in = e if self.projection is not None else h
+        self.decoder = nn.Linear(out_in, vocab_size, bias=cfg.output_bias)
+        self.reset_parameters()
+        if cfg.tied:
+            self.decoder.weight = self.encoder.weight  # one tensor, initialised once
+        self.grad_hook: Callable[[str, torch.Tensor], None] | None = None
+
+    def reset_parameters(self) -> None:
+        s = self.cfg.init_scale
+        for param in self.parameters():
+            nn.init.uniform_(param, -s, s)
+
+    def init_hidden(self, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        weight = self.encoder.weight
+        h = self.cfg.hidden
+        return [(weight.new_zeros(1, batch_size, h), weight.new_zeros(1, batch_size, h)) for _ in self.rnns]
+
+    def _split_weight(self, role: str) -> torch.Tensor:
+        """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
+        weight = self.encoder.weight if role == "input" else self.decoder.weight
+        if self.grad_hook is None:
+            return weight
+        alias = weight.view_as(weight)  # a non-leaf alias: its hook sees only this path's gradient
+        hook = self.grad_hook
+        alias.register_hook(lambda g: hook(role, g))
+        return alias
+
+    def features(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
+        """Top-layer outputs (after dropout, projection) for (time, batch) token ids."""
+        x = self.drop(F.embedding(tokens, self._split_weight("input")))
+        new_hidden = []
+        for rnn, state in zip(self.rnns, hidden):
+            x, state = rnn(x, state)
+            x = self.drop(x)
+            new_hidden.append(state)
+        if self.projection is not None:
+            x = self.projection(x)
+        elif self.bridge is not None:
+            x = self.bridge(x)
+        return x, new_hidden
+
+    def logits(self, features: torch.Tensor, bias: bool = True) -> torch.Tensor:
+        use_bias = self.decoder.bias if bias else None
+        return F.linear(features, self._split_weight("output"), use_bias)
+
+    def forward(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
+        x, hidden = self.features(tokens, hidden)
+        return self.logits(x), hidden
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Unique parameters (the tied matrix once) and state_dict entries (the tied matrix twice)."""
+        unique = sum(p.numel() for p in self.parameters())
+        entries = sum(t.numel() for t in self.state_dict().values())
+        return {"unique_parameters": unique, "state_dict_entries": entries}
+
+
+def strip_compile_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``torch.compile`` wraps the model and prefixes every key with ``_orig_mod.``."""
+    return {k.removeprefix("_orig_mod."): v for k, v in state.items()}
