@@ -39,7 +39,7 @@ def main() -> None:
     from embedeval.evaluate import evaluate
 
     words, vectors = synthetic_vocabulary(args.rows), synthetic_matrix(args.rows, args.dim)
-    kv = KeyedVectors(args.dim, count=len(words))
+    kv = KeyedVectors(args.dim)
     kv.add_vectors(words, vectors)
     benches = load_benchmarks()
     files = [(str(bundled_dir() / REGISTRY[n].relpath), REGISTRY[n].sep or " ") for n in DEFAULT_BENCHMARKS]

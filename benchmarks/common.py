@@ -32,9 +32,7 @@ def write_word2vec_text(path: Path, words: list[str], vectors: np.ndarray, chunk
         handle.write(f"{len(words)} {vectors.shape[1]}\n")
         for start in range(0, len(words), chunk):
             block = vectors[start : start + chunk]
-            lines = [
-                w + " " + " ".join(f"{x:.6f}" for x in row) for w, row in zip(words[start : start + chunk], block)
-            ]
+            lines = [w + " " + " ".join(f"{x:.6f}" for x in row) for w, row in zip(words[start : start + chunk], block)]
             handle.write("\n".join(lines) + "\n")
 
 

@@ -237,14 +237,17 @@ def main() -> None:
     except EmbedevalError as err:
         err_console.print(f"[bold red]error[/]: {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        err_console.print("interrupted")
+    except click.exceptions.Abort as err:
+        # click turns KeyboardInterrupt into Abort; trainers put "checkpoint saved ..." in the interrupt
+        cause = str(err.__context__ or "")
+        err_console.print(f"interrupted: {cause}" if cause else "interrupted", highlight=False)
         sys.exit(130)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
+    except KeyboardInterrupt as err:
+        # trainers raise KeyboardInterrupt("SIGTERM: checkpoint saved; continue with --resume")
+        err_console.print(f"interrupted: {err}" if str(err) else "interrupted", highlight=False)
         sys.exit(130)
 
 

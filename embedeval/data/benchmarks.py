@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -56,7 +57,7 @@ class Benchmark:
     def __len__(self) -> int:
         return len(self.words1)
 
-    @property
+    @cached_property
     def duplicate_pairs(self) -> int:
         """Pairs that repeat an earlier pair (order and case ignored); they are kept, as gensim does."""
         seen = {frozenset((a.lower(), b.lower())) for a, b in zip(self.words1, self.words2)}

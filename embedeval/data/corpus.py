@@ -53,8 +53,12 @@ class Corpus:
         return iter_lines(self.path(split), self.kind)
 
     def describe(self) -> dict[str, object]:
-        return {"name": self.name, "kind": self.kind, "files": {k: str(v) for k, v in self.splits.items()},
-                "sha256": self.sha256}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "files": {k: str(v) for k, v in self.splits.items()},
+            "sha256": self.sha256,
+        }
 
 
 def resolve_corpus(name_or_path: str | Path, data: str | Path | None = None, check: bool = True) -> Corpus:
@@ -89,7 +93,9 @@ def resolve_corpus(name_or_path: str | Path, data: str | Path | None = None, che
         if "train" in found:
             return Corpus(path.name, found, "plain", {s: sha256_file(p) for s, p in found.items()})
     known = ", ".join([*KNOWN_CORPORA, BUILTIN_CORPUS])
-    raise EmbedevalError(f"unknown corpus {key!r}: not a known name ({known}) and not a file or a folder with train.txt")
+    raise EmbedevalError(
+        f"unknown corpus {key!r}: not a known name ({known}) and not a file or a folder with train.txt"
+    )
 
 
 def iter_lines(path: str | Path, kind: str = "plain") -> Iterator[list[str]]:
@@ -124,8 +130,9 @@ class Vocab:
         return len(self.words)
 
     @classmethod
-    def build(cls, lines: Iterable[list[str]], min_count: int = 1, max_size: int | None = None,
-              specials: tuple[str, ...] = ()) -> Vocab:
+    def build(
+        cls, lines: Iterable[list[str]], min_count: int = 1, max_size: int | None = None, specials: tuple[str, ...] = ()
+    ) -> Vocab:
         counter: Counter[str] = Counter()
         for tokens in lines:
             counter.update(tokens)
@@ -142,8 +149,9 @@ class Vocab:
             )
         return cls([w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64))
 
-    def encode(self, lines: Iterable[list[str]], eos: bool = False, unk: str | None = None,
-               with_boundaries: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def encode(
+        self, lines: Iterable[list[str]], eos: bool = False, unk: str | None = None, with_boundaries: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Ids of the tokens (unknown words dropped, or mapped to ``unk``); optionally line start offsets."""
         index = self.index
         unk_id = index.get(unk) if unk else None

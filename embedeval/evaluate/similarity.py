@@ -50,12 +50,13 @@ def lookup(emb: Embedding, words: set[str], fold_case: bool = True) -> WordLooku
         emb.meta["_folded"] = folded
     rows: dict[str, int] = {}
     collisions: set[str] = set()
-    for i, word in enumerate(folded):
-        if word in words:
-            if word in rows:
-                collisions.add(word)
-            else:
-                rows[word] = i
+    # the membership test runs in C (map + compress); Python only sees the few matching rows
+    for i in itertools.compress(itertools.count(), map(words.__contains__, folded)):
+        word = folded[i]
+        if word in rows:
+            collisions.add(word)
+        else:
+            rows[word] = i
     return WordLookup(rows, collisions)
 
 
@@ -69,12 +70,20 @@ class PairScores:
     case_collisions: int
 
 
-def pair_cosines(emb: Embedding, bench: Benchmark, oov: str = "drop", fold_case: bool = True) -> PairScores:
+def benchmark_words(benches: Sequence[Benchmark], fold_case: bool = True) -> set[str]:
+    return {fold(w, fold_case) for b in benches for w in (*b.words1, *b.words2)}
+
+
+def pair_cosines(
+    emb: Embedding, bench: Benchmark, oov: str = "drop", fold_case: bool = True, found: WordLookup | None = None
+) -> PairScores:
+    """``found``: a lookup already made for a superset of the words (one vocabulary pass for many benchmarks)."""
     if oov not in OOV_POLICIES:
         raise EmbedevalError(f"unknown OOV policy {oov!r}; valid policies: {', '.join(OOV_POLICIES)}")
     w1 = [fold(w, fold_case) for w in bench.words1]
     w2 = [fold(w, fold_case) for w in bench.words2]
-    found = lookup(emb, set(w1) | set(w2), fold_case)
+    if found is None:
+        found = lookup(emb, set(w1) | set(w2), fold_case)
     rows1 = np.array([found.rows.get(w, -1) for w in w1])
     rows2 = np.array([found.rows.get(w, -1) for w in w2])
     covered = (rows1 >= 0) & (rows2 >= 0)
@@ -107,7 +116,8 @@ def pair_cosines(emb: Embedding, bench: Benchmark, oov: str = "drop", fold_case:
             vb = _vector_or(emb, rows2[i], mean)
             denom = np.linalg.norm(va) * np.linalg.norm(vb)
             cosines[i] = float(va @ vb / denom) if denom > 0 else 0.0
-    return PairScores(cosines, covered, oov_words, len(found.collisions))
+    collisions = len(found.collisions.intersection(w1).union(found.collisions.intersection(w2)))
+    return PairScores(cosines, covered, oov_words, collisions)
 
 
 def _vector_or(emb: Embedding, row: int, default: np.ndarray) -> np.ndarray:
@@ -246,8 +256,10 @@ def evaluate(
     names = _unique_names(embs)
     results: list[SimilarityResult] = []
     per_bench: dict[str, tuple[np.ndarray, list[np.ndarray], np.ndarray | None]] = {}
+    wanted = benchmark_words(benches, fold_case)
+    lookups = [lookup(e, wanted, fold_case) for e in embs]  # one vocabulary pass per embedding
     for bench in benches:
-        scored = [pair_cosines(e, bench, oov, fold_case) for e in embs]
+        scored = [pair_cosines(e, bench, oov, fold_case, found) for e, found in zip(embs, lookups)]
         if oov == "drop" and intersect and len(embs) > 1:
             use = np.logical_and.reduce([s.covered for s in scored])
         else:

@@ -14,11 +14,22 @@ console = Console(stderr=True)
 
 @click.command("lm")
 @click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
-@click.option("--config", "config_name", type=click.Choice(list(CONFIGS)), default="pw-small", show_default=True,
-              help="Zaremba small/medium/large; pw-small = small without dropout (P&W Table 6); tiny for smoke runs.")
-@click.option("--variant", type=click.Choice(list(VARIANTS)), default="untied", show_default=True,
-              help="untied; wt (tied, output bias kept); pr / wt+pr (projection + regularisation); re (tied, no "
-                   "output bias); al / real (augmented loss).")
+@click.option(
+    "--config",
+    "config_name",
+    type=click.Choice(list(CONFIGS)),
+    default="pw-small",
+    show_default=True,
+    help="Zaremba small/medium/large; pw-small = small without dropout (P&W Table 6); tiny for smoke runs.",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(list(VARIANTS)),
+    default="untied",
+    show_default=True,
+    help="untied; wt (tied, output bias kept); pr / wt+pr (projection + regularisation); re (tied, no "
+    "output bias); al / real (augmented loss).",
+)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
@@ -73,14 +84,18 @@ def train_lm_cmd(corpus, config_name, variant, out, overwrite, resume, dry_run, 
         if fresh.vocab.words != vocab.words:
             raise EmbedevalError(
                 f"vocabulary mismatch on --resume: the run has {len(vocab)} words, corpus {source.name} gives "
-                f"{len(fresh.vocab)} (or a different order); resume with the corpus the run was trained on", out)
+                f"{len(fresh.vocab)} (or a different order); resume with the corpus the run was trained on",
+                out,
+            )
     else:
         run = RunDir.create(out, overwrite)
         data = load_lm_data(source)
         data.vocab.save(run.path / "vocab.tsv")
         run.write_config(cfg, "lm", source.describe(), sys.argv)
-    console.print(f"training {cfg.variant} on {source.name} ({len(data.vocab)} words, {data.train.numel()} train "
-                  f"tokens) -> {run.path}")
+    console.print(
+        f"training {cfg.variant} on {source.name} ({len(data.vocab)} words, {data.train.numel()} train "
+        f"tokens) -> {run.path}"
+    )
     from tqdm import tqdm
 
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr)
@@ -95,8 +110,12 @@ def train_lm_cmd(corpus, config_name, variant, out, overwrite, resume, dry_run, 
     summary = train_lm(cfg, data, run, resume=resume, progress=progress)
     bar.close()
     for record in run.metrics():
-        console.print(f"epoch {record['epoch']:>2}  lr {record['lr']:.4g}  train ppl {record['train_ppl']:.2f}  "
-                      f"valid ppl {record['valid_ppl']:.2f}  {record['tokens_per_s']:.0f} tok/s")
-    console.print(f"[bold]valid ppl {summary['valid_ppl']:.2f}  test ppl {summary['test_ppl']:.2f}[/]  "
-                  f"parameters {summary['unique_parameters']:,} unique / {summary['state_dict_entries']:,} in the "
-                  f"state_dict  -> {run.path}")
+        console.print(
+            f"epoch {record['epoch']:>2}  lr {record['lr']:.4g}  train ppl {record['train_ppl']:.2f}  "
+            f"valid ppl {record['valid_ppl']:.2f}  {record['tokens_per_s']:.0f} tok/s"
+        )
+    console.print(
+        f"[bold]valid ppl {summary['valid_ppl']:.2f}  test ppl {summary['test_ppl']:.2f}[/]  "
+        f"parameters {summary['unique_parameters']:,} unique / {summary['state_dict_entries']:,} in the "
+        f"state_dict  -> {run.path}"
+    )

@@ -64,7 +64,9 @@ def detach(hidden: list) -> list:
     return [(h.detach(), c.detach()) for h, c in hidden]
 
 
-def lm_cost(model: RNNLM, cfg: LMConfig, x: torch.Tensor, y: torch.Tensor, hidden: list) -> tuple[torch.Tensor, torch.Tensor, list]:
+def lm_cost(
+    model: RNNLM, cfg: LMConfig, x: torch.Tensor, y: torch.Tensor, hidden: list
+) -> tuple[torch.Tensor, torch.Tensor, list]:
     """(cost to minimise, summed cross-entropy, new hidden). Cost = CE summed over time / batch (+ terms)."""
     features, hidden = model.features(x, hidden)
     logits = model.logits(features)
@@ -132,8 +134,9 @@ class _Stop:
             signal.signal(sig, old)
 
 
-def save_checkpoint(path: Path, model: RNNLM, epoch: int, batch: int, hidden: list | None, vocab_size: int,
-                    history: list) -> None:
+def save_checkpoint(
+    path: Path, model: RNNLM, epoch: int, batch: int, hidden: list | None, vocab_size: int, history: list
+) -> None:
     state = {
         "model": {k: v.detach().cpu() for k, v in strip_compile_prefix(model.state_dict()).items()},
         "epoch": epoch,
@@ -155,10 +158,15 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise EmbedevalError(f"cannot read checkpoint ({err})", path) from None
 
 
-def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
-             progress: Callable[[dict[str, Any]], None] | None = None,
-             on_step: Callable[[RNNLM, int], None] | None = None,
-             model_hook: Callable[[RNNLM], None] | None = None) -> dict[str, Any]:
+def train_lm(
+    cfg: LMConfig,
+    data: LMData,
+    run: RunDir,
+    resume: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[RNNLM, int], None] | None = None,
+    model_hook: Callable[[RNNLM], None] | None = None,
+) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -181,7 +189,9 @@ def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
         if state["vocab_size"] != len(data.vocab):
             raise EmbedevalError(
                 f"vocabulary mismatch on --resume: the checkpoint has {state['vocab_size']} words, the corpus gives "
-                f"{len(data.vocab)}; resume with the same corpus", ckpt_path)
+                f"{len(data.vocab)}; resume with the same corpus",
+                ckpt_path,
+            )
         model.load_state_dict(state["model"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, start_batch, history = state["epoch"], state["batch"], state["history"]
@@ -215,7 +225,9 @@ def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
                     run.summary("incomplete", error=f"loss became {cost.item()} at epoch {epoch + 1}, batch {batch}")
                     raise EmbedevalError(
                         f"loss became {cost.item()} at epoch {epoch + 1}, batch {batch}: stopped; the last good "
-                        f"checkpoint is kept (lower --lr or --clip)", run.path)
+                        f"checkpoint is kept (lower --lr or --clip)",
+                        run.path,
+                    )
                 cost.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 optimizer.step()
@@ -226,8 +238,16 @@ def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
                 tokens += y.numel()
                 if progress is not None and (batch % 50 == 0 or batch == n_batches - 1):
                     elapsed = time.perf_counter() - started
-                    progress({"epoch": epoch + 1, "epochs": cfg.epochs, "batch": batch + 1, "batches": n_batches,
-                              "train_ppl": math.exp(ce_total / tokens), "tokens_per_s": tokens / max(elapsed, 1e-9)})
+                    progress(
+                        {
+                            "epoch": epoch + 1,
+                            "epochs": cfg.epochs,
+                            "batch": batch + 1,
+                            "batches": n_batches,
+                            "train_ppl": math.exp(ce_total / tokens),
+                            "tokens_per_s": tokens / max(elapsed, 1e-9),
+                        }
+                    )
                 if stop.requested:
                     save_checkpoint(ckpt_path, model, epoch, batch + 1, hidden, len(data.vocab), history)
                     export_embeddings(model, data.vocab, run, cfg)
@@ -235,9 +255,15 @@ def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
                     raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
             elapsed = time.perf_counter() - started
             valid_ppl = evaluate_perplexity(model, data.valid, cfg)
-            record = {"epoch": epoch + 1, "lr": lr, "train_ppl": math.exp(ce_total / max(tokens, 1)),
-                      "valid_ppl": valid_ppl, "tokens_per_s": tokens / max(elapsed, 1e-9), "seconds": elapsed,
-                      "step": step}
+            record = {
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_ppl": math.exp(ce_total / max(tokens, 1)),
+                "valid_ppl": valid_ppl,
+                "tokens_per_s": tokens / max(elapsed, 1e-9),
+                "seconds": elapsed,
+                "step": step,
+            }
             history.append(record)
             run.log(record)
             hidden = None
@@ -246,7 +272,8 @@ def train_lm(cfg: LMConfig, data: LMData, run: RunDir, resume: bool = False,
     summary = {
         "valid_ppl": evaluate_perplexity(model, data.valid, cfg),
         "test_ppl": evaluate_perplexity(model, data.test, cfg),
-        "epochs": cfg.epochs, **counts,
+        "epochs": cfg.epochs,
+        **counts,
     }
     run.summary("complete", **summary)
     return summary
@@ -265,5 +292,8 @@ def export_embeddings(model: RNNLM, vocab: Vocab, run: RunDir, cfg: LMConfig) ->
         v = model.decoder.weight.detach().cpu().numpy()
         run.save_embedding("output", Embedding(words, v, role="output", model=model_name, bias=bias))
     if model.projection is not None:
-        np.savez(run.path / "projection.npz", weight=model.projection.weight.detach().cpu().numpy(),
-                 bias=model.projection.bias.detach().cpu().numpy())
+        np.savez(
+            run.path / "projection.npz",
+            weight=model.projection.weight.detach().cpu().numpy(),
+            bias=model.projection.bias.detach().cpu().numpy(),
+        )

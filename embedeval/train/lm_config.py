@@ -65,8 +65,19 @@ _ZAREMBA = {
     "medium": (0.05, 1.0, 5.0, 2, 35, 650, 6, 39, 0.5, 0.8, 20),
     "large": (0.04, 1.0, 10.0, 2, 35, 1500, 14, 55, 0.35, 1 / 1.15, 20),
 }
-_FIELDS = ("init_scale", "lr", "clip", "layers", "bptt", "hidden", "epochs_full_lr", "epochs", "keep_prob",
-           "lr_decay", "batch_size")
+_FIELDS = (
+    "init_scale",
+    "lr",
+    "clip",
+    "layers",
+    "bptt",
+    "hidden",
+    "epochs_full_lr",
+    "epochs",
+    "keep_prob",
+    "lr_decay",
+    "batch_size",
+)
 CONFIGS = {name: dict(zip(_FIELDS, values)) for name, values in _ZAREMBA.items()}
 CONFIGS["pw-small"] = dict(CONFIGS["small"], keep_prob=1.0)  # P&W Table 6: small, no dropout
 CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, epochs_full_lr=1, batch_size=8)

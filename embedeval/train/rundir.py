@@ -1,10 +1,10 @@
 """The run directory every trainer writes (documented in the README).
 
-    RUN_DIR/config.json          full config, seed, package versions, corpus name + sha256, command line
-    RUN_DIR/vocab.tsv            word <tab> count
-    RUN_DIR/embeddings/<role>.npz  input / output / tied (+ projection): words, vectors, bias where present
-    RUN_DIR/metrics.jsonl        one JSON object per logged step or epoch
-    RUN_DIR/summary.json         final numbers, and "status": "complete" | "incomplete"
+RUN_DIR/config.json          full config, seed, package versions, corpus name + sha256, command line
+RUN_DIR/vocab.tsv            word <tab> count
+RUN_DIR/embeddings/<role>.npz  input / output / tied (+ projection): words, vectors, bias where present
+RUN_DIR/metrics.jsonl        one JSON object per logged step or epoch
+RUN_DIR/summary.json         final numbers, and "status": "complete" | "incomplete"
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ class RunDir:
             raise EmbedevalError("--out exists and is not a folder", path)
         if path.is_dir() and any(path.iterdir()):
             if not overwrite:
-                raise EmbedevalError("--out is not empty; pass --overwrite to replace it (or --resume to continue)", path)
+                raise EmbedevalError(
+                    "--out is not empty; pass --overwrite to replace it (or --resume to continue)", path
+                )
             shutil.rmtree(path)
         try:
             (path / "embeddings").mkdir(parents=True, exist_ok=True)
@@ -88,14 +90,17 @@ class RunDir:
         return json.loads(target.read_text())
 
     def write_config(self, config: Any, trainer: str, corpus: dict[str, Any], argv: list[str] | None = None) -> None:
-        self.write_json("config.json", {
-            "trainer": trainer,
-            "config": config,
-            "corpus": corpus,
-            "versions": package_versions(),
-            "command": " ".join(argv if argv is not None else sys.argv),
-            "created": datetime.datetime.now().isoformat(timespec="seconds"),
-        })
+        self.write_json(
+            "config.json",
+            {
+                "trainer": trainer,
+                "config": config,
+                "corpus": corpus,
+                "versions": package_versions(),
+                "command": " ".join(argv if argv is not None else sys.argv),
+                "created": datetime.datetime.now().isoformat(timespec="seconds"),
+            },
+        )
 
     def log(self, record: dict[str, Any]) -> None:
         with open(self.path / "metrics.jsonl", "a") as handle:

@@ -1,0 +1,227 @@
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from embedeval.data.corpus import resolve_corpus
+from embedeval.embeddings import load
+from embedeval.errors import EmbedevalError
+from embedeval.train.lm import CHECKPOINT, load_checkpoint, load_lm_data, train_lm
+from embedeval.train.lm_config import make_config
+from embedeval.train.lm_model import RNNLM, strip_compile_prefix
+from embedeval.train.rundir import RunDir
+
+
+@pytest.fixture
+def toy_corpus(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    lines = [" ".join(rng.choice(words, size=rng.integers(3, 12))) for _ in range(400)]
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    for split, part in (("train", lines[:300]), ("valid", lines[300:350]), ("test", lines[350:])):
+        (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
+    return resolve_corpus(folder)
+
+
+def tiny(variant="untied", **kw):
+    return make_config("tiny", variant, **kw)
+
+
+def test_parameter_counts_match_the_closed_form():
+    # small, 10k words: U 2M + V 2M + bias 10k + 2 LSTM layers 4*(200+200)*200 + 8*200 each = 4,653,200
+    untied = RNNLM(10000, make_config("pw-small", "untied")).parameter_counts()
+    tied = RNNLM(10000, make_config("pw-small", "wt")).parameter_counts()
+    assert untied["unique_parameters"] == 4_653_200
+    assert tied["unique_parameters"] == 2_653_200
+    assert tied["state_dict_entries"] == 4_653_200  # the tied matrix is listed twice
+    pr = RNNLM(10000, make_config("pw-small", "wt+pr")).parameter_counts()
+    assert pr["unique_parameters"] == 2_653_200 + 200 * 200 + 200
+    assert "decoder.bias" not in RNNLM(10000, make_config("pw-small", "re")).state_dict()
+
+
+@pytest.mark.parametrize("variant", ["wt", "wt+pr", "re", "real"])
+def test_tie_is_one_storage_after_init_save_load_and_to(tmp_path, variant):
+    cfg = tiny(variant)
+    model = RNNLM(50, cfg)
+    assert model.encoder.weight is model.decoder.weight
+    path = tmp_path / "m.pt"
+    torch.save(model.state_dict(), path)
+    fresh = RNNLM(50, cfg)
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    assert fresh.encoder.weight.data_ptr() == fresh.decoder.weight.data_ptr()
+    assert torch.equal(fresh.encoder.weight, model.encoder.weight)
+    moved = fresh.to(torch.float64).to("cpu")
+    assert moved.encoder.weight is moved.decoder.weight
+
+
+def test_tie_survives_safetensors(tmp_path):
+    from safetensors.torch import load_model, save_model
+
+    cfg = tiny("wt")
+    model = RNNLM(50, cfg)
+    save_model(model, str(tmp_path / "m.safetensors"))
+    fresh = RNNLM(50, cfg)
+    load_model(fresh, str(tmp_path / "m.safetensors"))
+    assert fresh.encoder.weight is fresh.decoder.weight
+    assert torch.equal(fresh.decoder.weight, model.encoder.weight)
+
+
+def test_checkpoint_of_a_compiled_model_loads():
+    cfg = tiny("wt")
+    model = RNNLM(50, cfg)
+    compiled = torch.compile(model)
+    state = compiled.state_dict()
+    assert any(k.startswith("_orig_mod.") for k in state)
+    fresh = RNNLM(50, cfg)
+    fresh.load_state_dict(strip_compile_prefix(state))
+    assert fresh.encoder.weight is fresh.decoder.weight
+
+
+def test_tying_needs_equal_sizes_or_a_projection():
+    with pytest.raises(EmbedevalError, match="--variant wt\\+pr"):
+        make_config("small", "wt", emb_size=100)
+    make_config("small", "wt+pr", emb_size=100)  # a projection bridges the sizes
+
+
+def test_unknown_config_and_variant_list_the_valid_ones():
+    with pytest.raises(EmbedevalError, match="pw-small"):
+        make_config("huge")
+    with pytest.raises(EmbedevalError, match="wt\\+pr"):
+        make_config("small", "tied")
+
+
+def test_training_writes_the_run_directory(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    summary = train_lm(tiny("untied"), data, run)
+    assert summary["test_ppl"] < len(data.vocab)  # better than uniform
+    roles = {e.role for e in load(run.path)}
+    assert roles == {"input", "output"}
+    assert len(run.metrics()) == 2 and run.read_json("summary.json")["status"] == "complete"
+    out = [e for e in load(run.path) if e.role == "output"][0]
+    assert out.bias is not None and out.bias.shape == (len(data.vocab),)
+
+
+def test_tied_run_exports_one_tied_matrix(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    train_lm(tiny("wt+pr"), data, run)
+    assert [e.role for e in load(run.path)] == ["tied"]
+    assert (run.path / "projection.npz").is_file()
+
+
+def test_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    cfg = tiny("wt", epochs=3, epochs_full_lr=1, keep_prob=0.7)  # dropout: the RNG state must resume too
+    straight = RunDir.create(tmp_path / "straight")
+    train_lm(cfg, data, straight)
+    cut = RunDir.create(tmp_path / "cut")
+    train_lm(
+        make_config("tiny", "wt", epochs=1, epochs_full_lr=1, keep_prob=0.7), data, cut
+    )  # "killed" after one epoch
+    train_lm(cfg, data, cut, resume=True)
+    a = load_checkpoint(straight.path / CHECKPOINT)["model"]
+    b = load_checkpoint(cut.path / CHECKPOINT)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigterm_checkpoints_and_resume_finishes(tmp_path, toy_corpus):
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "embedeval.cli",
+        "train",
+        "lm",
+        "--corpus",
+        str(toy_corpus.path("train").parent),
+        "--config",
+        "tiny",
+        "--epochs",
+        "200",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / CHECKPOINT).exists():
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "continue with --resume" in err and "Traceback" not in err
+    state = load_checkpoint(out / CHECKPOINT)
+    assert RunDir(out).read_json("summary.json")["status"] == "incomplete"
+    assert state["epoch"] >= 1
+
+
+def test_corpus_shorter_than_one_batch(tmp_path):
+    (tmp_path / "short.txt").write_text("a b c\n")
+    data = load_lm_data(resolve_corpus(tmp_path / "short.txt"))
+    with pytest.raises(EmbedevalError, match="shorter than one batch"):
+        train_lm(tiny(), data, RunDir.create(tmp_path / "run"))
+
+
+def test_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    train_lm(tiny(epochs=1), data, run)
+    good = load_checkpoint(run.path / CHECKPOINT)
+    with pytest.raises(EmbedevalError, match="loss became"):
+        train_lm(tiny(epochs=2, lr=float("inf")), data, run, resume=True)
+    kept = load_checkpoint(run.path / CHECKPOINT)
+    assert all(torch.equal(good["model"][k], kept["model"][k]) for k in good["model"])
+
+
+def test_vocabulary_mismatch_on_resume(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    train_lm(tiny(epochs=1), data, run)
+    (tmp_path / "other.txt").write_text(" ".join(f"v{i}" for i in range(300)) + "\n")
+    other = load_lm_data(resolve_corpus(tmp_path / "other.txt"))
+    with pytest.raises(EmbedevalError, match="vocabulary mismatch"):
+        train_lm(tiny(epochs=2), other, run, resume=True)
+
+
+def test_cli_refuses_a_non_empty_out_without_overwrite(tmp_path, toy_corpus):
+    from tests.conftest import run_cli
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("keep me")
+    code, _, err = run_cli(
+        "train", "lm", "--corpus", str(toy_corpus.path("train")), "--config", "tiny", "--out", str(tmp_path / "full")
+    )
+    assert code == 2 and "--overwrite" in err and (tmp_path / "full" / "x").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_keeps_the_tie(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    summary = train_lm(tiny("wt", device="cuda"), data, run)
+    assert np.isfinite(summary["test_ppl"])
+
+
+def test_pw_small_dry_run_on_ptb(tmp_path, data_dir):
+    from tests.conftest import run_cli
+
+    code, out, err = run_cli(
+        "train",
+        "lm",
+        "--corpus",
+        "ptb",
+        "--dry-run",
+        "--variant",
+        "wt",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(tmp_path / "run"),
+    )
+    assert code == 0, err
+    assert "2,653,200 unique" in err.replace("\n", " ")
