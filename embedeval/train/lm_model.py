@@ -37,9 +37,13 @@ class RNNLM(nn.Module):
         e, h = cfg.embedding_size, cfg.hidden
         p = 1.0 - cfg.keep_prob
         self.encoder = nn.Embedding(vocab_size, e)
-        self.drop = LockedDropout(p) if cfg.variational else nn.Dropout(p)
-        # one LSTM per layer so dropout (plain or locked) sits between layers, as in Zaremba
-        self.rnns = nn.ModuleList(nn.LSTM(e if i == 0 else h, h) for i in range(cfg.layers))
+        self.drop = LockedDropout(p) if cfg.variational else (nn.Dropout(p) if p > 0 else nn.Identity())
+        if cfg.variational:
+            # one LSTM per layer so the locked mask sits between layers
+            self.rnns = nn.ModuleList(nn.LSTM(e if i == 0 else h, h) for i in range(cfg.layers))
+        else:
+            # one fused stack (faster); nn.LSTM's own dropout sits between layers, as in Zaremba
+            self.rnns = nn.ModuleList([nn.LSTM(e, h, cfg.layers, dropout=p if cfg.layers > 1 else 0.0)])
         out_in = h
         self.projection = nn.Linear(h, e) if cfg.projection else None
         if self.projection is None and e != h:
@@ -62,7 +66,10 @@ class RNNLM(nn.Module):
     def init_hidden(self, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         weight = self.encoder.weight
         h = self.cfg.hidden
-        return [(weight.new_zeros(1, batch_size, h), weight.new_zeros(1, batch_size, h)) for _ in self.rnns]
+        return [
+            (weight.new_zeros(rnn.num_layers, batch_size, h), weight.new_zeros(rnn.num_layers, batch_size, h))
+            for rnn in self.rnns
+        ]
 
     def _split_weight(self, role: str) -> torch.Tensor:
         """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
