@@ -224,8 +224,10 @@ def train_group() -> None:
 
 def _register_trainers() -> None:
     from embedeval.train.cli_lm import train_lm_cmd
+    from embedeval.train.cli_skipgram import train_skipgram_cmd
 
     train_group.add_command(train_lm_cmd)
+    train_group.add_command(train_skipgram_cmd)
 
 
 _register_trainers()

@@ -122,6 +122,7 @@ class Vocab:
 
     words: list[str]
     counts: np.ndarray
+    total_tokens: int = 0  # every token seen when building, in the vocabulary or not
 
     def __post_init__(self) -> None:
         self.index = {w: i for i, w in enumerate(self.words)}
@@ -147,7 +148,7 @@ class Vocab:
                 f"no word occurs at least min_count={min_count} times (the most frequent, {top[0]!r}, occurs "
                 f"{top[1]} times); lower --min-count"
             )
-        return cls([w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64))
+        return cls([w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64), sum(counter.values()))
 
     def encode(
         self, lines: Iterable[list[str]], eos: bool = False, unk: str | None = None, with_boundaries: bool = False

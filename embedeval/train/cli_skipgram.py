@@ -1,0 +1,74 @@
+"""``embedeval train skipgram``: the command-line face of :mod:`embedeval.train.skipgram`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+@click.command("skipgram")
+@click.option(
+    "--corpus",
+    required=True,
+    metavar="ptb|wikitext-2|builtin|PATH",
+    help="Corpus name (from the data directory), 'builtin' (gensim's Lee corpus) or a text file.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
+@click.option("--backend", type=click.Choice(["gensim", "torch"]), default="gensim", show_default=True)
+@click.option(
+    "--model",
+    type=click.Choice(["word2vec", "fasttext"]),
+    default="word2vec",
+    show_default=True,
+    help="fasttext: gensim FastText (input vectors with subwords folded in).",
+)
+@click.option("--tie", is_flag=True, help="One matrix as both U and V (torch backend).")
+@click.option("--dim", type=int, default=100, show_default=True)
+@click.option("--window", type=int, default=5, show_default=True)
+@click.option("--negative", type=int, default=5, show_default=True)
+@click.option("--min-count", type=int, default=5, show_default=True)
+@click.option("--epochs", type=int, default=5, show_default=True)
+@click.option("--sample", type=float, default=1e-3, show_default=True)
+@click.option("--alpha", type=float, default=0.025, show_default=True)
+@click.option("--min-alpha", type=float, default=0.0001, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True, help="gensim workers / torch threads.")
+@click.option("--batch-size", type=int, default=4096, show_default=True, help="Pairs per update (torch).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
+def train_skipgram_cmd(corpus, out, overwrite, data_dir, **options) -> None:
+    """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S."""
+    from tqdm import tqdm
+
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.train.rundir import RunDir
+    from embedeval.train.skipgram import SkipGramConfig, train_skipgram
+
+    cfg = SkipGramConfig(**options)
+    cfg.validate()
+    source = resolve_corpus(corpus, data_dir)
+    run = RunDir.create(out, overwrite)
+    run.write_config(cfg, "skipgram", source.describe(), sys.argv)
+    console.print(f"training SGNS ({cfg.backend}{', tied' if cfg.tie else ''}) on {source.name} -> {run.path}")
+    bar = tqdm(total=cfg.epochs, unit="epoch", dynamic_ncols=True, file=sys.stderr)
+
+    def progress(record: dict) -> None:
+        bar.n = record.get("fraction", record["epoch"] / cfg.epochs) * cfg.epochs
+        bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
+        bar.refresh()
+
+    try:
+        summary = train_skipgram(cfg, source, run, progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        run.summary("incomplete", interrupted="SIGINT")
+        raise KeyboardInterrupt("finished epochs are kept in the run directory, marked incomplete") from None
+    bar.close()
+    console.print(
+        f"[bold]{summary['words']:,} words, {summary['words_per_s']:,.0f} words/s[/] -> {run.path}  "
+        f"(score it: embedeval eval {run.path})"
+    )

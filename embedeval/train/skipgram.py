@@ -1,0 +1,302 @@
+"""Skip-gram with negative sampling (SGNS) that exports U (input) and V (output), untied or tied.
+
+Two backends. ``gensim`` is the reference implementation (U = ``wv.vectors``, V = ``syn1neg``).
+``torch`` is the same algorithm written out -- dynamic window, frequent-word subsampling, negatives
+from unigram^0.75, linearly decaying learning rate, U small uniform and V zeros -- with the updates
+computed by hand so that the input-side and output-side parts of every gradient are visible (the
+``on_grads`` hook the dynamics tracker uses) and so that U and V can be one tied matrix.
+As in word2vec, a (center, context) pair trains the context word's input row to predict the center
+word (and the negatives) on the output side.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from embedeval.data.corpus import Corpus, Vocab
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+from embedeval.train.rundir import RunDir
+
+GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
+
+
+@dataclass
+class SkipGramConfig:
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    min_count: int = 5
+    epochs: int = 5
+    sample: float = 1e-3
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    seed: int = 1
+    workers: int = 2
+    backend: str = "gensim"  # gensim | torch
+    model: str = "word2vec"  # word2vec | fasttext (gensim backend)
+    tie: bool = False
+    batch_size: int = 4096  # torch backend: pairs per update
+    max_vocab: int | None = None
+
+    def validate(self) -> None:
+        if self.backend not in ("gensim", "torch"):
+            raise EmbedevalError(f"unknown backend {self.backend!r}; valid backends: gensim, torch")
+        if self.tie and self.backend == "gensim":
+            raise EmbedevalError("--tie needs --backend torch: gensim keeps U and V as separate arrays")
+        if self.model == "fasttext" and self.backend != "gensim":
+            raise EmbedevalError("--model fasttext needs --backend gensim")
+        if self.negative < 1:
+            raise EmbedevalError("negative must be at least 1 (SGNS; hierarchical softmax has no per-word V)")
+
+
+class _Lines:
+    """A re-iterable stream of token lines for gensim (one pass per epoch, nothing kept in memory)."""
+
+    def __init__(self, corpus: Corpus):
+        self.corpus = corpus
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self.corpus.lines("train")
+
+
+def train_skipgram(
+    cfg: SkipGramConfig,
+    corpus: Corpus,
+    run: RunDir,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    on_grads: GradHook | None = None,
+) -> dict[str, Any]:
+    cfg.validate()
+    run.summary("incomplete", config=cfg)
+    if cfg.backend == "gensim":
+        return _train_gensim(cfg, corpus, run, progress)
+    return _train_torch(cfg, corpus, run, progress, on_grads)
+
+
+# --- gensim ----------------------------------------------------------------------------------------
+
+
+def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) -> dict[str, Any]:
+    from gensim.models import FastText, Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochLog(CallbackAny2Vec):
+        def __init__(self) -> None:
+            self.epoch, self.started = 0, time.perf_counter()
+
+        def on_epoch_begin(self, model: Any) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, model: Any) -> None:
+            self.epoch += 1
+            seconds = time.perf_counter() - self.started
+            record = {"epoch": self.epoch, "seconds": seconds, "words_per_s": total_words / max(seconds, 1e-9)}
+            run.log(record)
+            export_gensim(model, run, cfg)  # finished epochs survive a Ctrl-C
+            if progress:
+                progress({**record, "epochs": cfg.epochs})
+
+    lines = _Lines(corpus)
+    kind = FastText if cfg.model == "fasttext" else Word2Vec
+    model = kind(
+        vector_size=cfg.dim,
+        window=cfg.window,
+        negative=cfg.negative,
+        hs=0,
+        sg=1,
+        min_count=cfg.min_count,
+        sample=cfg.sample,
+        alpha=cfg.alpha,
+        min_alpha=cfg.min_alpha,
+        seed=cfg.seed,
+        workers=cfg.workers,
+        max_final_vocab=cfg.max_vocab,
+    )
+    model.build_vocab(lines)
+    if len(model.wv) == 0:
+        raise EmbedevalError(f"no word occurs at least min_count={cfg.min_count} times; lower --min-count")
+    total_words = model.corpus_total_words
+    words = list(model.wv.index_to_key)
+    Vocab(words, np.array([model.wv.get_vecattr(w, "count") for w in words])).save(run.path / "vocab.tsv")
+    started = time.perf_counter()
+    model.train(lines, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=[EpochLog()])
+    seconds = time.perf_counter() - started
+    summary = {
+        "words": len(words),
+        "corpus_words": total_words,
+        "seconds": seconds,
+        "words_per_s": total_words * cfg.epochs / seconds,
+    }
+    run.summary("complete", **summary)
+    return summary
+
+
+def export_gensim(model: Any, run: RunDir, cfg: SkipGramConfig) -> None:
+    words = list(model.wv.index_to_key)
+    name = f"sgns-gensim-{cfg.model}"
+    run.save_embedding("input", Embedding(words, model.wv.vectors, role="input", model=name))
+    run.save_embedding("output", Embedding(words, model.syn1neg, role="output", model=name))
+
+
+# --- torch -----------------------------------------------------------------------------------------
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec's subsampling: keep a token of frequency f with (sqrt(f / t) + 1) * t / f, t = sample * total."""
+    if sample <= 0:
+        return np.ones(len(counts))
+    threshold = sample * counts.sum()
+    return np.minimum(1.0, (np.sqrt(counts / threshold) + 1.0) * threshold / counts)
+
+
+def negative_cdf(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
+    weights = counts.astype(np.float64) ** power
+    return np.cumsum(weights / weights.sum())
+
+
+def window_pairs(
+    ids: np.ndarray, sentence: np.ndarray, window: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(context, center) pairs within a dynamic window (size drawn per center in 1..window), in text order."""
+    reduced = rng.integers(1, window + 1, size=len(ids))
+    centers, contexts = [], []
+    positions = np.arange(len(ids))
+    for offset in range(1, window + 1):
+        same = sentence[:-offset] == sentence[offset:]
+        left = same & (reduced[offset:] >= offset)  # center i+offset sees context i
+        right = same & (reduced[:-offset] >= offset)  # center i sees context i+offset
+        centers += [positions[offset:][left], positions[:-offset][right]]
+        contexts += [positions[:-offset][left], positions[offset:][right]]
+    center = np.concatenate(centers)
+    context = np.concatenate(contexts)
+    order = np.argsort(center, kind="stable")
+    return ids[context[order]], ids[center[order]]
+
+
+def _train_torch(
+    cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None
+) -> dict[str, Any]:
+    torch.manual_seed(cfg.seed)
+    if cfg.workers:
+        torch.set_num_threads(cfg.workers)
+    rng = np.random.default_rng(cfg.seed)
+    vocab = Vocab.build(corpus.lines("train"), min_count=cfg.min_count, max_size=cfg.max_vocab)
+    vocab.save(run.path / "vocab.tsv")
+    ids, starts = vocab.encode(corpus.lines("train"), with_boundaries=True)
+    # sentence index of every kept token, so windows never cross a line
+    lengths = np.diff(np.r_[starts, len(ids)])
+    sentence = np.repeat(np.arange(len(starts)), lengths)
+    n, d = len(vocab), cfg.dim
+    generator = torch.Generator().manual_seed(cfg.seed)
+    u = (torch.rand(n, d, generator=generator) - 0.5) / d  # word2vec: U uniform in [-0.5/d, 0.5/d]
+    v = u if cfg.tie else torch.zeros(n, d)  # V zeros (a tied matrix cannot start at zero: no gradient)
+    keep = keep_probabilities(vocab.counts, cfg.sample)
+    cdf = negative_cdf(vocab.counts)
+    total = cfg.epochs * len(ids)
+    done, step = 0, 0
+    chunk = 200_000
+    started_all = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        started = time.perf_counter()
+        loss_sum, loss_count, pair_count = 0.0, 0, 0
+        for a in range(0, len(ids), chunk):
+            part, part_sentence = ids[a : a + chunk], sentence[a : a + chunk]
+            kept = rng.random(len(part)) < keep[part]
+            inputs, targets = window_pairs(part[kept], part_sentence[kept], cfg.window, rng)
+            negatives = np.searchsorted(cdf, rng.random((len(inputs), cfg.negative)))
+            negatives = np.minimum(negatives, n - 1)
+            inputs_t = torch.from_numpy(inputs.astype(np.int64))
+            outs_t = torch.from_numpy(np.concatenate([targets[:, None], negatives], axis=1).astype(np.int64))
+            batches = range(0, len(inputs), cfg.batch_size)
+            for i, b in enumerate(batches):
+                progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
+                lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
+                loss = _sgns_step(
+                    u, v, inputs_t[b : b + cfg.batch_size], outs_t[b : b + cfg.batch_size], lr, on_grads, step
+                )
+                if loss is not None:
+                    loss_sum, loss_count = loss_sum + loss, loss_count + 1
+                step += 1
+            pair_count += len(inputs)
+            done += len(part)
+            if progress:
+                elapsed = time.perf_counter() - started
+                progress(
+                    {
+                        "epoch": epoch + 1,
+                        "epochs": cfg.epochs,
+                        "fraction": done / total,
+                        "words_per_s": (done - epoch * len(ids)) / max(elapsed, 1e-9) * vocab.total_tokens / len(ids),
+                    }
+                )
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch + 1,
+            "seconds": seconds,
+            "words_per_s": vocab.total_tokens / max(seconds, 1e-9),
+            "loss_per_pair": loss_sum / max(loss_count, 1),
+            "pairs": pair_count,
+            "step": step,
+        }
+        run.log(record)
+        export_torch(u, v, vocab, run, cfg)
+    seconds = time.perf_counter() - started_all
+    # words/s counts raw corpus words, as gensim does, so the two backends compare like for like
+    summary = {
+        "words": n,
+        "corpus_words": vocab.total_tokens,
+        "seconds": seconds,
+        "words_per_s": vocab.total_tokens * cfg.epochs / seconds,
+        "steps": step,
+    }
+    run.summary("complete", **summary)
+    return summary
+
+
+def _sgns_step(
+    u: torch.Tensor,
+    v: torch.Tensor,
+    inputs: torch.Tensor,
+    outputs: torch.Tensor,
+    lr: float,
+    on_grads: GradHook | None,
+    step: int,
+) -> float | None:
+    """One batched SGNS update. ``outputs[:, 0]`` is the true word, the rest negatives.
+
+    Gradients of the loss -log s(x.y) - sum log s(-x.n) are computed in closed form: the input side
+    gets sum_k g_k v_k (rows ``inputs``), the output side g_k u (rows ``outputs``).
+    """
+    x = u[inputs]  # (B, d)
+    y = v[outputs]  # (B, K+1, d)
+    scores = torch.bmm(y, x.unsqueeze(2)).squeeze(2)  # (B, K+1)
+    sig = torch.sigmoid(scores)
+    g = sig.clone()
+    g[:, 0] -= 1.0  # d loss / d score: sigmoid(score) - label
+    grad_in = torch.bmm(g.unsqueeze(1), y).squeeze(1)  # (B, d)
+    grad_out = g.unsqueeze(2) * x.unsqueeze(1)  # (B, K+1, d)
+    if on_grads is not None:
+        on_grads(step, inputs, grad_in, outputs.reshape(-1), grad_out.reshape(-1, u.size(1)))
+    # both updates use the pre-step values (computed above), then land in U and V (one matrix if tied)
+    u.index_add_(0, inputs, grad_in, alpha=-lr)
+    v.index_add_(0, outputs.reshape(-1), grad_out.reshape(-1, u.size(1)), alpha=-lr)
+    if step % 16:
+        return None  # the loss is only for the log: sample it, do not pay for it every step
+    loss = -(torch.log(sig[:, 0] + 1e-12).sum() + torch.log(1 - sig[:, 1:] + 1e-12).sum())
+    return float(loss) / len(inputs)
+
+
+def export_torch(u: torch.Tensor, v: torch.Tensor, vocab: Vocab, run: RunDir, cfg: SkipGramConfig) -> None:
+    name = "sgns-torch-tied" if cfg.tie else "sgns-torch"
+    if cfg.tie:
+        run.save_embedding("tied", Embedding(vocab.words, u.numpy(), role="tied", model=name))
+    else:
+        run.save_embedding("input", Embedding(vocab.words, u.numpy(), role="input", model=name))
+        run.save_embedding("output", Embedding(vocab.words, v.numpy(), role="output", model=name))

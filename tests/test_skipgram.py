@@ -1,0 +1,164 @@
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from embedeval.data.corpus import KNOWN_CORPORA, Vocab, resolve_corpus
+from embedeval.embeddings import load
+from embedeval.errors import EmbedevalError
+from embedeval.train.rundir import RunDir
+from embedeval.train.skipgram import SkipGramConfig, _sgns_step, train_skipgram, window_pairs
+from tests.conftest import run_cli
+
+
+def small(**kw):
+    return SkipGramConfig(**{"dim": 16, "epochs": 1, "min_count": 3, "workers": 1, **kw})
+
+
+def train(tmp_path, name, **kw):
+    run = RunDir.create(tmp_path / name)
+    train_skipgram(small(**kw), resolve_corpus("builtin"), run)
+    return {e.role: e for e in load(run.path)}
+
+
+def test_torch_backend_is_bit_exact_for_a_seed(tmp_path):
+    a = train(tmp_path, "a", backend="torch", seed=3)
+    b = train(tmp_path, "b", backend="torch", seed=3)
+    c = train(tmp_path, "c", backend="torch", seed=4)
+    assert np.array_equal(a["input"].vectors, b["input"].vectors)
+    assert np.array_equal(a["output"].vectors, b["output"].vectors)
+    assert not np.array_equal(a["input"].vectors, c["input"].vectors)
+
+
+def test_gensim_backend_with_one_worker_is_repeatable(tmp_path):
+    a = train(tmp_path, "a", backend="gensim")
+    b = train(tmp_path, "b", backend="gensim")
+    assert np.array_equal(a["output"].vectors, b["output"].vectors)
+    assert set(a) == {"input", "output"}
+
+
+def test_tied_torch_run_exports_one_matrix(tmp_path):
+    assert set(train(tmp_path, "t", backend="torch", tie=True)) == {"tied"}
+
+
+def test_fasttext_exports_input_and_output(tmp_path):
+    found = train(tmp_path, "ft", model="fasttext")
+    assert set(found) == {"input", "output"} and found["input"].model == "sgns-gensim-fasttext"
+
+
+def test_tie_with_gensim_is_a_clear_error():
+    with pytest.raises(EmbedevalError, match="--tie needs --backend torch"):
+        small(tie=True).validate()
+
+
+def test_dynamic_window_never_crosses_a_line_and_respects_the_window():
+    ids = np.arange(10)
+    sentence = np.array([0] * 6 + [1] * 4)
+    context, center = window_pairs(ids, sentence, 3, np.random.default_rng(0))
+    assert len(context) > 0
+    assert all(sentence[c] == sentence[t] for c, t in zip(context, center))
+    assert np.abs(context - center).max() <= 3 and (context != center).all()
+
+
+def test_sgns_step_matches_autograd_and_splits_input_and_output_sides():
+    torch.manual_seed(0)
+    u, v = torch.randn(20, 4), torch.randn(20, 4)
+    inputs, outputs = torch.tensor([1, 2, 1]), torch.tensor([[3, 4, 5], [6, 7, 8], [3, 9, 2]])
+    uu, vv = u.clone().requires_grad_(), v.clone().requires_grad_()
+    scores = torch.einsum("bd,bkd->bk", uu[inputs], vv[outputs])
+    labels = torch.zeros_like(scores)
+    labels[:, 0] = 1
+    torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum").backward()
+    seen = {}
+    _sgns_step(u, v, inputs, outputs, 1.0, lambda s, ri, gi, ro, go: seen.update(ri=ri, gi=gi, ro=ro, go=go), 0)
+    g_in = torch.zeros(20, 4).index_add_(0, seen["ri"], seen["gi"])
+    g_out = torch.zeros(20, 4).index_add_(0, seen["ro"], seen["go"])
+    torch.testing.assert_close(g_in, uu.grad)
+    torch.testing.assert_close(g_out, vv.grad)
+
+
+def test_empty_corpus(tmp_path):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(EmbedevalError, match="corpus is empty"):
+        train_skipgram(small(backend="torch"), resolve_corpus(tmp_path / "empty.txt"), RunDir.create(tmp_path / "r"))
+
+
+def test_no_word_above_min_count(tmp_path):
+    (tmp_path / "rare.txt").write_text("a b c d e f\n")
+    with pytest.raises(EmbedevalError, match="min_count=3"):
+        Vocab.build(resolve_corpus(tmp_path / "rare.txt").lines(), min_count=3)
+
+
+def test_unknown_corpus_lists_the_known_ones():
+    with pytest.raises(EmbedevalError, match="ptb, wikitext-2, builtin"):
+        resolve_corpus("text8")
+
+
+def test_missing_data_directory_says_how_to_set_it(monkeypatch):
+    monkeypatch.delenv("EMBEDEVAL_DATA", raising=False)
+    with pytest.raises(EmbedevalError, match="EMBEDEVAL_DATA"):
+        resolve_corpus("ptb")
+
+
+def test_checksum_mismatch_names_file_expected_and_found(tmp_path):
+    for split, (rel, _) in KNOWN_CORPORA["ptb"].items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("not the ptb\n")
+    with pytest.raises(EmbedevalError) as err:
+        resolve_corpus("ptb", tmp_path)
+    assert "ptb.train.txt" in str(err.value) and KNOWN_CORPORA["ptb"]["train"][1] in str(err.value)
+
+
+def test_known_corpora_resolve_with_their_checksums(data_dir):
+    ptb = resolve_corpus("ptb", data_dir)
+    first = next(ptb.lines("train"))
+    assert first[0] == "aer"
+    wiki = resolve_corpus("wikitext-2", data_dir)
+    assert all(t != "=" for t in next(wiki.lines("train")))  # the heading " = Valkyria Chronicles III = "
+
+
+def test_cli_refuses_non_empty_out_and_gensim_tie(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep").write_text("")
+    code, _, err = run_cli("train", "skipgram", "--corpus", "builtin", "--out", str(tmp_path / "x"))
+    assert code == 2 and "--overwrite" in err
+    code, _, err = run_cli("train", "skipgram", "--corpus", "builtin", "--tie", "--out", str(tmp_path / "y"))
+    assert code == 2 and "--backend torch" in err
+
+
+def test_ctrl_c_keeps_finished_epochs_and_marks_the_run_incomplete(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "embedeval.cli",
+            "train",
+            "skipgram",
+            "--corpus",
+            "builtin",
+            "--backend",
+            "torch",
+            "--epochs",
+            "500",
+            "--dim",
+            "8",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "embeddings" / "input.npz").exists():
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert RunDir(out).read_json("summary.json")["status"] == "incomplete"
+    assert {e.role for e in load(out)} == {"input", "output"}
