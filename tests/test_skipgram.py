@@ -105,7 +105,7 @@ def test_missing_data_directory_says_how_to_set_it(monkeypatch):
 
 
 def test_checksum_mismatch_names_file_expected_and_found(tmp_path):
-    for split, (rel, _) in KNOWN_CORPORA["ptb"].items():
+    for rel, _ in KNOWN_CORPORA["ptb"].values():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("not the ptb\n")
     with pytest.raises(EmbedevalError) as err:

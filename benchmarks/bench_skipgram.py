@@ -1,0 +1,66 @@
+"""SGNS throughput: plain gensim Word2Vec vs embedeval's gensim and torch backends, same script, same settings.
+
+    python benchmarks/bench_skipgram.py [--corpus wikitext-2] [--epochs 1] [--workers 2]
+
+Targets: the gensim backend at most 5% slower than plain gensim; the torch backend at least 0.25x
+gensim's words/s. Words/s counts raw corpus words for all three. Needs the data directory for
+wikitext-2 (EMBEDEVAL_DATA); --corpus builtin runs anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import tempfile
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="wikitext-2")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--dim", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    from gensim.models import Word2Vec
+
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.train.rundir import RunDir
+    from embedeval.train.skipgram import SkipGramConfig, _Lines, train_skipgram
+
+    corpus = resolve_corpus(args.corpus)
+    settings = dict(dim=args.dim, window=5, negative=5, min_count=5, epochs=args.epochs, workers=args.workers)
+
+    def plain() -> float:
+        lines = _Lines(corpus)
+        start = time.perf_counter()
+        model = Word2Vec(
+            vector_size=args.dim, window=5, negative=5, hs=0, sg=1, min_count=5, seed=1, workers=args.workers
+        )
+        model.build_vocab(lines)
+        build = time.perf_counter() - start
+        start = time.perf_counter()
+        model.train(lines, total_examples=model.corpus_count, epochs=args.epochs)
+        return model.corpus_total_words * args.epochs / (time.perf_counter() - start), build
+
+    def ours(backend: str) -> float:
+        run = RunDir.create(tempfile.mkdtemp(prefix="bench-sg-"), overwrite=True)
+        return train_skipgram(SkipGramConfig(backend=backend, **settings), corpus, run)["words_per_s"]
+
+    g, _ = plain()
+    e = ours("gensim")
+    g2, _ = plain()
+    t = ours("torch")
+    g = (g + g2) / 2
+    print(f"{corpus.name}, {args.epochs} epoch(s), dim {args.dim}, {args.workers} workers/threads")
+    print(f"plain gensim Word2Vec:      {g:,.0f} words/s")
+    print(f"embedeval --backend gensim: {e:,.0f} words/s   ratio {e / g:.3f} (target >= 0.95)")
+    print(
+        f"embedeval --backend torch:  {t:,.0f} words/s   ratio {t / g:.3f} (target >= 0.25)  [{datetime.date.today()}]"
+    )
+
+
+if __name__ == "__main__":
+    main()
