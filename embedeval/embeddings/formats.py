@@ -184,20 +184,7 @@ def read_npz(path: str | Path) -> Embedding:
             meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
     except (OSError, ValueError) as err:
         raise EmbedevalError(f"not a readable .npz file ({err})", path) from None
-    emb = Embedding(
-        words,
-        vectors,
-        name=meta.pop("name", path.stem),
-        source=str(path),
-        role=meta.pop("role", None),
-        model=meta.pop("model", None),
-        step=meta.pop("step", None),
-        bias=bias,
-        meta=meta,
-    )
-    _check_duplicates(emb)
-    emb.check_finite()
-    return emb
+    return _from_stored(words, vectors, bias, meta, path)
 
 
 def read_safetensors(path: str | Path) -> Embedding:
@@ -219,8 +206,13 @@ def read_safetensors(path: str | Path) -> Embedding:
     except Exception as err:  # safetensors raises its own error types
         raise EmbedevalError(f"not a readable safetensors file ({err})", path) from None
     meta = json.loads(header.get("embedeval", "{}"))
+    return _from_stored(json.loads(header["words"]), vectors, bias, meta, path)
+
+
+def _from_stored(words: list[str], vectors: np.ndarray, bias: np.ndarray | None, meta: dict, path: Path) -> Embedding:
+    """An Embedding from a binary container whose metadata embedeval wrote (see :func:`write`)."""
     emb = Embedding(
-        json.loads(header["words"]),
+        words,
         vectors,
         name=meta.pop("name", path.stem),
         source=str(path),
