@@ -7,6 +7,7 @@ what its sha256 must be; :func:`load_benchmark` turns a spec, a registered name 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from embedeval.data.datadir import sha256_file
 from embedeval.errors import EmbedevalError
 
 
@@ -163,7 +163,7 @@ def parse_pairs(
         words2=words2,
         scores=np.asarray(scores, dtype=np.float64),
         path=str(path),
-        sha256=sha256_file(path),
+        sha256=hashlib.sha256(raw).hexdigest(),
         scale=spec.scale if spec else (min(scores), max(scores)),
         lines=lines,
         skipped_lines=skipped,

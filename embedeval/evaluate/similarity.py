@@ -41,13 +41,7 @@ def lookup(emb: Embedding, words: set[str], fold_case: bool = True) -> WordLooku
     if not fold_case:
         index = emb.key_to_index
         return WordLookup({w: index[w] for w in words if w in index}, set())
-    folded = emb.meta.get("_folded")
-    if folded is None:
-        # one C-level lower() over the joined vocabulary is far cheaper than 400k calls
-        folded = "\n".join(emb.words).lower().split("\n")
-        if len(folded) != len(emb.words):
-            folded = [w.lower() for w in emb.words]
-        emb.meta["_folded"] = folded
+    folded = emb.folded_words
     rows: dict[str, int] = {}
     collisions: set[str] = set()
     # the membership test runs in C (map + compress); Python only sees the few matching rows
@@ -255,7 +249,8 @@ def evaluate(
         raise EmbedevalError("no embeddings to evaluate")
     names = _unique_names(embs)
     results: list[SimilarityResult] = []
-    per_bench: dict[str, tuple[np.ndarray, list[np.ndarray], np.ndarray | None]] = {}
+    # benchmark -> (gold, cosines per embedding, shared-pair mask, bootstrap counts for the shared pairs)
+    per_bench: dict[str, tuple[np.ndarray, list[np.ndarray], np.ndarray | None, np.ndarray | None]] = {}
     wanted = benchmark_words(benches, fold_case)
     lookups = [lookup(e, wanted, fold_case) for e in embs]  # one vocabulary pass per embedding
     for bench in benches:
@@ -280,7 +275,7 @@ def evaluate(
                     emb, name, bench, s, gold, pred, n, own_counts, oov, use is not None, n_bootstrap, confidence, seed
                 )
             )
-        per_bench[bench.name] = (bench.scores, [s.cosines for s in scored], use)
+        per_bench[bench.name] = (bench.scores, [s.cosines for s in scored], use, counts)
     evaluation = Evaluation(
         results,
         settings={
@@ -370,17 +365,15 @@ def _comparisons(
     for ia, ib in itertools.combinations(range(len(names)), 2):
         family: list[Comparison] = []
         for bench in benches:
-            gold, cosines, use = per_bench[bench.name]
+            gold, cosines, use, shared_counts = per_bench[bench.name]
             mask = use if use is not None else np.isfinite(cosines[ia]) & np.isfinite(cosines[ib])
             n = int(mask.sum())
             if n < 4:
                 family.append(Comparison(bench.name, names[ia], names[ib], n, *([None] * 11)))
                 continue
-            counts = (
-                stats.resample_counts(n, n_bootstrap, stats.resample_seed(seed, bench.name))
-                if n_bootstrap > 0
-                else None
-            )
+            counts = shared_counts
+            if counts is None and n_bootstrap > 0:
+                counts = stats.resample_counts(n, n_bootstrap, stats.resample_seed(seed, bench.name))
             test = stats.compare_dependent(gold[mask], cosines[ia][mask], cosines[ib][mask], counts, confidence)
             family.append(
                 Comparison(
@@ -414,7 +407,7 @@ def _correlations(names: list[str], benches: list[Benchmark], per_bench: dict) -
     for ia, ib in itertools.combinations(range(len(names)), 2):
         pooled: dict[tuple[str, str], tuple[float, float]] = {}
         for bench in benches:
-            _, cosines, _ = per_bench[bench.name]
+            _, cosines, _, _ = per_bench[bench.name]
             both = np.isfinite(cosines[ia]) & np.isfinite(cosines[ib])
             n = int(both.sum())
             rho = stats.spearman(cosines[ia][both], cosines[ib][both]) if n >= 3 else float("nan")

@@ -79,12 +79,11 @@ def train_lm_cmd(corpus, config_name, variant, out, overwrite, resume, dry_run, 
         from embedeval.data.corpus import Vocab
 
         vocab = Vocab.load(run.path / "vocab.tsv")
-        data = load_lm_data(source, vocab)
-        fresh = load_lm_data(source)
-        if fresh.vocab.words != vocab.words:
+        data = load_lm_data(source)
+        if data.vocab.words != vocab.words:
             raise EmbedevalError(
                 f"vocabulary mismatch on --resume: the run has {len(vocab)} words, corpus {source.name} gives "
-                f"{len(fresh.vocab)} (or a different order); resume with the corpus the run was trained on",
+                f"{len(data.vocab)} (or a different order); resume with the corpus the run was trained on",
                 out,
             )
     else:

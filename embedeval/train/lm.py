@@ -178,8 +178,6 @@ def train_lm(
             f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
         )
     model = RNNLM(len(data.vocab), cfg).to(cfg.device)
-    if cfg.tied:
-        model.decoder.weight = model.encoder.weight  # .to() keeps it, but say it where it matters
     if model_hook is not None:
         model_hook(model)
     start_epoch, start_batch, hidden, history = 0, 0, None, []
