@@ -188,6 +188,14 @@ def test_vocabulary_mismatch_on_resume(tmp_path, toy_corpus):
         train_lm(tiny(epochs=2), other, run, resume=True)
 
 
+def test_resume_with_a_different_variant_says_the_checkpoint_does_not_fit(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    train_lm(tiny("untied", epochs=1), data, run)
+    with pytest.raises(EmbedevalError, match="does not fit this model.*--overwrite"):
+        train_lm(tiny("pr", epochs=2), data, run, resume=True)
+
+
 def test_cli_refuses_a_non_empty_out_without_overwrite(tmp_path, toy_corpus):
     from tests.conftest import run_cli
 

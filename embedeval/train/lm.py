@@ -190,7 +190,15 @@ def train_lm(
                 f"{len(data.vocab)}; resume with the same corpus",
                 ckpt_path,
             )
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
+            raise EmbedevalError(
+                f"the checkpoint does not fit this model ({first}); it was written by another config, variant or "
+                "embedeval version: resume with the same settings, or start again with --overwrite",
+                ckpt_path,
+            ) from None
         torch.set_rng_state(state["torch_rng"])
         start_epoch, start_batch, history = state["epoch"], state["batch"], state["history"]
         if state["hidden"]:
