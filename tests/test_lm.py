@@ -117,12 +117,12 @@ def test_tied_run_exports_one_tied_matrix(tmp_path, toy_corpus):
 
 def test_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path, toy_corpus):
     data = load_lm_data(toy_corpus)
-    cfg = tiny("wt", epochs=3, epochs_full_lr=1, keep_prob=0.7)  # dropout: the RNG state must resume too
+    cfg = tiny("wt", epochs=3, max_epoch=1, keep_prob=0.7)  # dropout: the RNG state must resume too
     straight = RunDir.create(tmp_path / "straight")
     train_lm(cfg, data, straight)
     cut = RunDir.create(tmp_path / "cut")
     train_lm(
-        make_config("tiny", "wt", epochs=1, epochs_full_lr=1, keep_prob=0.7), data, cut
+        make_config("tiny", "wt", epochs=1, max_epoch=1, keep_prob=0.7), data, cut
     )  # "killed" after one epoch
     train_lm(cfg, data, cut, resume=True)
     a = load_checkpoint(straight.path / CHECKPOINT)["model"]
@@ -233,3 +233,11 @@ def test_pw_small_dry_run_on_ptb(tmp_path, data_dir):
     )
     assert code == 0, err
     assert "2,653,200 unique" in err.replace("\n", " ")
+
+
+def test_learning_rate_follows_zarembas_code():
+    # small: lr_decay ** max(i - max_epoch, 0) for 0-based epoch i -> five epochs at 1.0, then halving
+    from embedeval.train.lm import learning_rate
+
+    cfg = make_config("pw-small")
+    assert [learning_rate(cfg, i) for i in range(8)] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]

@@ -38,7 +38,7 @@ console = Console(stderr=True)
 @click.option("--min-alpha", type=float, default=0.0001, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--workers", type=int, default=2, show_default=True, help="gensim workers / torch threads.")
-@click.option("--batch-size", type=int, default=4096, show_default=True, help="Pairs per update (torch).")
+@click.option("--batch-size", type=int, default=512, show_default=True, help="Pairs per update (torch backend).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
 def train_skipgram_cmd(corpus, out, overwrite, data_dir, **options) -> None:
     """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S."""

@@ -107,8 +107,9 @@ def evaluate_perplexity(model: RNNLM, ids: torch.Tensor, cfg: LMConfig, batch_si
 
 
 def learning_rate(cfg: LMConfig, epoch: int) -> float:
-    """Zaremba: full lr for ``epochs_full_lr`` epochs, then multiplied by ``lr_decay`` each epoch."""
-    return cfg.lr * cfg.lr_decay ** max(epoch + 1 - cfg.epochs_full_lr, 0)
+    """Zaremba's schedule, as in his code and P&W's: ``lr * lr_decay ** max(epoch - max_epoch, 0)`` for the
+    0-based epoch, so max_epoch = 4 (small) keeps the full lr for 5 epochs and halves it from the 6th."""
+    return cfg.lr * cfg.lr_decay ** max(epoch - cfg.max_epoch, 0)
 
 
 class _Stop:

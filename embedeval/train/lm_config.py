@@ -22,7 +22,7 @@ class LMConfig:
     bptt: int = 20
     hidden: int = 200
     emb_size: int | None = None  # None: same as hidden
-    epochs_full_lr: int = 4
+    max_epoch: int = 4  # Zaremba's name: the lr decays after epoch max_epoch + 1 (see learning_rate)
     epochs: int = 13
     keep_prob: float = 1.0
     lr_decay: float = 0.5
@@ -72,7 +72,7 @@ _FIELDS = (
     "layers",
     "bptt",
     "hidden",
-    "epochs_full_lr",
+    "max_epoch",
     "epochs",
     "keep_prob",
     "lr_decay",
@@ -80,7 +80,7 @@ _FIELDS = (
 )
 CONFIGS = {name: dict(zip(_FIELDS, values)) for name, values in _ZAREMBA.items()}
 CONFIGS["pw-small"] = dict(CONFIGS["small"], keep_prob=1.0)  # P&W Table 6: small, no dropout
-CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, epochs_full_lr=1, batch_size=8)
+CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, max_epoch=1, batch_size=8)
 VARIANTS = ("untied", "wt", "pr", "wt+pr", "re", "al", "real")
 
 
