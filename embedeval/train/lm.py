@@ -11,7 +11,7 @@ import dataclasses
 import math
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,151 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise EmbedevalError(f"cannot read checkpoint ({err})", path) from None
 
 
+class LMTrainer:
+    """One training run, step by step: ``steps()`` yields after every optimizer step.
+
+    ``train_lm`` drains it; the dynamics tracker advances two trainers in lockstep so that a tied and an
+    untied run see the same batches in the same order. ``interrupt()`` checkpoints the current position.
+    """
+
+    def __init__(
+        self,
+        cfg: LMConfig,
+        data: LMData,
+        run: RunDir,
+        resume: bool = False,
+        model_hook: Callable[[RNNLM], None] | None = None,
+    ) -> None:
+        self.cfg, self.data, self.run = cfg, data, run
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.train = batchify(data.train, cfg.batch_size).to(cfg.device)
+        if self.train.size(0) < cfg.bptt + 1:
+            raise EmbedevalError(
+                f"the training split has {data.train.numel()} tokens: shorter than one batch "
+                f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
+            )
+        self.model = model = RNNLM(len(data.vocab), cfg).to(cfg.device)
+        if model_hook is not None:
+            model_hook(model)
+        self.epoch, self.batch, self.hidden, self.history = 0, 0, None, []
+        self.ckpt_path = run.path / CHECKPOINT
+        if resume:
+            self._restore()
+        self.counts = model.parameter_counts()
+        run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
+        self.n_batches = (self.train.size(0) - 1) // cfg.bptt
+        if cfg.max_batches:
+            self.n_batches = min(self.n_batches, cfg.max_batches)
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+        self.step = self.epoch * self.n_batches + self.batch
+        self.total_steps = cfg.epochs * self.n_batches
+        self.summary: dict[str, Any] | None = None
+
+    def _restore(self) -> None:
+        state = load_checkpoint(self.ckpt_path)
+        if state["vocab_size"] != len(self.data.vocab):
+            raise EmbedevalError(
+                f"vocabulary mismatch on --resume: the checkpoint has {state['vocab_size']} words, the corpus gives "
+                f"{len(self.data.vocab)}; resume with the same corpus",
+                self.ckpt_path,
+            )
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
+            raise EmbedevalError(
+                f"the checkpoint does not fit this model ({first}); it was written by another config, variant or "
+                "embedeval version: resume with the same settings, or start again with --overwrite",
+                self.ckpt_path,
+            ) from None
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.batch, self.history = state["epoch"], state["batch"], state["history"]
+        if state["hidden"]:
+            flat = [t.to(self.cfg.device) for t in state["hidden"]]
+            self.hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    def lr(self) -> float:
+        return learning_rate(self.cfg, self.epoch)
+
+    def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+        cfg, model, run = self.cfg, self.model, self.run
+        while self.epoch < cfg.epochs:
+            lr = self.lr()
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            if self.hidden is None or self.batch == 0:
+                self.hidden = model.init_hidden(cfg.batch_size)
+            ce_total, tokens, started = 0.0, 0, time.perf_counter()
+            while self.batch < self.n_batches:
+                i = self.batch * cfg.bptt
+                x, y = self.train[i : i + cfg.bptt], self.train[i + 1 : i + 1 + cfg.bptt]
+                self.hidden = detach(self.hidden)
+                self.optimizer.zero_grad(set_to_none=True)
+                cost, ce_sum, self.hidden = lm_cost(model, cfg, x, y, self.hidden)
+                if not torch.isfinite(cost):
+                    where = f"epoch {self.epoch + 1}, batch {self.batch}"
+                    run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
+                    raise EmbedevalError(
+                        f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept "
+                        "(lower --lr or --clip)",
+                        run.path,
+                    )
+                cost.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                self.optimizer.step()
+                self.step += 1
+                self.batch += 1
+                ce_total += ce_sum.item()
+                tokens += y.numel()
+                if progress is not None and (self.batch % 50 == 1 or self.batch == self.n_batches):
+                    progress(
+                        {
+                            "epoch": self.epoch + 1,
+                            "epochs": cfg.epochs,
+                            "batch": self.batch,
+                            "batches": self.n_batches,
+                            "train_ppl": math.exp(ce_total / tokens),
+                            "tokens_per_s": tokens / max(time.perf_counter() - started, 1e-9),
+                        }
+                    )
+                yield self.step
+            elapsed = time.perf_counter() - started
+            record = {
+                "epoch": self.epoch + 1,
+                "lr": lr,
+                "train_ppl": math.exp(ce_total / max(tokens, 1)),
+                "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
+                "tokens_per_s": tokens / max(elapsed, 1e-9),
+                "seconds": elapsed,
+                "step": self.step,
+            }
+            self.history.append(record)
+            run.log(record)
+            self.epoch, self.batch, self.hidden = self.epoch + 1, 0, None
+            self.checkpoint()
+        self.summary = {
+            "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
+            "test_ppl": evaluate_perplexity(model, self.data.test, cfg),
+            "epochs": cfg.epochs,
+            **self.counts,
+        }
+        run.summary("complete", **self.summary)
+
+    def checkpoint(self) -> None:
+        save_checkpoint(
+            self.ckpt_path, self.model, self.epoch, self.batch, self.hidden, len(self.data.vocab), self.history
+        )
+        export_embeddings(self.model, self.data.vocab, self.run, self.cfg)
+
+    def interrupt(self, reason: str) -> None:
+        """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
+        self.checkpoint()
+        self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
+
+
 def train_lm(
     cfg: LMConfig,
     data: LMData,
@@ -169,121 +314,16 @@ def train_lm(
     model_hook: Callable[[RNNLM], None] | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    train = batchify(data.train, cfg.batch_size).to(cfg.device)
-    if train.size(0) < cfg.bptt + 1:
-        raise EmbedevalError(
-            f"the training split has {data.train.numel()} tokens: shorter than one batch "
-            f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
-        )
-    model = RNNLM(len(data.vocab), cfg).to(cfg.device)
-    if model_hook is not None:
-        model_hook(model)
-    start_epoch, start_batch, hidden, history = 0, 0, None, []
-    ckpt_path = run.path / CHECKPOINT
-    if resume:
-        state = load_checkpoint(ckpt_path)
-        if state["vocab_size"] != len(data.vocab):
-            raise EmbedevalError(
-                f"vocabulary mismatch on --resume: the checkpoint has {state['vocab_size']} words, the corpus gives "
-                f"{len(data.vocab)}; resume with the same corpus",
-                ckpt_path,
-            )
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as err:
-            first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
-            raise EmbedevalError(
-                f"the checkpoint does not fit this model ({first}); it was written by another config, variant or "
-                "embedeval version: resume with the same settings, or start again with --overwrite",
-                ckpt_path,
-            ) from None
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch, start_batch, history = state["epoch"], state["batch"], state["history"]
-        if state["hidden"]:
-            flat = [t.to(cfg.device) for t in state["hidden"]]
-            hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
-    counts = model.parameter_counts()
-    run.summary("incomplete", **counts, config=dataclasses.asdict(cfg))
-    n_batches = (train.size(0) - 1) // cfg.bptt
-    if cfg.max_batches:
-        n_batches = min(n_batches, cfg.max_batches)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    step = start_epoch * n_batches + start_batch
+    trainer = LMTrainer(cfg, data, run, resume, model_hook)
     with _Stop() as stop:
-        for epoch in range(start_epoch, cfg.epochs):
-            lr = learning_rate(cfg, epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            model.train()
-            if hidden is None or epoch != start_epoch or start_batch == 0:
-                hidden = model.init_hidden(cfg.batch_size)
-            first = start_batch if epoch == start_epoch else 0
-            ce_total, tokens, started = 0.0, 0, time.perf_counter()
-            for batch in range(first, n_batches):
-                i = batch * cfg.bptt
-                x, y = train[i : i + cfg.bptt], train[i + 1 : i + 1 + cfg.bptt]
-                hidden = detach(hidden)
-                optimizer.zero_grad(set_to_none=True)
-                cost, ce_sum, hidden = lm_cost(model, cfg, x, y, hidden)
-                if not torch.isfinite(cost):
-                    run.summary("incomplete", error=f"loss became {cost.item()} at epoch {epoch + 1}, batch {batch}")
-                    raise EmbedevalError(
-                        f"loss became {cost.item()} at epoch {epoch + 1}, batch {batch}: stopped; the last good "
-                        f"checkpoint is kept (lower --lr or --clip)",
-                        run.path,
-                    )
-                cost.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                optimizer.step()
-                step += 1
-                if on_step is not None:
-                    on_step(model, step)
-                ce_total += ce_sum.item()
-                tokens += y.numel()
-                if progress is not None and (batch % 50 == 0 or batch == n_batches - 1):
-                    elapsed = time.perf_counter() - started
-                    progress(
-                        {
-                            "epoch": epoch + 1,
-                            "epochs": cfg.epochs,
-                            "batch": batch + 1,
-                            "batches": n_batches,
-                            "train_ppl": math.exp(ce_total / tokens),
-                            "tokens_per_s": tokens / max(elapsed, 1e-9),
-                        }
-                    )
-                if stop.requested:
-                    save_checkpoint(ckpt_path, model, epoch, batch + 1, hidden, len(data.vocab), history)
-                    export_embeddings(model, data.vocab, run, cfg)
-                    run.summary("incomplete", interrupted=stop.requested, epoch=epoch + 1, batch=batch + 1)
-                    raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
-            elapsed = time.perf_counter() - started
-            valid_ppl = evaluate_perplexity(model, data.valid, cfg)
-            record = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_ppl": math.exp(ce_total / max(tokens, 1)),
-                "valid_ppl": valid_ppl,
-                "tokens_per_s": tokens / max(elapsed, 1e-9),
-                "seconds": elapsed,
-                "step": step,
-            }
-            history.append(record)
-            run.log(record)
-            hidden = None
-            save_checkpoint(ckpt_path, model, epoch + 1, 0, None, len(data.vocab), history)
-            export_embeddings(model, data.vocab, run, cfg)
-    summary = {
-        "valid_ppl": evaluate_perplexity(model, data.valid, cfg),
-        "test_ppl": evaluate_perplexity(model, data.test, cfg),
-        "epochs": cfg.epochs,
-        **counts,
-    }
-    run.summary("complete", **summary)
-    return summary
+        for step in trainer.steps(progress):
+            if on_step is not None:
+                on_step(trainer.model, step)
+            if stop.requested:
+                trainer.interrupt(stop.requested)
+                raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
+    assert trainer.summary is not None
+    return trainer.summary
 
 
 def export_embeddings(model: RNNLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:

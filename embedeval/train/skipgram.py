@@ -185,83 +185,113 @@ def window_pairs(
     return ids[context[order]], ids[center[order]]
 
 
+class TorchSGNS:
+    """The torch backend, step by step: ``steps()`` yields after every batched update.
+
+    Everything random (subsampling, window sizes, negatives) comes from one generator seeded by
+    ``cfg.seed`` and does not depend on tying, so a tied and an untied run with the same seed draw
+    identical pairs in identical order -- the dynamics tracker relies on that. U_0 is identical too.
+    """
+
+    def __init__(self, cfg: SkipGramConfig, corpus: Corpus, run: RunDir, on_grads: GradHook | None = None):
+        self.cfg, self.run, self.on_grads = cfg, run, on_grads
+        torch.manual_seed(cfg.seed)
+        if cfg.workers:
+            torch.set_num_threads(cfg.workers)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.vocab = vocab = Vocab.build(corpus.lines("train"), min_count=cfg.min_count, max_size=cfg.max_vocab)
+        vocab.save(run.path / "vocab.tsv")
+        self.ids, starts = vocab.encode(corpus.lines("train"), with_boundaries=True)
+        # sentence index of every kept token, so windows never cross a line
+        lengths = np.diff(np.r_[starts, len(self.ids)])
+        self.sentence = np.repeat(np.arange(len(starts)), lengths)
+        n, d = len(vocab), cfg.dim
+        generator = torch.Generator().manual_seed(cfg.seed)
+        self.u = (torch.rand(n, d, generator=generator) - 0.5) / d  # word2vec: U uniform in [-0.5/d, 0.5/d]
+        self.v = self.u if cfg.tie else torch.zeros(n, d)  # V zeros (a tied matrix cannot start at 0: no gradient)
+        self.keep = keep_probabilities(vocab.counts, cfg.sample)
+        self.table = negative_table(vocab.counts)
+        self.step, self.epoch, self.lr = 0, 0, cfg.alpha
+        self.summary: dict[str, Any] | None = None
+
+    def expected_steps(self) -> int:
+        """About how many updates the run makes: kept tokens x (window + 1) pairs each (the mean dynamic window)."""
+        kept = float((self.keep[self.ids]).sum())
+        return int(self.cfg.epochs * kept * (self.cfg.window + 1) / self.cfg.batch_size)
+
+    def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+        cfg, ids, rng, n = self.cfg, self.ids, self.rng, len(self.vocab)
+        total = cfg.epochs * len(ids)
+        done = 0
+        chunk = 200_000
+        started_all = time.perf_counter()
+        for epoch in range(cfg.epochs):
+            self.epoch = epoch
+            started = time.perf_counter()
+            loss_sum, loss_count, pair_count = 0.0, 0, 0
+            for a in range(0, len(ids), chunk):
+                part, part_sentence = ids[a : a + chunk], self.sentence[a : a + chunk]
+                kept = rng.random(len(part)) < self.keep[part]
+                inputs, targets = window_pairs(part[kept], part_sentence[kept], cfg.window, rng)
+                negatives = self.table[rng.integers(0, len(self.table), size=(len(inputs), cfg.negative))]
+                inputs_t = torch.from_numpy(inputs.astype(np.int64))
+                outs_t = torch.from_numpy(np.concatenate([targets[:, None], negatives], axis=1).astype(np.int64))
+                batches = range(0, len(inputs), cfg.batch_size)
+                for i, b in enumerate(batches):
+                    progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
+                    self.lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
+                    loss = _sgns_step(
+                        self.u,
+                        self.v,
+                        inputs_t[b : b + cfg.batch_size],
+                        outs_t[b : b + cfg.batch_size],
+                        self.lr,
+                        self.on_grads,
+                        self.step,
+                    )
+                    if loss is not None:
+                        loss_sum, loss_count = loss_sum + loss, loss_count + 1
+                    self.step += 1
+                    yield self.step
+                pair_count += len(inputs)
+                done += len(part)
+                if progress:
+                    elapsed = time.perf_counter() - started
+                    words_per_s = (done - epoch * len(ids)) / max(elapsed, 1e-9) * self.vocab.total_tokens / len(ids)
+                    progress(
+                        {"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": done / total, "words_per_s": words_per_s}
+                    )
+            seconds = time.perf_counter() - started
+            record = {
+                "epoch": epoch + 1,
+                "seconds": seconds,
+                "words_per_s": self.vocab.total_tokens / max(seconds, 1e-9),
+                "loss_per_pair": loss_sum / max(loss_count, 1),
+                "pairs": pair_count,
+                "step": self.step,
+            }
+            self.run.log(record)
+            export_torch(self.u, self.v, self.vocab, self.run, cfg)
+        seconds = time.perf_counter() - started_all
+        # words/s counts raw corpus words, as gensim does, so the two backends compare like for like
+        self.summary = {
+            "words": n,
+            "corpus_words": self.vocab.total_tokens,
+            "seconds": seconds,
+            "words_per_s": self.vocab.total_tokens * cfg.epochs / seconds,
+            "steps": self.step,
+        }
+        self.run.summary("complete", **self.summary)
+
+
 def _train_torch(
     cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None
 ) -> dict[str, Any]:
-    torch.manual_seed(cfg.seed)
-    if cfg.workers:
-        torch.set_num_threads(cfg.workers)
-    rng = np.random.default_rng(cfg.seed)
-    vocab = Vocab.build(corpus.lines("train"), min_count=cfg.min_count, max_size=cfg.max_vocab)
-    vocab.save(run.path / "vocab.tsv")
-    ids, starts = vocab.encode(corpus.lines("train"), with_boundaries=True)
-    # sentence index of every kept token, so windows never cross a line
-    lengths = np.diff(np.r_[starts, len(ids)])
-    sentence = np.repeat(np.arange(len(starts)), lengths)
-    n, d = len(vocab), cfg.dim
-    generator = torch.Generator().manual_seed(cfg.seed)
-    u = (torch.rand(n, d, generator=generator) - 0.5) / d  # word2vec: U uniform in [-0.5/d, 0.5/d]
-    v = u if cfg.tie else torch.zeros(n, d)  # V zeros (a tied matrix cannot start at zero: no gradient)
-    keep = keep_probabilities(vocab.counts, cfg.sample)
-    table = negative_table(vocab.counts)
-    total = cfg.epochs * len(ids)
-    done, step = 0, 0
-    chunk = 200_000
-    started_all = time.perf_counter()
-    for epoch in range(cfg.epochs):
-        started = time.perf_counter()
-        loss_sum, loss_count, pair_count = 0.0, 0, 0
-        for a in range(0, len(ids), chunk):
-            part, part_sentence = ids[a : a + chunk], sentence[a : a + chunk]
-            kept = rng.random(len(part)) < keep[part]
-            inputs, targets = window_pairs(part[kept], part_sentence[kept], cfg.window, rng)
-            negatives = table[rng.integers(0, len(table), size=(len(inputs), cfg.negative))]
-            inputs_t = torch.from_numpy(inputs.astype(np.int64))
-            outs_t = torch.from_numpy(np.concatenate([targets[:, None], negatives], axis=1).astype(np.int64))
-            batches = range(0, len(inputs), cfg.batch_size)
-            for i, b in enumerate(batches):
-                progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
-                lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
-                loss = _sgns_step(
-                    u, v, inputs_t[b : b + cfg.batch_size], outs_t[b : b + cfg.batch_size], lr, on_grads, step
-                )
-                if loss is not None:
-                    loss_sum, loss_count = loss_sum + loss, loss_count + 1
-                step += 1
-            pair_count += len(inputs)
-            done += len(part)
-            if progress:
-                elapsed = time.perf_counter() - started
-                progress(
-                    {
-                        "epoch": epoch + 1,
-                        "epochs": cfg.epochs,
-                        "fraction": done / total,
-                        "words_per_s": (done - epoch * len(ids)) / max(elapsed, 1e-9) * vocab.total_tokens / len(ids),
-                    }
-                )
-        seconds = time.perf_counter() - started
-        record = {
-            "epoch": epoch + 1,
-            "seconds": seconds,
-            "words_per_s": vocab.total_tokens / max(seconds, 1e-9),
-            "loss_per_pair": loss_sum / max(loss_count, 1),
-            "pairs": pair_count,
-            "step": step,
-        }
-        run.log(record)
-        export_torch(u, v, vocab, run, cfg)
-    seconds = time.perf_counter() - started_all
-    # words/s counts raw corpus words, as gensim does, so the two backends compare like for like
-    summary = {
-        "words": n,
-        "corpus_words": vocab.total_tokens,
-        "seconds": seconds,
-        "words_per_s": vocab.total_tokens * cfg.epochs / seconds,
-        "steps": step,
-    }
-    run.summary("complete", **summary)
-    return summary
+    trainer = TorchSGNS(cfg, corpus, run, on_grads)
+    for _ in trainer.steps(progress):
+        pass
+    assert trainer.summary is not None
+    return trainer.summary
 
 
 def _sgns_step(
