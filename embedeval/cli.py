@@ -223,11 +223,14 @@ def train_group() -> None:
 
 
 def _register_trainers() -> None:
+    from embedeval.dynamics.cli import plot_dynamics_cmd, track_cmd
     from embedeval.train.cli_lm import train_lm_cmd
     from embedeval.train.cli_skipgram import train_skipgram_cmd
 
     train_group.add_command(train_lm_cmd)
     train_group.add_command(train_skipgram_cmd)
+    cli.add_command(track_cmd)
+    cli.add_command(plot_dynamics_cmd)
 
 
 _register_trainers()

@@ -121,9 +121,7 @@ def test_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path, toy_co
     straight = RunDir.create(tmp_path / "straight")
     train_lm(cfg, data, straight)
     cut = RunDir.create(tmp_path / "cut")
-    train_lm(
-        make_config("tiny", "wt", epochs=1, max_epoch=1, keep_prob=0.7), data, cut
-    )  # "killed" after one epoch
+    train_lm(make_config("tiny", "wt", epochs=1, max_epoch=1, keep_prob=0.7), data, cut)  # "killed" after one epoch
     train_lm(cfg, data, cut, resume=True)
     a = load_checkpoint(straight.path / CHECKPOINT)["model"]
     b = load_checkpoint(cut.path / CHECKPOINT)["model"]

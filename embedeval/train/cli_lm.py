@@ -35,7 +35,9 @@ console = Console(stderr=True)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--epochs", type=int, default=None)
-@click.option("--max-epoch", type=int, default=None, help="Zaremba's max_epoch: the lr decays from epoch max_epoch + 2 on.")
+@click.option(
+    "--max-epoch", type=int, default=None, help="Zaremba's max_epoch: the lr decays from epoch max_epoch + 2 on."
+)
 @click.option("--lr", type=float, default=None)
 @click.option("--lr-decay", type=float, default=None)
 @click.option("--clip", type=float, default=None)
@@ -54,8 +56,12 @@ console = Console(stderr=True)
 @click.option("--threads", type=int, default=None, help="torch CPU threads.")
 @click.option("--max-batches", type=int, default=None, help="Cut every epoch after this many batches.")
 @click.option("--dry-run", is_flag=True, help="One epoch of 5 batches: checks the whole path in seconds.")
+@click.option("--track", is_flag=True, help="Record the gradient split, drift and scores into RUN_DIR/dynamics.jsonl.")
+@click.option("--track-every", type=int, default=0, help="Steps between --track records (default: ~40 per run).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
-def train_lm_cmd(corpus, config_name, variant, out, overwrite, resume, dry_run, data_dir, **overrides) -> None:
+def train_lm_cmd(
+    corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, **overrides
+) -> None:
     """Train an LSTM language model and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
@@ -106,7 +112,13 @@ def train_lm_cmd(corpus, config_name, variant, out, overwrite, resume, dry_run, 
         bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
         bar.refresh()
 
-    summary = train_lm(cfg, data, run, resume=resume, progress=progress)
+    hooks = {}
+    if track:
+        from embedeval.dynamics.tracker import TrackConfig, lm_run_tracker
+
+        model_hook, on_step = lm_run_tracker(run, data, cfg, TrackConfig(every=track_every, geometry=False), resume)
+        hooks = {"model_hook": model_hook, "on_step": on_step}
+    summary = train_lm(cfg, data, run, resume=resume, progress=progress, **hooks)
     bar.close()
     for record in run.metrics():
         console.print(

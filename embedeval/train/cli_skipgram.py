@@ -40,16 +40,23 @@ console = Console(stderr=True)
 @click.option("--workers", type=int, default=2, show_default=True, help="gensim workers / torch threads.")
 @click.option("--batch-size", type=int, default=512, show_default=True, help="Pairs per update (torch backend).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
-def train_skipgram_cmd(corpus, out, overwrite, data_dir, **options) -> None:
+@click.option(
+    "--track", is_flag=True, help="torch backend: record gradient split, drift and scores into RUN_DIR/dynamics.jsonl."
+)
+@click.option("--track-every", type=int, default=0, help="Steps between --track records (default: ~40 per run).")
+def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **options) -> None:
     """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S."""
     from tqdm import tqdm
 
     from embedeval.data.corpus import resolve_corpus
+    from embedeval.errors import EmbedevalError
     from embedeval.train.rundir import RunDir
     from embedeval.train.skipgram import SkipGramConfig, train_skipgram
 
     cfg = SkipGramConfig(**options)
     cfg.validate()
+    if track and cfg.backend != "torch":
+        raise EmbedevalError("--track needs --backend torch: gensim does not expose its gradients")
     source = resolve_corpus(corpus, data_dir)
     run = RunDir.create(out, overwrite)
     run.write_config(cfg, "skipgram", source.describe(), sys.argv)
@@ -62,7 +69,13 @@ def train_skipgram_cmd(corpus, out, overwrite, data_dir, **options) -> None:
         bar.refresh()
 
     try:
-        summary = train_skipgram(cfg, source, run, progress=progress)
+        hooks = {}
+        if track:
+            from embedeval.dynamics.tracker import TrackConfig, sgns_run_tracker
+
+            on_grads, on_step = sgns_run_tracker(run, TrackConfig(every=track_every, geometry=False))
+            hooks = {"on_grads": on_grads, "on_step": on_step}
+        summary = train_skipgram(cfg, source, run, progress=progress, **hooks)
     except KeyboardInterrupt:
         bar.close()
         run.summary("incomplete", interrupted="SIGINT")

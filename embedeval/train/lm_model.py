@@ -74,7 +74,7 @@ class RNNLM(nn.Module):
     def _split_weight(self, role: str) -> torch.Tensor:
         """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
         weight = self.encoder.weight if role == "input" else self.decoder.weight
-        if self.grad_hook is None:
+        if self.grad_hook is None or not torch.is_grad_enabled():
             return weight
         alias = weight.view_as(weight)  # a non-leaf alias: its hook sees only this path's gradient
         hook = self.grad_hook

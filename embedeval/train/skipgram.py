@@ -74,12 +74,13 @@ def train_skipgram(
     run: RunDir,
     progress: Callable[[dict[str, Any]], None] | None = None,
     on_grads: GradHook | None = None,
+    on_step: Callable[[TorchSGNS, int], None] | None = None,
 ) -> dict[str, Any]:
     cfg.validate()
     run.summary("incomplete", config=cfg)
     if cfg.backend == "gensim":
         return _train_gensim(cfg, corpus, run, progress)
-    return _train_torch(cfg, corpus, run, progress, on_grads)
+    return _train_torch(cfg, corpus, run, progress, on_grads, on_step)
 
 
 # --- gensim ----------------------------------------------------------------------------------------
@@ -285,11 +286,12 @@ class TorchSGNS:
 
 
 def _train_torch(
-    cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None
+    cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None, on_step=None
 ) -> dict[str, Any]:
     trainer = TorchSGNS(cfg, corpus, run, on_grads)
-    for _ in trainer.steps(progress):
-        pass
+    for step in trainer.steps(progress):
+        if on_step is not None:
+            on_step(trainer, step)
     assert trainer.summary is not None
     return trainer.summary
 
@@ -317,11 +319,13 @@ def _sgns_step(
     sig = torch.sigmoid(scores)
     g = sig.clone()
     g[:, 0] -= 1.0  # d loss / d score: sigmoid(score) - label
-    if on_grads is None:
+    # a hook may ask to see only every n-th step (its ``every``): the other steps stay on the fast path
+    hooked = on_grads is not None and step % getattr(on_grads, "every", 1) == 0
+    if not hooked:
         g.mul_(-lr)  # fold the step size in once, on the small (B, K+1) array
     grad_in = (g.unsqueeze(2) * y).sum(1)  # (B, d)
     grad_out = (g.unsqueeze(2) * x.unsqueeze(1)).view(-1, d)  # (B*(K+1), d)
-    if on_grads is not None:
+    if hooked:
         on_grads(step, inputs, grad_in, flat, grad_out)
         grad_in, grad_out = grad_in * -lr, grad_out * -lr  # not in place: the hook may keep its tensors
     # both updates use the pre-step values (computed above), then land in U and V (one matrix if tied).

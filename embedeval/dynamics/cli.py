@@ -1,0 +1,122 @@
+"""``embedeval track`` and ``embedeval plot-dynamics``: the command-line face of :mod:`embedeval.dynamics`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+@click.command("track")
+@click.option("--trainer", type=click.Choice(["lm", "skipgram"]), default="lm", show_default=True)
+@click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
+@click.option(
+    "--config",
+    "config_name",
+    default="pw-small",
+    show_default=True,
+    help="LM config (small, medium, large, pw-small, tiny); ignored for skipgram.",
+)
+@click.option(
+    "--pair",
+    type=click.Choice(["untied/wt", "pr/wt+pr"]),
+    default="untied/wt",
+    show_default=True,
+    help="LM variants of the pair: they must differ only in tying.",
+)
+@click.option("--every", type=int, default=0, help="Steps between records (default: about 40 records per run).")
+@click.option(
+    "--grad-every", type=int, default=0, help="Measure the gradient split on every n-th step (default: LM 4, SGNS 25)."
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Track directory to write.")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted LM pair from its checkpoints.")
+@click.option("--epochs", type=int, default=None, help="Override the number of epochs.")
+@click.option("--max-batches", type=int, default=None, help="LM: cut every epoch after this many batches.")
+@click.option("--threads", type=int, default=None, help="torch CPU threads.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--dim", type=int, default=200, show_default=True, help="SGNS dimension.")
+@click.option("--min-count", type=int, default=5, show_default=True, help="SGNS vocabulary threshold.")
+@click.option("--no-geometry", is_flag=True, help="Skip CKA and k-NN overlap (faster records).")
+@click.option("--plot/--no-plot", default=True, show_default=True, help="Draw the figures at the end.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
+def track_cmd(
+    trainer, corpus, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads, seed,
+    dim, min_count, no_geometry, plot, data_dir,
+) -> None:  # fmt: skip
+    """Train a tied and an untied run in lockstep (same seed, same initial U, same batches) and record, every
+    N steps, how the tied S moves relative to U and V: Table-3 correlation, CKA, 10-NN overlap, the gradient
+    split G = G_in + G_out, update alignment cos(dS, dU) / cos(dS, dV), drift and benchmark scores, overall
+    and per frequency bucket, into DIR/dynamics.jsonl (figures in DIR/figures)."""
+    from tqdm import tqdm
+
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.dynamics.plots import plot_dynamics
+    from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
+
+    tcfg = TrackConfig(every=every, grad_every=grad_every, geometry=not no_geometry)
+    source = resolve_corpus(corpus, data_dir)
+    bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr)
+    if trainer == "lm":
+        from embedeval.train.lm import load_lm_data
+        from embedeval.train.lm_config import make_config
+
+        overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed)
+        untied_variant, tied_variant = pair.split("/")
+        untied_cfg = make_config(config_name, untied_variant, **overrides)
+        tied_cfg = make_config(config_name, tied_variant, **overrides)
+        data = load_lm_data(source)
+
+        def progress(record: dict) -> None:
+            bar.total = record["batches"]
+            bar.n = record["batch"]
+            bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
+            bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
+            bar.refresh()
+
+        console.print(f"tracking {untied_variant} vs {tied_variant} ({config_name}) on {source.name} -> {out}")
+        summary = track_lm(
+            untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, progress, source.describe(), sys.argv
+        )
+    else:
+        from embedeval.train.skipgram import SkipGramConfig
+
+        if resume:
+            from embedeval.errors import EmbedevalError
+
+            raise EmbedevalError("--resume is for LM pairs; an SGNS pair is short: start it again with --overwrite")
+        cfg = SkipGramConfig(backend="torch", dim=dim, min_count=min_count, seed=seed, workers=threads or 2)
+        if epochs:
+            cfg.epochs = epochs
+
+        def progress(record: dict) -> None:  # type: ignore[no-redef]
+            bar.total = 100
+            bar.n = int(record["fraction"] * 100)
+            bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
+            bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
+            bar.refresh()
+
+        console.print(f"tracking SGNS untied vs tied (torch) on {source.name} -> {out}")
+        summary = track_skipgram(cfg, source, out, tcfg, overwrite, progress, sys.argv)
+    bar.close()
+    console.print(f"[bold]{summary['steps']:,} steps, a record every {summary['every']:,}[/] -> {out}/dynamics.jsonl")
+    if plot:
+        paths = plot_dynamics(out)
+        console.print(f"figures: {', '.join(str(p) for p in paths if p.suffix == '.png')}")
+
+
+@click.command("plot-dynamics")
+@click.argument("source", type=click.Path(exists=True))
+@click.option(
+    "--out", type=click.Path(file_okay=False), default=None, help="Folder for the figures (default: SOURCE/figures)."
+)
+@click.option("--title", default=None, help="Figure title prefix (default: the folder name).")
+def plot_dynamics_cmd(source: str, out: str | None, title: str | None) -> None:
+    """Draw the dynamics figures (PNG and SVG) of a track directory or a tracked run directory."""
+    from embedeval.dynamics.plots import plot_dynamics
+
+    for path in plot_dynamics(source, out, title):
+        console.print(str(path))

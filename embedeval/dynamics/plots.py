@@ -1,0 +1,154 @@
+"""Figures of a tracked pair (or a single tracked run), written as PNG and SVG.
+
+correlation   Table-3 correlation, CKA and 10-NN overlap of S with U and with V over training
+gradient      share of the tied gradient that comes from the output side, cos(G, G_out), rows with a G_in
+alignment     cos(dS, dU) and cos(dS, dV) per frequency bucket
+scores        benchmark Spearman of U, V and S over training, and the drift ||X_t - X_0||
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedeval.dynamics.records import read_dynamics
+from embedeval.errors import EmbedevalError
+
+COLORS = {"S~U": "#1f77b4", "S~V": "#d62728", "U~V": "#7f7f7f", "S": "#2ca02c", "U": "#1f77b4", "V": "#d62728"}
+
+
+def _get(record: dict[str, Any], *path: str | int) -> float:
+    value: Any = record
+    for key in path:
+        if value is None:
+            return np.nan
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return np.nan
+    return np.nan if value is None else float(value)
+
+
+def _series(records: list[dict[str, Any]], *path: str | int) -> np.ndarray:
+    return np.array([_get(r, *path) for r in records])
+
+
+def _x(records: list[dict[str, Any]]) -> tuple[np.ndarray, str]:
+    return np.array([r["step"] for r in records]), "training step"
+
+
+def _save(fig: Any, out: Path, name: str) -> list[Path]:
+    paths = []
+    for ext in ("png", "svg"):
+        path = out / f"{name}.{ext}"
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        paths.append(path)
+    return paths
+
+
+def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str | None = None) -> list[Path]:
+    """Draw every figure the records support into ``out`` (default: ``source``/figures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    source = Path(source)
+    records = read_dynamics(source)
+    if not records:
+        raise EmbedevalError("the dynamics file has no records yet", source)
+    out = Path(out) if out else (source if source.is_dir() else source.parent) / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    x, xlabel = _x(records)
+    title = title or (source.name if source.is_dir() else source.parent.name)
+    buckets = [b["bucket"] for b in records[-1].get("buckets", [])]
+    cmap = plt.get_cmap("viridis", max(len(buckets), 2))
+    written: list[Path] = []
+
+    pairs = [p for p in ("S~U", "S~V", "U~V") if np.isfinite(_series(records, "corr", p)).any()]
+    if pairs:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True)
+        for ax, key, label in zip(axes, ("corr", "cka", "knn"), ("Table-3 correlation (Spearman)", "linear CKA",
+                                                                 "mean 10-NN overlap")):  # fmt: skip
+            for p in pairs:
+                ax.plot(x, _series(records, key, p), label=p.replace("~", " vs "), color=COLORS[p], lw=1.8)
+            ax.set_title(label, fontsize=10)
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"{title}: is the tied S closer to the untied U or V?", fontsize=11)
+        written += _save(fig, out, "correlation")
+        plt.close(fig)
+
+    grad_key = "S" if any((r.get("grad") or {}).get("S") for r in records) else "UV"
+    share = _series(records, "grad", grad_key, "share_out")
+    if np.isfinite(share).any():
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True)
+        axes[0].plot(x, share, color="k", lw=2, label="all words")
+        for i, b in enumerate(buckets):
+            axes[0].plot(x, _series(records, "grad", grad_key, "buckets", i, "share_out"), color=cmap(i), lw=1,
+                         label=f"count {b}")  # fmt: skip
+        who = "tied S" if grad_key == "S" else "U and V (untied)"
+        axes[0].set_title(f"share of |G|^2 from the output side ({who})", fontsize=10)
+        axes[0].set_ylim(-0.02, 1.02)
+        axes[0].legend(fontsize=7)
+        if grad_key == "S":
+            axes[1].plot(x, _series(records, "grad", "S", "cos_g_gout"), color="k", lw=2)
+            for i, _ in enumerate(buckets):
+                axes[1].plot(x, _series(records, "grad", "S", "buckets", i, "cos_g_gout"), color=cmap(i), lw=1)
+            axes[1].set_title("cos(G, G_out) of the tied gradient", fontsize=10)
+        else:
+            axes[1].plot(x, _series(records, "grad", "UV", "norm_in"), label="|G_U|", color=COLORS["U"])
+            axes[1].plot(x, _series(records, "grad", "UV", "norm_out"), label="|G_V|", color=COLORS["V"])
+            axes[1].legend(fontsize=8)
+            axes[1].set_title("gradient norms (RMS over sampled steps)", fontsize=10)
+        for i, _ in enumerate(buckets):
+            axes[2].plot(x, _series(records, "grad", grad_key, "buckets", i, "frac_rows_in"), color=cmap(i), lw=1)
+        axes[2].plot(x, _series(records, "grad", grad_key, "frac_rows_in"), color="k", lw=2)
+        axes[2].set_yscale("log")
+        axes[2].set_title("fraction of rows with a non-zero G_in per step", fontsize=10)
+        for ax in axes:
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+        fig.suptitle(f"{title}: where the embedding gradient comes from", fontsize=11)
+        written += _save(fig, out, "gradient")
+        plt.close(fig)
+
+    if np.isfinite(_series(records, "align", "dS~dV")).any():
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True, sharey=True)
+        for ax, key in zip(axes, ("dS~dU", "dS~dV")):
+            ax.plot(x, _series(records, "align", key), color="k", lw=2, label="all words")
+            for i, b in enumerate(buckets):
+                ax.plot(x, _series(records, "buckets", i, "align", key), color=cmap(i), lw=1, label=f"count {b}")
+            ax.axhline(0, color="grey", lw=0.5)
+            ax.set_title(f"cos({key.replace('~', ', ')}) over the last interval", fontsize=10)
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=7)
+        fig.suptitle(f"{title}: does the tied update move like U's or like V's?", fontsize=11)
+        written += _save(fig, out, "alignment")
+        plt.close(fig)
+
+    benches = list(records[-1].get("scores", {}))
+    if benches:
+        fig, axes = plt.subplots(1, len(benches) + 1, figsize=(3.3 * (len(benches) + 1), 3.6), sharex=True)
+        axes = np.atleast_1d(axes)
+        roles = list(records[-1]["scores"][benches[0]])
+        for ax, bench in zip(axes, benches):
+            for role in roles:
+                ax.plot(x, _series(records, "scores", bench, role), label=role, color=COLORS.get(role), lw=1.6)
+            ax.set_title(f"{bench} (Spearman)", fontsize=10)
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
+        for role in roles:
+            axes[-1].plot(x, _series(records, "drift", role), label=role, color=COLORS.get(role), lw=1.6)
+        axes[-1].set_title("drift ||X_t - X_0||", fontsize=10)
+        axes[-1].set_xlabel(xlabel)
+        axes[-1].grid(alpha=0.3)
+        fig.suptitle(f"{title}: benchmark scores over training", fontsize=11)
+        written += _save(fig, out, "scores")
+        plt.close(fig)
+    return written

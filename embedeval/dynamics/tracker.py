@@ -1,0 +1,461 @@
+"""Train a tied and an untied run in lockstep and record how S moves relative to U and V.
+
+Layout of a track directory::
+
+    DIR/track.json         what was tracked: trainer, both configs, interval, buckets, probe pairs
+    DIR/dynamics.jsonl     one record per interval (see DESIGN.md section 4 and embedeval.dynamics.metrics)
+    DIR/snapshots/         float16 rows of S, U, V for a fixed, bucket-stratified word sample, per record
+    DIR/tied/, DIR/untied/ ordinary run directories (checkpoints, metrics, embeddings)
+
+Both runs are built from one seed, so the matrices they share start equal (checked), and they advance
+one step each in turn over the same batches. A single run (``embedeval train ... --track``) writes the
+same records, without the cross-run measures, to ``RUN_DIR/dynamics.jsonl``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from embedeval.data.registry import load_benchmarks
+from embedeval.dynamics.buckets import frequency_buckets
+from embedeval.dynamics.gradients import GradientSplit
+from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
+from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
+from embedeval.errors import EmbedevalError
+from embedeval.train.rundir import RunDir, package_versions
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class TrackConfig:
+    every: int = 0  # steps between records; 0: about 40 records over the run
+    grad_every: int = 0  # gradient split measured on every n-th step; 0: LM 4, SGNS 25
+    benchmarks: tuple[str, ...] = ("simlex999", "ws353", "men", "rw")  # bundled: no data directory needed
+    knn_per_bucket: int = 200
+    k: int = 10
+    geometry: bool = True  # CKA and k-NN overlap (the costliest part of a record)
+    snapshot_words: int = 500
+    snapshot_budget_mb: float = 45.0
+    seed: int = 0
+
+
+def check_pair(untied: Any, tied: Any, tie_fields: tuple[str, ...]) -> None:
+    """Refuse a pair whose configs differ in anything but tying, naming the field."""
+    a, b = dataclasses.asdict(untied), dataclasses.asdict(tied)
+    for field in a:
+        if field not in tie_fields and a[field] != b[field]:
+            raise EmbedevalError(
+                f"the untied and tied configs differ in {field!r} ({a[field]!r} vs {b[field]!r}); a tracked pair "
+                "may differ only in tying"
+            )
+    for prop in ("projection", "output_bias", "augmented_loss"):
+        if hasattr(untied, prop) and getattr(untied, prop) != getattr(tied, prop):
+            raise EmbedevalError(
+                f"the untied variant {untied.variant!r} and the tied variant {tied.variant!r} differ in {prop} as "
+                "well as in tying; pair untied with wt, or pr with wt+pr"
+            )
+    if getattr(untied, "tied", getattr(untied, "tie", False)) or not getattr(tied, "tied", getattr(tied, "tie", True)):
+        raise EmbedevalError("the first run of a pair must be untied and the second tied")
+
+
+class Recorder:
+    """Buckets, probe pairs, gradient accumulators, records and snapshots for one track directory."""
+
+    def __init__(
+        self,
+        out: Path,
+        words: list[str],
+        counts: np.ndarray,
+        tcfg: TrackConfig,
+        roles: tuple[str, ...],
+        total_steps: int,
+        resume_step: int = 0,
+        meta: dict[str, Any] | None = None,
+    ):
+        self.out, self.tcfg, self.roles = out, tcfg, roles
+        if tcfg.every > total_steps:
+            raise EmbedevalError(
+                f"--every {tcfg.every} is larger than the run ({total_steps} steps): nothing would be recorded; "
+                f"use --every {max(1, total_steps // 40)} or fewer"
+            )
+        self.every = tcfg.every or max(1, total_steps // 40)
+        self.buckets = frequency_buckets(counts)
+        self.probe = pair_probe(words, self.buckets, load_benchmarks(list(tcfg.benchmarks)))
+        self.queries = knn_queries(self.buckets, tcfg.knn_per_bucket, tcfg.seed)
+        self.snapshot_rows = knn_queries(
+            self.buckets, max(1, tcfg.snapshot_words // max(len(self.buckets), 1)), tcfg.seed + 1
+        )
+        # "S": the tied matrix's G_in / G_out; "UV": an untied run's U and V gradients
+        self.splits = {}
+        if "S" in roles:
+            self.splits["S"] = GradientSplit(self.buckets, tied=True)
+        if "U" in roles:
+            self.splits["UV"] = GradientSplit(self.buckets, tied=False)
+        self.initial: dict[str, np.ndarray] = {}
+        self.previous: dict[str, np.ndarray] = {}
+        self.snapshot_bytes = 0
+        self.snapshots_stopped = False
+        self.jsonl = out / DYNAMICS
+        self.snapshot_dir = out / "snapshots"
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        if resume_step:
+            truncate_after(self.jsonl, resume_step)
+            for file in self.snapshot_dir.glob("step-*.npz"):
+                if int(file.stem.split("-")[1]) > resume_step:
+                    file.unlink()
+            self.snapshot_bytes = sum(f.stat().st_size for f in self.snapshot_dir.glob("step-*.npz"))
+        else:
+            self.jsonl.write_text("")
+        info = {
+            **(meta or {}),
+            "every": self.every,
+            "grad_every": tcfg.grad_every,
+            "roles": list(roles),
+            "buckets": {"labels": self.buckets.labels, "sizes": self.buckets.sizes},
+            "probe": {
+                "benchmarks": self.probe.benchmarks,
+                "pairs_used": self.probe.pairs_used,
+                "pairs_total": self.probe.pairs_total,
+            },
+            "snapshot_words": [words[i] for i in self.snapshot_rows],
+            "track_config": dataclasses.asdict(tcfg),
+            "versions": package_versions(),
+        }
+        (out / "track.json").write_text(json.dumps(info, indent=1, default=str))
+
+    def grad_every(self, default: int) -> int:
+        """Sample the gradient split often enough that every interval sees at least a few steps."""
+        return self.tcfg.grad_every or max(1, min(default, self.every // 4))
+
+    def start(self, mats: dict[str, np.ndarray]) -> None:
+        self.initial = {m: a.copy() for m, a in mats.items()}
+
+    def due(self, step: int) -> bool:
+        return step % self.every == 0
+
+    def record(self, step: int, mats: dict[str, np.ndarray], extra: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        rec: dict[str, Any] = {"step": step, **extra}
+        rec.update(
+            compare_states(
+                mats, self.previous, self.initial, self.buckets, self.probe, self.queries, self.tcfg.k,
+                self.tcfg.geometry,
+            )
+        )  # fmt: skip
+        rec["grad"] = {name: split.flush() for name, split in self.splits.items()}
+        rec["record_seconds"] = time.perf_counter() - started
+        self._write(step, rec, mats)
+        self.previous = {m: a.copy() for m, a in mats.items()}
+        return rec
+
+    def _write(self, step: int, rec: dict[str, Any], mats: dict[str, np.ndarray]) -> None:
+        append_record(self.jsonl, rec)
+        if self.snapshots_stopped:
+            return
+        arrays = {m: mats[m][self.snapshot_rows].astype(np.float16) for m in mats}
+        size = sum(a.nbytes for a in arrays.values())
+        if (self.snapshot_bytes + size) / 2**20 > self.tcfg.snapshot_budget_mb:
+            self.snapshots_stopped = True  # the records go on; only the snapshots stop
+            return
+        np.savez(self.snapshot_dir / f"step-{step:09d}.npz", **arrays)
+        self.snapshot_bytes += size
+
+
+def _disk_full(err: OSError, out: Path, step: int) -> EmbedevalError:
+    what = "the disk is full" if err.errno == errno.ENOSPC else f"a write failed ({err.strerror or err})"
+    return EmbedevalError(
+        f"{what} at step {step}: stopped cleanly; the records and checkpoints written so far are kept. Free some "
+        "space and continue with --resume",
+        out,
+    )
+
+
+def prepare_out(out: str | Path, overwrite: bool, resume: bool) -> Path:
+    out = Path(out)
+    if resume:
+        if not (out / "track.json").is_file():
+            raise EmbedevalError("nothing to resume: no track.json (start the pair without --resume)", out)
+        return out
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise EmbedevalError("the output directory is not empty; pass --overwrite to replace it", out)
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# --- LSTM language model ---------------------------------------------------------------------------
+
+
+class _LMGradTap:
+    """Collects the two sides' gradients of one model during backward, on sampled steps only."""
+
+    def __init__(self, split: GradientSplit):
+        self.split = split
+        self.pending: dict[str, torch.Tensor] = {}
+
+    def __call__(self, role: str, grad: torch.Tensor) -> None:
+        self.pending[role] = grad
+        if len(self.pending) == 2:
+            self.split.add_dense(self.pending["input"], self.pending["output"])
+            self.pending = {}
+
+
+def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
+    enc = model.encoder.weight.detach().cpu().numpy()
+    if tied:
+        return {"S": enc}
+    return {"U": enc, "V": model.decoder.weight.detach().cpu().numpy()}
+
+
+def track_lm(
+    untied_cfg: Any,
+    tied_cfg: Any,
+    data: Any,
+    out: str | Path,
+    tcfg: TrackConfig | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Progress | None = None,
+    corpus: dict[str, Any] | None = None,
+    argv: list[str] | None = None,
+) -> dict[str, Any]:
+    """Train ``untied_cfg`` and ``tied_cfg`` on ``data`` in lockstep; record every ``tcfg.every`` steps."""
+    from embedeval.train.lm import LMTrainer, _Stop
+
+    tcfg = tcfg or TrackConfig()
+    check_pair(untied_cfg, tied_cfg, ("variant",))
+    out = prepare_out(out, overwrite, resume)
+    runs = {}
+    for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
+        run = RunDir(out / name) if resume else RunDir.create(out / name)
+        if not resume:
+            data.vocab.save(run.path / "vocab.tsv")
+            run.write_config(cfg, "lm", corpus or {}, argv or [])
+        runs[name] = run
+    initial: dict[str, dict[str, np.ndarray]] = {}
+
+    def capture(name: str, tied: bool) -> Callable[[Any], None]:
+        return lambda model: initial.__setitem__(name, {k: v.copy() for k, v in _lm_mats(model, tied).items()})
+
+    untied = LMTrainer(untied_cfg, data, runs["untied"], resume, capture("untied", False))
+    tied = LMTrainer(tied_cfg, data, runs["tied"], resume, capture("tied", True))
+    if not np.array_equal(initial["untied"]["U"], initial["tied"]["S"]):
+        raise EmbedevalError("internal: the tied and untied runs did not start from the same input embedding")
+    if untied.step != tied.step:
+        raise EmbedevalError(
+            f"the two runs stopped at different steps (untied {untied.step}, tied {tied.step}); start the pair again "
+            "with --overwrite",
+            out,
+        )
+    meta = {"trainer": "lm", "corpus": corpus, "untied": dataclasses.asdict(untied_cfg),
+            "tied": dataclasses.asdict(tied_cfg), "total_steps": tied.total_steps}  # fmt: skip
+    rec = Recorder(out, data.vocab.words, data.vocab.counts, tcfg, ("S", "U", "V"), tied.total_steps, tied.step, meta)
+    rec.start({**initial["tied"], **initial["untied"]})
+    grad_every = rec.grad_every(4)
+    taps = {"tied": _LMGradTap(rec.splits["S"]), "untied": _LMGradTap(rec.splits["UV"])}
+    gens = {"untied": untied.steps(), "tied": tied.steps(progress)}
+    step = tied.step
+    if step == 0:
+        _safe_record(rec, out, 0, {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}, {"epoch": 0})
+    with _Stop() as stop:
+        while True:
+            sampled = step % grad_every == 0
+            untied.model.grad_hook = taps["untied"] if sampled else None
+            tied.model.grad_hook = taps["tied"] if sampled else None
+            s_untied = next(gens["untied"], None)
+            s_tied = next(gens["tied"], None)
+            if s_untied is None and s_tied is None:
+                break
+            step = s_tied or s_untied or step
+            if rec.due(step):
+                mats = {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
+                extra = {"epoch": tied.epoch + tied.batch / tied.n_batches, "lr": tied.lr()}
+                try:
+                    _safe_record(rec, out, step, mats, extra)
+                except EmbedevalError:
+                    for trainer, reason in ((untied, "disk"), (tied, "disk")):
+                        try:
+                            trainer.interrupt(reason)
+                        except OSError:
+                            pass
+                    raise
+            if stop.requested:
+                untied.interrupt(stop.requested)
+                tied.interrupt(stop.requested)
+                raise KeyboardInterrupt(
+                    f"{stop.requested}: both runs checkpointed at step {step}; continue with --resume"
+                )
+    untied.model.grad_hook = tied.model.grad_hook = None
+    summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
+
+
+def _safe_record(rec: Recorder, out: Path, step: int, mats: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
+    try:
+        rec.record(step, mats, extra)
+    except OSError as err:
+        raise _disk_full(err, out, step) from None
+
+
+# --- skip-gram ---------------------------------------------------------------------------------------
+
+
+class _SGNSGradTap:
+    """The torch SGNS ``on_grads`` hook, called on every ``every``-th step only."""
+
+    def __init__(self, split: GradientSplit, every: int):
+        self.split, self.every = split, every
+
+    def __call__(self, step: int, rows_in, grad_in, rows_out, grad_out) -> None:
+        self.split.add_rows(rows_in, grad_in, rows_out, grad_out)
+
+
+def track_skipgram(
+    cfg: Any,
+    corpus: Any,
+    out: str | Path,
+    tcfg: TrackConfig | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    argv: list[str] | None = None,
+) -> dict[str, Any]:
+    """Torch SGNS untied and tied (``cfg`` with tie on and off) in lockstep over identical pairs."""
+    from embedeval.train.skipgram import TorchSGNS
+
+    tcfg = tcfg or TrackConfig()
+    if cfg.backend != "torch":
+        raise EmbedevalError("tracking SGNS needs --backend torch (gensim cannot tie, nor expose its gradients)")
+    untied_cfg, tied_cfg = dataclasses.replace(cfg, tie=False), dataclasses.replace(cfg, tie=True)
+    check_pair(untied_cfg, tied_cfg, ("tie",))
+    out = prepare_out(out, overwrite, resume=False)
+    runs = {}
+    for name, c in (("untied", untied_cfg), ("tied", tied_cfg)):
+        runs[name] = RunDir.create(out / name)
+        runs[name].write_config(c, "skipgram", corpus.describe(), argv or [])
+    untied = TorchSGNS(untied_cfg, corpus, runs["untied"])
+    tied = TorchSGNS(tied_cfg, corpus, runs["tied"])
+    total = tied.expected_steps()
+    meta = {"trainer": "skipgram", "corpus": corpus.describe(), "untied": dataclasses.asdict(untied_cfg),
+            "tied": dataclasses.asdict(tied_cfg), "total_steps": total}  # fmt: skip
+    rec = Recorder(out, tied.vocab.words, tied.vocab.counts, tcfg, ("S", "U", "V"), total, 0, meta)
+    grad_every = rec.grad_every(25)
+    untied.on_grads = _SGNSGradTap(rec.splits["UV"], grad_every)
+    tied.on_grads = _SGNSGradTap(rec.splits["S"], grad_every)
+
+    def mats() -> dict[str, np.ndarray]:
+        return {"S": tied.u.numpy(), "U": untied.u.numpy(), "V": untied.v.numpy()}
+
+    rec.start(mats())
+    _safe_record(rec, out, 0, mats(), {"epoch": 0, "lr": cfg.alpha})
+    gens = (untied.steps(), tied.steps(progress))
+    step = 0
+    try:
+        while True:
+            s_untied, s_tied = next(gens[0], None), next(gens[1], None)
+            if s_untied is None and s_tied is None:
+                break
+            step = s_tied or s_untied or step
+            if rec.due(step):
+                _safe_record(rec, out, step, mats(), {"epoch": tied.epoch, "lr": tied.lr})
+    except KeyboardInterrupt:
+        for run in runs.values():
+            run.summary("incomplete", interrupted="SIGINT", step=step)
+        raise KeyboardInterrupt(f"stopped at step {step}: the records written so far are kept in {out}") from None
+    summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
+
+
+# --- a single run (embedeval train ... --track) ------------------------------------------------------
+
+
+def lm_run_tracker(
+    run: RunDir, data: Any, cfg: Any, tcfg: TrackConfig | None = None, resume: bool = False
+) -> tuple[Callable[[Any], None], Callable[[Any, int], None]]:
+    """(model_hook, on_step) for ``train_lm``: gradient split, drift and scores of one run."""
+    tcfg = tcfg or TrackConfig(geometry=False)
+    steps_per_epoch = (data.train.numel() // cfg.batch_size - 1) // cfg.bptt
+    if cfg.max_batches:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
+    roles = ("S",) if cfg.tied else ("U", "V")
+    state: dict[str, Any] = {}
+
+    def model_hook(model: Any) -> None:
+        state["model"] = model
+        mats = _lm_mats(model, cfg.tied)
+        resume_step = 0
+        if resume:
+            from embedeval.train.lm import load_checkpoint
+
+            ckpt = load_checkpoint(run.path / "checkpoint.pt")
+            resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
+        meta = {"trainer": "lm", "single_run": True, "config": dataclasses.asdict(cfg)}
+        rec = Recorder(
+            run.path, data.vocab.words, data.vocab.counts, tcfg, roles, cfg.epochs * steps_per_epoch, resume_step, meta
+        )
+        rec.start(mats)
+        state["rec"] = rec
+        state["grad_every"] = rec.grad_every(4)
+        state["tap"] = _LMGradTap(rec.splits["S" if cfg.tied else "UV"])
+        if not resume:
+            _safe_record(rec, run.path, 0, mats, {"epoch": 0})
+        model.grad_hook = state["tap"]
+
+    def on_step(model: Any, step: int) -> None:
+        rec = state["rec"]
+        if rec.due(step):
+            _safe_record(rec, run.path, step, _lm_mats(model, cfg.tied), {"epoch": step / steps_per_epoch})
+        model.grad_hook = state["tap"] if step % state["grad_every"] == 0 else None
+
+    return model_hook, on_step
+
+
+def sgns_run_tracker(run: RunDir, tcfg: TrackConfig | None = None) -> tuple[Any, Callable[[Any, int], None]]:
+    """(on_grads, on_step) for the torch SGNS backend: gradient split, drift and scores of one run."""
+    tcfg = tcfg or TrackConfig(geometry=False)
+    state: dict[str, Any] = {}
+    split_holder: dict[str, GradientSplit] = {}
+
+    class Tap:
+        every = 10**9  # nothing sampled until the recorder exists (after the first step)
+
+        def __call__(self, step: int, rows_in, grad_in, rows_out, grad_out) -> None:
+            if "split" in split_holder:
+                split_holder["split"].add_rows(rows_in, grad_in, rows_out, grad_out)
+
+    def mats(trainer: Any) -> dict[str, np.ndarray]:
+        if trainer.cfg.tie:
+            return {"S": trainer.u.numpy()}
+        return {"U": trainer.u.numpy(), "V": trainer.v.numpy()}
+
+    def on_step(trainer: Any, step: int) -> None:
+        if "rec" not in state:
+            roles = ("S",) if trainer.cfg.tie else ("U", "V")
+            meta = {"trainer": "skipgram", "single_run": True, "config": dataclasses.asdict(trainer.cfg)}
+            rec = Recorder(run.path, trainer.vocab.words, trainer.vocab.counts, tcfg, roles,
+                           trainer.expected_steps(), 0, meta)  # fmt: skip
+            state["rec"] = rec
+            split_holder["split"] = rec.splits["S" if trainer.cfg.tie else "UV"]
+            tap.every = rec.grad_every(25)
+            # the first call comes after step 1: close enough to the start for drift and scores
+            rec.start(mats(trainer))
+        rec = state["rec"]
+        if rec.due(step):
+            _safe_record(rec, run.path, step, mats(trainer), {"epoch": trainer.epoch, "lr": trainer.lr})
+
+    tap = Tap()
+    return tap, on_step

@@ -1,0 +1,227 @@
+import errno
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import embedeval.train.lm as lm_module
+import embedeval.train.skipgram as sg_module
+from embedeval.data.corpus import resolve_corpus
+from embedeval.dynamics import TrackConfig, plot_dynamics, read_dynamics, track_lm, track_skipgram
+from embedeval.dynamics.buckets import frequency_buckets
+from embedeval.dynamics.gradients import GradientSplit
+from embedeval.dynamics.tracker import check_pair
+from embedeval.errors import EmbedevalError
+from embedeval.train.lm import load_lm_data
+from embedeval.train.lm_config import make_config
+from embedeval.train.lm_model import RNNLM
+from embedeval.train.skipgram import SkipGramConfig, _sgns_step
+from tests.conftest import run_cli
+
+FAST = TrackConfig(every=10, knn_per_bucket=20, snapshot_words=40)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    from embedeval.data.registry import load_benchmark
+
+    rng = np.random.default_rng(0)
+    # words of SimLex-999 pairs (so the probe has pairs), with Zipf-like counts (so there are several buckets)
+    simlex = load_benchmark("simlex999")
+    words = list(dict.fromkeys(w for pair in zip(simlex.words1[:80], simlex.words2[:80]) for w in pair))
+    p = 1.0 / np.arange(1, len(words) + 1)
+    lines = [" ".join(rng.choice(words, size=rng.integers(4, 12), p=p / p.sum())) for _ in range(700)]
+    folder = tmp_path_factory.mktemp("toy")
+    for split, part in (("train", lines[:600]), ("valid", lines[600:650]), ("test", lines[650:])):
+        (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
+    return resolve_corpus(folder)
+
+
+def tiny(variant, **kw):
+    return make_config("tiny", variant, **{"epochs": 1, "threads": 1, **kw})
+
+
+def lm_side_gradients(variant):
+    torch.manual_seed(0)
+    model = RNNLM(50, tiny(variant))
+    seen = {}
+    model.grad_hook = lambda role, g: seen.__setitem__(role, g.clone())
+    x = torch.randint(0, 25, (6, 3))  # inputs only from the first 25 words
+    y = torch.randint(0, 50, (6, 3))
+    logits, _ = model(x, model.init_hidden(3))
+    torch.nn.functional.cross_entropy(logits.view(-1, 50), y.reshape(-1), reduction="sum").backward()
+    return model, seen, x
+
+
+def test_lm_tied_gradient_splits_into_input_and_output_parts_that_sum_to_autograd():
+    model, seen, x = lm_side_gradients("wt")
+    torch.testing.assert_close(seen["input"] + seen["output"], model.encoder.weight.grad, atol=1e-6, rtol=0)
+    rows_with_g_in = set(torch.nonzero(seen["input"].abs().sum(1)).flatten().tolist())
+    assert rows_with_g_in <= set(x.flatten().tolist())  # G_in only on the rows of words in the batch input
+    assert (seen["output"].abs().sum(1) > 0).all()  # the softmax reaches every row
+
+
+def test_lm_untied_split_is_just_the_u_and_v_gradients():
+    model, seen, _ = lm_side_gradients("untied")
+    torch.testing.assert_close(seen["input"], model.encoder.weight.grad, atol=1e-6, rtol=0)
+    torch.testing.assert_close(seen["output"], model.decoder.weight.grad, atol=1e-6, rtol=0)
+
+
+def test_sgns_tied_split_sums_to_autograd():
+    torch.manual_seed(0)
+    s = torch.randn(20, 4)
+    inputs, outputs = torch.tensor([1, 2, 1]), torch.tensor([[3, 4, 5], [6, 7, 8], [1, 9, 2]])
+    ss = s.clone().requires_grad_()
+    scores = torch.einsum("bd,bkd->bk", ss[inputs], ss[outputs])
+    labels = torch.zeros_like(scores)
+    labels[:, 0] = 1
+    torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum").backward()
+    seen = {}
+    _sgns_step(s, s, inputs, outputs, 1.0, lambda st, ri, gi, ro, go: seen.update(ri=ri, gi=gi, ro=ro, go=go), 0)
+    g_in = torch.zeros(20, 4).index_add_(0, seen["ri"], seen["gi"])
+    g_out = torch.zeros(20, 4).index_add_(0, seen["ro"], seen["go"])
+    torch.testing.assert_close(g_in + g_out, ss.grad, atol=1e-6, rtol=0)
+    assert set(torch.nonzero(g_in.abs().sum(1)).flatten().tolist()) <= {1, 2}
+
+
+def test_gradient_split_statistics_per_bucket():
+    buckets = frequency_buckets(np.array([500, 50, 5, 5]))
+    split = GradientSplit(buckets, tied=True)
+    g_in = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    g_out = torch.tensor([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0], [1.0, 0.0]])
+    split.add_dense(g_in, g_out)
+    stats = split.flush()
+    assert stats["frac_rows_in"] == pytest.approx(0.25)
+    assert stats["share_out"] == pytest.approx(6 / 7)  # |G_out|^2 = 1 + 4 + 1, |G_in|^2 = 1
+    top = stats["buckets"][2]  # count 100+: the one row with both parts, parallel
+    assert top["cos_g_gout"] == pytest.approx(1.0) and top["norm"] == pytest.approx(2.0)
+    assert split.flush() is None  # flushed: nothing sampled since
+
+
+def test_frequency_buckets_are_decades():
+    b = frequency_buckets(np.array([0, 1, 9, 10, 99, 100, 12345]))
+    assert b.labels == ["1-9", "10-99", "100-999", "1000-9999", "10000+"]
+    assert b.index.tolist() == [0, 0, 0, 1, 1, 2, 4]
+
+
+def test_a_pair_differing_in_more_than_tying_is_refused_with_the_field():
+    with pytest.raises(EmbedevalError, match="'lr'"):
+        check_pair(tiny("untied"), tiny("wt", lr=2.0), ("variant",))
+    with pytest.raises(EmbedevalError, match="projection"):
+        check_pair(tiny("untied"), tiny("wt+pr"), ("variant",))
+
+
+def test_lm_pair_sees_the_same_batches_and_starts_from_the_same_u(tmp_path, toy, monkeypatch):
+    seen: dict[int, list] = {}
+    original = lm_module.lm_cost
+
+    def spy(model, cfg, x, y, hidden):
+        seen.setdefault(cfg.tied, []).append((x.clone(), y.clone()))
+        return original(model, cfg, x, y, hidden)
+
+    monkeypatch.setattr(lm_module, "lm_cost", spy)
+    data = load_lm_data(toy)
+    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "pair", FAST)
+    assert len(seen[True]) == len(seen[False]) > 10
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(seen[True], seen[False]))
+    records = read_dynamics(tmp_path / "pair")
+    first = records[0]
+    assert first["step"] == 0 and first["drift"]["S"] == 0 and first["corr"]["S~U"] == pytest.approx(1.0)
+    later = records[-1]
+    assert {"corr", "cka", "knn", "align", "grad", "scores", "drift", "buckets"} <= set(later)
+    assert later["grad"]["S"]["sampled_steps"] > 0 and 0 <= later["grad"]["S"]["share_out"] <= 1
+    assert len(later["buckets"]) >= 2 and "dS~dV" in later["buckets"][0]["align"]
+    # each record is plain JSON (NaN written as null)
+    json.loads((tmp_path / "pair" / "dynamics.jsonl").read_text().splitlines()[-1])
+
+
+def test_sgns_pair_sees_the_same_pairs(tmp_path, toy, monkeypatch):
+    seen: dict[bool, list] = {True: [], False: []}
+    original = sg_module._sgns_step
+
+    def spy(u, v, inputs, outputs, lr, on_grads, step):
+        seen[u is v].append((inputs.clone(), outputs.clone(), lr))
+        return original(u, v, inputs, outputs, lr, on_grads, step)
+
+    monkeypatch.setattr(sg_module, "_sgns_step", spy)
+    cfg = SkipGramConfig(backend="torch", dim=8, epochs=2, min_count=1, workers=1, batch_size=64)
+    track_skipgram(cfg, toy, tmp_path / "sg", FAST)
+    assert len(seen[True]) == len(seen[False]) > 10
+    for a, b in zip(seen[True], seen[False]):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2] == b[2]
+    last = read_dynamics(tmp_path / "sg")[-1]
+    assert last["grad"]["S"]["frac_rows_in"] > 0 and "S~V" in last["corr"]
+
+
+def test_every_larger_than_the_run_is_refused(tmp_path, toy):
+    data = load_lm_data(toy)
+    with pytest.raises(EmbedevalError, match="larger than the run"):
+        track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10**7))
+
+
+def test_an_interrupted_pair_resumes_without_duplicate_records(tmp_path, toy):
+    data = load_lm_data(toy)
+    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
+    first = read_dynamics(tmp_path / "p")
+    track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "p", FAST, resume=True)
+    steps = [r["step"] for r in read_dynamics(tmp_path / "p")]
+    assert steps == sorted(set(steps)) and steps[: len(first)] == [r["step"] for r in first]
+    assert steps[-1] > first[-1]["step"]
+
+
+def test_a_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, toy, monkeypatch):
+    import embedeval.dynamics.tracker as tracker
+
+    calls = {"n": 0}
+    real_savez = np.savez
+
+    def savez(path, **arrays):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_savez(path, **arrays)
+
+    monkeypatch.setattr(tracker.np, "savez", savez)
+    data = load_lm_data(toy)
+    with pytest.raises(EmbedevalError, match="disk is full.*--resume"):
+        track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
+    assert len(read_dynamics(tmp_path / "p")) >= 3
+    assert (tmp_path / "p" / "tied" / "checkpoint.pt").exists()
+
+
+def test_snapshots_respect_their_budget(tmp_path, toy):
+    data = load_lm_data(toy)
+    budget = TrackConfig(every=10, knn_per_bucket=20, snapshot_words=40, snapshot_budget_mb=0.02)
+    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", budget)
+    size = sum(f.stat().st_size for f in (tmp_path / "p" / "snapshots").glob("*.npz"))
+    assert 0 < size <= 0.02 * 2**20 + 4096 and len(read_dynamics(tmp_path / "p")) > 3
+
+
+def test_plot_dynamics_writes_png_and_svg(tmp_path, toy):
+    data = load_lm_data(toy)
+    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
+    paths = plot_dynamics(tmp_path / "p")
+    names = {p.name for p in paths}
+    for figure in ("correlation", "gradient", "alignment", "scores"):
+        assert {f"{figure}.png", f"{figure}.svg"} <= names
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_cli_track_and_single_run_track(tmp_path, toy):
+    code, _, err = run_cli(
+        "track", "--trainer", "lm", "--corpus", str(toy.path("train")), "--config", "tiny", "--epochs", "1",
+        "--every", "100000000", "--out", str(tmp_path / "big"),
+    )  # fmt: skip
+    assert code == 2 and "larger than the run" in err and "Traceback" not in err
+    code, _, err = run_cli(
+        "train", "skipgram", "--corpus", str(toy.path("train")), "--backend", "torch", "--epochs", "1", "--dim", "8",
+        "--min-count", "1", "--track", "--track-every", "4", "--out", str(tmp_path / "one"),
+    )  # fmt: skip
+    assert code == 0, err
+    record = read_dynamics(tmp_path / "one")[-1]
+    assert set(record["drift"]) == {"U", "V"} and record["grad"]["UV"]["norm_out"] > 0
+    code, _, err = run_cli(
+        "train", "skipgram", "--corpus", str(toy.path("train")), "--track", "--out", str(tmp_path / "g")
+    )
+    assert code == 2 and "--backend torch" in err
