@@ -225,3 +225,14 @@ def test_cli_track_and_single_run_track(tmp_path, toy):
         "train", "skipgram", "--corpus", str(toy.path("train")), "--track", "--out", str(tmp_path / "g")
     )
     assert code == 2 and "--backend torch" in err
+
+
+def test_train_lm_track_records_the_split_of_one_tied_run(tmp_path, toy):
+    code, _, err = run_cli(
+        "train", "lm", "--corpus", str(toy.path()), "--config", "tiny", "--variant", "wt", "--epochs", "1",
+        "--track", "--track-every", "10", "--out", str(tmp_path / "lm"),
+    )  # fmt: skip
+    assert code == 0, err
+    records = read_dynamics(tmp_path / "lm")
+    assert records[0]["step"] == 0 and set(records[-1]["drift"]) == {"S"}
+    assert 0 < records[-1]["grad"]["S"]["share_out"] < 1 and records[-1]["drift"]["S"] > 0

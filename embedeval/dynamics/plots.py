@@ -40,6 +40,11 @@ def _x(records: list[dict[str, Any]]) -> tuple[np.ndarray, str]:
 
 
 def _save(fig: Any, out: Path, name: str) -> list[Path]:
+    from matplotlib.ticker import FuncFormatter
+
+    for ax in fig.axes:  # 80000 -> 80k: long step counts otherwise collide
+        if ax.get_xlim()[1] >= 10000:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
     paths = []
     for ext in ("png", "svg"):
         path = out / f"{name}.{ext}"
