@@ -63,9 +63,12 @@ def probe_cosines(matrix: np.ndarray, probe: PairProbe) -> np.ndarray:
         return np.where(norms > 0, (a * b).sum(1) / norms, np.nan)
 
 
-def _rho(x: np.ndarray, y: np.ndarray) -> float:
+MIN_BUCKET_PAIRS = 10  # fewer pairs than this in a bucket: no correlation (it would be noise)
+
+
+def _rho(x: np.ndarray, y: np.ndarray, min_n: int = 3) -> float:
     ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+    if ok.sum() < min_n or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
         return NAN
     return spearman(x[ok], y[ok])
 
@@ -145,7 +148,7 @@ def compare_states(
         in_bucket = probe.bucket == b
         entry["pairs"] = int(in_bucket.sum())
         if pairs:
-            entry["corr"] = {f"{x}~{y}": _rho(cos[x][in_bucket], cos[y][in_bucket]) for x, y in pairs}
+            entry["corr"] = {f"{x}~{y}": _rho(cos[x][in_bucket], cos[y][in_bucket], MIN_BUCKET_PAIRS) for x, y in pairs}
         if previous and "S" in mats:
             entry["align"] = {f"dS~d{o}": flat_cos(d["S"][rows], d[o][rows]) for o in others}
         if geometry and pairs:
