@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# P&W Table 6 runs (pw-small on PTB, 13 epochs), one thread each; resumes any run left incomplete.
+#   EMBEDEVAL_DATA=../shared/data bash reports/press-wolf/run_table6.sh untied pr &
+#   EMBEDEVAL_DATA=../shared/data bash reports/press-wolf/run_table6.sh wt wt+pr &
+set -u
+for v in "$@"; do
+  out="runs/ptb-pw-small-$v"
+  if [ -f "$out/checkpoint.pt" ] && grep -q '"incomplete"' "$out/summary.json"; then
+    embedeval train lm --corpus ptb --config pw-small --variant "$v" --threads 1 --out "$out" --resume
+  elif ! grep -q '"complete"' "$out/summary.json" 2>/dev/null; then
+    embedeval train lm --corpus ptb --config pw-small --variant "$v" --threads 1 --out "$out" --overwrite
+  fi
+done
