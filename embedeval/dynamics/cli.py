@@ -61,6 +61,7 @@ def track_cmd(
     source = resolve_corpus(corpus, data_dir)
     bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr)
     if trainer == "lm":
+        from embedeval.train.cli_lm import lm_progress
         from embedeval.train.lm import load_lm_data
         from embedeval.train.lm_config import make_config
 
@@ -70,13 +71,7 @@ def track_cmd(
         tied_cfg = make_config(config_name, tied_variant, **overrides)
         data = load_lm_data(source)
 
-        def progress(record: dict) -> None:
-            bar.total = record["batches"]
-            bar.n = record["batch"]
-            bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
-            bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
-            bar.refresh()
-
+        progress = lm_progress(bar)
         console.print(f"tracking {untied_variant} vs {tied_variant} ({config_name}) on {source.name} -> {out}")
         summary = track_lm(
             untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, progress, source.describe(), sys.argv
@@ -92,7 +87,7 @@ def track_cmd(
         if epochs:
             cfg.epochs = epochs
 
-        def progress(record: dict) -> None:  # type: ignore[no-redef]
+        def progress(record: dict) -> None:
             bar.total = 100
             bar.n = int(record["fraction"] * 100)
             bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")

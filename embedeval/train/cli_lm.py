@@ -12,6 +12,19 @@ from embedeval.train.lm_config import CONFIGS, VARIANTS
 console = Console(stderr=True)
 
 
+def lm_progress(bar):
+    """A progress callback for LMTrainer.steps that draws on a tqdm bar (epoch, batch, ppl, tokens/s)."""
+
+    def progress(record: dict) -> None:
+        bar.total = record["batches"]
+        bar.n = record["batch"]
+        bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
+        bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
+        bar.refresh()
+
+    return progress
+
+
 @click.command("lm")
 @click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
 @click.option(
@@ -105,13 +118,7 @@ def train_lm_cmd(
 
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr)
 
-    def progress(record: dict) -> None:
-        bar.total = record["batches"]
-        bar.n = record["batch"]
-        bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
-        bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
-        bar.refresh()
-
+    progress = lm_progress(bar)
     hooks = {}
     if track:
         from embedeval.dynamics.tracker import TrackConfig, lm_run_tracker
