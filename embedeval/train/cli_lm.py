@@ -63,6 +63,11 @@ def lm_progress(bar):
 @click.option("--keep-prob", type=float, default=None)
 @click.option("--variational/--no-variational", default=None, help="Locked (variational) dropout.")
 @click.option("--pr-lambda", type=float, default=None, help="Projection penalty strength (default 1/6.5).")
+@click.option(
+    "--pr-bias/--no-pr-bias",
+    default=None,
+    help="Give the projection a bias, as P&W's TF code does (off by default: it destabilises small PR runs).",
+)
 @click.option("--al-tau", type=float, default=None, help="Augmented-loss temperature.")
 @click.option("--al-gamma", type=float, default=None, help="Augmented-loss weight: alpha = gamma * tau.")
 @click.option("--seed", type=int, default=None)

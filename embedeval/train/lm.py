@@ -339,8 +339,7 @@ def export_embeddings(model: RNNLM, vocab: Vocab, run: RunDir, cfg: LMConfig) ->
         v = model.decoder.weight.detach().cpu().numpy()
         run.save_embedding("output", Embedding(words, v, role="output", model=model_name, bias=bias))
     if model.projection is not None:
-        np.savez(
-            run.path / "projection.npz",
-            weight=model.projection.weight.detach().cpu().numpy(),
-            bias=model.projection.bias.detach().cpu().numpy(),
-        )
+        proj = {"weight": model.projection.weight.detach().cpu().numpy()}
+        if model.projection.bias is not None:
+            proj["bias"] = model.projection.bias.detach().cpu().numpy()
+        np.savez(run.path / "projection.npz", **proj)

@@ -30,6 +30,9 @@ class LMConfig:
     variant: str = "untied"
     variational: bool = False  # locked dropout: one mask per sequence, shared across time
     pr_lambda: float = 1.0 / 6.5  # projection regularisation strength (P&W code: 1/6.5)
+    # P&W's TF code gives P a bias; with it our small PR runs collapse to a unigram model in the first
+    # epoch (b_P moves every logit through V at lr 1). Off by default, as in the paper's h' = P h.
+    pr_bias: bool = False
     al_tau: float = 20.0  # augmented loss temperature (Inan et al.)
     al_gamma: float = 1.0  # alpha = gamma * tau
     seed: int = 1

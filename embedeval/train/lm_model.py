@@ -45,7 +45,7 @@ class RNNLM(nn.Module):
             # one fused stack (faster); nn.LSTM's own dropout sits between layers, as in Zaremba
             self.rnns = nn.ModuleList([nn.LSTM(e, h, cfg.layers, dropout=p if cfg.layers > 1 else 0.0)])
         out_in = h
-        self.projection = nn.Linear(h, e) if cfg.projection else None
+        self.projection = nn.Linear(h, e, bias=cfg.pr_bias) if cfg.projection else None
         if self.projection is None and e != h:
             self.bridge = nn.Linear(h, e, bias=False)  # untied with emb_size != hidden
             out_in = e
