@@ -224,6 +224,7 @@ def train_group() -> None:
 
 def _register_trainers() -> None:
     from embedeval.dynamics.cli import plot_dynamics_cmd, track_cmd
+    from embedeval.report.cli import compare_cmd
     from embedeval.train.cli_lm import train_lm_cmd
     from embedeval.train.cli_skipgram import train_skipgram_cmd
 
@@ -231,6 +232,7 @@ def _register_trainers() -> None:
     train_group.add_command(train_skipgram_cmd)
     cli.add_command(track_cmd)
     cli.add_command(plot_dynamics_cmd)
+    cli.add_command(compare_cmd)
 
 
 _register_trainers()

@@ -39,12 +39,16 @@ def _x(records: list[dict[str, Any]]) -> tuple[np.ndarray, str]:
     return np.array([r["step"] for r in records]), "training step"
 
 
-def _save(fig: Any, out: Path, name: str) -> list[Path]:
+def _format_steps(fig: Any) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     for ax in fig.axes:  # 80000 -> 80k: long step counts otherwise collide
         if ax.get_xlim()[1] >= 10000:
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+    return fig
+
+
+def _save(fig: Any, out: Path, name: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         path = out / f"{name}.{ext}"
@@ -55,9 +59,6 @@ def _save(fig: Any, out: Path, name: str) -> list[Path]:
 
 def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str | None = None) -> list[Path]:
     """Draw every figure the records support into ``out`` (default: ``source``/figures)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     source = Path(source)
@@ -66,11 +67,24 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
         raise EmbedevalError("the dynamics file has no records yet", source)
     out = Path(out) if out else (source if source.is_dir() else source.parent) / "figures"
     out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, fig in dynamics_figures(records, title or (source.name if source.is_dir() else source.parent.name)):
+        written += _save(fig, out, name)
+        plt.close(fig)
+    return written
+
+
+def dynamics_figures(records: list[dict[str, Any]], title: str) -> list[tuple[str, Any]]:
+    """(name, matplotlib figure) for every figure the records support; the caller saves and closes them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures: list[tuple[str, Any]] = []
     x, xlabel = _x(records)
-    title = title or (source.name if source.is_dir() else source.parent.name)
     buckets = [b["bucket"] for b in records[-1].get("buckets", [])]
     cmap = plt.get_cmap("viridis", max(len(buckets), 2))
-    written: list[Path] = []
 
     pairs = [p for p in ("S~U", "S~V", "U~V") if np.isfinite(_series(records, "corr", p)).any()]
     if pairs:
@@ -84,8 +98,7 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=8)
         fig.suptitle(f"{title}: is the tied S closer to the untied U or V?", fontsize=11)
-        written += _save(fig, out, "correlation")
-        plt.close(fig)
+        figures.append(("correlation", _format_steps(fig)))
 
     grad_key = "S" if any((r.get("grad") or {}).get("S") for r in records) else "UV"
     share = _series(records, "grad", grad_key, "share_out")
@@ -118,8 +131,7 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
             ax.set_xlabel(xlabel)
             ax.grid(alpha=0.3)
         fig.suptitle(f"{title}: where the embedding gradient comes from", fontsize=11)
-        written += _save(fig, out, "gradient")
-        plt.close(fig)
+        figures.append(("gradient", _format_steps(fig)))
 
     if np.isfinite(_series(records, "align", "dS~dV")).any():
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True, sharey=True)
@@ -133,8 +145,7 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=7)
         fig.suptitle(f"{title}: does the tied update move like U's or like V's?", fontsize=11)
-        written += _save(fig, out, "alignment")
-        plt.close(fig)
+        figures.append(("alignment", _format_steps(fig)))
 
     benches = list(records[-1].get("scores", {}))
     if benches:
@@ -154,6 +165,5 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
         axes[-1].set_xlabel(xlabel)
         axes[-1].grid(alpha=0.3)
         fig.suptitle(f"{title}: benchmark scores over training", fontsize=11)
-        written += _save(fig, out, "scores")
-        plt.close(fig)
-    return written
+        figures.append(("scores", _format_steps(fig)))
+    return figures

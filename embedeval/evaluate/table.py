@@ -82,3 +82,30 @@ def print_evaluation(ev: Evaluation, console: Console | None = None) -> None:
         console.print(comparisons_table(ev))
     if ev.correlations:
         console.print(correlations_table(ev))
+
+
+def embeddings_table(ev: Evaluation) -> Table:
+    """Embeddings as rows, benchmarks as columns (pairs used/total in the header): fits many embeddings."""
+    embeddings = list(dict.fromkeys(r.embedding for r in ev.results))
+    benchmarks = list(dict.fromkeys(r.benchmark for r in ev.results))
+    by_key = {(r.embedding, r.benchmark): r for r in ev.results}
+    policy = ev.settings.get("oov_policy", "drop")
+    table = Table(title=f"Spearman rho [95% CI] on identical pairs · OOV policy {policy}", title_justify="left")
+    table.add_column("embedding", style="bold")
+    best = {}
+    for bench in benchmarks:
+        first = by_key[(embeddings[0], bench)]
+        table.add_column(f"{bench}\n{first.pairs_used}/{first.pairs_total} pairs", justify="right")
+        scored = [by_key[(e, bench)] for e in embeddings if by_key[(e, bench)].spearman is not None]
+        best[bench] = max(scored, key=lambda r: r.spearman).embedding if scored else None
+    for name in embeddings:
+        cells = []
+        for bench in benchmarks:
+            r = by_key[(name, bench)]
+            if r.spearman is None:
+                cells.append("[yellow]undefined[/]")
+                continue
+            text = f"{r.spearman:.3f} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]"
+            cells.append(f"[green]{text}[/]" if best[bench] == name and len(embeddings) > 1 else text)
+        table.add_row(name, *cells)
+    return table

@@ -11,7 +11,7 @@ import dataclasses
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,22 +36,47 @@ class LMData:
     train: torch.Tensor
     valid: torch.Tensor
     test: torch.Tensor
+    held_out: str | None = None  # how valid/test were cut from a corpus that has only a training file
+
+
+HELD_OUT_FRACTION = 0.05  # of the lines, for each of valid and test, when the corpus has one file
+
+
+def _split_lines(corpus: Corpus) -> tuple[dict[str, Callable[[], Iterable[list[str]]]], str | None]:
+    """Line sources per split: the corpus's own files (streamed), or, for a single file, its last 10% of
+    lines as valid (5%) and test (5%): perplexity on training text would say nothing about the model."""
+    if "valid" in corpus.splits and "test" in corpus.splits:
+        return {s: (lambda s=s: corpus.lines(s)) for s in ("train", "valid", "test")}, None
+    sources, note = _held_out(corpus)
+    return {s: (lambda lines=lines: lines) for s, lines in sources.items()}, note
+
+
+def _held_out(corpus: Corpus) -> tuple[dict[str, list[list[str]]], str | None]:
+    lines = list(corpus.lines("train"))
+    k = max(1, round(len(lines) * HELD_OUT_FRACTION))
+    if len(lines) < 3 * k or len(lines) < 3:
+        return {"train": lines, "valid": lines, "test": lines}, (
+            f"only {len(lines)} lines: valid and test perplexity are measured on the training text"
+        )
+    cut = len(lines) - 2 * k
+    note = f"no valid/test files: the last {2 * k} of {len(lines)} lines are held out ({k} valid, {k} test)"
+    return {"train": lines[:cut], "valid": lines[cut : cut + k], "test": lines[cut + k :]}, note
 
 
 def load_lm_data(corpus: Corpus, vocab: Vocab | None = None) -> LMData:
     """Ids with ``<eos>`` after every line; the vocabulary comes from the training split."""
+    split_lines, note = _split_lines(corpus)
     if vocab is None:
-        vocab = Vocab.build(corpus.lines("train"), min_count=1, specials=(EOS,))
+        vocab = Vocab.build(split_lines["train"](), min_count=1, specials=(EOS,))
         if EOS not in vocab.index:
             vocab = Vocab([*vocab.words, EOS], np.r_[vocab.counts, 0])
         if UNK not in vocab.index:
             vocab = Vocab([*vocab.words, UNK], np.r_[vocab.counts, 0])
     splits = {}
-    for split in ("train", "valid", "test"):
-        source = split if split in corpus.splits else "train"
-        ids = vocab.encode(corpus.lines(source), eos=True, unk=UNK)
+    for split, lines in split_lines.items():
+        ids = vocab.encode(lines(), eos=True, unk=UNK)
         splits[split] = torch.from_numpy(np.asarray(ids, dtype=np.int64))
-    return LMData(vocab, splits["train"], splits["valid"], splits["test"])
+    return LMData(vocab, splits["train"], splits["valid"], splits["test"], note)
 
 
 def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -290,6 +315,8 @@ class LMTrainer:
             "epochs": cfg.epochs,
             **self.counts,
         }
+        if self.data.held_out:
+            self.summary["held_out"] = self.data.held_out
         run.summary("complete", **self.summary)
 
     def checkpoint(self) -> None:

@@ -83,6 +83,8 @@ _FIELDS = (
 )
 CONFIGS = {name: dict(zip(_FIELDS, values)) for name, values in _ZAREMBA.items()}
 CONFIGS["pw-small"] = dict(CONFIGS["small"], keep_prob=1.0)  # P&W Table 6: small, no dropout
+# the built-in default of `embedeval compare`: a minute or so on 2 cores on the ~60k-token Lee corpus
+CONFIGS["demo"] = dict(CONFIGS["small"], hidden=64, layers=1, bptt=20, epochs=6, max_epoch=2, batch_size=20)
 CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, max_epoch=1, batch_size=8)
 VARIANTS = ("untied", "wt", "pr", "wt+pr", "re", "al", "real")
 

@@ -1,0 +1,266 @@
+"""``compare``: score every embedding of the inputs on identical pairs, and gather what the report shows.
+
+The result is plain data (:class:`Report`): the HTML page, results.json and the notebooks all read it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embedeval.data.benchmarks import Benchmark
+from embedeval.data.registry import PAPER_BENCHMARKS, REGISTRY, locate
+from embedeval.errors import EmbedevalError
+from embedeval.evaluate.similarity import Evaluation, evaluate
+from embedeval.report.figures import Figure
+from embedeval.report.sources import Sources
+from embedeval.train.rundir import package_versions
+
+# The paper's five, then WS-353 and SimVerb-3500; bundled copies stand in when there is no data directory.
+COMPARE_BENCHMARKS = (*PAPER_BENCHMARKS, "ws353", "simverb3500")
+
+
+@dataclass
+class CompareSettings:
+    benchmarks: list[str] | None = None  # None: COMPARE_BENCHMARKS that can be found
+    oov: str = "drop"
+    n_bootstrap: int = 1000
+    seed: int = 0
+    alpha: float = 0.05
+    add_sum: bool = True
+    figures: bool = True
+    title: str | None = None
+
+
+@dataclass
+class Report:
+    title: str
+    created: str
+    command: str
+    settings: dict[str, Any]
+    evaluation: Evaluation
+    sources: Sources
+    benchmarks: list[dict[str, Any]]
+    vocabulary: dict[str, Any]
+    summary: list[str]
+    warnings: list[str]
+    figures: list[Figure] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    # --- views the page and the notebooks share -------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(r.embedding for r in self.evaluation.results))
+
+    @property
+    def benchmark_names(self) -> list[str]:
+        return list(dict.fromkeys(r.benchmark for r in self.evaluation.results))
+
+    def model_tables(self) -> list[dict[str, Any]]:
+        """P&W-style tables: per model, its input / output / sum / tied rows x benchmarks; a tracked pair's
+        untied and tied runs share one table, as in the paper."""
+        tables: dict[str, dict[str, Any]] = {}
+        role_order = {"input": 0, "output": 1, "sum": 2, "tied": 3}
+        runs = {r.name: r for r in self.sources.runs}
+        for group, members in self.sources.groups.items():
+            run = runs.get(group)
+            key = run.track if run and run.track else group
+            table = tables.setdefault(key, {"group": key, "models": [], "rows": []})
+            table["models"].append(run.model if run else "file")
+            for name in members:
+                results = [self.evaluation.result(name, b) for b in self.benchmark_names]
+                role = results[0].role if results else None
+                label = role if key == group else f"{role} ({run.model if run else group})"
+                table["rows"].append({"name": name, "role": role, "label": label, "results": results})
+        for table in tables.values():
+            table["rows"].sort(key=lambda row: role_order.get(row["role"], 9))
+            table["model"] = " vs ".join(dict.fromkeys(table["models"]))
+        return list(tables.values())
+
+    def comparison(self, a: str, b: str, benchmark: str) -> dict[str, Any] | None:
+        """a vs b on one benchmark, oriented as asked (delta = rho_a - rho_b)."""
+        for c in self.evaluation.comparisons:
+            if c.benchmark != benchmark:
+                continue
+            if (c.embedding_a, c.embedding_b) == (a, b):
+                return {**asdict(c), "sign": 1}
+            if (c.embedding_a, c.embedding_b) == (b, a):
+                flipped = asdict(c)
+                for key in ("delta", "delta_low", "delta_high", "williams_t"):
+                    if flipped[key] is not None:
+                        flipped[key] = -flipped[key]
+                flipped["delta_low"], flipped["delta_high"] = flipped["delta_high"], flipped["delta_low"]
+                return {**flipped, "sign": -1}
+        return None
+
+    def correlation(self, a: str, b: str, benchmark: str = "all") -> float | None:
+        for c in self.evaluation.correlations:
+            if c.benchmark == benchmark and {c.embedding_a, c.embedding_b} == {a, b}:
+                return c.spearman
+        return None
+
+    def lm_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for run in self.sources.runs:
+            if not run.is_lm:
+                continue
+            last = run.history[-1] if run.history else {}
+            rows.append(
+                {
+                    "run": run.name,
+                    "variant": run.config.get("variant"),
+                    "parameters": run.summary.get("unique_parameters"),
+                    "epochs": f"{len(run.history)}/{run.config.get('epochs', '?')}",
+                    "valid": run.summary.get("valid_ppl", last.get("valid_ppl")),
+                    "test": run.summary.get("test_ppl"),
+                    "status": run.status,
+                    "corpus": run.corpus.get("name"),
+                    "held_out": run.summary.get("held_out"),
+                }
+            )
+        return rows
+
+    def dynamics_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for track in self.sources.tracks:
+            if not track.records:
+                continue
+            last = track.records[-1]
+            corr, cka, knn = last.get("corr") or {}, last.get("cka") or {}, last.get("knn") or {}
+            grad = (last.get("grad") or {}).get("S") or {}
+            rows.append(
+                {
+                    "track": track.name,
+                    "trainer": track.trainer,
+                    "step": last.get("step"),
+                    "records": len(track.records),
+                    "corr_su": corr.get("S~U"),
+                    "corr_sv": corr.get("S~V"),
+                    "cka_su": cka.get("S~U"),
+                    "cka_sv": cka.get("S~V"),
+                    "knn_su": knn.get("S~U"),
+                    "knn_sv": knn.get("S~V"),
+                    "share_out": grad.get("share_out"),
+                }
+            )
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """results.json: everything but the figures' pixels."""
+        return {
+            "title": self.title,
+            "created": self.created,
+            "command": self.command,
+            "settings": self.settings,
+            "summary": self.summary,
+            "warnings": self.warnings,
+            "vocabulary": self.vocabulary,
+            "benchmarks": self.benchmarks,
+            **self.evaluation.to_dict(),
+            "perplexity": self.lm_rows(),
+            "dynamics": self.dynamics_rows(),
+            "runs": [asdict(r) for r in self.sources.runs],
+            "files": [asdict(f) for f in self.sources.files],
+            "tracks": [{"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks],
+            "versions": self.versions,
+        }
+
+
+def choose_benchmarks(names: list[str] | None, data: str | Path | None) -> tuple[list[str], list[str]]:
+    """(benchmarks to use, notes on the defaults that could not be found)."""
+    if names:
+        return list(names), []
+    chosen, notes = [], []
+    for name in COMPARE_BENCHMARKS:
+        found = locate(REGISTRY[name], data)
+        if found.status in ("bundled", "found"):
+            chosen.append(name)
+        else:
+            why = "no data directory is set (EMBEDEVAL_DATA)" if found.status == "no data dir" else "its file is missing"
+            notes.append(f"{name} left out: {why}")
+    return chosen, notes
+
+
+def vocabulary_overlap(sources: Sources, fold_case: bool = True) -> dict[str, Any]:
+    """Vocabulary size per source (run or file) and how many words all of them share."""
+    by_name = {e.name: e for e in sources.embeddings}
+    sizes: dict[str, int] = {}
+    shared: set[str] | None = None
+    for group, members in sources.groups.items():
+        emb = by_name[members[0]]  # the embeddings of one run share its vocabulary
+        sizes[group] = len(emb)
+        words = set(emb.folded_words if fold_case else emb.words)
+        shared = words if shared is None else shared & words
+    return {"sizes": sizes, "distinct": len(set(sizes.values())), "shared": len(shared or ())}
+
+
+def build_report(
+    sources: Sources,
+    benches: list[Benchmark],
+    settings: CompareSettings | None = None,
+    command: str = "",
+    bench_notes: list[str] | None = None,
+) -> Report:
+    from embedeval.report.figures import dynamics_report_figures, perplexity_figure, scores_figure
+    from embedeval.report.summary import summarise
+
+    settings = settings or CompareSettings()
+    if not sources.embeddings:
+        raise EmbedevalError("nothing to compare: give run directories, track directories or embedding files")
+    if not benches:
+        raise EmbedevalError("no benchmarks to score on; name some with --benchmark")
+    ev = evaluate(
+        sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed
+    )
+    vocab = vocabulary_overlap(sources)
+    warnings = list(sources.warnings) + list(bench_notes or [])
+    if vocab["distinct"] > 1:
+        sizes = ", ".join(f"{n} {s:,}" for n, s in vocab["sizes"].items())
+        warnings.append(
+            f"different vocabularies ({sizes} words): {vocab['shared']:,} words are in all of them, and every "
+            "benchmark is scored on the pairs whose words all embeddings cover"
+        )
+    bench_info = []
+    for b in benches:
+        used = min((r.pairs_used for r in ev.results if r.benchmark == b.name), default=0)
+        bench_info.append(
+            {"name": b.name, "pairs": len(b), "pairs_used": used, "path": b.path, "sha256": b.sha256,
+             "duplicates": b.duplicate_pairs, "skipped_lines": b.skipped_lines}  # fmt: skip
+        )
+    report = Report(
+        title=settings.title or _default_title(sources),
+        created=datetime.datetime.now().isoformat(timespec="seconds"),
+        command=command,
+        settings={**asdict(settings), **ev.settings},
+        evaluation=ev,
+        sources=sources,
+        benchmarks=bench_info,
+        vocabulary=vocab,
+        summary=[],
+        warnings=warnings,
+        versions=package_versions(),
+    )
+    report.summary = summarise(report, settings.alpha)
+    if settings.figures:
+        for fig in (scores_figure(ev), perplexity_figure(sources.runs)):
+            if fig is not None:
+                report.figures.append(fig)
+        for track in sources.tracks:
+            if track.records:
+                report.figures.extend(dynamics_report_figures(track))
+    return report
+
+
+def _default_title(sources: Sources) -> str:
+    groups = list(sources.groups)
+    shown = ", ".join(groups[:4]) + (f" and {len(groups) - 4} more" if len(groups) > 4 else "")
+    return f"embedeval compare: {shown}"
+
+
+def shared_pairs_note(report: Report) -> str:
+    used = {b["name"]: (b["pairs_used"], b["pairs"]) for b in report.benchmarks}
+    return ", ".join(f"{n} {u}/{t}" for n, (u, t) in used.items())
+

@@ -1,0 +1,114 @@
+"""``embedeval compare``: the command-line face of :mod:`embedeval.report`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("compare")
+@click.argument("inputs", nargs=-1, type=click.Path(), metavar="[RUN_DIR|TRACK_DIR|EMBEDDING]...")
+@click.option(
+    "-b",
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Benchmark name or pairs file; repeatable. Default: SimLex-999, Verb-143, MEN, RW, MTurk-771 (P&W's five), "
+    "WS-353 and SimVerb-3500, those that can be found.",
+)
+@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True, help="Report folder.")
+@click.option("--overwrite", is_flag=True, help="Replace the files of an existing report folder.")
+@click.option(
+    "--oov",
+    type=click.Choice(["drop", "zero", "mean"]),
+    default="drop",
+    show_default=True,
+    help="Pairs with an unknown word: drop them (the only policy with significance tests), score 0, or mean vector.",
+)
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(0), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level (after Holm).")
+@click.option("--no-sum", is_flag=True, help="Do not add U+V for sources holding both embeddings.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--threads", type=int, default=2, show_default=True, help="torch threads for the built-in default.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
+    default=None,
+    help="Format of embedding files (default: detected).",
+)
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
+def compare_cmd(
+    inputs, benchmarks, out, overwrite, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir
+) -> None:  # fmt: skip
+    """Score and compare embeddings of runs, tracked pairs and files; write REPORT_DIR/index.html (one
+    self-contained page), results.json and results.csv, and print the main table.
+
+    \b
+    With no inputs, the built-in default runs first (about 2 minutes on 2 cores, no data needed):
+    SGNS and an LSTM language model, each untied and tied, trained on the Lee corpus that ships
+    with gensim, with the dynamics of the tied matrix tracked; their runs land in REPORT_DIR/runs.
+
+    \b
+    Examples:
+      embedeval compare                                   the built-in default
+      embedeval compare runs/ptb-untied runs/ptb-wt --out reports/ptb
+      embedeval compare runs/track-ptb vectors.txt -b simlex999 -b men
+    """
+    from rich.console import Console
+    from tqdm import tqdm
+
+    from embedeval.cli import console
+    from embedeval.data.registry import load_benchmarks
+    from embedeval.evaluate.table import embeddings_table
+    from embedeval.report.build import CompareSettings, build_report, choose_benchmarks
+    from embedeval.report.html import prepare_report_dir, write_report
+    from embedeval.report.sources import collect
+
+    err = Console(stderr=True)
+    out_dir = prepare_report_dir(out, overwrite)  # refuse early, before minutes of training
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        from embedeval.report.default import run_default
+
+        err.print(
+            "[bold]built-in default[/]: SGNS and an LSTM LM, untied and tied, on the Lee corpus (ships with gensim); "
+            f"runs -> {out_dir / 'runs'}"
+        )
+        bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step")
+
+        def progress(stage: str, record: dict) -> None:
+            if stage == "sgns":
+                bar.total, bar.n = 100, int(record["fraction"] * 100)
+                bar.set_description(f"SGNS pair, epoch {record['epoch']}/{record['epochs']}")
+            else:
+                bar.total, bar.n = record["batches"], record["batch"]
+                bar.set_description(f"LSTM pair, epoch {record['epoch']}/{record['epochs']}")
+                bar.set_postfix(ppl=f"{record['train_ppl']:.1f}")
+            bar.refresh()
+
+        paths = run_default(out_dir / "runs", threads=threads, progress=progress)
+        bar.close()
+        title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
+    names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
+    benches = load_benchmarks(names, data_dir)
+    with console.status("reading the inputs..."):
+        sources = collect(paths, fmt, add_sum=not no_sum)
+    settings = CompareSettings(
+        benchmarks=names, oov=oov, n_bootstrap=n_bootstrap, seed=seed, alpha=alpha, add_sum=not no_sum, title=title
+    )
+    n = len(sources.embeddings)
+    with console.status(f"scoring {n} embeddings on {len(benches)} benchmarks, tests and figures..."):
+        report = build_report(sources, benches, settings, " ".join(["embedeval", *sys.argv[1:]]), notes)
+    console.print(embeddings_table(report.evaluation))
+    for w in report.warnings:
+        err.print(f"[yellow]note[/]: {w}", highlight=False)
+    console.print("[bold]Summary[/]")
+    for line in report.summary:
+        console.print(f"• {line}", highlight=False)
+    written = write_report(report, out_dir, overwrite=True)
+    console.print(f"wrote {written['html']}, {written['json'].name}, {written['csv'].name}")

@@ -1,0 +1,253 @@
+"""What ``embedeval compare`` reads: run directories, track directories and embedding files, with what each
+one is missing said plainly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embedeval.data.datadir import sha256_file
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+
+_HASH_LIMIT = 256 << 20  # larger embedding files are not hashed (say so instead of waiting minutes)
+
+
+@dataclass
+class RunInfo:
+    """One training run directory: its configuration, status and learning curve."""
+
+    name: str
+    path: str
+    trainer: str | None
+    model: str
+    status: str  # complete | incomplete | unknown
+    problems: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    corpus: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+    created: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    embeddings: list[str] = field(default_factory=list)
+    track: str | None = None
+
+    @property
+    def is_lm(self) -> bool:
+        return self.trainer == "lm"
+
+
+@dataclass
+class TrackInfo:
+    """A dynamics record: a tied/untied pair (``embedeval track``) or one tracked run (``train --track``)."""
+
+    name: str
+    path: str
+    trainer: str | None
+    records: list[dict[str, Any]]
+    meta: dict[str, Any]
+
+
+@dataclass
+class FileInfo:
+    name: str
+    path: str
+    sha256: str | None
+    size: int
+    embeddings: list[str]
+
+
+@dataclass
+class Sources:
+    embeddings: list[Embedding] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # model (run or file) -> its embedding names
+    runs: list[RunInfo] = field(default_factory=list)
+    tracks: list[TrackInfo] = field(default_factory=list)
+    files: list[FileInfo] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise EmbedevalError(f"not valid JSON ({err}); the run directory is damaged", path) from None
+
+
+def _model_name(trainer: str | None, config: dict[str, Any]) -> str:
+    if trainer == "lm":
+        return f"lstm-{config.get('variant', '?')}"
+    if trainer == "skipgram":
+        backend = config.get("backend", "?")
+        return f"sgns-{backend}" + ("-tied" if config.get("tie") else "")
+    return "unknown"
+
+
+def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str:
+    epochs = config.get("epochs")
+    if "error" in summary:
+        return f"stopped with an error: {summary['error']}"
+    if "interrupted" in summary:
+        where = f" at epoch {summary.get('epoch', '?')}" + (f" of {epochs}" if epochs else "")
+        return f"interrupted ({summary['interrupted']}){where}"
+    return "training has not finished" + (f" ({epochs} epochs planned)" if epochs else "")
+
+
+def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, list[Embedding]]:
+    """A run directory and its embeddings; an incomplete run is kept, with what it lacks in ``problems``."""
+    from embedeval.embeddings.rundir import load_run_embeddings
+
+    cfg_file = _read_json(path / "config.json")
+    summary = _read_json(path / "summary.json") or {}
+    problems = []
+    if cfg_file is None:
+        problems.append("no config.json: its configuration and command line are unknown")
+        cfg_file = {}
+    config = cfg_file.get("config", {})
+    trainer = cfg_file.get("trainer")
+    status = summary.get("status", "unknown")
+    history = []
+    metrics = path / "metrics.jsonl"
+    if metrics.is_file():
+        for line_no, line in enumerate(metrics.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                history.append(json.loads(line))
+            except json.JSONDecodeError:
+                problems.append(f"metrics.jsonl line {line_no} is damaged (skipped)")
+    if status == "incomplete":
+        done = len(history)
+        problems.append(
+            f"incomplete: {_describe_incomplete(summary, config)}; {done} epoch(s) finished, so its embeddings are "
+            "from the last checkpoint and it has no test perplexity (continue it with 'embedeval train ... --resume')"
+        )
+    elif status == "unknown":
+        problems.append("no summary.json: whether training finished is unknown")
+    if not (path / "embeddings").is_dir() or not any((path / "embeddings").glob("*.npz")):
+        raise EmbedevalError(
+            "run directory has no embeddings/*.npz: training never reached its first checkpoint "
+            f"(status {status}); train it further or leave it out",
+            path,
+        )
+    embs = [e for e in load_run_embeddings(path) if e.role != "projection"]
+    for emb in embs:
+        emb.name = f"{name}:{emb.role or emb.name.rsplit(':', 1)[-1]}"
+    info = RunInfo(
+        name=name,
+        path=str(path),
+        trainer=trainer,
+        model=_model_name(trainer, config),
+        status=status,
+        problems=problems,
+        config=config,
+        corpus=cfg_file.get("corpus", {}),
+        command=cfg_file.get("command"),
+        created=cfg_file.get("created"),
+        versions=cfg_file.get("versions", {}),
+        summary={k: v for k, v in summary.items() if k != "config"},
+        history=history,
+        embeddings=[e.name for e in embs],
+        track=track,
+    )
+    return info, embs
+
+
+def _read_track(path: Path, name: str) -> TrackInfo | None:
+    from embedeval.dynamics.records import read_dynamics
+
+    file = path / "dynamics.jsonl"
+    if not file.is_file():
+        return None
+    records = read_dynamics(file)
+    meta = _read_json(path / "track.json") or {}
+    return TrackInfo(name, str(path), meta.get("trainer"), records, meta)
+
+
+def is_track_dir(path: Path) -> bool:
+    return (path / "track.json").is_file() and (path / "untied").is_dir() and (path / "tied").is_dir()
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() or (path / "embeddings").is_dir() or (path / "summary.json").is_file()
+
+
+def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = True) -> Sources:
+    """Read every input; a track directory gives its two runs and its dynamics."""
+    from embedeval.embeddings import load
+
+    src = Sources()
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise EmbedevalError("no such file or directory (give run directories, track directories or files)", path)
+        if path.resolve() in seen:
+            src.warnings.append(f"{path} was given twice; read once")
+            continue
+        seen.add(path.resolve())
+        if path.is_dir() and is_track_dir(path):
+            track = _read_track(path, path.name)
+            for side in ("untied", "tied"):
+                info, embs = read_run(path / side, f"{path.name}/{side}", track=path.name)
+                _add_run(src, info, embs, add_sum)
+            if track is not None:
+                src.tracks.append(track)
+        elif path.is_dir() and is_run_dir(path):
+            info, embs = read_run(path, path.name)
+            _add_run(src, info, embs, add_sum)
+            track = _read_track(path, path.name)
+            if track is not None:
+                src.tracks.append(track)
+        elif path.is_dir():
+            raise EmbedevalError(
+                "a folder that is neither a run directory (config.json, embeddings/) nor a track directory "
+                "(track.json, untied/, tied/)",
+                path,
+            )
+        else:
+            embs = load(path, fmt)
+            stem = path.name
+            for emb in embs:
+                emb.name = f"{stem}:{emb.role}" if len(embs) > 1 and emb.role else stem
+            size = path.stat().st_size
+            digest = sha256_file(path) if size <= _HASH_LIMIT else None
+            src.files.append(FileInfo(stem, str(path), digest, size, [e.name for e in embs]))
+            src.embeddings.extend(embs)
+            src.groups[stem] = [e.name for e in embs]
+            for emb in embs:
+                if "no_output" in emb.meta:
+                    src.warnings.append(f"{path}: no output embedding ({emb.meta['no_output']})")
+            if add_sum:
+                _add_sum(src, stem, embs)
+    for run in src.runs:
+        src.warnings.extend(f"run {run.name}: {p}" for p in run.problems)
+    if src.runs and src.files:
+        src.warnings.append(
+            f"mixing {len(src.runs)} run(s) and {len(src.files)} embedding file(s): the files have no training "
+            "provenance, and perplexity exists only for the LM runs"
+        )
+    return src
+
+
+def _add_run(src: Sources, info: RunInfo, embs: list[Embedding], add_sum: bool) -> None:
+    src.runs.append(info)
+    src.embeddings.extend(embs)
+    src.groups[info.name] = [e.name for e in embs]
+    if add_sum:
+        _add_sum(src, info.name, embs)
+
+
+def _add_sum(src: Sources, group: str, embs: list[Embedding]) -> None:
+    """U+V (P&W's and GloVe's 'sum') for a source holding both an input and an output embedding."""
+    roles = {e.role: e for e in embs}
+    if "input" in roles and "output" in roles:
+        total = roles["input"] + roles["output"]
+        total.name = f"{group}:sum"
+        src.embeddings.append(total)
+        src.groups[group].append(total.name)

@@ -1,0 +1,173 @@
+"""The report's summary: what the numbers say, in sentences, with the tests that back each claim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLE_WORDS = {"input": "input (U)", "output": "output (V)", "tied": "tied (S)", "sum": "U+V"}
+
+
+def _rho(r: Any) -> str:
+    if r.spearman is None:
+        return "undefined"
+    return f"{r.spearman:.3f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" if r.ci_low is not None else f"{r.spearman:.3f}"
+
+
+def _significant(c: dict[str, Any] | None, alpha: float) -> bool:
+    return bool(c and c["williams_p_holm"] is not None and c["williams_p_holm"] < alpha)
+
+
+def _p(c: dict[str, Any]) -> str:
+    parts = []
+    if c["williams_p_holm"] is not None:
+        parts.append(f"Williams p = {c['williams_p_holm']:.3g}")
+    if c["bootstrap_p_holm"] is not None:
+        parts.append(f"bootstrap p = {c['bootstrap_p_holm']:.3g}")
+    return ", ".join(parts) + " (Holm)" if parts else "no test"
+
+
+def summarise(report: Any, alpha: float = 0.05) -> list[str]:
+    ev = report.evaluation
+    names, benches = report.names, report.benchmark_names
+    lines: list[str] = []
+    pairs = ", ".join(f"{b['name']} {b['pairs_used']}/{b['pairs']}" for b in report.benchmarks)
+    lines.append(
+        f"{len(names)} embeddings scored on {len(benches)} benchmarks, all on identical pairs (pairs used/total: "
+        f"{pairs}); OOV policy {ev.settings.get('oov_policy')}."
+    )
+    thin = [b["name"] for b in report.benchmarks if b["pairs"] and b["pairs_used"] / b["pairs"] < 0.5]
+    if thin:
+        lines.append(
+            f"Coverage is below half on {', '.join(thin)}: those scores rest on the words every embedding knows, "
+            "and their confidence intervals are wide."
+        )
+    if len(names) > 1:
+        for bench in benches:
+            rows = [ev.result(n, bench) for n in names]
+            ranked = sorted((r for r in rows if r.spearman is not None), key=lambda r: -r.spearman)
+            if len(ranked) < 2:
+                continue
+            best, second = ranked[0], ranked[1]
+            c = report.comparison(best.embedding, second.embedding, bench)
+            verdict = (
+                f"significantly ahead of the runner-up {second.embedding} ({second.spearman:.3f}; {_p(c)})"
+                if _significant(c, alpha)
+                else f"not significantly ahead of the runner-up {second.embedding} ({second.spearman:.3f}; {_p(c)})"
+                if c
+                else f"ahead of {second.embedding} ({second.spearman:.3f})"
+            )
+            lines.append(f"On {bench}, {best.embedding} scores highest, {_rho(best)}, {verdict}.")
+    for table in report.model_tables():
+        lines.extend(_input_vs_output(report, table, alpha))
+    lines.extend(_tied_vs_untied(report, alpha))
+    lines.extend(_perplexity(report))
+    lines.extend(_dynamics(report))
+    return lines
+
+
+def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[str]:
+    by_role = {row["role"]: row["name"] for row in table["rows"]}
+    if "input" not in by_role or "output" not in by_role:
+        return []
+    u, v = by_role["input"], by_role["output"]
+    wins, sig_v, sig_u, n = 0, 0, 0, 0
+    for bench in report.benchmark_names:
+        c = report.comparison(v, u, bench)
+        if not c or c["delta"] is None:
+            continue
+        n += 1
+        wins += c["delta"] > 0
+        if _significant(c, alpha):
+            sig_v += c["delta"] > 0
+            sig_u += c["delta"] < 0
+    if n == 0:
+        return []
+    kind = "language model" if table["model"].startswith("lstm") else "model"
+    claim = (
+        "P&W find the output embedding better in language models"
+        if table["model"].startswith("lstm")
+        else "P&W find the output embedding slightly worse than the input in skip-gram"
+        if table["model"].startswith("sgns")
+        else ""
+    )
+    text = (
+        f"In {table['group']} ({kind} {table['model']}), the output embedding V beats the input U on {wins} of {n} "
+        f"benchmarks; significantly better on {sig_v}, significantly worse on {sig_u} (Williams, Holm, alpha {alpha})."
+    )
+    return [text + (f" For comparison, {claim}." if claim else "")]
+
+
+def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
+    lines = []
+    runs = {r.name: r for r in report.sources.runs}
+    for track in report.sources.tracks:
+        tied, untied = runs.get(f"{track.name}/tied"), runs.get(f"{track.name}/untied")
+        if not tied or not untied:
+            continue
+        s = next((n for n in tied.embeddings if n.endswith(":tied")), None)
+        if s is None:
+            continue
+        for role in ("output", "input"):
+            other = next((n for n in untied.embeddings if n.endswith(f":{role}")), None)
+            if other is None:
+                continue
+            better, worse, n = 0, 0, 0
+            for bench in report.benchmark_names:
+                c = report.comparison(s, other, bench)
+                if not c or c["delta"] is None:
+                    continue
+                n += 1
+                if _significant(c, alpha):
+                    better += c["delta"] > 0
+                    worse += c["delta"] < 0
+            lines.append(
+                f"Tied S of {track.name} vs the untied {ROLE_WORDS[role]}: significantly better on {better}, "
+                f"significantly worse on {worse}, no significant difference on {n - better - worse} of {n} benchmarks."
+            )
+    return lines
+
+
+def _perplexity(report: Any) -> list[str]:
+    rows = [r for r in report.lm_rows() if r["test"] is not None]
+    if not rows:
+        return []
+    parts = ", ".join(f"{r['run']} ({r['variant']}) {r['test']:.1f}" for r in rows)
+    lines = [f"Test perplexity: {parts}."]
+    held = {r["held_out"] for r in rows if r.get("held_out")}
+    for note in held:
+        lines.append(f"Perplexity caveat: {note}.")
+    by_track: dict[str, dict[str, float]] = {}
+    for run in report.sources.runs:
+        if run.track and run.is_lm and run.summary.get("test_ppl") is not None:
+            by_track.setdefault(run.track, {})[run.name.rsplit("/", 1)[-1]] = run.summary["test_ppl"]
+    for track, ppl in by_track.items():
+        if "tied" in ppl and "untied" in ppl:
+            change = "lowered" if ppl["tied"] < ppl["untied"] else "raised"
+            lines.append(
+                f"In {track}, tying {change} test perplexity from {ppl['untied']:.1f} to {ppl['tied']:.1f} "
+                "(P&W: tying lowers it)."
+            )
+    return lines
+
+
+def _dynamics(report: Any) -> list[str]:
+    lines = []
+    for row in report.dynamics_rows():
+        su, sv = row["corr_su"], row["corr_sv"]
+        if su is None or sv is None:
+            continue
+        closer = "about as close to U as to V" if abs(sv - su) < 0.02 else "closer to V (output)" if sv > su else (
+            "closer to U (input)"
+        )
+        if row["trainer"] == "lm":
+            agrees = "as P&W report" if sv > su else "unlike P&W, who find S closer to V"
+        else:
+            agrees = "(P&W's claim that S follows V concerns language models)"
+        text = (
+            f"Dynamics of {row['track']} at step {row['step']:,}: the tied S correlates with the untied V at "
+            f"{sv:.3f} and with U at {su:.3f} (P&W Table 3 measure), so S is {closer}, {agrees}."
+        )
+        if row["share_out"] is not None:
+            text += f" The output side supplies {row['share_out']:.0%} of the tied gradient's squared norm."
+        lines.append(text)
+    return lines

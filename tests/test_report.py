@@ -1,0 +1,199 @@
+"""`embedeval compare` and its report, checked the way a user meets them: the command, the files, the page
+in a real browser, and the mistakes people make."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedeval.data.corpus import resolve_corpus
+from embedeval.data.registry import load_benchmarks
+from embedeval.dynamics.tracker import TrackConfig, track_lm
+from embedeval.embeddings import Embedding, write
+from embedeval.errors import EmbedevalError
+from embedeval.report import CompareSettings, build_report, collect, write_report
+from embedeval.train.lm import load_lm_data
+from embedeval.train.lm_config import make_config
+from tests.chromium import check_page, find_chromium
+from tests.conftest import ROOT, run_cli
+
+BENCHES = ["simlex999", "men", "ws353"]
+ARTIFACTS = ROOT / ".artifacts"
+
+
+@pytest.fixture(scope="module")
+def lm_track(tmp_path_factory) -> Path:
+    """A tiny tracked LM pair (untied vs tied) on the built-in corpus: seconds, but every part of a real one."""
+    out = tmp_path_factory.mktemp("compare") / "lm-pair"
+    data = load_lm_data(resolve_corpus("builtin"))
+    untied = make_config("tiny", "untied", epochs=2, max_batches=40, threads=1)
+    tied = make_config("tiny", "wt", epochs=2, max_batches=40, threads=1)
+    track_lm(untied, tied, data, out, TrackConfig(every=10, knn_per_bucket=20))
+    return out
+
+
+def small_report(*inputs: Path, **settings):
+    sources = collect(list(inputs))
+    benches = load_benchmarks(BENCHES)
+    return build_report(sources, benches, CompareSettings(n_bootstrap=200, **settings), "test")
+
+
+def test_a_tracked_pair_gives_the_paper_tables(lm_track, tmp_path):
+    report = small_report(lm_track)
+    assert report.names == [
+        "lm-pair/untied:input", "lm-pair/untied:output", "lm-pair/untied:sum", "lm-pair/tied:tied",
+    ]  # fmt: skip
+    # U, V and S are scored on identical pairs
+    for bench in BENCHES:
+        used = {report.evaluation.result(n, bench).pairs_used for n in report.names}
+        assert len(used) == 1
+    (table,) = report.model_tables()
+    assert [row["role"] for row in table["rows"]] == ["input", "output", "sum", "tied"]
+    assert [r["variant"] for r in report.lm_rows()] == ["untied", "wt"]
+    assert all(r["test"] > 1 for r in report.lm_rows())
+    (dyn,) = report.dynamics_rows()
+    assert -1 <= dyn["corr_sv"] <= 1 and -1 <= dyn["corr_su"] <= 1
+    assert any("tied S correlates with the untied V" in line for line in report.summary)
+    assert {f.name for f in report.figures} >= {"scores", "perplexity", "lm-pair-correlation"}
+
+    written = write_report(report, tmp_path / "rep")
+    results = json.loads(written["json"].read_text())
+    assert len(results["results"]) == 4 * len(BENCHES)
+    assert results["perplexity"][1]["variant"] == "wt"
+    assert written["csv"].read_text().startswith("embedding,role,benchmark,spearman")
+
+
+def test_comparisons_read_the_same_from_either_side(lm_track):
+    report = small_report(lm_track)
+    ab = report.comparison("lm-pair/untied:output", "lm-pair/untied:input", "men")
+    ba = report.comparison("lm-pair/untied:input", "lm-pair/untied:output", "men")
+    assert ab["delta"] == pytest.approx(-ba["delta"])
+    assert ab["delta_low"] == pytest.approx(-ba["delta_high"])
+    assert ab["williams_p_holm"] == ba["williams_p_holm"]
+
+
+def test_the_page_is_self_contained(lm_track, tmp_path):
+    html = write_report(small_report(lm_track), tmp_path / "rep")["html"].read_text()
+    assert "<script" not in html.lower()
+    assert "http://" not in html and "https://" not in html  # nothing fetched from the network
+    assert html.count('src="data:image/png;base64,') >= 3
+
+
+def test_user_strings_are_escaped(lm_track, tmp_path):
+    evil = tmp_path / "<img src=x onerror=alert(1)>"  # a run folder name (no "/" possible in one)
+    shutil.copytree(lm_track / "untied", evil)
+    report = small_report(evil, title="<script>alert(1)</script>")
+    written = write_report(report, tmp_path / "rep")
+    html = written["html"].read_text()
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;:input" in html
+    if find_chromium():
+        page = check_page(written["html"], tmp_path / "evil.png")
+        assert page.dialogs == [] and page.scripts == 0
+        assert page.title == "<script>alert(1)</script>"  # shown as text
+        assert "<img src=x onerror=alert(1)>:input" in page.text
+
+
+def _vectors(words: list[str], seed: int) -> Embedding:
+    rng = np.random.default_rng(seed)
+    return Embedding(words, rng.normal(size=(len(words), 16)).astype(np.float32))
+
+
+def test_different_vocabularies_are_compared_on_shared_words(tmp_path):
+    bench = load_benchmarks(["men"])[0]
+    words = sorted({w.lower() for w in (*bench.words1, *bench.words2)})
+    write(_vectors(words[:500], 1), tmp_path / "a.txt", "word2vec")
+    write(_vectors(words[250:], 2), tmp_path / "b.txt", "word2vec")
+    sources = collect([tmp_path / "a.txt", tmp_path / "b.txt"])
+    report = build_report(sources, [bench], CompareSettings(n_bootstrap=0), "test")
+    assert report.vocabulary["shared"] == 250
+    assert any("250 words are in all of them" in w for w in report.warnings)
+    a, b = report.evaluation.result("a.txt", "men"), report.evaluation.result("b.txt", "men")
+    assert a.pairs_used == b.pairs_used < min(a.pairs_covered, b.pairs_covered)
+
+
+def test_a_file_and_a_run_can_be_mixed(lm_track, tmp_path):
+    vocab = [w for w in (lm_track / "untied" / "vocab.tsv").read_text().split("\n")[:400] if w]
+    words = [line.split("\t")[0] for line in vocab]
+    write(_vectors(words, 3), tmp_path / "glove.txt", "glove")
+    report = small_report(lm_track / "untied", tmp_path / "glove.txt")
+    assert "glove.txt" in report.names
+    assert any("mixing 1 run(s) and 1 embedding file(s)" in w for w in report.warnings)
+    assert [t["group"] for t in report.model_tables()] == ["untied", "glove.txt"]
+
+
+def test_an_incomplete_run_is_reported_with_what_it_lacks(lm_track, tmp_path):
+    run = tmp_path / "half"
+    shutil.copytree(lm_track / "untied", run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary.update(status="incomplete", interrupted="SIGINT", epoch=2)
+    (run / "summary.json").write_text(json.dumps(summary))
+    report = small_report(run)
+    (warning,) = [w for w in report.warnings if "half" in w]
+    assert "interrupted (SIGINT)" in warning and "--resume" in warning and "no test perplexity" in warning
+
+    shutil.rmtree(run / "embeddings")
+    with pytest.raises(EmbedevalError, match="no embeddings"):
+        collect([run])
+
+
+def test_cli_refuses_an_existing_report_folder(lm_track, tmp_path):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "index.html").write_text("an earlier report")
+    code, _, err = run_cli("compare", str(lm_track), "-b", "men", "--out", str(out), "--bootstrap", "50")
+    assert code == 2 and "--overwrite" in err
+    assert (out / "index.html").read_text() == "an earlier report"  # finished work is not lost
+    code, out_text, err = run_cli(
+        "compare", str(lm_track), "-b", "men", "--out", str(out), "--bootstrap", "50", "--overwrite"
+    )
+    assert code == 0, err
+    assert "lm-pair/tied:tied" in out_text and "Summary" in out_text
+
+
+def test_cli_says_what_is_wrong_with_a_bad_input(tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli("compare", str(tmp_path / "empty"), "--out", str(tmp_path / "rep"))
+    assert code == 2 and "neither a run directory" in err and "Traceback" not in err
+    code, _, err = run_cli("compare", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "rep2"))
+    assert code == 2 and "no such file" in err
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory) -> tuple[Path, float]:
+    out = tmp_path_factory.mktemp("default") / "report"
+    started = time.perf_counter()
+    code, stdout, err = run_cli("compare", "--out", str(out))
+    assert code == 0, err[-3000:]
+    return out, time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_the_builtin_default_is_the_main_job(default_report):
+    out, seconds = default_report
+    assert seconds < 300, f"the built-in default took {seconds:.0f} s; it must stay under 5 minutes on 2 cores"
+    results = json.loads((out / "results.json").read_text())
+    assert len({r["embedding"] for r in results["results"]}) == 8  # SGNS and LSTM: U, V, U+V, S
+    assert [r["variant"] for r in results["perplexity"]] == ["untied", "wt"]
+    assert len(results["dynamics"]) == 2
+    assert (out / "runs" / "lstm-lee" / "dynamics.jsonl").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_chromium() is None and not os.environ.get("CI"), reason="chromium is not installed")
+def test_the_report_renders_in_chromium(default_report):
+    out, _ = default_report
+    shot = ARTIFACTS / "report-screenshot.png"
+    page = check_page(out / "index.html", shot)
+    assert page.console_errors == []
+    assert page.broken_images == []
+    assert page.images >= 6  # scores, perplexity, and the dynamics figures of both pairs
+    assert "Summary" in page.text and "Provenance" in page.text
+    assert shot.stat().st_size > 50_000
