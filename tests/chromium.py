@@ -121,7 +121,12 @@ def _inspect(browser_url: str, html: Path, screenshot: Path, timeout: float) -> 
             ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt || i.src.slice(0, 60))})"
         )
         found = json.loads(page.call("Runtime.evaluate", expression=probe, returnByValue=True)["result"]["value"])
-        check.images, check.scripts, check.title, check.text = found["images"], found["scripts"], found["title"], found["text"]
+        check.images, check.scripts, check.title, check.text = (
+            found["images"],
+            found["scripts"],
+            found["title"],
+            found["text"],
+        )
         check.broken_images = found["broken"]
         shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         screenshot.parent.mkdir(parents=True, exist_ok=True)

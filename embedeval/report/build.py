@@ -164,7 +164,9 @@ class Report:
             "dynamics": self.dynamics_rows(),
             "runs": [asdict(r) for r in self.sources.runs],
             "files": [asdict(f) for f in self.sources.files],
-            "tracks": [{"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks],
+            "tracks": [
+                {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
+            ],
             "versions": self.versions,
         }
 
@@ -179,7 +181,9 @@ def choose_benchmarks(names: list[str] | None, data: str | Path | None) -> tuple
         if found.status in ("bundled", "found"):
             chosen.append(name)
         else:
-            why = "no data directory is set (EMBEDEVAL_DATA)" if found.status == "no data dir" else "its file is missing"
+            why = (
+                "no data directory is set (EMBEDEVAL_DATA)" if found.status == "no data dir" else "its file is missing"
+            )
             notes.append(f"{name} left out: {why}")
     return chosen, notes
 
@@ -212,9 +216,7 @@ def build_report(
         raise EmbedevalError("nothing to compare: give run directories, track directories or embedding files")
     if not benches:
         raise EmbedevalError("no benchmarks to score on; name some with --benchmark")
-    ev = evaluate(
-        sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed
-    )
+    ev = evaluate(sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
     vocab = vocabulary_overlap(sources)
     warnings = list(sources.warnings) + list(bench_notes or [])
     if vocab["distinct"] > 1:
@@ -227,8 +229,15 @@ def build_report(
     for b in benches:
         used = min((r.pairs_used for r in ev.results if r.benchmark == b.name), default=0)
         bench_info.append(
-            {"name": b.name, "pairs": len(b), "pairs_used": used, "path": b.path, "sha256": b.sha256,
-             "duplicates": b.duplicate_pairs, "skipped_lines": b.skipped_lines}  # fmt: skip
+            {
+                "name": b.name,
+                "pairs": len(b),
+                "pairs_used": used,
+                "path": b.path,
+                "sha256": b.sha256,
+                "duplicates": b.duplicate_pairs,
+                "skipped_lines": b.skipped_lines,
+            }  # fmt: skip
         )
     report = Report(
         title=settings.title or _default_title(sources),
@@ -263,4 +272,3 @@ def _default_title(sources: Sources) -> str:
 def shared_pairs_note(report: Report) -> str:
     used = {b["name"]: (b["pairs_used"], b["pairs"]) for b in report.benchmarks}
     return ", ".join(f"{n} {u}/{t}" for n, (u, t) in used.items())
-

@@ -84,7 +84,9 @@ def perplexity_figure(runs: list[Any]) -> Figure | None:
     cmap = plt.get_cmap("tab10")
     for i, run in enumerate(lm):
         epochs = [h["epoch"] for h in run.history]
-        ax.plot(epochs, [h["valid_ppl"] for h in run.history], "-o", ms=3, color=cmap(i % 10), label=f"{run.name} valid")
+        ax.plot(
+            epochs, [h["valid_ppl"] for h in run.history], "-o", ms=3, color=cmap(i % 10), label=f"{run.name} valid"
+        )
         ax.plot(epochs, [h["train_ppl"] for h in run.history], "--", color=cmap(i % 10), alpha=0.6, lw=1)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -115,5 +117,7 @@ def dynamics_report_figures(track: Any) -> list[Figure]:
 
     found = []
     for name, fig in dynamics_figures(track.records, track.name):
-        found.append(Figure(f"{track.name}-{name}", f"{track.name}: {name}", DYNAMICS_CAPTIONS.get(name, ""), encode(fig)))
+        found.append(
+            Figure(f"{track.name}-{name}", f"{track.name}: {name}", DYNAMICS_CAPTIONS.get(name, ""), encode(fig))
+        )
     return found

@@ -156,8 +156,12 @@ def _dynamics(report: Any) -> list[str]:
         su, sv = row["corr_su"], row["corr_sv"]
         if su is None or sv is None:
             continue
-        closer = "about as close to U as to V" if abs(sv - su) < 0.02 else "closer to V (output)" if sv > su else (
-            "closer to U (input)"
+        closer = (
+            "about as close to U as to V"
+            if abs(sv - su) < 0.02
+            else "closer to V (output)"
+            if sv > su
+            else ("closer to U (input)")
         )
         if row["trainer"] == "lm":
             agrees = "as P&W report" if sv > su else "unlike P&W, who find S closer to V"
