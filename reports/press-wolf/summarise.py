@@ -146,7 +146,9 @@ def write_markdown(results: dict) -> str:
             ours = ("—", "—", "—")
             last = f", valid {r['last_valid_ppl']:.1f} after epoch {r['epochs_done']}" if "last_valid_ppl" in r else ""
             status = f"{r['status']} ({r['epochs_done']}/13 epochs{last})"
-        out.append(f"| {r['variant']} | {r['paper_valid']} | {r['paper_test']} | {ours[0]} | {ours[1]} | {ours[2]} | {status} |")
+        out.append(
+            f"| {r['variant']} | {r['paper_valid']} | {r['paper_test']} | {ours[0]} | {ours[1]} | {ours[2]} | {status} |"
+        )
     out += ["", "Command per row: `" + results["table6"][0]["command"].replace("untied", "VARIANT") + "`", ""]
 
     sg = results["sgns"]
