@@ -187,8 +187,11 @@ def write_markdown(results: dict) -> str:
 
 
 def main() -> None:
+    """RESULTS.md, and a "reproduction" section added to results.json (the LM compare report's, if written)."""
     results = {"table6": table6(), "sgns": sgns_claim(), "dynamics": dynamics()}
-    (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    merged = _json(HERE / "results.json") or {}
+    merged["reproduction"] = results
+    (HERE / "results.json").write_text(json.dumps(merged, indent=1) + "\n")
     (HERE / "RESULTS.md").write_text(write_markdown(results))
     print(f"wrote {HERE / 'results.json'} and {HERE / 'RESULTS.md'}")
 
