@@ -150,6 +150,22 @@ def write_markdown(results: dict) -> str:
             f"| {r['variant']} | {r['paper_valid']} | {r['paper_test']} | {ours[0]} | {ours[1]} | {ours[2]} | {status} |"
         )
     out += ["", "Command per row: `" + results["table6"][0]["command"].replace("untied", "VARIANT") + "`", ""]
+    probe = results.get("pr_bias_probe")
+    if probe:
+        out += [
+            "**Deviation from P&W's code: the projection P has no bias.** Their TF code adds a bias b_P after P; with",
+            "it our PR runs collapse towards a unigram model in the first epoch (pr: valid 693 after epoch 1, vs 181",
+            f"untied). Training perplexity over the first {probe['batches']} batches (training data only; "
+            "`python benchmarks/pr_bias_probe.py`):",
+            "",
+            "| variant | train ppl |",
+            "|---|---|",
+            *[f"| {r['label']} | {r['train_ppl']:.1f} |" for r in probe["rows"]],
+            "",
+            "So PR runs here use h' = P h as in the paper's formula (`--pr-bias` restores the bias). Our LSTM biases",
+            "are initialised uniformly like every other weight (TF initialised them to 0); that alone did not cure it.",
+            "",
+        ]
 
     sg = results["sgns"]
     out += ["## Claim 1: in SGNS the output embedding is only slightly worse than the input (WikiText-2)", ""]
@@ -189,6 +205,7 @@ def write_markdown(results: dict) -> str:
 def main() -> None:
     """RESULTS.md, and a "reproduction" section added to results.json (the LM compare report's, if written)."""
     results = {"table6": table6(), "sgns": sgns_claim(), "dynamics": dynamics()}
+    results["pr_bias_probe"] = _json(HERE / "pr_bias_probe.json")
     merged = _json(HERE / "results.json") or {}
     merged["reproduction"] = results
     (HERE / "results.json").write_text(json.dumps(merged, indent=1) + "\n")
