@@ -197,3 +197,13 @@ def test_the_report_renders_in_chromium(default_report):
     assert page.images >= 6  # scores, perplexity, and the dynamics figures of both pairs
     assert "Summary" in page.text and "Provenance" in page.text
     assert shot.stat().st_size > 50_000
+
+
+def test_runs_that_differ_only_in_tying_are_paired(lm_track):
+    from embedeval.report.summary import tied_pairs
+
+    report = small_report(lm_track / "untied", lm_track / "tied")  # given as two separate runs
+    [(label, tied, untied)] = tied_pairs(report.sources.runs)
+    assert (tied.name, untied.name) == ("tied", "untied")
+    assert any(line.startswith("Tied S of untied / tied vs the untied output (V)") for line in report.summary)
+    assert any("tying" in line and "test perplexity from" in line for line in report.summary)

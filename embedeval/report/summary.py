@@ -97,13 +97,45 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
     return [text + (f" For comparison, {claim}." if claim else "")]
 
 
+_TIE_FIELDS = ("variant", "tie", "pr_bias")
+_LM_PAIRS = {"wt": "untied", "wt+pr": "pr"}
+
+
+def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
+    """(label, tied run, untied run): a tracked pair, or two runs whose configs differ only in tying
+    (LM untied/wt or pr/wt+pr, SGNS tie off/on) on the same corpus."""
+    by_name = {r.name: r for r in runs}
+    pairs, used = [], set()
+    for run in runs:
+        if run.track and run.name.endswith("/tied") and f"{run.track}/untied" in by_name:
+            pairs.append((run.track, run, by_name[f"{run.track}/untied"]))
+            used.update({run.name, f"{run.track}/untied"})
+    for tied in runs:
+        if tied.name in used or not _is_tied(tied):
+            continue
+        for untied in runs:
+            if untied.name in used or untied is tied or _is_tied(untied) or untied.trainer != tied.trainer:
+                continue
+            same_corpus = untied.corpus.get("sha256") == tied.corpus.get("sha256")
+            rest = {k: v for k, v in tied.config.items() if k not in _TIE_FIELDS}
+            rest_u = {k: v for k, v in untied.config.items() if k not in _TIE_FIELDS}
+            variants_match = tied.trainer != "lm" or _LM_PAIRS.get(tied.config.get("variant")) == untied.config.get(
+                "variant"
+            )
+            if same_corpus and rest == rest_u and variants_match:
+                pairs.append((f"{untied.name} / {tied.name}", tied, untied))
+                used.update({tied.name, untied.name})
+                break
+    return pairs
+
+
+def _is_tied(run: Any) -> bool:
+    return any(name.endswith(":tied") for name in run.embeddings)
+
+
 def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
     lines = []
-    runs = {r.name: r for r in report.sources.runs}
-    for track in report.sources.tracks:
-        tied, untied = runs.get(f"{track.name}/tied"), runs.get(f"{track.name}/untied")
-        if not tied or not untied:
-            continue
+    for label, tied, untied in tied_pairs(report.sources.runs):
         s = next((n for n in tied.embeddings if n.endswith(":tied")), None)
         if s is None:
             continue
@@ -121,7 +153,7 @@ def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
                     better += c["delta"] > 0
                     worse += c["delta"] < 0
             lines.append(
-                f"Tied S of {track.name} vs the untied {ROLE_WORDS[role]}: significantly better on {better}, "
+                f"Tied S of {label} vs the untied {ROLE_WORDS[role]}: significantly better on {better}, "
                 f"significantly worse on {worse}, no significant difference on {n - better - worse} of {n} benchmarks."
             )
     return lines
@@ -136,16 +168,12 @@ def _perplexity(report: Any) -> list[str]:
     held = {r["held_out"] for r in rows if r.get("held_out")}
     for note in held:
         lines.append(f"Perplexity caveat: {note}.")
-    by_track: dict[str, dict[str, float]] = {}
-    for run in report.sources.runs:
-        if run.track and run.is_lm and run.summary.get("test_ppl") is not None:
-            by_track.setdefault(run.track, {})[run.name.rsplit("/", 1)[-1]] = run.summary["test_ppl"]
-    for track, ppl in by_track.items():
-        if "tied" in ppl and "untied" in ppl:
-            change = "lowered" if ppl["tied"] < ppl["untied"] else "raised"
+    for label, tied, untied in tied_pairs(report.sources.runs):
+        p_tied, p_untied = tied.summary.get("test_ppl"), untied.summary.get("test_ppl")
+        if tied.is_lm and p_tied is not None and p_untied is not None:
+            change = "lowered" if p_tied < p_untied else "raised"
             lines.append(
-                f"In {track}, tying {change} test perplexity from {ppl['untied']:.1f} to {ppl['tied']:.1f} "
-                "(P&W: tying lowers it)."
+                f"In {label}, tying {change} test perplexity from {p_untied:.1f} to {p_tied:.1f} (P&W: tying lowers it)."
             )
     return lines
 
