@@ -100,6 +100,59 @@ def table6() -> list[dict]:
     return rows
 
 
+def lm_claims(compare: dict | None) -> dict:
+    """Claims 2-3 from the LM compare report: V vs U per untied run, and Table-3 correlation of each tied S with
+    the untied U and V of its partner (pooled unique pairs of all benchmarks)."""
+    if not compare or not any(r["embedding"].startswith("ptb-pw-small-") for r in compare.get("results", [])):
+        return {"status": "not run: bash reports/press-wolf/compare_lm.sh"}
+    names = {r["embedding"] for r in compare["results"]}
+    benches = [b["name"] for b in compare["benchmarks"]]
+    rho = {(r["embedding"], r["benchmark"]): r for r in compare["results"]}
+    v_vs_u = []
+    for run in ("untied", "pr"):
+        u, v = f"ptb-pw-small-{run}:input", f"ptb-pw-small-{run}:output"
+        if u not in names or v not in names:
+            continue
+        for bench in benches:
+            c = next(
+                c
+                for c in compare["comparisons"]
+                if c["benchmark"] == bench and {c["embedding_a"], c["embedding_b"]} == {u, v}
+            )
+            sign = 1 if c["embedding_a"] == v else -1
+            v_vs_u.append(
+                {
+                    "run": run,
+                    "benchmark": bench,
+                    "pairs": c["n"],
+                    "rho_u": rho[(u, bench)]["spearman"],
+                    "rho_v": rho[(v, bench)]["spearman"],
+                    "delta_v_minus_u": sign * c["delta"],
+                    "williams_p_holm": c["williams_p_holm"],
+                    "bootstrap_p_holm": c["bootstrap_p_holm"],
+                }
+            )
+    table3 = []
+    for tied, untied in (("wt", "untied"), ("wt+pr", "pr")):
+        s = f"ptb-pw-small-{tied}:tied"
+        row = {"tied": tied, "untied": untied}
+        for role in ("input", "output"):
+            other = f"ptb-pw-small-{untied}:{role}"
+            c = next(
+                (
+                    c
+                    for c in compare["correlations"]
+                    if c["benchmark"] == "all" and {c["embedding_a"], c["embedding_b"]} == {s, other}
+                ),
+                None,
+            )
+            row[role] = c["spearman"] if c else None
+            row["pairs"] = c["n"] if c else None
+        if row["input"] is not None:
+            table3.append(row)
+    return {"v_vs_u": v_vs_u, "table3": table3}
+
+
 def dynamics() -> list[dict]:
     found = []
     for track in sorted((ROOT / "reports" / "dynamics").glob("*/dynamics.jsonl")):
@@ -123,6 +176,53 @@ def dynamics() -> list[dict]:
     return found
 
 
+def claims(results: dict) -> list[tuple[str, str, str]]:
+    """(claim, our measurement, verdict) for each P&W claim, from whatever has been measured."""
+    rows = []
+    sg = results["sgns"]
+    if "rows" in sg:
+        counts = {m: {"U>V*": 0, "V>U*": 0, "n.s.": 0} for m in ("gensim", "torch")}
+        for r in sg["rows"]:
+            for m in counts:
+                for v in r[f"{m}:U-V"]:
+                    counts[m][v] += 1
+        n = sum(counts["gensim"].values())
+        text = "; ".join(
+            f"{m}: U significantly better in {c['U>V*']}, V in {c['V>U*']} of {n}" for m, c in counts.items()
+        )
+        ok = all(c["V>U*"] == 0 for c in counts.values())
+        rows.append(("1. SGNS: V only slightly worse than U", text + " (benchmark x seed, Williams, Holm)",
+                     "confirmed" if ok else "not confirmed"))  # fmt: skip
+    lm = results["lm"]
+    if "v_vs_u" in lm:
+        untied = [r for r in lm["v_vs_u"] if r["run"] == "untied"]
+        better = sum(r["delta_v_minus_u"] > 0 for r in untied)
+        sig = sum(r["delta_v_minus_u"] > 0 and (r["williams_p_holm"] or 1) < 0.05 for r in untied)
+        worse = sum(r["delta_v_minus_u"] < 0 and (r["williams_p_holm"] or 1) < 0.05 for r in untied)
+        verdict = "confirmed" if better > len(untied) / 2 and worse == 0 else "not confirmed"
+        rows.append(("2. LSTM LM: V better than U", f"V > U on {better} of {len(untied)} benchmarks, significantly on "
+                     f"{sig}; U significantly better on {worse}", verdict))  # fmt: skip
+        for r in lm["table3"]:
+            rows.append((f"3. Tied S closer to V than to U ({r['tied']} vs {r['untied']})",
+                         f"Table-3 S~V {r['output']:.3f}, S~U {r['input']:.3f} ({r['pairs']} pairs)",
+                         "confirmed" if r["output"] > r["input"] else "not confirmed"))  # fmt: skip
+    for d in results["dynamics"]:
+        if d["trainer"] != "lm":
+            continue
+        text = (f"{d['track']}, {d['epochs']} epochs: at the end S~V {d['corr_sv']:.3f} vs S~U {d['corr_su']:.3f}; "
+                f"last-interval update alignment cos(dS,dV) {d['align_dsdv']:.3f} vs cos(dS,dU) {d['align_dsdu']:.3f}")  # fmt: skip
+        verdict = "confirmed for the matrices" if d["corr_sv"] > d["corr_su"] else "not confirmed"
+        if d["align_dsdu"] is not None and d["align_dsdv"] is not None and d["align_dsdu"] > d["align_dsdv"]:
+            verdict += "; not for the update directions"
+        rows.append(("4. Tied S evolves like V", text, verdict))
+    ppl = {r["variant"]: r.get("test_ppl") for r in results["table6"]}
+    for a, b, what in (("untied", "wt", "tying"), ("untied", "pr", "PR"), ("wt", "wt+pr", "PR on a tied model")):
+        if ppl.get(a) is not None and ppl.get(b) is not None:
+            rows.append((f"5. {what} lowers perplexity", f"test {ppl[a]:.1f} ({a}) -> {ppl[b]:.1f} ({b})",
+                         "confirmed" if ppl[b] < ppl[a] else "not confirmed"))  # fmt: skip
+    return rows
+
+
 def _f(x: float | None, d: int = 3) -> str:
     return "—" if x is None else f"{x:.{d}f}"
 
@@ -132,6 +232,12 @@ def write_markdown(results: dict) -> str:
     out += [
         "Generated by `python reports/press-wolf/summarise.py` from the runs and compare reports named below.",
         "Nothing here is tuned on a test set. Numbers from a run still training are never shown as results.",
+        "",
+        "## The claims at a glance",
+        "",
+        "| claim | our measurement | verdict |",
+        "|---|---|---|",
+        *[f"| {c} | {m} | {v} |" for c, m, v in claims(results)],
         "",
         "## Table 6: LSTM pw-small on PTB, 13 epochs, no dropout (perplexity)",
         "",
@@ -188,6 +294,35 @@ def write_markdown(results: dict) -> str:
     else:
         out += [sg["status"], ""]
 
+    lm = results["lm"]
+    out += ["## Claims 2-3: in the LSTM LM, V beats U, and the tied S is close to V (PTB, Table-6 runs)", ""]
+    if "v_vs_u" in lm:
+        out += [
+            "Spearman of the untied runs' U and V on identical pairs; delta = V - U with Holm-corrected Williams and "
+            "paired-bootstrap p (`bash reports/press-wolf/compare_lm.sh`; CIs in `index.html`).",
+            "",
+            "| run | benchmark | pairs | U | V | V - U | p Williams | p bootstrap |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in lm["v_vs_u"]:
+            out.append(
+                f"| {r['run']} | {r['benchmark']} | {r['pairs']} | {_f(r['rho_u'])} | {_f(r['rho_v'])} | "
+                f"{r['delta_v_minus_u']:+.3f} | {_f(r['williams_p_holm'])} | {_f(r['bootstrap_p_holm'])} |"
+            )
+        out += [
+            "",
+            "Table 3 (P&W): Spearman between the tied S's cosines and the untied U's or V's, over the unique pairs "
+            "of all benchmarks.",
+            "",
+            "| tied run | untied run | pairs | S vs U | S vs V |",
+            "|---|---|---|---|---|",
+        ]
+        for r in lm["table3"]:
+            out.append(f"| {r['tied']} | {r['untied']} | {r['pairs']} | {_f(r['input'])} | {_f(r['output'])} |")
+        out.append("")
+    else:
+        out += [lm["status"], ""]
+
     out += ["## Claims 3-4: the tied S is close to V, and evolves like V (dynamics pairs)", ""]
     out += [
         "| pair | epochs | step | corr S~U | corr S~V | CKA S~U | CKA S~V | cos(dS,dU) | cos(dS,dV) |",
@@ -207,6 +342,7 @@ def main() -> None:
     results = {"table6": table6(), "sgns": sgns_claim(), "dynamics": dynamics()}
     results["pr_bias_probe"] = _json(HERE / "pr_bias_probe.json")
     merged = _json(HERE / "results.json") or {}
+    results["lm"] = lm_claims(merged)
     merged["reproduction"] = results
     (HERE / "results.json").write_text(json.dumps(merged, indent=1) + "\n")
     (HERE / "RESULTS.md").write_text(write_markdown(results))
