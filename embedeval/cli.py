@@ -34,6 +34,8 @@ def cli() -> None:
 
     \b
     Quick start:
+      embedeval compare                    the built-in default: train, track, score, HTML report
+      embedeval compare RUN_DIR... FILE... compare runs and embedding files in one report
       embedeval eval                       score the built-in example (SGNS U and V)
       embedeval eval vectors.txt -b simlex999 -b men --json out.json
       embedeval benchmarks                 list every benchmark and where it is
