@@ -337,6 +337,39 @@ def write_markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def perplexity_figure(path: Path) -> bool:
+    """Validation perplexity per epoch of the Table-6 runs, with the paper's final validation numbers dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    drawn = False
+    for i, (variant, (p_valid, _)) in enumerate(PAPER_TABLE6.items()):
+        metrics = RUNS / f"ptb-pw-small-{variant}" / "metrics.jsonl"
+        if not metrics.is_file():
+            continue
+        history = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()]
+        color = plt.get_cmap("tab10")(i)
+        ax.plot([h["epoch"] for h in history], [h["valid_ppl"] for h in history], "-o", ms=3, color=color,
+                label=f"{variant} (ours)")  # fmt: skip
+        ax.axhline(p_valid, color=color, ls="--", lw=0.8, label=f"{variant} (P&W, final)")
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return False
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation perplexity")
+    ax.set_ylim(95, 200)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("PTB, LSTM pw-small (2x200, no dropout): validation perplexity per epoch", fontsize=10)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
 def main() -> None:
     """RESULTS.md, and a "reproduction" section added to results.json (the LM compare report's, if written)."""
     results = {"table6": table6(), "sgns": sgns_claim(), "dynamics": dynamics()}
@@ -346,6 +379,7 @@ def main() -> None:
     merged["reproduction"] = results
     (HERE / "results.json").write_text(json.dumps(merged, indent=1) + "\n")
     (HERE / "RESULTS.md").write_text(write_markdown(results))
+    perplexity_figure(HERE / "perplexity.png")
     print(f"wrote {HERE / 'results.json'} and {HERE / 'RESULTS.md'}")
 
 
