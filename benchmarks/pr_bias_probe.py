@@ -15,17 +15,27 @@ import argparse
 import json
 import tempfile
 
+import torch
+
 from embedeval.data.corpus import resolve_corpus
 from embedeval.train.lm import LMTrainer, load_lm_data
 from embedeval.train.lm_config import make_config
 from embedeval.train.rundir import RunDir
 
 
-def probe(data, variant: str, pr_bias: bool, batches: int) -> float:
+def _zero_lstm_biases(model) -> None:
+    for rnn in model.rnns:
+        for name, param in rnn.named_parameters():
+            if "bias" in name:
+                torch.nn.init.zeros_(param)
+
+
+def probe(data, variant: str, pr_bias: bool, batches: int, zero_lstm_bias: bool = False) -> float:
     cfg = make_config("pw-small", variant, pr_bias=pr_bias, epochs=1, max_batches=batches, threads=1)
     last = {}
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = LMTrainer(cfg, data, RunDir.create(f"{tmp}/run"))
+        hook = _zero_lstm_biases if zero_lstm_bias else None
+        trainer = LMTrainer(cfg, data, RunDir.create(f"{tmp}/run"), model_hook=hook)
         for _ in trainer.steps(progress=last.update):
             if trainer.batch >= batches:
                 break
@@ -52,6 +62,10 @@ def main() -> None:
         ppl = probe(data, variant, bias, args.batches)
         rows.append({"variant": variant, "pr_bias": bias, "label": label, "train_ppl": ppl})
         print(f"{label:22} {ppl:8.1f}", flush=True)
+    # TF's BasicLSTMCell starts its biases at 0 (ours: uniform like every weight); does that matter for PR?
+    ppl = probe(data, "pr", False, args.batches, zero_lstm_bias=True)
+    rows.append({"variant": "pr", "pr_bias": False, "label": "pr without b_P, LSTM biases 0", "train_ppl": ppl})
+    print(f"{rows[-1]['label']:22} {ppl:8.1f}", flush=True)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"batches": args.batches, "rows": rows}, handle, indent=1)
