@@ -256,6 +256,20 @@ def write_markdown(results: dict) -> str:
             f"| {r['variant']} | {r['paper_valid']} | {r['paper_test']} | {ours[0]} | {ours[1]} | {ours[2]} | {status} |"
         )
     out += ["", "Command per row: `" + results["table6"][0]["command"].replace("untied", "VARIANT") + "`", ""]
+    misses = [r for r in results["table6"] if r.get("test_minus_paper") is not None and r["test_minus_paper"] > 1.5]
+    if misses:
+        parts = ", ".join(f"{r['variant']} by {r['test_minus_paper']:.1f}" for r in misses)
+        met = [r["variant"] for r in results["table6"] if r.get("test_minus_paper") is not None and r not in misses]
+        out += [
+            f"**Target (within 1.5 of the paper's test perplexity, or better) missed:** {parts}; met by {', '.join(met) or 'none'}."
+        ]
+        if all("pr" in r["variant"] for r in misses):
+            out += [
+                "The misses are the projection-regularised runs. What was tried, on training data only: the projection",
+                "with P&W's bias (collapses, below), without it (these runs), LSTM biases at 0 as in TF (no cure).",
+                "Nothing was tuned on valid or test; the PR penalty is the code's 0.5||P||^2/(6.5 batch).",
+            ]
+        out.append("")
     probe = results.get("pr_bias_probe")
     if probe:
         out += [
