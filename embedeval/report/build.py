@@ -192,13 +192,16 @@ def vocabulary_overlap(sources: Sources, fold_case: bool = True) -> dict[str, An
     """Vocabulary size per source (run or file) and how many words all of them share."""
     by_name = {e.name: e for e in sources.embeddings}
     sizes: dict[str, int] = {}
+    distinct: list[int] = []  # words per source after case folding (what lookups see)
     shared: set[str] | None = None
     for group, members in sources.groups.items():
         emb = by_name[members[0]]  # the embeddings of one run share its vocabulary
         sizes[group] = len(emb)
         words = set(emb.folded_words if fold_case else emb.words)
+        distinct.append(len(words))
         shared = words if shared is None else shared & words
-    return {"sizes": sizes, "distinct": len(set(sizes.values())), "shared": len(shared or ())}
+    n_shared = len(shared or ())
+    return {"sizes": sizes, "shared": n_shared, "differ": any(n != n_shared for n in distinct)}
 
 
 def build_report(
@@ -219,7 +222,7 @@ def build_report(
     ev = evaluate(sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
     vocab = vocabulary_overlap(sources)
     warnings = list(sources.warnings) + list(bench_notes or [])
-    if vocab["distinct"] > 1:
+    if vocab["differ"]:
         sizes = ", ".join(f"{n} {s:,}" for n, s in vocab["sizes"].items())
         warnings.append(
             f"different vocabularies ({sizes} words): {vocab['shared']:,} words are in all of them, and every "
@@ -267,8 +270,3 @@ def _default_title(sources: Sources) -> str:
     groups = list(sources.groups)
     shown = ", ".join(groups[:4]) + (f" and {len(groups) - 4} more" if len(groups) > 4 else "")
     return f"embedeval compare: {shown}"
-
-
-def shared_pairs_note(report: Report) -> str:
-    used = {b["name"]: (b["pairs_used"], b["pairs"]) for b in report.benchmarks}
-    return ", ".join(f"{n} {u}/{t}" for n, (u, t) in used.items())
