@@ -207,15 +207,18 @@ def eval_cmd(
 
 
 def _sums(embs: list) -> list:
-    by_source: dict[str, dict[str, object]] = {}
+    from embedeval.embeddings import input_plus_output
+
+    by_source: dict[str, list] = {}
     for emb in embs:
-        by_source.setdefault(emb.source, {})[emb.role or ""] = emb
+        by_source.setdefault(emb.source, []).append(emb)
     sums = []
-    for roles in by_source.values():
-        if "input" in roles and "output" in roles:
-            total = roles["input"] + roles["output"]
-            total.name = roles["input"].name.rsplit(":", 1)[0] + ":sum"
-            sums.append(total)
+    for group in by_source.values():
+        first_input = next((e for e in group if e.role == "input"), None)
+        if first_input is not None:
+            total = input_plus_output(group, first_input.name.rsplit(":", 1)[0] + ":sum")
+            if total is not None:
+                sums.append(total)
     return sums
 
 

@@ -53,4 +53,24 @@ def load_one(path: str | Path, role: str | None = None, fmt: str | None = None, 
     raise EmbedevalError(f"no {role} embedding here" + (f": {why}" if why else ""), path)
 
 
-__all__ = ["Embedding", "FORMATS", "ROLES", "detect_format", "load", "load_one", "read_embeddings", "write"]
+def input_plus_output(embs: list[Embedding], name: str) -> Embedding | None:
+    """U+V (P&W's and GloVe's "sum") of a source that holds an input and an output embedding, else None."""
+    roles = {e.role: e for e in embs}
+    if "input" not in roles or "output" not in roles:
+        return None
+    total = roles["input"] + roles["output"]
+    total.name = name
+    return total
+
+
+__all__ = [
+    "Embedding",
+    "FORMATS",
+    "ROLES",
+    "detect_format",
+    "input_plus_output",
+    "load",
+    "load_one",
+    "read_embeddings",
+    "write",
+]

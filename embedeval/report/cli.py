@@ -92,16 +92,17 @@ def compare_cmd(
             "[bold]built-in default[/]: SGNS and an LSTM LM, untied and tied, on the Lee corpus (ships with gensim); "
             f"runs -> {out_dir / 'runs'}"
         )
+        from embedeval.train.cli_lm import lm_progress
+
         bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step")
+        lm_bar = lm_progress(bar)
 
         def progress(stage: str, record: dict) -> None:
-            if stage == "sgns":
-                bar.total, bar.n = 100, int(record["fraction"] * 100)
-                bar.set_description(f"SGNS pair, epoch {record['epoch']}/{record['epochs']}")
-            else:
-                bar.total, bar.n = record["batches"], record["batch"]
-                bar.set_description(f"LSTM pair, epoch {record['epoch']}/{record['epochs']}")
-                bar.set_postfix(ppl=f"{record['train_ppl']:.1f}")
+            if stage == "lm":
+                lm_bar(record)
+                return
+            bar.total, bar.n = 100, int(record["fraction"] * 100)
+            bar.set_description(f"SGNS pair, epoch {record['epoch']}/{record['epochs']}")
             bar.refresh()
 
         paths = run_default(out_dir / "runs", threads=threads, progress=progress)

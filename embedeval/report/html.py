@@ -67,18 +67,17 @@ def prepare_report_dir(out: str | Path, overwrite: bool) -> Path:
 def write_report(report: Report, out: str | Path, overwrite: bool = False) -> dict[str, Path]:
     """Write the three files; each goes to a temporary name first, so a failure leaves no half file."""
     out = prepare_report_dir(out, overwrite)
-    html = render_html(report)
     targets = {"html": out / "index.html", "json": out / "results.json", "csv": out / "results.csv"}
+    writers = {
+        "html": lambda tmp: tmp.write_text(render_html(report), encoding="utf-8"),
+        "json": lambda tmp: tmp.write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n"),
+        "csv": lambda tmp: write_csv(report.evaluation, tmp),
+    }
     try:
-        tmp = targets["html"].with_suffix(".html.tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(targets["html"])
-        tmp = targets["json"].with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n")
-        tmp.replace(targets["json"])
-        tmp = targets["csv"].with_suffix(".csv.tmp")
-        write_csv(report.evaluation, tmp)
-        tmp.replace(targets["csv"])
+        for key, target in targets.items():
+            tmp = target.with_name(target.name + ".tmp")
+            writers[key](tmp)
+            tmp.replace(target)
     except OSError as err:
         raise EmbedevalError(f"cannot write the report ({err.strerror})", out) from None
     return targets

@@ -244,10 +244,9 @@ def _add_run(src: Sources, info: RunInfo, embs: list[Embedding], add_sum: bool) 
 
 
 def _add_sum(src: Sources, group: str, embs: list[Embedding]) -> None:
-    """U+V (P&W's and GloVe's 'sum') for a source holding both an input and an output embedding."""
-    roles = {e.role: e for e in embs}
-    if "input" in roles and "output" in roles:
-        total = roles["input"] + roles["output"]
-        total.name = f"{group}:sum"
+    from embedeval.embeddings import input_plus_output
+
+    total = input_plus_output(embs, f"{group}:sum")
+    if total is not None:
         src.embeddings.append(total)
         src.groups[group].append(total.name)
