@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# P&W Table 6 runs (pw-small on PTB, 13 epochs), one thread each; resumes any run left incomplete.
+# pw-small runs on PTB (13 epochs, one thread each): P&W Table 6 (untied wt pr wt+pr) and Inan et al.'s variants
+# (al re real) in the same setting; resumes any run left incomplete.
 #   EMBEDEVAL_DATA=../shared/data bash reports/press-wolf/run_table6.sh untied pr &
 #   EMBEDEVAL_DATA=../shared/data bash reports/press-wolf/run_table6.sh wt wt+pr &
 set -u

@@ -19,6 +19,8 @@ RUNS = ROOT / "runs"
 
 # DESIGN.md section 3: P&W Table 6 (small, no dropout): (valid, test)
 PAPER_TABLE6 = {"untied": (120.7, 114.5), "wt": (117.5, 112.4), "pr": (116.0, 111.7), "wt+pr": (104.9, 100.9)}
+# DESIGN.md section 3: Inan et al. Table 1, small (2x200, variational dropout): (valid, test)
+PAPER_INAN_SMALL = {"untied": (92.6, 87.3), "al": (86.3, 82.9), "re": (89.9, 85.1), "real": (86.3, 82.7)}
 SGNS_MODELS = ("gensim", "torch", "torch-tied")
 
 
@@ -75,29 +77,43 @@ def _seed(res: dict) -> int:
     return int(name.split(":")[0].rsplit("-s", 1)[1])
 
 
+def _run_row(variant: str) -> dict:
+    """One pw-small PTB run as plain data: status, epochs done, and its perplexities once complete."""
+    run = RUNS / f"ptb-pw-small-{variant}"
+    summary = _json(run / "summary.json") or {}
+    metrics = run / "metrics.jsonl"
+    history = [json.loads(x) for x in metrics.read_text().splitlines() if x.strip()] if metrics.is_file() else []
+    row = {
+        "variant": variant,
+        "status": summary.get("status", "not started"),
+        "epochs_done": len(history),
+        "parameters": summary.get("unique_parameters"),
+        "command": f"embedeval train lm --corpus ptb --config pw-small --variant {variant} --threads 1 "
+        f"--out runs/ptb-pw-small-{variant}",
+    }
+    if summary.get("status") == "complete":
+        row.update(valid_ppl=summary["valid_ppl"], test_ppl=summary["test_ppl"])
+    elif history:
+        row["last_valid_ppl"] = history[-1]["valid_ppl"]
+    return row
+
+
 def table6() -> list[dict]:
     rows = []
     for variant, (p_valid, p_test) in PAPER_TABLE6.items():
-        run = RUNS / f"ptb-pw-small-{variant}"
-        summary = _json(run / "summary.json") or {}
-        history = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()] if run.is_dir() else []
-        row = {
-            "variant": variant,
-            "paper_valid": p_valid,
-            "paper_test": p_test,
-            "status": summary.get("status", "not started"),
-            "epochs_done": len(history),
-            "parameters": summary.get("unique_parameters"),
-            "command": f"embedeval train lm --corpus ptb --config pw-small --variant {variant} --threads 1 "
-            f"--out runs/ptb-pw-small-{variant}",
-        }
-        if summary.get("status") == "complete":
-            row.update(valid_ppl=summary["valid_ppl"], test_ppl=summary["test_ppl"])
-            row["test_minus_paper"] = summary["test_ppl"] - p_test
-        elif history:
-            row["last_valid_ppl"] = history[-1]["valid_ppl"]
+        row = dict(_run_row(variant), paper_valid=p_valid, paper_test=p_test)
+        if "test_ppl" in row:
+            row["test_minus_paper"] = row["test_ppl"] - p_test
         rows.append(row)
     return rows
+
+
+def inan() -> list[dict]:
+    """Inan et al.'s variants run in P&W's small setting (no dropout, 13 epochs), next to untied and WT.
+
+    Inan's Table 1 numbers come from variational-dropout models trained far longer, so only the direction of
+    each change is comparable; the paper's numbers are carried along for that reading."""
+    return [dict(_run_row(v), paper_valid_test=PAPER_INAN_SMALL.get(v)) for v in ("untied", "wt", "al", "re", "real")]
 
 
 def lm_claims(compare: dict | None) -> dict:
@@ -133,7 +149,7 @@ def lm_claims(compare: dict | None) -> dict:
                 }
             )
     table3 = []
-    for tied, untied in (("wt", "untied"), ("wt+pr", "pr")):
+    for tied, untied in (("wt", "untied"), ("wt+pr", "pr"), ("re", "untied"), ("real", "untied")):
         s = f"ptb-pw-small-{tied}:tied"
         row = {"tied": tied, "untied": untied}
         for role in ("input", "output"):
@@ -220,6 +236,12 @@ def claims(results: dict) -> list[tuple[str, str, str]]:
         if ppl.get(a) is not None and ppl.get(b) is not None:
             rows.append((f"5. {what} lowers perplexity", f"test {ppl[a]:.1f} ({a}) -> {ppl[b]:.1f} ({b})",
                          "confirmed" if ppl[b] < ppl[a] else "not confirmed"))  # fmt: skip
+    inan_ppl = {r["variant"]: r.get("test_ppl") for r in results.get("inan", [])}
+    for a, b, what in (("untied", "re", "Inan: reuse without output bias (RE)"), ("untied", "al", "Inan: augmented loss (AL)"),
+                       ("re", "real", "Inan: AL on top of RE (REAL)")):  # fmt: skip
+        if inan_ppl.get(a) is not None and inan_ppl.get(b) is not None:
+            rows.append((f"6. {what} lowers perplexity", f"test {inan_ppl[a]:.1f} ({a}) -> {inan_ppl[b]:.1f} ({b}); "
+                         "P&W small setting, not Inan's", "confirmed" if inan_ppl[b] < inan_ppl[a] else "not confirmed"))  # fmt: skip
     return rows
 
 
@@ -287,6 +309,8 @@ def write_markdown(results: dict) -> str:
             "",
         ]
 
+    out += _inan_markdown(results.get("inan", []))
+
     sg = results["sgns"]
     out += ["## Claim 1: in SGNS the output embedding is only slightly worse than the input (WikiText-2)", ""]
     if "rows" in sg:
@@ -351,6 +375,39 @@ def write_markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _inan_markdown(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    base = next((r.get("test_ppl") for r in rows if r["variant"] == "untied"), None)
+    paper_base = PAPER_INAN_SMALL["untied"][1]
+    out = [
+        "## Inan et al. (2017): RE and REAL in the P&W small setting (PTB, perplexity)",
+        "",
+        "Inan's small model uses variational dropout and far longer training, which two CPU cores cannot afford",
+        "here; these runs keep P&W's small setting (2x200, no dropout, 13 epochs) and change only the variant. So",
+        "compare the *change* from untied, not the perplexities. AL: tau "
+        "20, alpha = tau (our defaults, not tuned). RE is tied without the output bias; WT keeps it.",
+        "",
+        "| variant | Inan valid / test | Inan test - untied | ours valid | ours test | ours test - untied | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        paper = r["paper_valid_test"]
+        p_text = f"{paper[0]} / {paper[1]}" if paper else "—"
+        p_delta = f"{paper[1] - paper_base:+.1f}" if paper and r["variant"] != "untied" else "—"
+        if r["status"] == "complete":
+            ours = (_f(r["valid_ppl"], 1), _f(r["test_ppl"], 1))
+            delta = f"{r['test_ppl'] - base:+.1f}" if base is not None and r["variant"] != "untied" else "—"
+            status = "complete"
+        else:
+            ours, delta = ("—", "—"), "—"
+            last = f", valid {r['last_valid_ppl']:.1f} after epoch {r['epochs_done']}" if "last_valid_ppl" in r else ""
+            status = f"{r['status']} ({r['epochs_done']}/13 epochs{last})"
+        out.append(f"| {r['variant']} | {p_text} | {p_delta} | {ours[0]} | {ours[1]} | {delta} | {status} |")
+    out += ["", "Command per row: `" + rows[0]["command"].replace("untied", "VARIANT") + "`", ""]
+    return out
+
+
 def perplexity_figure(path: Path) -> bool:
     """Validation perplexity per epoch of the Table-6 runs, with the paper's final validation numbers dashed."""
     import matplotlib
@@ -386,7 +443,7 @@ def perplexity_figure(path: Path) -> bool:
 
 def main() -> None:
     """RESULTS.md, and a "reproduction" section added to results.json (the LM compare report's, if written)."""
-    results = {"table6": table6(), "sgns": sgns_claim(), "dynamics": dynamics()}
+    results = {"table6": table6(), "inan": inan(), "sgns": sgns_claim(), "dynamics": dynamics()}
     results["pr_bias_probe"] = _json(HERE / "pr_bias_probe.json")
     merged = _json(HERE / "results.json") or {}
     results["lm"] = lm_claims(merged)
