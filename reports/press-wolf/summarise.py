@@ -175,6 +175,7 @@ def dynamics() -> list[dict]:
         records = [json.loads(x) for x in track.read_text().splitlines() if x.strip()]
         meta = _json(track.parent / "track.json") or {}
         last = records[-1]
+        halves = _alignment_halves(records)
         found.append(
             {
                 "track": track.parent.name,
@@ -187,9 +188,28 @@ def dynamics() -> list[dict]:
                 "cka_sv": (last.get("cka") or {}).get("S~V"),
                 "align_dsdu": (last.get("align") or {}).get("dS~dU"),
                 "align_dsdv": (last.get("align") or {}).get("dS~dV"),
+                "align_halves": halves,
             }
         )
     return found
+
+
+def _alignment_halves(records: list[dict]) -> list[dict]:
+    """Mean cos(dS,dU) and cos(dS,dV) over the first and the second half of the intervals, and how many intervals
+    of each half had dS closer to dV: the last interval alone is too noisy to say how S moves."""
+    aligned = [r["align"] for r in records if r.get("align")]
+    mid = len(aligned) // 2
+    out = []
+    for name, part in (("first half", aligned[:mid]), ("second half", aligned[mid:])):
+        if part:
+            out.append({
+                "half": name,
+                "intervals": len(part),
+                "mean_dsdu": statistics.mean(a["dS~dU"] for a in part),
+                "mean_dsdv": statistics.mean(a["dS~dV"] for a in part),
+                "closer_to_dv": sum(a["dS~dV"] > a["dS~dU"] for a in part),
+            })  # fmt: skip
+    return out
 
 
 def claims(results: dict) -> list[tuple[str, str, str]]:
@@ -225,11 +245,18 @@ def claims(results: dict) -> list[tuple[str, str, str]]:
     for d in results["dynamics"]:
         if d["trainer"] != "lm":
             continue
-        text = (f"{d['track']}, {d['epochs']} epochs: at the end S~V {d['corr_sv']:.3f} vs S~U {d['corr_su']:.3f}; "
-                f"last-interval update alignment cos(dS,dV) {d['align_dsdv']:.3f} vs cos(dS,dU) {d['align_dsdu']:.3f}")  # fmt: skip
+        halves = "; ".join(
+            f"{h['half']}: mean cos(dS,dU) {h['mean_dsdu']:.3f}, cos(dS,dV) {h['mean_dsdv']:.3f}, dS closer to dV in "
+            f"{h['closer_to_dv']}/{h['intervals']} intervals"
+            for h in d["align_halves"]
+        )
+        text = f"{d['track']}, {d['epochs']} epochs: at the end S~V {d['corr_sv']:.3f} vs S~U {d['corr_su']:.3f}; {halves}"
         verdict = "confirmed for the matrices" if d["corr_sv"] > d["corr_su"] else "not confirmed"
-        if d["align_dsdu"] is not None and d["align_dsdv"] is not None and d["align_dsdu"] > d["align_dsdv"]:
-            verdict += "; not for the update directions"
+        late = d["align_halves"][-1] if d["align_halves"] else None
+        if late and late["mean_dsdv"] > late["mean_dsdu"]:
+            verdict += "; update directions closer to dV late in training, but both cosines are near 0"
+        elif late:
+            verdict += "; not for the update directions (closer to dU)"
         rows.append(("4. Tied S evolves like V", text, verdict))
     ppl = {r["variant"]: r.get("test_ppl") for r in results["table6"]}
     for a, b, what in (("untied", "wt", "tying"), ("untied", "pr", "PR"), ("wt", "wt+pr", "PR on a tied model")):
@@ -363,7 +390,7 @@ def write_markdown(results: dict) -> str:
 
     out += ["## Claims 3-4: the tied S is close to V, and evolves like V (dynamics pairs)", ""]
     out += [
-        "| pair | epochs | step | corr S~U | corr S~V | CKA S~U | CKA S~V | cos(dS,dU) | cos(dS,dV) |",
+        "| pair | epochs | step | corr S~U | corr S~V | CKA S~U | CKA S~V | cos(dS,dU), last interval | cos(dS,dV), last interval |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for d in results["dynamics"]:
