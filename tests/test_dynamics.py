@@ -170,6 +170,37 @@ def test_an_interrupted_pair_resumes_without_duplicate_records(tmp_path, toy):
     assert steps[-1] > first[-1]["step"]
 
 
+def test_a_pair_killed_mid_epoch_resumes_to_the_records_of_an_uninterrupted_pair(tmp_path, toy, monkeypatch):
+    import embedeval.dynamics.tracker as tracker
+
+    data = load_lm_data(toy)
+    track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "whole", FAST)
+    whole = read_dynamics(tmp_path / "whole")
+    # killed without a checkpoint of its own (like SIGKILL) at the second record of epoch 2
+    kill_at = [r["step"] for r in whole if r["epoch"] > 1][1]
+    real_record = tracker.Recorder.record
+
+    def record(self, step, mats, extra):
+        if step == kill_at:
+            raise RuntimeError("killed")
+        return real_record(self, step, mats, extra)
+
+    monkeypatch.setattr(tracker.Recorder, "record", record)
+    with pytest.raises(RuntimeError, match="killed"):
+        track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "cut", FAST)
+    monkeypatch.setattr(tracker.Recorder, "record", real_record)
+    track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "cut", FAST, resume=True)
+
+    resumed = read_dynamics(tmp_path / "cut")
+    assert [r["step"] for r in resumed] == [r["step"] for r in whole]
+    for a, b in zip(resumed, whole):
+        # the update over the interval spanning the stop is measured too (the last record's matrices were kept
+        # at the epoch checkpoint); only the gradient-split samples from before the stop are lost
+        keys = ("corr", "align", "drift", "cka", "knn")
+        assert {k: a.get(k) for k in keys} == {k: b.get(k) for k in keys}
+    assert sum(r.get("align") is not None for r in resumed) == len(resumed) - 1  # all but the record at step 0
+
+
 def test_a_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, toy, monkeypatch):
     import embedeval.dynamics.tracker as tracker
 

@@ -35,6 +35,8 @@ from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
 from embedeval.train.rundir import RunDir, package_versions
 
+PREVIOUS = "previous.npz"  # the last record's full matrices, kept at each checkpoint (see Recorder.keep_previous)
+
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -105,6 +107,7 @@ class Recorder:
             self.splits["UV"] = GradientSplit(self.buckets, tied=False)
         self.initial: dict[str, np.ndarray] = {}
         self.previous: dict[str, np.ndarray] = {}
+        self.previous_step: int | None = None
         self.snapshot_bytes = 0
         self.snapshots_stopped = False
         self.jsonl = out / DYNAMICS
@@ -116,8 +119,10 @@ class Recorder:
                 if int(file.stem.split("-")[1]) > resume_step:
                     file.unlink()
             self.snapshot_bytes = sum(f.stat().st_size for f in self.snapshot_dir.glob("step-*.npz"))
+            self._load_previous()
         else:
             self.jsonl.write_text("")
+            (out / PREVIOUS).unlink(missing_ok=True)
         info = {
             **(meta or {}),
             "every": self.every,
@@ -158,7 +163,35 @@ class Recorder:
         rec["record_seconds"] = time.perf_counter() - started
         self._write(step, rec, mats)
         self.previous = {m: a.copy() for m, a in mats.items()}
+        self.previous_step = step
         return rec
+
+    def keep_previous(self) -> None:
+        """Save the last record's matrices beside a checkpoint, so that a resumed run can measure the update over
+        the interval that spans the stop (cos(dS, dU), cos(dS, dV)). Best effort: a failed write only loses that."""
+        if not self.previous:
+            return
+        tmp = self.out / (PREVIOUS + ".tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, __step__=np.array(self.previous_step), **self.previous)
+            tmp.replace(self.out / PREVIOUS)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+    def _load_previous(self) -> None:
+        path = self.out / PREVIOUS
+        lines = self.jsonl.read_text(encoding="utf-8").splitlines() if self.jsonl.is_file() else []
+        if not path.is_file() or not lines:
+            return
+        try:
+            with np.load(path) as saved:
+                arrays = {k: saved[k] for k in saved.files}
+        except (OSError, ValueError):
+            return
+        step = int(arrays.pop("__step__"))
+        if step == json.loads(lines[-1])["step"] and set(arrays) == set(self.roles):
+            self.previous, self.previous_step = arrays, step
 
     def _write(self, step: int, rec: dict[str, Any], mats: dict[str, np.ndarray]) -> None:
         append_record(self.jsonl, rec)
@@ -268,6 +301,7 @@ def track_lm(
     taps = {"tied": _LMGradTap(rec.splits["S"]), "untied": _LMGradTap(rec.splits["UV"])}
     gens = {"untied": untied.steps(), "tied": tied.steps(progress)}
     step = tied.step
+    checkpointed_epoch = tied.epoch
     if step == 0:
         _safe_record(rec, out, 0, {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}, {"epoch": 0})
     with _Stop() as stop:
@@ -280,6 +314,9 @@ def track_lm(
             if s_untied is None and s_tied is None:
                 break
             step = s_tied or s_untied or step
+            if tied.epoch != checkpointed_epoch:  # both trainers wrote their epoch checkpoint before this step
+                checkpointed_epoch = tied.epoch
+                rec.keep_previous()
             if rec.due(step):
                 mats = {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
                 extra = {"epoch": tied.epoch + tied.batch / tied.n_batches, "lr": tied.lr()}
@@ -295,10 +332,12 @@ def track_lm(
             if stop.requested:
                 untied.interrupt(stop.requested)
                 tied.interrupt(stop.requested)
+                rec.keep_previous()
                 raise KeyboardInterrupt(
                     f"{stop.requested}: both runs checkpointed at step {step}; continue with --resume"
                 )
     untied.model.grad_hook = tied.model.grad_hook = None
+    rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary

@@ -250,7 +250,9 @@ def claims(results: dict) -> list[tuple[str, str, str]]:
             f"{h['closer_to_dv']}/{h['intervals']} intervals"
             for h in d["align_halves"]
         )
-        text = f"{d['track']}, {d['epochs']} epochs: at the end S~V {d['corr_sv']:.3f} vs S~U {d['corr_su']:.3f}; {halves}"
+        text = (
+            f"{d['track']}, {d['epochs']} epochs: at the end S~V {d['corr_sv']:.3f} vs S~U {d['corr_su']:.3f}; {halves}"
+        )
         verdict = "confirmed for the matrices" if d["corr_sv"] > d["corr_su"] else "not confirmed"
         late = d["align_halves"][-1] if d["align_halves"] else None
         if late and late["mean_dsdv"] > late["mean_dsdu"]:
