@@ -191,13 +191,15 @@ def _dynamics(report: Any) -> list[str]:
             if sv > su
             else ("closer to U (input)")
         )
-        if row["trainer"] == "lm":
-            agrees = "as P&W report" if sv > su else "unlike P&W, who find S closer to V"
+        if row["trainer"] != "lm":
+            agrees = " (P&W's claim that S follows V concerns language models)"
+        elif abs(sv - su) < 0.02:
+            agrees = ", where P&W find S closer to V"
         else:
-            agrees = "(P&W's claim that S follows V concerns language models)"
+            agrees = ", as P&W report" if sv > su else ", unlike P&W, who find S closer to V"
         text = (
             f"Dynamics of {row['track']} at step {row['step']:,}: the tied S correlates with the untied V at "
-            f"{sv:.3f} and with U at {su:.3f} (P&W Table 3 measure), so S is {closer}, {agrees}."
+            f"{sv:.3f} and with U at {su:.3f} (P&W Table 3 measure), so S is {closer}{agrees}."
         )
         if row["share_out"] is not None:
             text += f" The output side supplies {row['share_out']:.0%} of the tied gradient's squared norm."
