@@ -207,6 +207,20 @@ def test_cli_refuses_a_non_empty_out_without_overwrite(tmp_path, toy_corpus):
     assert code == 2 and "--overwrite" in err and (tmp_path / "full" / "x").exists()
 
 
+def test_resume_refuses_other_settings_but_may_add_epochs_and_threads(tmp_path, toy_corpus):
+    from tests.conftest import run_cli
+
+    base = ("train", "lm", "--corpus", str(toy_corpus.path("train").parent), "--config", "tiny", "--variant", "wt")
+    out = ("--out", str(tmp_path / "run"))
+    assert run_cli(*base, "--epochs", "1", *out)[0] == 0
+    code, _, err = run_cli(*base, "--epochs", "2", "--lr", "0.5", *out, "--resume")
+    assert code == 2 and "Traceback" not in err
+    assert "lr 0.5 (the run has 1.0)" in " ".join(err.split())
+    code, _, err = run_cli(*base, "--epochs", "2", "--threads", "1", *out, "--resume")
+    assert code == 0, err
+    assert len(RunDir(tmp_path / "run").metrics()) == 2
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_training_keeps_the_tie(tmp_path, toy_corpus):
     data = load_lm_data(toy_corpus)

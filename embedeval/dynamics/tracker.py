@@ -274,7 +274,9 @@ def track_lm(
     runs = {}
     for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
         run = RunDir(out / name) if resume else RunDir.create(out / name)
-        if not resume:
+        if resume:
+            run.check_resume_config(cfg)
+        else:
             data.vocab.save(run.path / "vocab.tsv")
             run.write_config(cfg, "lm", corpus or {}, argv or [])
         runs[name] = run

@@ -100,6 +100,7 @@ def train_lm_cmd(
         run = RunDir(out)
         if not (run.path / "checkpoint.pt").is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+        run.check_resume_config(cfg)
         from embedeval.data.corpus import Vocab
 
         vocab = Vocab.load(run.path / "vocab.tsv")

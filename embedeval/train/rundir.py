@@ -102,6 +102,26 @@ class RunDir:
             },
         )
 
+    def check_resume_config(self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs")) -> None:
+        """Refuse to resume with settings other than the run's own: the checkpoint would silently continue under
+        a different lr, schedule or loss. Threads and device change no result; more epochs extend the run."""
+        saved = (self.read_json("config.json") if (self.path / "config.json").is_file() else {}).get("config")
+        if not saved:
+            return
+        now = json.loads(json.dumps(config, default=_jsonable))  # compare as stored: lists, not tuples
+        differ = [
+            f"{key} {now[key]!r} (the run has {saved[key]!r})"
+            for key in now
+            if key in saved and key not in may_change and now[key] != saved[key]
+        ]
+        if differ:
+            command = self.read_json("config.json").get("command", "")
+            raise EmbedevalError(
+                f"--resume with settings that differ from the run's config.json: {'; '.join(differ)}. Resume with "
+                f"the run's own settings (it was started with: {command}); only {', '.join(may_change)} may change",
+                self.path,
+            )
+
     def log(self, record: dict[str, Any]) -> None:
         with open(self.path / "metrics.jsonl", "a") as handle:
             handle.write(json.dumps(record, default=_jsonable) + "\n")
