@@ -95,6 +95,8 @@ def _run_row(variant: str) -> dict:
         row.update(valid_ppl=summary["valid_ppl"], test_ppl=summary["test_ppl"])
     elif history:
         row["last_valid_ppl"] = history[-1]["valid_ppl"]
+        row["valid_history"] = [h["valid_ppl"] for h in history]
+        row["interrupted"] = summary.get("interrupted")
     return row
 
 
@@ -428,12 +430,25 @@ def _inan_markdown(rows: list[dict]) -> list[str]:
             ours = (_f(r["valid_ppl"], 1), _f(r["test_ppl"], 1))
             delta = f"{r['test_ppl'] - base:+.1f}" if base is not None and r["variant"] != "untied" else "—"
             status = "complete"
+        elif r["status"] == "not started":
+            ours, delta, status = ("—", "—"), "—", "not run"
         else:
             ours, delta = ("—", "—"), "—"
-            last = f", valid {r['last_valid_ppl']:.1f} after epoch {r['epochs_done']}" if "last_valid_ppl" in r else ""
-            status = f"{r['status']} ({r['epochs_done']}/13 epochs{last})"
+            history = ", ".join(f"{v:.1f}" for v in r.get("valid_history", []))
+            stopped = f", stopped by {r['interrupted']}" if r.get("interrupted") else ""
+            status = f"{r['status']}: {r['epochs_done']}/13 epochs (valid per epoch {history}){stopped}"
         out.append(f"| {r['variant']} | {p_text} | {p_delta} | {ours[0]} | {ours[1]} | {delta} | {status} |")
-    out += ["", "Command per row: `" + rows[0]["command"].replace("untied", "VARIANT") + "`", ""]
+    out += [""]
+    for r in rows:
+        h = r.get("valid_history") or []
+        if r["status"] != "complete" and len(h) >= 3 and h[-1] > h[-2] > h[-3] * 0.99:
+            out.append(
+                f"**{r['variant']} was diverging:** its validation perplexity rose over its last epochs "
+                f"({h[-3]:.1f} → {h[-2]:.1f} → {h[-1]:.1f}), so it was stopped; its "
+                "numbers are not a result for the method, only for these (untuned) settings."
+            )
+            out.append("")
+    out += ["Command per row: `" + rows[0]["command"].replace("untied", "VARIANT") + "`", ""]
     return out
 
 
