@@ -105,7 +105,8 @@ class RunDir:
     def check_resume_config(self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs")) -> None:
         """Refuse to resume with settings other than the run's own: the checkpoint would silently continue under
         a different lr, schedule or loss. Threads and device change no result; more epochs extend the run."""
-        saved = (self.read_json("config.json") if (self.path / "config.json").is_file() else {}).get("config")
+        stored = self.read_json("config.json") if (self.path / "config.json").is_file() else {}
+        saved = stored.get("config")
         if not saved:
             return
         now = json.loads(json.dumps(config, default=_jsonable))  # compare as stored: lists, not tuples
@@ -115,10 +116,9 @@ class RunDir:
             if key in saved and key not in may_change and now[key] != saved[key]
         ]
         if differ:
-            command = self.read_json("config.json").get("command", "")
             raise EmbedevalError(
                 f"--resume with settings that differ from the run's config.json: {'; '.join(differ)}. Resume with "
-                f"the run's own settings (it was started with: {command}); only {', '.join(may_change)} may change",
+                f"the run's own settings (it was started with: {stored.get('command', '')}); only {', '.join(may_change)} may change",
                 self.path,
             )
 
