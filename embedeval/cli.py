@@ -5,6 +5,7 @@ Every user mistake surfaces as an :class:`EmbedevalError` and is printed as one 
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import click
 from rich.console import Console
 
 from embedeval import __version__
-from embedeval.errors import EmbedevalError
+from embedeval.errors import EmbedevalError, markup_safe, printable
 
 # Piped output has no terminal width; 80 columns would wrap every table, so give it room.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -97,18 +98,20 @@ def benchmarks_cmd(data_dir: str | None) -> None:
     "fmt",
     type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
     default=None,
-    help="Embedding file format (default: detected).",
+    help="Embedding file format (default: detected from the name and content). 'gensim' unpickles the file, which "
+    "runs any code it holds: use it only for files you trust (.model and .kv files are read as gensim too); a pickle "
+    "under any other name is refused.",
 )
 @click.option("--sum", "add_sum", is_flag=True, help="Also score U+V for sources that hold input and output.")
 @click.option(
     "--bootstrap",
     "n_bootstrap",
-    type=click.IntRange(0),
+    type=click.IntRange(0, 100_000),
     default=1000,
     show_default=True,
     help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs only).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--no-intersect", is_flag=True, help="Score each embedding on its own covered pairs.")
 @click.option("--case-sensitive", is_flag=True, help="Match words exactly instead of case-folded.")
 @click.option("--lenient", is_flag=True, help="Skip (and count) malformed benchmark lines instead of stopping.")
@@ -158,6 +161,7 @@ def eval_cmd(
     from embedeval.evaluate.output import write_csv, write_json
     from embedeval.evaluate.table import print_evaluation
 
+    _refuse_overwriting_inputs(embeddings, benchmarks, {"--json": json_path, "--csv": csv_path})
     benches = load_benchmarks(list(benchmarks) or None, data_dir, lenient)
     embs = []
     if not embeddings:
@@ -170,11 +174,13 @@ def eval_cmd(
             "corpus shipped with gensim; real results need PTB or WikiText-2[/]"
         )
     for path in embeddings:
-        with console.status(f"loading {path}..."):
+        with console.status(f"loading {markup_safe(path)}..."):
             found = load(path, fmt, cache)
         for emb in found:
             if "no_output" in emb.meta:
-                err_console.print(f"[yellow]note[/]: {path}: no output embedding ({emb.meta['no_output']})")
+                err_console.print(
+                    f"[yellow]note[/]: {markup_safe(path)}: no output embedding ({emb.meta['no_output']})"
+                )
         embs.extend(found)
     if add_sum:
         embs.extend(_sums(embs))
@@ -190,9 +196,9 @@ def eval_cmd(
         )
     print_evaluation(ev, console)
     if json_path:
-        console.print(f"wrote {write_json(ev, json_path)}")
+        console.print(f"wrote {markup_safe(write_json(ev, json_path))}")
     if csv_path:
-        console.print(f"wrote {write_csv(ev, csv_path)}")
+        console.print(f"wrote {markup_safe(write_csv(ev, csv_path))}")
     if export:
         ext = {
             "word2vec": ".txt",
@@ -203,7 +209,19 @@ def eval_cmd(
         }[export]
         for emb in embs:
             target = Path(export_dir) / (emb.name.replace(":", "_").replace("/", "_") + ext)
-            console.print(f"wrote {write(emb, target, export)}")
+            console.print(f"wrote {markup_safe(write(emb, target, export))}")
+
+
+def _refuse_overwriting_inputs(inputs, benchmarks, outputs: dict) -> None:
+    """--json or --csv naming an input file would replace the user's data with our results."""
+    read = {}
+    for path in [*inputs, *benchmarks]:
+        candidate = Path(path)
+        if candidate.exists():
+            read[candidate.resolve()] = path
+    for option, out in outputs.items():
+        if out and Path(out).resolve() in read:
+            raise EmbedevalError(f"{option} names an input file, which would be overwritten; choose another name", out)
 
 
 def _sums(embs: list) -> list:
@@ -211,7 +229,8 @@ def _sums(embs: list) -> list:
 
     by_source: dict[str, list] = {}
     for emb in embs:
-        by_source.setdefault(emb.source, []).append(emb)
+        # a run directory's U and V come from two files (input.npz, output.npz): group them by run
+        by_source.setdefault(emb.meta.get("run", emb.source), []).append(emb)
     sums = []
     for group in by_source.values():
         first_input = next((e for e in group if e.role == "input"), None)
@@ -247,19 +266,31 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except EmbedevalError as err:
-        err_console.print(f"[bold red]error[/]: {err}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error[/]: {markup_safe(err)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as err:  # a file that vanished, a full disk, a name too long: one line, not a traceback
+        where = f"{printable(err.filename)}: " if err.filename else ""
+        err_console.print(
+            f"[bold red]error[/]: {markup_safe(where)}"
+            + ("the disk is full" if err.errno == errno.ENOSPC else markup_safe(err.strerror or err)),
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except MemoryError:
+        err_console.print("[bold red]error[/]: out of memory; use smaller inputs or settings", highlight=False)
         sys.exit(2)
     except click.exceptions.Abort as err:
         # click turns KeyboardInterrupt into Abort; trainers put "checkpoint saved ..." in the interrupt
         cause = str(err.__context__ or "")
-        err_console.print(f"interrupted: {cause}" if cause else "interrupted", highlight=False)
+        err_console.print(f"interrupted: {markup_safe(cause)}" if cause else "interrupted", highlight=False)
         sys.exit(130)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
     except KeyboardInterrupt as err:
         # trainers raise KeyboardInterrupt("SIGTERM: checkpoint saved; continue with --resume")
-        err_console.print(f"interrupted: {err}" if str(err) else "interrupted", highlight=False)
+        err_console.print(f"interrupted: {markup_safe(err)}" if str(err) else "interrupted", highlight=False)
         sys.exit(130)
 
 

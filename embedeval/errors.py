@@ -6,7 +6,29 @@ must say what was wrong and where (file, line, value) without a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# C0 and C1 control characters (ESC, BEL, CR ...): never sent raw to a terminal, where "ESC[2J" in a file name
+# would clear the screen. Tab and newline stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``), safe for a terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+def markup_safe(text: object) -> str:
+    """``text`` for a rich markup string: control characters escaped, ``[`` not read as a style tag."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
+def mathtext_safe(text: object) -> str:
+    """``text`` for a matplotlib label: ``$`` does not start math mode."""
+    return printable(text).replace("$", r"\$")
 
 
 class EmbedevalError(Exception):

@@ -8,7 +8,11 @@ what its sha256 must be; :func:`load_benchmark` turns a spec, a registered name 
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -17,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from embedeval.errors import EmbedevalError
+
+MAX_BENCHMARK_BYTES = 64 << 20  # the largest real set (SimVerb, RW, MEN) is well under 1 MB
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,26 @@ def parse_pairs(
     and line, or with ``lenient`` is skipped and counted.
     """
     path = Path(path)
-    if not path.exists():
-        raise EmbedevalError("benchmark file does not exist", path)
-    if path.is_dir():
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise EmbedevalError("benchmark file does not exist", path) from None
+    except OSError as err:
+        raise EmbedevalError(f"cannot open the benchmark file ({err.strerror or err})", path) from None
+    if stat.S_ISDIR(info.st_mode):
         raise EmbedevalError("expected a benchmark file, got a folder", path)
-    raw = path.read_bytes()
+    if not stat.S_ISREG(info.st_mode):
+        raise EmbedevalError("is not a regular file (a FIFO, device or socket); give a file on disk", path)
+    if info.st_size > MAX_BENCHMARK_BYTES:
+        raise EmbedevalError(
+            f"is {info.st_size:,} bytes: far larger than any word-pair benchmark (limit {MAX_BENCHMARK_BYTES:,})", path
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise EmbedevalError(f"cannot read the benchmark file ({err.strerror or err})", path) from None
+    if raw[:2] == b"\x1f\x8b":
+        raise EmbedevalError("is gzip-compressed; decompress it first (gunzip)", path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -140,6 +161,8 @@ def parse_pairs(
             problem = f"score {parts[cols[2]]!r} is not a number"
         elif not parts[cols[0]] or not parts[cols[1]]:
             problem = "empty word"
+        elif not math.isfinite(float(parts[cols[2]])):
+            problem = f"score {parts[cols[2]]!r} is not a finite number"
         first_data = False
         if problem:
             if lenient:
@@ -151,8 +174,8 @@ def parse_pairs(
         w1, w2 = parts[cols[0]], parts[cols[1]]
         if spec and spec.strip_pos:
             w1, w2 = _strip_pos(w1), _strip_pos(w2)
-        words1.append(w1)
-        words2.append(w2)
+        words1.append(unicodedata.normalize("NFC", w1))
+        words2.append(unicodedata.normalize("NFC", w2))
         scores.append(float(parts[cols[2]]))
         lines.append(line_no)
     if not words1:

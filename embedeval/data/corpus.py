@@ -6,6 +6,7 @@ A corpus is never held as Python lists of strings: lines are read one at a time,
 
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,12 +100,17 @@ def resolve_corpus(name_or_path: str | Path, data: str | Path | None = None, che
 
 
 def iter_lines(path: str | Path, kind: str = "plain") -> Iterator[list[str]]:
-    """Token lists, one per non-empty line. WikiText headings (`` = Title = ``) lose their ``=`` marks."""
-    with open(path, encoding="utf-8", errors="strict") as handle:
-        line_no = 0
+    """Token lists, one per non-empty line. WikiText headings (`` = Title = ``) lose their ``=`` marks.
+
+    Lines are decoded one at a time (not by a buffered text reader) so a bad byte is reported on its own line.
+    """
+    line_no = 0
+    with _open_binary(path) as handle:
         try:
-            for line_no, line in enumerate(handle, start=1):  # noqa: B007 - used in the error below
-                tokens = line.split()
+            for line_no, raw in enumerate(handle, start=1):  # noqa: B007 - used in the errors below
+                if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+                    raw = raw[3:]
+                tokens = raw.decode("utf-8").split()
                 if not tokens:
                     continue
                 if kind == "wikitext" and tokens[0] == "=" and tokens[-1] == "=":
@@ -112,8 +118,19 @@ def iter_lines(path: str | Path, kind: str = "plain") -> Iterator[list[str]]:
                     if not tokens:
                         continue
                 yield tokens
-        except UnicodeDecodeError:
-            raise EmbedevalError("bytes that are not UTF-8 in the corpus", path, line_no + 1) from None
+        except UnicodeDecodeError as err:
+            raise EmbedevalError(
+                f"bytes that are not UTF-8 in the corpus ({err.object[err.start : err.start + 1]!r})", path, line_no
+            ) from None
+        except (OSError, EOFError) as err:  # a damaged .gz
+            raise EmbedevalError(f"cannot read the corpus ({err or type(err).__name__})", path, line_no + 1) from None
+
+
+def _open_binary(path: str | Path):
+    """The file's bytes, decompressed when it is gzip."""
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
 @dataclass
@@ -178,18 +195,28 @@ class Vocab:
         return (ids, np.asarray(starts, dtype=np.int64)) if with_boundaries else ids
 
     def save(self, path: str | Path) -> None:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write("word\tcount\n")
-            for w, c in zip(self.words, self.counts):
-                handle.write(f"{w}\t{int(c)}\n")
+        from embedeval.files import atomic_write_text
+
+        atomic_write_text(path, "word\tcount\n" + "".join(f"{w}\t{int(c)}\n" for w, c in zip(self.words, self.counts)))
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
+        path = Path(path)
+        if not path.is_file():
+            raise EmbedevalError("the vocabulary file is missing; the run directory is damaged", path)
         words, counts = [], []
-        with open(path, encoding="utf-8") as handle:
-            next(handle, None)
-            for line in handle:
-                w, c = line.rstrip("\n").split("\t")
-                words.append(w)
-                counts.append(int(c))
+        try:
+            with open(path, encoding="utf-8") as handle:
+                if next(handle, None) != "word\tcount\n":
+                    raise EmbedevalError("not a vocabulary file (first line must be 'word<TAB>count')", path, 1)
+                for number, line in enumerate(handle, start=2):
+                    w, _, c = line.rstrip("\n").partition("\t")
+                    if not w or not c.isdigit():
+                        raise EmbedevalError(f"expected 'word<TAB>count', found {line[:60]!r}", path, number)
+                    words.append(w)
+                    counts.append(int(c))
+        except UnicodeDecodeError:
+            raise EmbedevalError("bytes that are not UTF-8 in the vocabulary file", path) from None
+        if not words:
+            raise EmbedevalError("the vocabulary file holds no words; the run directory is damaged", path)
         return cls(words, np.array(counts, dtype=np.int64))

@@ -7,6 +7,10 @@ import sys
 import click
 from rich.console import Console
 
+from embedeval.clitypes import number
+from embedeval.errors import markup_safe
+from embedeval.ranges import Range, positive_int
+
 console = Console(stderr=True)
 
 
@@ -27,19 +31,30 @@ console = Console(stderr=True)
     show_default=True,
     help="LM variants of the pair: they must differ only in tying.",
 )
-@click.option("--every", type=int, default=0, help="Steps between records (default: about 40 records per run).")
 @click.option(
-    "--grad-every", type=int, default=0, help="Measure the gradient split on every n-th step (default: LM 4, SGNS 25)."
+    "--every", type=number(Range(int, 0)), default=0, help="Steps between records (default: about 40 records per run)."
+)
+@click.option(
+    "--grad-every",
+    type=number(Range(int, 0)),
+    default=0,
+    help="Measure the gradient split on every n-th step (default: LM 4, SGNS 25).",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Track directory to write.")
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace --out when it is a track directory embedeval wrote (others are refused)."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted LM pair from its checkpoints.")
-@click.option("--epochs", type=int, default=None, help="Override the number of epochs.")
-@click.option("--max-batches", type=int, default=None, help="LM: cut every epoch after this many batches.")
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--dim", type=int, default=200, show_default=True, help="SGNS dimension.")
-@click.option("--min-count", type=int, default=5, show_default=True, help="SGNS vocabulary threshold.")
+@click.option("--epochs", type=number(positive_int(100_000)), default=None, help="Override the number of epochs.")
+@click.option(
+    "--max-batches", type=number(positive_int()), default=None, help="LM: cut every epoch after this many batches."
+)
+@click.option("--threads", type=number(Range(int, 0, 1_024)), default=None, help="torch CPU threads.")
+@click.option("--seed", type=number(Range(int, 0, 2**32 - 1)), default=1, show_default=True)
+@click.option("--dim", type=number(positive_int(100_000)), default=200, show_default=True, help="SGNS dimension.")
+@click.option(
+    "--min-count", type=number(positive_int()), default=5, show_default=True, help="SGNS vocabulary threshold."
+)
 @click.option("--no-geometry", is_flag=True, help="Skip CKA and k-NN overlap (faster records).")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Draw the figures at the end.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
@@ -72,12 +87,15 @@ def track_cmd(
         data = load_lm_data(source)
 
         progress = lm_progress(bar)
-        console.print(f"tracking {untied_variant} vs {tied_variant} ({config_name}) on {source.name} -> {out}")
+        console.print(
+            f"tracking {untied_variant} vs {tied_variant} ({config_name}) on {markup_safe(source.name)} -> "
+            f"{markup_safe(out)}"
+        )
         summary = track_lm(
             untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, progress, source.describe(), sys.argv
         )
     else:
-        from embedeval.train.skipgram import SkipGramConfig
+        from embedeval.train.skipgram_config import SkipGramConfig
 
         if resume:
             from embedeval.errors import EmbedevalError
@@ -86,6 +104,7 @@ def track_cmd(
         cfg = SkipGramConfig(backend="torch", dim=dim, min_count=min_count, seed=seed, workers=threads or 2)
         if epochs:
             cfg.epochs = epochs
+        cfg.validate()
 
         def progress(record: dict) -> None:
             bar.total = 100
@@ -94,13 +113,15 @@ def track_cmd(
             bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
             bar.refresh()
 
-        console.print(f"tracking SGNS untied vs tied (torch) on {source.name} -> {out}")
+        console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(out)}")
         summary = track_skipgram(cfg, source, out, tcfg, overwrite, progress, sys.argv)
     bar.close()
-    console.print(f"[bold]{summary['steps']:,} steps, a record every {summary['every']:,}[/] -> {out}/dynamics.jsonl")
+    console.print(
+        f"[bold]{summary['steps']:,} steps, a record every {summary['every']:,}[/] -> {markup_safe(out)}/dynamics.jsonl"
+    )
     if plot:
         paths = plot_dynamics(out)
-        console.print(f"figures: {', '.join(str(p) for p in paths if p.suffix == '.png')}")
+        console.print(f"figures: {markup_safe(', '.join(str(p) for p in paths if p.suffix == '.png'))}")
 
 
 @click.command("plot-dynamics")
@@ -114,4 +135,4 @@ def plot_dynamics_cmd(source: str, out: str | None, title: str | None) -> None:
     from embedeval.dynamics.plots import plot_dynamics
 
     for path in plot_dynamics(source, out, title):
-        console.print(str(path))
+        console.print(markup_safe(path))

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from embedeval.dynamics.records import read_dynamics
-from embedeval.errors import EmbedevalError
+from embedeval.errors import EmbedevalError, mathtext_safe
+from embedeval.files import atomic_write
 
 COLORS = {"S~U": "#1f77b4", "S~V": "#d62728", "U~V": "#7f7f7f", "S": "#2ca02c", "U": "#1f77b4", "V": "#d62728"}
 
@@ -52,7 +53,7 @@ def _save(fig: Any, out: Path, name: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         path = out / f"{name}.{ext}"
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=120, bbox_inches="tight"))
         paths.append(path)
     return paths
 
@@ -76,6 +77,7 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
 
 def dynamics_figures(records: list[dict[str, Any]], title: str) -> list[tuple[str, Any]]:
     """(name, matplotlib figure) for every figure the records support; the caller saves and closes them."""
+    title = mathtext_safe(title)  # a folder named "$x$" must not be parsed as math
     import matplotlib
 
     matplotlib.use("Agg")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from embedeval.errors import EmbedevalError
+from embedeval.files import atomic_write_text
 
 DYNAMICS = "dynamics.jsonl"
 
@@ -65,5 +66,5 @@ def truncate_after(path: Path, step: int) -> int:
                 kept.append(line)
         except (json.JSONDecodeError, KeyError):
             break
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
     return len(kept)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from embedeval.dynamics.gradients import GradientSplit
 from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
+from embedeval.files import OutputDir, atomic_write, atomic_write_json, atomic_write_text
 from embedeval.train.rundir import RunDir, package_versions
 
 PREVIOUS = "previous.npz"  # the last record's full matrices, kept at each checkpoint (see Recorder.keep_previous)
@@ -121,7 +121,7 @@ class Recorder:
             self.snapshot_bytes = sum(f.stat().st_size for f in self.snapshot_dir.glob("step-*.npz"))
             self._load_previous()
         else:
-            self.jsonl.write_text("")
+            atomic_write_text(self.jsonl, "")
             (out / PREVIOUS).unlink(missing_ok=True)
         info = {
             **(meta or {}),
@@ -138,7 +138,7 @@ class Recorder:
             "track_config": dataclasses.asdict(tcfg),
             "versions": package_versions(),
         }
-        (out / "track.json").write_text(json.dumps(info, indent=1, default=str))
+        atomic_write_json(out / "track.json", info, indent=1)
 
     def grad_every(self, default: int) -> int:
         """Sample the gradient split often enough that every interval sees at least a few steps."""
@@ -202,7 +202,12 @@ class Recorder:
         if (self.snapshot_bytes + size) / 2**20 > self.tcfg.snapshot_budget_mb:
             self.snapshots_stopped = True  # the records go on; only the snapshots stop
             return
-        np.savez(self.snapshot_dir / f"step-{step:09d}.npz", **arrays)
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+
+        atomic_write(self.snapshot_dir / f"step-{step:09d}.npz", save)
         self.snapshot_bytes += size
 
 
@@ -215,18 +220,15 @@ def _disk_full(err: OSError, out: Path, step: int) -> EmbedevalError:
     )
 
 
-def prepare_out(out: str | Path, overwrite: bool, resume: bool) -> Path:
+def prepare_out(out: str | Path, overwrite: bool, resume: bool) -> OutputDir:
+    """Claim the track folder (see :class:`embedeval.files.OutputDir`): an old pair it replaces is removed only
+    when the new pair's trainers are built (their ``publish``)."""
     out = Path(out)
     if resume:
         if not (out / "track.json").is_file():
             raise EmbedevalError("nothing to resume: no track.json (start the pair without --resume)", out)
-        return out
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise EmbedevalError("the output directory is not empty; pass --overwrite to replace it", out)
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+        return OutputDir(out, "track", exist_ok=True)
+    return OutputDir(out, "track", overwrite)
 
 
 # --- LSTM language model ---------------------------------------------------------------------------
@@ -266,14 +268,19 @@ def track_lm(
     argv: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train ``untied_cfg`` and ``tied_cfg`` on ``data`` in lockstep; record every ``tcfg.every`` steps."""
-    from embedeval.train.lm import LMTrainer, _Stop
 
     tcfg = tcfg or TrackConfig()
     check_pair(untied_cfg, tied_cfg, ("variant",))
-    out = prepare_out(out, overwrite, resume)
+    with prepare_out(out, overwrite, resume) as claim:
+        return _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+
+
+def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
+    from embedeval.train.lm import LMTrainer, _Stop
+
     runs = {}
     for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
-        run = RunDir(out / name) if resume else RunDir.create(out / name)
+        run = RunDir(name, parent=claim) if resume else RunDir.inside(claim, name)
         if resume:
             run.check_resume_config(cfg)
         else:
@@ -287,6 +294,7 @@ def track_lm(
 
     untied = LMTrainer(untied_cfg, data, runs["untied"], resume, capture("untied", False))
     tied = LMTrainer(tied_cfg, data, runs["tied"], resume, capture("tied", True))
+    out = claim.publish()
     if not np.array_equal(initial["untied"]["U"], initial["tied"]["S"]):
         raise EmbedevalError("internal: the tied and untied runs did not start from the same input embedding")
     if untied.step != tied.step:
@@ -328,7 +336,7 @@ def track_lm(
                     for trainer, reason in ((untied, "disk"), (tied, "disk")):
                         try:
                             trainer.interrupt(reason)
-                        except OSError:
+                        except (OSError, EmbedevalError):
                             pass
                     raise
             if stop.requested:
@@ -341,7 +349,7 @@ def track_lm(
     untied.model.grad_hook = tied.model.grad_hook = None
     rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    atomic_write_json(out / "summary.json", summary, indent=1)
     return summary
 
 
@@ -375,20 +383,26 @@ def track_skipgram(
     argv: list[str] | None = None,
 ) -> dict[str, Any]:
     """Torch SGNS untied and tied (``cfg`` with tie on and off) in lockstep over identical pairs."""
-    from embedeval.train.skipgram import TorchSGNS
-
     tcfg = tcfg or TrackConfig()
+    cfg.validate()
     if cfg.backend != "torch":
         raise EmbedevalError("tracking SGNS needs --backend torch (gensim cannot tie, nor expose its gradients)")
     untied_cfg, tied_cfg = dataclasses.replace(cfg, tie=False), dataclasses.replace(cfg, tie=True)
     check_pair(untied_cfg, tied_cfg, ("tie",))
-    out = prepare_out(out, overwrite, resume=False)
+    with prepare_out(out, overwrite, resume=False) as claim:
+        return _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, argv)
+
+
+def _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, argv) -> dict[str, Any]:
+    from embedeval.train.skipgram import TorchSGNS
+
     runs = {}
     for name, c in (("untied", untied_cfg), ("tied", tied_cfg)):
-        runs[name] = RunDir.create(out / name)
+        runs[name] = RunDir.inside(claim, name)
         runs[name].write_config(c, "skipgram", corpus.describe(), argv or [])
     untied = TorchSGNS(untied_cfg, corpus, runs["untied"])
     tied = TorchSGNS(tied_cfg, corpus, runs["tied"])
+    out = claim.publish()
     total = tied.expected_steps()
     meta = {"trainer": "skipgram", "corpus": corpus.describe(), "untied": dataclasses.asdict(untied_cfg),
             "tied": dataclasses.asdict(tied_cfg), "total_steps": total}  # fmt: skip
@@ -417,7 +431,7 @@ def track_skipgram(
             run.summary("incomplete", interrupted="SIGINT", step=step)
         raise KeyboardInterrupt(f"stopped at step {step}: the records written so far are kept in {out}") from None
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    atomic_write_json(out / "summary.json", summary, indent=1)
     return summary
 
 

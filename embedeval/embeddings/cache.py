@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+from embedeval.files import atomic_write, atomic_write_text
 
 
 def cache_root() -> Path:
@@ -33,10 +35,13 @@ def open_cached(path: str | Path) -> Embedding | None:
     meta_file = folder / "meta.json"
     if not meta_file.is_file():
         return None
-    meta = json.loads(meta_file.read_text())
-    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
-    words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
-    if len(words) != vectors.shape[0]:
+    try:  # a damaged cache is ignored (and rewritten), never an error: the source file is what counts
+        meta = json.loads(meta_file.read_text())
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(meta, dict) or vectors.ndim != 2 or vectors.dtype != np.float32 or len(words) != vectors.shape[0]:
         return None
     return Embedding(
         words,
@@ -55,13 +60,17 @@ def write_cache(emb: Embedding, path: str | Path) -> Path | None:
     folder = cache_dir_for(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / "vectors.tmp.npy"
-        np.save(tmp, np.ascontiguousarray(emb.vectors))
-        tmp.replace(folder / "vectors.npy")
-        (folder / "words.txt").write_text("\n".join(emb.words), encoding="utf-8")
-        (folder / "meta.json").write_text(
-            json.dumps({"name": emb.name, "source": str(path), "first_line": emb.first_line})
+        (folder / "meta.json").unlink(missing_ok=True)  # written last: a cache without it is never read
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(emb.vectors))
+
+        atomic_write(folder / "vectors.npy", save)
+        atomic_write_text(folder / "words.txt", "\n".join(emb.words))
+        atomic_write_text(
+            folder / "meta.json", json.dumps({"name": emb.name, "source": str(path), "first_line": emb.first_line})
         )
-    except OSError:
+    except (OSError, EmbedevalError):
         return None  # a read-only or full cache disk must not stop the evaluation
     return folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -36,7 +37,12 @@ class Embedding:
     def __post_init__(self) -> None:
         self.words = list(self.words)
         if not (isinstance(self.vectors, np.ndarray) and self.vectors.dtype == np.float32):
-            self.vectors = np.asarray(self.vectors, dtype=np.float32)  # a float32 memmap stays mapped
+            values = np.asarray(self.vectors)
+            if values.dtype.kind not in "fiu":  # complex, strings or objects would be cast silently or crash later
+                raise EmbedevalError(
+                    f"vectors must be real numbers, found values of type {values.dtype}", self.source or None
+                )
+            self.vectors = values.astype(np.float32, copy=False)  # a float32 memmap stays mapped
         if self.vectors.ndim != 2:
             raise EmbedevalError(f"vectors must be a 2-D matrix, got shape {self.vectors.shape}", self.source or None)
         if len(self.words) != self.vectors.shape[0]:
@@ -67,11 +73,21 @@ class Embedding:
         return {word: i for i, word in enumerate(self.words)}
 
     @cached_property
+    def nfc_words(self) -> list[str]:
+        """The vocabulary in Unicode NFC, row for row: the composed and decomposed spellings of a word match."""
+        joined = "\n".join(self.words)
+        if unicodedata.is_normalized("NFC", joined):  # the usual case, checked in C without a copy
+            return self.words
+        normal = unicodedata.normalize("NFC", joined).split("\n")
+        return normal if len(normal) == len(self.words) else [unicodedata.normalize("NFC", w) for w in self.words]
+
+    @cached_property
     def folded_words(self) -> list[str]:
-        """The vocabulary lower-cased, row for row (for case-insensitive lookup)."""
+        """The vocabulary in NFC and lower-cased, row for row (for case-insensitive lookup)."""
         # one C-level lower() over the joined vocabulary is far cheaper than 400k calls
-        folded = "\n".join(self.words).lower().split("\n")
-        return folded if len(folded) == len(self.words) else [w.lower() for w in self.words]
+        words = self.nfc_words
+        folded = "\n".join(words).lower().split("\n")
+        return folded if len(folded) == len(words) else [w.lower() for w in words]
 
     def line_of(self, row: int) -> int | None:
         """The line of the source file that holds ``row`` (text formats only)."""

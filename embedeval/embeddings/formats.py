@@ -7,17 +7,32 @@ comes from. Only when a chunk does not parse cleanly is it re-read line by line 
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import stat
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
+from embedeval.files import atomic_write
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
 _CHUNK_BYTES = 32 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+PICKLE_MAGIC = b"\x80"
+# Loading a gensim model unpickles it, which can run any code the file holds: only by name (these extensions)
+# or by --format gensim, never because of what the bytes look like.
+GENSIM_SUFFIXES = (".model", ".kv")
+PICKLE_REFUSED = (
+    "looks like a Python pickle (a gensim model saved with .save()?). embedeval never unpickles a file because "
+    "of its content: unpickling runs any code the file holds. If you trust it, name it .model or .kv or pass "
+    "--format gensim; safer, convert it once with gensim's save_word2vec_format, or to .npz or safetensors"
+)
 
 
 def _decode(raw: bytes, path: Path, first_line: int) -> str:
@@ -79,8 +94,10 @@ def read_text(path: str | Path, header: bool | None = None, limit: int | None = 
     declared: tuple[int, int] | None = None
     dim: int | None = None
     line_no = 1
-    with open(path, "rb") as handle:
+    with _open_binary(path) as handle:
         first = handle.readline()
+        if first.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is not part of the first word
+            first = first[3:]
         if not first.strip():
             raise EmbedevalError("embedding file is empty", path, 1)
         head = _decode(first, path, 1).split()
@@ -92,6 +109,8 @@ def read_text(path: str | Path, header: bool | None = None, limit: int | None = 
                 raise EmbedevalError(f"expected a header 'count dim', found {first[:60]!r}", path, 1)
             declared = (int(head[0]), int(head[1]))
             dim = declared[1]
+            if dim < 1:
+                raise EmbedevalError(f"header says dimension {dim}; vectors need at least one value", path, 1)
             line_no = 2
             pending: list[bytes] = []
         else:
@@ -109,6 +128,8 @@ def read_text(path: str | Path, header: bool | None = None, limit: int | None = 
                 if not raw_lines:
                     continue
             text = _decode(b"".join(raw_lines), path, numbers[0])
+            if "\t" in text:  # tab-separated rows ("word<TAB>0.1<TAB>...") read like space-separated ones
+                text = text.replace("\t", " ")
             lines = text.split("\n")
             if lines[-1] == "":
                 lines.pop()
@@ -137,12 +158,22 @@ def read_word2vec_binary(path: str | Path, limit: int | None = None) -> Embeddin
     """The C word2vec binary format: ``count dim\\n`` then ``word<space><dim float32>`` per word."""
     path = Path(path)
     _check_file(path)
-    data = path.read_bytes()
+    with _open_binary(path) as handle:
+        data = handle.read()
     end = data.find(b"\n")
     try:
         count, dim = (int(x) for x in data[:end].split())
     except ValueError:
         raise EmbedevalError(f"expected a header 'count dim', found {data[:40]!r}", path, 1) from None
+    if count < 1 or dim < 1:
+        raise EmbedevalError(f"header says {count} words of dimension {dim}; both must be at least 1", path, 1)
+    if count * (4 * dim + 2) > len(data) - end:  # each row: a word of at least one byte, a space, 4*dim bytes
+        raise EmbedevalError(
+            f"header says {count} words of dimension {dim} (at least {count * (4 * dim + 2):,} bytes) but the file "
+            f"holds {len(data):,} bytes; fix the header or the file",
+            path,
+            1,
+        )
     if limit is not None:
         count = min(count, limit)
     vectors = np.empty((count, dim), dtype=np.float32)
@@ -174,17 +205,41 @@ def read_npz(path: str | Path) -> Embedding:
     path = Path(path)
     _check_file(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise EmbedevalError(f"not a readable .npz file ({err or type(err).__name__})", path) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise EmbedevalError(
+            "holds a single array (a .npy file?), not an .npz archive with 'words' and 'vectors' arrays", path
+        )
+    try:
+        with archive:
             missing = {"words", "vectors"} - set(archive.files)
             if missing:
                 raise EmbedevalError(f"npz lacks array(s) {sorted(missing)}; it must hold 'words' and 'vectors'", path)
-            words = [str(w) for w in archive["words"]]
+            words = archive["words"]
             vectors = archive["vectors"]
             bias = archive["bias"] if "bias" in archive.files else None
-            meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
-    except (OSError, ValueError) as err:
-        raise EmbedevalError(f"not a readable .npz file ({err})", path) from None
-    return _from_stored(words, vectors, bias, meta, path)
+            meta_text = str(archive["meta"]) if "meta" in archive.files else "{}"
+    except EmbedevalError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise EmbedevalError(f"damaged .npz file ({err or type(err).__name__})", path) from None
+    if words.ndim != 1 or words.dtype.kind != "U":
+        raise EmbedevalError(
+            f"'words' must be a 1-D array of strings, found shape {words.shape} of type {words.dtype}", path
+        )
+    return _from_stored([str(w) for w in words], vectors, bias, _parse_meta(meta_text, path), path)
+
+
+def _parse_meta(text: str, path: Path) -> dict:
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        raise EmbedevalError("the 'meta' entry is not valid JSON", path) from None
+    if not isinstance(meta, dict):
+        raise EmbedevalError(f"the 'meta' entry must be a JSON object, found {type(meta).__name__}", path)
+    return meta
 
 
 def read_safetensors(path: str | Path) -> Embedding:
@@ -205,12 +260,31 @@ def read_safetensors(path: str | Path) -> Embedding:
         raise
     except Exception as err:  # safetensors raises its own error types
         raise EmbedevalError(f"not a readable safetensors file ({err})", path) from None
-    meta = json.loads(header.get("embedeval", "{}"))
-    return _from_stored(json.loads(header["words"]), vectors, bias, meta, path)
+    try:
+        words = json.loads(header["words"])
+    except ValueError:
+        words = None
+    if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
+        raise EmbedevalError("the 'words' metadata entry must be a JSON list of strings", path)
+    return _from_stored(words, vectors, bias, _parse_meta(header.get("embedeval", "{}"), path), path)
 
 
 def _from_stored(words: list[str], vectors: np.ndarray, bias: np.ndarray | None, meta: dict, path: Path) -> Embedding:
     """An Embedding from a binary container whose metadata embedeval wrote (see :func:`write`)."""
+    if vectors.ndim != 2 or vectors.dtype.kind not in "fiu":
+        raise EmbedevalError(
+            f"'vectors' must be a 2-D matrix of real numbers, found shape {vectors.shape} of type {vectors.dtype}",
+            path,
+        )
+    if vectors.shape[0] == 0:
+        raise EmbedevalError("holds no vectors (0 rows)", path)
+    if len(words) != vectors.shape[0]:
+        raise EmbedevalError(f"{len(words)} words but {vectors.shape[0]} vectors", path)
+    for key in ("name", "role", "model"):
+        if key in meta and not isinstance(meta[key], str | None):
+            raise EmbedevalError(f"the metadata entry {key!r} must be a string", path)
+    if bias is not None and bias.shape != (vectors.shape[0],):
+        raise EmbedevalError(f"'bias' must hold one value per word, found shape {bias.shape}", path)
     emb = Embedding(
         words,
         vectors,
@@ -289,10 +363,17 @@ def detect_format(path: str | Path) -> str:
         return "npz"
     if suffix == ".safetensors":
         return "safetensors"
-    with open(path, "rb") as handle:
-        start = handle.read(4096)
-    if start[:1] == b"\x80":  # pickle protocol 2+: gensim's SaveLoad
+    if suffix in GENSIM_SUFFIXES:
         return "gensim"
+    with _open_binary(path) as handle:
+        try:
+            start = handle.read(4096)
+        except (OSError, EOFError) as err:
+            raise EmbedevalError(f"cannot read the file ({err})", path) from None
+    if start[:1] == PICKLE_MAGIC:
+        raise EmbedevalError(PICKLE_REFUSED, path)
+    if start[:2] == b"PK":
+        raise EmbedevalError("is a zip archive; name it .npz if it holds 'words' and 'vectors' arrays", path)
     first = start.split(b"\n", 1)[0].split()
     if len(first) == 2 and all(part.isdigit() for part in first):
         sample = start.split(b"\n", 1)[1][:1024] if b"\n" in start else b""
@@ -319,13 +400,27 @@ def read_embeddings(path: str | Path, fmt: str | None = None) -> list[Embedding]
         "npz": read_npz,
         "safetensors": read_safetensors,
     }[fmt]
-    return [reader(path)]
+    try:
+        return [reader(path)]
+    except (OSError, EOFError) as err:  # a damaged .gz, a file that vanished or became unreadable mid-read
+        raise EmbedevalError(f"cannot read the file ({err or type(err).__name__})", path) from None
+    except MemoryError:
+        raise EmbedevalError("the file is too large to load into memory", path) from None
 
 
 def write(emb: Embedding, path: str | Path, fmt: str = "npz") -> Path:
     """Write ``emb`` in ``fmt``; returns the path written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt not in ("npz", "safetensors", "word2vec", "glove", "word2vec-binary"):
+        raise EmbedevalError(
+            f"cannot write format {fmt!r}; valid formats: npz, safetensors, word2vec, word2vec-binary, glove"
+        )
+    if fmt in ("word2vec", "glove", "word2vec-binary"):
+        _refuse_spaces(emb)
+    return atomic_write(path, lambda tmp: _write_to(emb, tmp, fmt))
+
+
+def _write_to(emb: Embedding, path: Path, fmt: str) -> None:
     meta = {k: v for k, v in emb.metadata().items() if k not in ("words", "dim", "source")}
     if fmt == "npz":
         arrays = {
@@ -345,23 +440,16 @@ def write(emb: Embedding, path: str | Path, fmt: str = "npz") -> Path:
             tensors["bias"] = np.ascontiguousarray(emb.bias, dtype=np.float32)
         save_file(tensors, str(path), metadata={"words": json.dumps(emb.words), "embedeval": json.dumps(meta)})
     elif fmt in ("word2vec", "glove"):
-        _refuse_spaces(emb)
         with open(path, "w", encoding="utf-8") as handle:
             if fmt == "word2vec":
                 handle.write(f"{len(emb)} {emb.dim}\n")
             for word, row in zip(emb.words, emb.vectors):
                 handle.write(word + " " + " ".join(repr(float(x)) for x in row) + "\n")
-    elif fmt == "word2vec-binary":
-        _refuse_spaces(emb)
+    else:
         with open(path, "wb") as handle:
             handle.write(f"{len(emb)} {emb.dim}\n".encode())
             for word, row in zip(emb.words, emb.vectors):
                 handle.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
-    else:
-        raise EmbedevalError(
-            f"cannot write format {fmt!r}; valid formats: npz, safetensors, word2vec, word2vec-binary, glove"
-        )
-    return path
 
 
 def _refuse_spaces(emb: Embedding) -> None:
@@ -371,12 +459,27 @@ def _refuse_spaces(emb: Embedding) -> None:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise EmbedevalError("embedding file does not exist", path)
-    if path.is_dir():
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise EmbedevalError("embedding file does not exist", path) from None
+    except OSError as err:
+        raise EmbedevalError(f"cannot open the file ({err.strerror or err})", path) from None
+    if stat.S_ISDIR(info.st_mode):
         raise EmbedevalError("expected an embedding file, got a folder (a run directory is read with load())", path)
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise EmbedevalError("is not a regular file (a FIFO, device or socket); give a file on disk", path)
+    if info.st_size == 0:
         raise EmbedevalError("embedding file is empty", path)
+    if not os.access(path, os.R_OK):
+        raise EmbedevalError("cannot read the file (permission denied)", path)
+
+
+def _open_binary(path: Path):
+    """The file's bytes, decompressed when it is gzip (as gensim reads ``.gz`` word2vec files)."""
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
 def _check_duplicates(emb: Embedding) -> None:

@@ -1,4 +1,4 @@
-"""Writing evaluation results as JSON and CSV."""
+"""Writing evaluation results as JSON and CSV (atomically: a kill or a full disk never leaves half a file)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from embedeval.evaluate.similarity import Evaluation
+from embedeval.files import atomic_write, atomic_write_text
 
 
 def write_json(ev: Evaluation, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ev.to_dict(), indent=2) + "\n")
-    return path
+    return atomic_write_text(path, json.dumps(ev.to_dict(), indent=2) + "\n")
 
 
 def write_csv(ev: Evaluation, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = [asdict(r) for r in ev.results]
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["embedding"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["embedding"])
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)

@@ -9,6 +9,7 @@ wins, as in gensim, and such words are counted as case collisions.
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -33,15 +34,14 @@ class WordLookup:
 
 
 def fold(word: str, fold_case: bool = True) -> str:
+    """The lookup key of a word: Unicode NFC (so "café" typed either way is one word), then lower case."""
+    word = unicodedata.normalize("NFC", word)
     return word.lower() if fold_case else word
 
 
 def lookup(emb: Embedding, words: set[str], fold_case: bool = True) -> WordLookup:
     """Find ``words`` (already folded) in ``emb``; one pass over the vocabulary, no full dict."""
-    if not fold_case:
-        index = emb.key_to_index
-        return WordLookup({w: index[w] for w in words if w in index}, set())
-    folded = emb.folded_words
+    folded = emb.folded_words if fold_case else emb.nfc_words
     rows: dict[str, int] = {}
     collisions: set[str] = set()
     # the membership test runs in C (map + compress); Python only sees the few matching rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from embedeval.errors import markup_safe as esc
 from embedeval.evaluate.similarity import Evaluation
 
 
@@ -22,7 +23,7 @@ def scores_table(ev: Evaluation) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("benchmark", style="bold")
     for name in embeddings:
-        table.add_column(name, justify="right")
+        table.add_column(esc(name), justify="right")
     by_key = {(r.embedding, r.benchmark): r for r in ev.results}
     for bench in benchmarks:
         cells = []
@@ -34,7 +35,7 @@ def scores_table(ev: Evaluation) -> Table:
                 cells.append(
                     f"{r.spearman:.3f} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}] {r.pairs_used}/{r.pairs_total}"
                 )
-        table.add_row(bench, *cells)
+        table.add_row(esc(bench), *cells)
     return table
 
 
@@ -48,8 +49,8 @@ def comparisons_table(ev: Evaluation, alpha: float = 0.05) -> Table:
     for c in ev.comparisons:
         star = " *" if (c.williams_p_holm is not None and c.williams_p_holm < alpha) else ""
         table.add_row(
-            c.benchmark,
-            f"{c.embedding_a} vs {c.embedding_b}",
+            esc(c.benchmark),
+            esc(f"{c.embedding_a} vs {c.embedding_b}"),
             str(c.n),
             _fmt(c.delta),
             f"[{_fmt(c.delta_low, 2)}, {_fmt(c.delta_high, 2)}]",
@@ -68,7 +69,7 @@ def correlations_table(ev: Evaluation) -> Table:
         table.add_column(column)
     for c in ev.correlations:
         if c.benchmark == "all":
-            table.add_row(c.embedding_a, c.embedding_b, _fmt(c.spearman), str(c.n))
+            table.add_row(esc(c.embedding_a), esc(c.embedding_b), _fmt(c.spearman), str(c.n))
     return table
 
 
@@ -77,7 +78,9 @@ def print_evaluation(ev: Evaluation, console: Console | None = None) -> None:
     console.print(scores_table(ev))
     undefined = [r for r in ev.results if r.undefined_reason]
     for r in undefined:
-        console.print(f"[yellow]note[/]: {r.embedding} on {r.benchmark}: rho undefined ({r.undefined_reason})")
+        console.print(
+            f"[yellow]note[/]: {esc(r.embedding)} on {esc(r.benchmark)}: rho undefined ({esc(r.undefined_reason)})"
+        )
     if ev.comparisons:
         console.print(comparisons_table(ev))
     if ev.correlations:
@@ -95,7 +98,7 @@ def embeddings_table(ev: Evaluation) -> Table:
     best = {}
     for bench in benchmarks:
         first = by_key[(embeddings[0], bench)]
-        table.add_column(f"{bench}\n{first.pairs_used}/{first.pairs_total} pairs", justify="right")
+        table.add_column(f"{esc(bench)}\n{first.pairs_used}/{first.pairs_total} pairs", justify="right")
         scored = [by_key[(e, bench)] for e in embeddings if by_key[(e, bench)].spearman is not None]
         best[bench] = max(scored, key=lambda r: r.spearman).embedding if scored else None
     for name in embeddings:
@@ -107,5 +110,5 @@ def embeddings_table(ev: Evaluation) -> Table:
                 continue
             text = f"{r.spearman:.3f} [{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]"
             cells.append(f"[green]{text}[/]" if best[bench] == name and len(embeddings) > 1 else text)
-        table.add_row(name, *cells)
+        table.add_row(esc(name), *cells)
     return table

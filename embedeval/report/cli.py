@@ -7,6 +7,11 @@ from pathlib import Path
 
 import click
 
+from embedeval.clitypes import number
+from embedeval.ranges import Range
+
+MAX_BOOTSTRAP = 100_000
+
 
 @click.command("compare")
 @click.argument("inputs", nargs=-1, type=click.Path(), metavar="[RUN_DIR|TRACK_DIR|EMBEDDING]...")
@@ -20,7 +25,12 @@ import click
     "WS-353 and SimVerb-3500, those that can be found.",
 )
 @click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True, help="Report folder.")
-@click.option("--overwrite", is_flag=True, help="Replace the files of an existing report folder.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace --out when it is a report folder embedeval wrote (any other folder is refused); the old report is "
+    "removed only once the new one is ready (or, for the built-in default, once its training starts).",
+)
 @click.option(
     "--oov",
     type=click.Choice(["drop", "zero", "mean"]),
@@ -31,22 +41,37 @@ import click
 @click.option(
     "--bootstrap",
     "n_bootstrap",
-    type=click.IntRange(0),
+    type=number(Range(int, 0, MAX_BOOTSTRAP)),
     default=1000,
     show_default=True,
     help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs, Williams only).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level (after Holm).")
+@click.option(
+    "--seed", type=number(Range(int, 0, 2**32 - 1)), default=0, show_default=True, help="Seed of the bootstrap."
+)
+@click.option(
+    "--alpha",
+    type=number(Range(float, 0, 0.5, low_open=True)),
+    default=0.05,
+    show_default=True,
+    help="Significance level (after Holm).",
+)
 @click.option("--no-sum", is_flag=True, help="Do not add U+V for sources holding both embeddings.")
 @click.option("--title", default=None, help="Report title.")
-@click.option("--threads", type=int, default=2, show_default=True, help="torch threads for the built-in default.")
+@click.option(
+    "--threads",
+    type=number(Range(int, 1, 1_024)),
+    default=2,
+    show_default=True,
+    help="torch threads for the built-in default.",
+)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
     default=None,
-    help="Format of embedding files (default: detected).",
+    help="Format of embedding files (default: detected from the name and content). 'gensim' unpickles the file, "
+    "which runs any code it holds: use it only for files you trust (.model and .kv files are read as gensim too).",
 )
 @click.option(
     "--data-dir",
@@ -73,19 +98,39 @@ def compare_cmd(
       embedeval compare runs/track-ptb vectors.txt -b simlex999 -b men
     """
     from rich.console import Console
+
+    from embedeval.errors import EmbedevalError
+    from embedeval.report.html import prepare_report_dir
+
+    err = Console(stderr=True)
+    paths = [Path(p) for p in inputs]
+    target = Path(out).resolve()
+    for path in paths:
+        if path.resolve() == target or target in path.resolve().parents:
+            raise EmbedevalError(
+                "this input lies inside --out, which the new report replaces; copy it elsewhere or choose another --out",
+                path,
+            )
+    claim = prepare_report_dir(out, overwrite)  # refuse early, before minutes of training
+    with claim:
+        _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err)
+
+
+def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err):
     from tqdm import tqdm
 
     from embedeval.cli import console
     from embedeval.data.registry import load_benchmarks
+    from embedeval.errors import markup_safe
     from embedeval.evaluate.table import embeddings_table
     from embedeval.report.build import CompareSettings, build_report, choose_benchmarks
-    from embedeval.report.html import prepare_report_dir, write_report
+    from embedeval.report.html import write_report
     from embedeval.report.sources import collect
 
-    err = Console(stderr=True)
-    out_dir = prepare_report_dir(out, overwrite)  # refuse early, before minutes of training
-    paths = [Path(p) for p in inputs]
+    names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
+    benches = load_benchmarks(names, data_dir)
     if not paths:
+        out_dir = claim.publish()  # the inputs are good and training starts: the new report takes the old one's place
         from embedeval.report.default import run_default
 
         err.print(
@@ -108,8 +153,6 @@ def compare_cmd(
         paths = run_default(out_dir / "runs", threads=threads, progress=progress)
         bar.close()
         title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
-    names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
-    benches = load_benchmarks(names, data_dir)
     with console.status("reading the inputs..."):
         sources = collect(paths, fmt, add_sum=not no_sum)
     settings = CompareSettings(
@@ -120,9 +163,9 @@ def compare_cmd(
         report = build_report(sources, benches, settings, " ".join(["embedeval", *sys.argv[1:]]), notes)
     console.print(embeddings_table(report.evaluation))
     for w in report.warnings:
-        err.print(f"[yellow]note[/]: {w}", highlight=False)
+        err.print(f"[yellow]note[/]: {markup_safe(w)}", highlight=False)
     console.print("[bold]Summary[/]")
     for line in report.summary:
-        console.print(f"• {line}", highlight=False)
-    written = write_report(report, out_dir, overwrite=True)
-    console.print(f"wrote {written['html']}, {written['json'].name}, {written['csv'].name}")
+        console.print(f"• {markup_safe(line)}", highlight=False)
+    written = write_report(report, claim)
+    console.print(markup_safe(f"wrote {written['html']}, {written['json'].name}, {written['csv'].name}"))

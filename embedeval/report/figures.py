@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from embedeval.errors import mathtext_safe
 from embedeval.evaluate.similarity import Evaluation
 
 ROLE_COLORS = {"input": "#1f77b4", "output": "#d62728", "tied": "#2ca02c", "sum": "#9467bd"}
@@ -59,9 +60,9 @@ def scores_figure(ev: Evaluation) -> Figure | None:
         high = np.array([np.nan if r.ci_high is None else r.ci_high for r in rows])
         err = np.vstack([np.nan_to_num(rho - low), np.nan_to_num(high - rho)])
         x = np.arange(len(benches)) - 0.4 + width * (i + 0.5)
-        ax.bar(x, np.nan_to_num(rho), width, yerr=err, capsize=2, label=name, color=cmap(i), alpha=0.9)
+        ax.bar(x, np.nan_to_num(rho), width, yerr=err, capsize=2, label=mathtext_safe(name), color=cmap(i), alpha=0.9)
     ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xticks(np.arange(len(benches)), benches, rotation=20, ha="right")
+    ax.set_xticks(np.arange(len(benches)), [mathtext_safe(b) for b in benches], rotation=20, ha="right")
     ax.set_ylabel("Spearman rho (95% CI)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, ncol=min(4, len(names)), loc="upper center", bbox_to_anchor=(0.5, -0.22))
@@ -85,7 +86,12 @@ def perplexity_figure(runs: list[Any]) -> Figure | None:
     for i, run in enumerate(lm):
         epochs = [h["epoch"] for h in run.history]
         ax.plot(
-            epochs, [h["valid_ppl"] for h in run.history], "-o", ms=3, color=cmap(i % 10), label=f"{run.name} valid"
+            epochs,
+            [h["valid_ppl"] for h in run.history],
+            "-o",
+            ms=3,
+            color=cmap(i % 10),
+            label=mathtext_safe(f"{run.name} valid"),
         )
         ax.plot(epochs, [h["train_ppl"] for h in run.history], "--", color=cmap(i % 10), alpha=0.6, lw=1)
     ax.set_yscale("log")

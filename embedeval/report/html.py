@@ -8,8 +8,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 import embedeval
-from embedeval.errors import EmbedevalError
 from embedeval.evaluate.output import write_csv
+from embedeval.files import OutputDir, atomic_write_text
 from embedeval.report.build import Report
 
 
@@ -50,34 +50,19 @@ def render_html(report: Report) -> str:
     )
 
 
-def prepare_report_dir(out: str | Path, overwrite: bool) -> Path:
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise EmbedevalError("--out exists and is not a folder", out)
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise EmbedevalError("the report folder exists and is not empty; pass --overwrite to replace it", out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise EmbedevalError(f"cannot create the report folder ({err.strerror})", out) from None
-    return out
+def prepare_report_dir(out: str | Path, overwrite: bool) -> OutputDir:
+    """Claim the report folder (see :class:`embedeval.files.OutputDir`): refused early, before minutes of training,
+    when it is not empty and ``overwrite`` is off, or when it is not a report folder embedeval wrote."""
+    return OutputDir(out, "report", overwrite)
 
 
-def write_report(report: Report, out: str | Path, overwrite: bool = False) -> dict[str, Path]:
-    """Write the three files; each goes to a temporary name first, so a failure leaves no half file."""
-    out = prepare_report_dir(out, overwrite)
-    targets = {"html": out / "index.html", "json": out / "results.json", "csv": out / "results.csv"}
-    writers = {
-        "html": lambda tmp: tmp.write_text(render_html(report), encoding="utf-8"),
-        "json": lambda tmp: tmp.write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n"),
-        "csv": lambda tmp: write_csv(report.evaluation, tmp),
-    }
-    try:
-        for key, target in targets.items():
-            tmp = target.with_name(target.name + ".tmp")
-            writers[key](tmp)
-            tmp.replace(target)
-    except OSError as err:
-        raise EmbedevalError(f"cannot write the report ({err.strerror})", out) from None
+def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:
+    """Write index.html, results.json and results.csv, each atomically; an :class:`OutputDir` is published first."""
+    claim = out if isinstance(out, OutputDir) else prepare_report_dir(out, overwrite)
+    with claim:
+        folder = claim.publish()
+        targets = {"html": folder / "index.html", "json": folder / "results.json", "csv": folder / "results.csv"}
+        atomic_write_text(targets["html"], render_html(report))
+        atomic_write_text(targets["json"], json.dumps(report.to_dict(), indent=1, default=str) + "\n")
+        write_csv(report.evaluation, targets["csv"])
     return targets

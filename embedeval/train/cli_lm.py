@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
 
-from embedeval.train.lm_config import CONFIGS, VARIANTS
+from embedeval.clitypes import number
+from embedeval.errors import markup_safe
+from embedeval.ranges import Range
+from embedeval.train.lm_config import CONFIGS, LM_RANGES, VARIANTS
+
+R = LM_RANGES
+DRY_RUN_EVAL_TOKENS = 2_000
 
 console = Console(stderr=True)
 
@@ -15,8 +22,13 @@ console = Console(stderr=True)
 def lm_progress(bar):
     """A progress callback for LMTrainer.steps that draws on a tqdm bar (epoch, batch, ppl, tokens/s)."""
 
+    epoch_shown = [None]
+
     def progress(record: dict) -> None:
-        bar.total = record["batches"]
+        if record["epoch"] != epoch_shown[0]:  # a new epoch restarts the bar's clock, or its rate and ETA mislead
+            epoch_shown[0] = record["epoch"]
+            bar.reset(total=record["batches"])
+            bar.n = bar.last_print_n = record["batch"] - 1  # a resumed epoch starts part-way
         bar.n = record["batch"]
         bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
         bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
@@ -44,38 +56,59 @@ def lm_progress(bar):
     "output bias); al / real (augmented loss).",
 )
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace --out when it is a run directory embedeval wrote (any other folder is refused); the old run is "
+    "removed only once the new one has started.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--epochs", type=int, default=None)
+@click.option("--epochs", type=number(R["epochs"]), default=None)
 @click.option(
-    "--max-epoch", type=int, default=None, help="Zaremba's max_epoch: the lr decays from epoch max_epoch + 2 on."
+    "--max-epoch",
+    type=number(R["max_epoch"]),
+    default=None,
+    help="Zaremba's max_epoch: the lr decays from epoch max_epoch + 2 on.",
 )
-@click.option("--lr", type=float, default=None)
-@click.option("--lr-decay", type=float, default=None)
-@click.option("--clip", type=float, default=None)
-@click.option("--hidden", type=int, default=None)
-@click.option("--emb-size", type=int, default=None)
-@click.option("--layers", type=int, default=None)
-@click.option("--bptt", type=int, default=None)
-@click.option("--batch-size", type=int, default=None)
-@click.option("--init-scale", type=float, default=None)
-@click.option("--keep-prob", type=float, default=None)
+@click.option("--lr", type=number(R["lr"]), default=None)
+@click.option("--lr-decay", type=number(R["lr_decay"]), default=None)
+@click.option("--clip", type=number(R["clip"]), default=None)
+@click.option("--hidden", type=number(R["hidden"]), default=None)
+@click.option("--emb-size", type=number(R["emb_size"]), default=None)
+@click.option("--layers", type=number(R["layers"]), default=None)
+@click.option("--bptt", type=number(R["bptt"]), default=None)
+@click.option("--batch-size", type=number(R["batch_size"]), default=None)
+@click.option("--init-scale", type=number(R["init_scale"]), default=None)
+@click.option("--keep-prob", type=number(R["keep_prob"]), default=None)
 @click.option("--variational/--no-variational", default=None, help="Locked (variational) dropout.")
-@click.option("--pr-lambda", type=float, default=None, help="Projection penalty strength (default 1/6.5).")
+@click.option(
+    "--pr-lambda", type=number(R["pr_lambda"]), default=None, help="Projection penalty strength (default 1/6.5)."
+)
 @click.option(
     "--pr-bias/--no-pr-bias",
     default=None,
     help="Give the projection a bias, as P&W's TF code does (off by default: it destabilises small PR runs).",
 )
-@click.option("--al-tau", type=float, default=None, help="Augmented-loss temperature.")
-@click.option("--al-gamma", type=float, default=None, help="Augmented-loss weight: alpha = gamma * tau.")
-@click.option("--seed", type=int, default=None)
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
-@click.option("--max-batches", type=int, default=None, help="Cut every epoch after this many batches.")
-@click.option("--dry-run", is_flag=True, help="One epoch of 5 batches: checks the whole path in seconds.")
+@click.option("--al-tau", type=number(R["al_tau"]), default=None, help="Augmented-loss temperature.")
+@click.option(
+    "--al-gamma", type=number(R["al_gamma"]), default=None, help="Augmented-loss weight: alpha = gamma * tau."
+)
+@click.option("--seed", type=number(R["seed"]), default=None)
+@click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads.")
+@click.option(
+    "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help=f"One epoch of 5 batches, perplexity on the first {DRY_RUN_EVAL_TOKENS:,} valid/test tokens: checks the whole "
+    "path in seconds.",
+)
 @click.option("--track", is_flag=True, help="Record the gradient split, drift and scores into RUN_DIR/dynamics.jsonl.")
-@click.option("--track-every", type=int, default=0, help="Steps between --track records (default: ~40 per run).")
+@click.option(
+    "--track-every", type=number(Range(int, 0)), default=0, help="Steps between --track records (default: ~40 per run)."
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
 def train_lm_cmd(
     corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, **overrides
@@ -83,12 +116,12 @@ def train_lm_cmd(
     """Train an LSTM language model and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
-    from embedeval.train.lm import load_lm_data, train_lm
+    from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import make_config
     from embedeval.train.rundir import RunDir
 
     if dry_run:
-        overrides.update(epochs=1, max_batches=5)
+        overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
     cfg = make_config(config_name, variant, **overrides)
     if cfg.device == "cuda":
         import torch
@@ -97,28 +130,37 @@ def train_lm_cmd(
             raise EmbedevalError("--device cuda, but no CUDA device is visible to torch; use --device cpu")
     source = resolve_corpus(corpus, data_dir)
     if resume:
-        run = RunDir(out)
-        if not (run.path / "checkpoint.pt").is_file():
+        if not (Path(out) / "checkpoint.pt").is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
-        run.check_resume_config(cfg)
-        from embedeval.data.corpus import Vocab
-
-        vocab = Vocab.load(run.path / "vocab.tsv")
-        data = load_lm_data(source)
-        if data.vocab.words != vocab.words:
-            raise EmbedevalError(
-                f"vocabulary mismatch on --resume: the run has {len(vocab)} words, corpus {source.name} gives "
-                f"{len(data.vocab)} (or a different order); resume with the corpus the run was trained on",
-                out,
-            )
+        run = RunDir.open(out)
     else:
+        data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
         run = RunDir.create(out, overwrite)
-        data = load_lm_data(source)
-        data.vocab.save(run.path / "vocab.tsv")
-        run.write_config(cfg, "lm", source.describe(), sys.argv)
+    with run:
+        if resume:
+            run.check_resume_config(cfg)
+            from embedeval.data.corpus import Vocab
+
+            vocab = Vocab.load(run.path / "vocab.tsv")
+            data = load_lm_data(source)
+            if data.vocab.words != vocab.words:
+                raise EmbedevalError(
+                    f"vocabulary mismatch on --resume: the run has {len(vocab)} words, corpus {source.name} gives "
+                    f"{len(data.vocab)} (or a different order); resume with the corpus the run was trained on",
+                    out,
+                )
+        else:
+            data.vocab.save(run.path / "vocab.tsv")
+            run.write_config(cfg, "lm", source.describe(), sys.argv)
+        _train(run, cfg, data, source, out, resume, track, track_every)
+
+
+def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
+    from embedeval.train.lm import train_lm
+
     console.print(
-        f"training {cfg.variant} on {source.name} ({len(data.vocab)} words, {data.train.numel()} train "
-        f"tokens) -> {run.path}"
+        f"training {cfg.variant} on {markup_safe(source.name)} ({len(data.vocab)} words, {data.train.numel()} train "
+        f"tokens) -> {markup_safe(out)}"
     )
     from tqdm import tqdm
 
@@ -141,5 +183,5 @@ def train_lm_cmd(
     console.print(
         f"[bold]valid ppl {summary['valid_ppl']:.2f}  test ppl {summary['test_ppl']:.2f}[/]  "
         f"parameters {summary['unique_parameters']:,} unique / {summary['state_dict_entries']:,} in the "
-        f"state_dict  -> {run.path}"
+        f"state_dict  -> {markup_safe(run.path)}"
     )

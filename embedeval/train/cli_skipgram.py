@@ -7,6 +7,11 @@ import sys
 import click
 from rich.console import Console
 
+from embedeval.clitypes import number
+from embedeval.errors import markup_safe
+from embedeval.ranges import Range
+from embedeval.train.skipgram_config import SKIPGRAM_RANGES as R
+
 console = Console(stderr=True)
 
 
@@ -18,7 +23,12 @@ console = Console(stderr=True)
     help="Corpus name (from the data directory), 'builtin' (gensim's Lee corpus) or a text file.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace --out when it is a run directory embedeval wrote (any other folder is refused); the old run is "
+    "removed only once the new one has started.",
+)
 @click.option("--backend", type=click.Choice(["gensim", "torch"]), default="gensim", show_default=True)
 @click.option(
     "--model",
@@ -28,39 +38,69 @@ console = Console(stderr=True)
     help="fasttext: gensim FastText (input vectors with subwords folded in).",
 )
 @click.option("--tie", is_flag=True, help="One matrix as both U and V (torch backend).")
-@click.option("--dim", type=int, default=100, show_default=True)
-@click.option("--window", type=int, default=5, show_default=True)
-@click.option("--negative", type=int, default=5, show_default=True)
-@click.option("--min-count", type=int, default=5, show_default=True)
-@click.option("--epochs", type=int, default=5, show_default=True)
-@click.option("--sample", type=float, default=1e-3, show_default=True)
-@click.option("--alpha", type=float, default=0.025, show_default=True)
-@click.option("--min-alpha", type=float, default=0.0001, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--workers", type=int, default=2, show_default=True, help="gensim workers / torch threads.")
-@click.option("--batch-size", type=int, default=512, show_default=True, help="Pairs per update (torch backend).")
+@click.option("--dim", type=number(R["dim"]), default=100, show_default=True)
+@click.option("--window", type=number(R["window"]), default=5, show_default=True)
+@click.option("--negative", type=number(R["negative"]), default=5, show_default=True)
+@click.option("--min-count", type=number(R["min_count"]), default=5, show_default=True)
+@click.option("--epochs", type=number(R["epochs"]), default=5, show_default=True)
+@click.option("--sample", type=number(R["sample"]), default=1e-3, show_default=True, help="Subsampling threshold.")
+@click.option("--alpha", type=number(R["alpha"]), default=0.025, show_default=True, help="Initial learning rate.")
+@click.option(
+    "--min-alpha", type=number(R["min_alpha"]), default=0.0001, show_default=True, help="Final learning rate."
+)
+@click.option(
+    "--seed",
+    type=number(R["seed"]),
+    default=1,
+    show_default=True,
+    help="Seed. The torch backend is bit-exact for a seed; gensim is only with --workers 1 (its threads race).",
+)
+@click.option(
+    "--workers", type=number(R["workers"]), default=2, show_default=True, help="gensim workers / torch threads."
+)
+@click.option(
+    "--batch-size",
+    type=number(R["batch_size"]),
+    default=512,
+    show_default=True,
+    help="Pairs per update (torch backend).",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
 @click.option(
     "--track", is_flag=True, help="torch backend: record gradient split, drift and scores into RUN_DIR/dynamics.jsonl."
 )
-@click.option("--track-every", type=int, default=0, help="Steps between --track records (default: ~40 per run).")
+@click.option(
+    "--track-every",
+    type=number(Range(int, 0)),
+    default=0,
+    help="Steps between --track records (default: ~40 per run).",
+)
 def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **options) -> None:
     """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S."""
-    from tqdm import tqdm
-
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
     from embedeval.train.rundir import RunDir
-    from embedeval.train.skipgram import SkipGramConfig, train_skipgram
+    from embedeval.train.skipgram_config import SkipGramConfig
 
     cfg = SkipGramConfig(**options)
     cfg.validate()
     if track and cfg.backend != "torch":
         raise EmbedevalError("--track needs --backend torch: gensim does not expose its gradients")
     source = resolve_corpus(corpus, data_dir)
-    run = RunDir.create(out, overwrite)
-    run.write_config(cfg, "skipgram", source.describe(), sys.argv)
-    console.print(f"training SGNS ({cfg.backend}{', tied' if cfg.tie else ''}) on {source.name} -> {run.path}")
+    with RunDir.create(out, overwrite) as run:
+        run.write_config(cfg, "skipgram", source.describe(), sys.argv)
+        _train(run, cfg, source, out, track, track_every)
+
+
+def _train(run, cfg, source, out, track, track_every) -> None:
+    from tqdm import tqdm
+
+    from embedeval.train.skipgram import train_skipgram
+
+    console.print(
+        f"training SGNS ({cfg.backend}{', tied' if cfg.tie else ''}) on {markup_safe(source.name)} -> "
+        f"{markup_safe(out)}"
+    )
     bar = tqdm(total=cfg.epochs, unit="epoch", dynamic_ncols=True, file=sys.stderr)
 
     def progress(record: dict) -> None:
@@ -82,6 +122,7 @@ def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **o
         raise KeyboardInterrupt("finished epochs are kept in the run directory, marked incomplete") from None
     bar.close()
     console.print(
-        f"[bold]{summary['words']:,} words, {summary['words_per_s']:,.0f} words/s[/] -> {run.path}  "
-        f"(score it: embedeval eval {run.path})"
+        f"[bold]{summary['words']:,} words, {summary['trained_tokens']:,} tokens trained per epoch, "
+        f"{summary['words_per_s']:,.0f} words/s[/] -> {markup_safe(run.path)}  (score it: embedeval eval "
+        f"{markup_safe(run.path)})"
     )

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.train.lm_config import LMConfig
+from embedeval.files import atomic_write
+from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import RNNLM, strip_compile_prefix
 from embedeval.train.rundir import RunDir
 
@@ -116,6 +117,8 @@ def lm_cost(
 def evaluate_perplexity(model: RNNLM, ids: torch.Tensor, cfg: LMConfig, batch_size: int | None = None) -> float:
     """Perplexity with the hidden state carried over the whole split (batch 1 by default)."""
     model.eval()
+    if cfg.max_eval_tokens:
+        ids = ids[: cfg.max_eval_tokens + 1]
     data = batchify(ids, batch_size or cfg.eval_batch_size).to(cfg.device)
     hidden = model.init_hidden(data.size(1))
     total, count = 0.0, 0
@@ -161,7 +164,14 @@ class _Stop:
 
 
 def save_checkpoint(
-    path: Path, model: RNNLM, epoch: int, batch: int, hidden: list | None, vocab_size: int, history: list
+    path: Path,
+    model: RNNLM,
+    epoch: int,
+    batch: int,
+    hidden: list | None,
+    vocab_size: int,
+    history: list,
+    partial: tuple[float, int] = (0.0, 0),
 ) -> None:
     state = {
         "model": {k: v.detach().cpu() for k, v in strip_compile_prefix(model.state_dict()).items()},
@@ -171,17 +181,38 @@ def save_checkpoint(
         "torch_rng": torch.get_rng_state(),
         "vocab_size": vocab_size,
         "history": history,
+        # summed cross-entropy and tokens of the epoch so far: a resumed epoch reports its whole train ppl
+        "epoch_ce": float(partial[0]),
+        "epoch_tokens": int(partial[1]),
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+CHECKPOINT_KEYS = ("model", "epoch", "batch", "hidden", "torch_rng", "vocab_size", "history")
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise EmbedevalError("nothing to resume: no checkpoint.pt", path.parent)
+    if path.stat().st_size == 0:
+        raise EmbedevalError("the checkpoint is empty (0 bytes); start the run again with --overwrite", path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise EmbedevalError(f"cannot read checkpoint ({err})", path) from None
+        # the first line only: torch's own message goes on to suggest weights_only=False, which would run any
+        # code a crafted file holds; embedeval never does that
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EmbedevalError(
+            f"not a checkpoint embedeval can load safely ({first[:200]}); start the run again with --overwrite", path
+        ) from None
+    missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise EmbedevalError(
+            f"the checkpoint lacks {', '.join(missing)} (damaged, or not written by embedeval); start the run again "
+            "with --overwrite",
+            path,
+        )
+    return state
 
 
 class LMTrainer:
@@ -199,6 +230,7 @@ class LMTrainer:
         resume: bool = False,
         model_hook: Callable[[RNNLM], None] | None = None,
     ) -> None:
+        validate(cfg)
         self.cfg, self.data, self.run = cfg, data, run
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
@@ -210,11 +242,13 @@ class LMTrainer:
                 f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
             )
         self.model = model = RNNLM(len(data.vocab), cfg).to(cfg.device)
+        run.publish()  # inputs are good and the model is built: now the run may replace an old one
         if model_hook is not None:
             model_hook(model)
         self.epoch, self.batch, self.hidden, self.history = 0, 0, None, []
-        self.ckpt_path = run.path / CHECKPOINT
+        self.partial = (0.0, 0)  # cross-entropy and tokens of the current epoch before a resume
         if resume:
+            run.check_resume_config(cfg)  # here, not in the CLI: Python callers get the same check
             self._restore()
         self.counts = model.parameter_counts()
         run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
@@ -243,11 +277,22 @@ class LMTrainer:
                 "embedeval version: resume with the same settings, or start again with --overwrite",
                 self.ckpt_path,
             ) from None
-        torch.set_rng_state(state["torch_rng"])
+        try:
+            torch.set_rng_state(state["torch_rng"])
+        except (TypeError, RuntimeError):
+            raise EmbedevalError(
+                "the checkpoint's random state is damaged; start the run again with --overwrite", self.ckpt_path
+            ) from None
         self.epoch, self.batch, self.history = state["epoch"], state["batch"], state["history"]
+        if self.batch:
+            self.partial = (float(state.get("epoch_ce", 0.0)), int(state.get("epoch_tokens", 0)))
         if state["hidden"]:
             flat = [t.to(self.cfg.device) for t in state["hidden"]]
             self.hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.run.path / CHECKPOINT  # the run's folder moves once, from staging into place (publish)
 
     def lr(self) -> float:
         return learning_rate(self.cfg, self.epoch)
@@ -261,7 +306,9 @@ class LMTrainer:
             model.train()
             if self.hidden is None or self.batch == 0:
                 self.hidden = model.init_hidden(cfg.batch_size)
-            ce_total, tokens, started = 0.0, 0, time.perf_counter()
+            ce_total, tokens = self.partial if self.batch else (0.0, 0)
+            self.partial = (0.0, 0)
+            started, tokens_at_start = time.perf_counter(), tokens
             while self.batch < self.n_batches:
                 i = self.batch * cfg.bptt
                 x, y = self.train[i : i + cfg.bptt], self.train[i + 1 : i + 1 + cfg.bptt]
@@ -283,6 +330,7 @@ class LMTrainer:
                 self.batch += 1
                 ce_total += ce_sum.item()
                 tokens += y.numel()
+                self.partial = (ce_total, tokens)
                 if progress is not None and (self.batch % 50 == 1 or self.batch == self.n_batches):
                     progress(
                         {
@@ -291,7 +339,7 @@ class LMTrainer:
                             "batch": self.batch,
                             "batches": self.n_batches,
                             "train_ppl": math.exp(ce_total / tokens),
-                            "tokens_per_s": tokens / max(time.perf_counter() - started, 1e-9),
+                            "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9),
                         }
                     )
                 yield self.step
@@ -301,16 +349,18 @@ class LMTrainer:
                 "lr": lr,
                 "train_ppl": math.exp(ce_total / max(tokens, 1)),
                 "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
-                "tokens_per_s": tokens / max(elapsed, 1e-9),
+                "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
                 "seconds": elapsed,
                 "step": self.step,
             }
             self.history.append(record)
-            run.log(record)
-            self.epoch, self.batch, self.hidden = self.epoch + 1, 0, None
+            self.epoch, self.batch, self.hidden, self.partial = self.epoch + 1, 0, None, (0.0, 0)
             self.checkpoint()
+            run.log(record)  # after the checkpoint: an epoch whose checkpoint failed is not logged
         self.summary = {
-            "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
+            "valid_ppl": self.history[-1]["valid_ppl"]
+            if self.history
+            else evaluate_perplexity(model, self.data.valid, cfg),
             "test_ppl": evaluate_perplexity(model, self.data.test, cfg),
             "epochs": cfg.epochs,
             **self.counts,
@@ -320,8 +370,24 @@ class LMTrainer:
         run.summary("complete", **self.summary)
 
     def checkpoint(self) -> None:
+        try:
+            self._write_checkpoint()
+        except EmbedevalError as err:  # a full disk: the checkpoint before this one is intact (atomic writes)
+            raise EmbedevalError(
+                f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
+                err.path,
+            ) from None
+
+    def _write_checkpoint(self) -> None:
         save_checkpoint(
-            self.ckpt_path, self.model, self.epoch, self.batch, self.hidden, len(self.data.vocab), self.history
+            self.ckpt_path,
+            self.model,
+            self.epoch,
+            self.batch,
+            self.hidden,
+            len(self.data.vocab),
+            self.history,
+            self.partial,
         )
         export_embeddings(self.model, self.data.vocab, self.run, self.cfg)
 
@@ -369,4 +435,9 @@ def export_embeddings(model: RNNLM, vocab: Vocab, run: RunDir, cfg: LMConfig) ->
         proj = {"weight": model.projection.weight.detach().cpu().numpy()}
         if model.projection.bias is not None:
             proj["bias"] = model.projection.bias.detach().cpu().numpy()
-        np.savez(run.path / "projection.npz", **proj)
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **proj)
+
+        atomic_write(run.path / "projection.npz", save)

@@ -11,6 +11,30 @@ import dataclasses
 from dataclasses import dataclass
 
 from embedeval.errors import EmbedevalError
+from embedeval.ranges import Range, check_ranges, positive_int
+
+LM_RANGES = {
+    "init_scale": Range(float, 0, 10, low_open=True),
+    "lr": Range(float, 0, 1e4, low_open=True),
+    "clip": Range(float, 0, 1e6, low_open=True),
+    "layers": positive_int(64),
+    "bptt": positive_int(100_000),
+    "hidden": positive_int(100_000),
+    "emb_size": positive_int(100_000),
+    "max_epoch": Range(int, 0, 100_000),
+    "epochs": positive_int(100_000),
+    "keep_prob": Range(float, 0, 1, low_open=True),
+    "lr_decay": Range(float, 0, 1, low_open=True),
+    "batch_size": positive_int(1_000_000),
+    "pr_lambda": Range(float, 0, 1e6),
+    "al_tau": Range(float, 0, 1e6, low_open=True),
+    "al_gamma": Range(float, 0, 1e6),
+    "seed": Range(int, 0, 2**63 - 1),
+    "threads": Range(int, 0, 1_024),
+    "max_batches": positive_int(),
+    "eval_batch_size": positive_int(1_000_000),
+    "max_eval_tokens": positive_int(),
+}
 
 
 @dataclass
@@ -40,6 +64,7 @@ class LMConfig:
     threads: int = 0  # torch threads; 0: leave torch's default
     max_batches: int | None = None  # stop each epoch early (smoke tests, --dry-run)
     eval_batch_size: int = 1  # valid/test carry the state over the whole split
+    max_eval_tokens: int | None = None  # evaluate on the first tokens of valid/test only (--dry-run)
 
     @property
     def embedding_size(self) -> int:
@@ -108,6 +133,9 @@ def make_config(name: str, variant: str = "untied", **overrides: object) -> LMCo
 
 
 def validate(cfg: LMConfig) -> None:
+    check_ranges(cfg, LM_RANGES)
+    if cfg.device not in ("cpu", "cuda"):
+        raise EmbedevalError(f"--device {cfg.device!r}: must be cpu or cuda")
     if cfg.tied and not cfg.projection and cfg.embedding_size != cfg.hidden:
         raise EmbedevalError(
             f"variant {cfg.variant} ties U and V, which needs the embedding size ({cfg.embedding_size}) to equal "

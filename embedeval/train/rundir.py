@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import platform
-import shutil
 import sys
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import embedeval
 from embedeval.embeddings.embedding import Embedding
 from embedeval.embeddings.formats import write
 from embedeval.errors import EmbedevalError
+from embedeval.files import OutputDir, atomic_write, atomic_write_json
 
 
 def package_versions() -> dict[str, str]:
@@ -50,44 +50,79 @@ def _jsonable(value: Any) -> Any:
 
 
 class RunDir:
-    """A folder holding one training run."""
+    """A folder holding one training run.
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    Made by :meth:`create` it holds a claim on the folder (see :class:`embedeval.files.OutputDir`): when it
+    replaces an old run (``--overwrite``), it writes into a staging folder until :meth:`publish`, which the
+    trainers call once their inputs are validated and training has started. Use it as a context manager so that
+    the claim is released (and an unpublished staging folder removed) whatever happens.
+    """
+
+    def __init__(self, path: str | Path, claim: OutputDir | None = None, parent: OutputDir | None = None):
+        self._path = Path(path)
+        self._claim = claim
+        self._parent = parent  # a run inside a track folder: it moves with that folder
+
+    @property
+    def path(self) -> Path:
+        if self._parent is not None:
+            return self._parent.path / self._path.name
+        return self._claim.path if self._claim is not None else self._path
+
+    @classmethod
+    def inside(cls, parent: OutputDir, name: str) -> RunDir:
+        """A fresh run folder ``name`` inside a claimed track folder (published together with it)."""
+        run = cls(name, parent=parent)
+        (run.path / "embeddings").mkdir(parents=True, exist_ok=True)
+        return run
 
     @classmethod
     def create(cls, path: str | Path, overwrite: bool = False) -> RunDir:
-        """A fresh run directory; refuses a non-empty folder unless ``overwrite``."""
-        path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise EmbedevalError("--out exists and is not a folder", path)
-        if path.is_dir() and any(path.iterdir()):
-            if not overwrite:
-                raise EmbedevalError(
-                    "--out is not empty; pass --overwrite to replace it (or --resume to continue)", path
-                )
-            shutil.rmtree(path)
+        """A fresh run directory; refuses a non-empty folder unless ``overwrite`` and it is a run of ours."""
+        claim = OutputDir(path, "run", overwrite)
         try:
-            (path / "embeddings").mkdir(parents=True, exist_ok=True)
-            probe = path / ".write-test"
-            probe.write_text("")
-            probe.unlink()
+            (claim.path / "embeddings").mkdir(exist_ok=True)
         except OSError as err:
+            claim.release(ok=False)
             raise EmbedevalError(f"cannot write to --out ({err.strerror})", path) from None
-        return cls(path)
+        return cls(path, claim)
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """An existing run, claimed for writing (``--resume``)."""
+        if not Path(path).is_dir():
+            raise EmbedevalError("nothing to resume: the folder does not exist", path)
+        return cls(path, OutputDir(path, "run", exist_ok=True))
+
+    def publish(self) -> None:
+        for claim in (self._claim, self._parent):
+            if claim is not None:
+                claim.publish()
+
+    def close(self, ok: bool = True) -> None:
+        if self._claim is not None:
+            self._claim.release(ok)
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.close(ok=exc_type is None)
 
     def write_json(self, name: str, data: dict[str, Any]) -> Path:
-        target = self.path / name
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-        tmp.replace(target)  # atomic: a crash never leaves half a file
-        return target
+        return atomic_write_json(self.path / name, data, default=_jsonable)
 
     def read_json(self, name: str) -> dict[str, Any]:
         target = self.path / name
         if not target.is_file():
             raise EmbedevalError(f"run directory has no {name}", self.path)
-        return json.loads(target.read_text())
+        try:
+            data = json.loads(target.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise EmbedevalError(f"damaged run file ({err}); start the run again with --overwrite", target) from None
+        if not isinstance(data, dict):
+            raise EmbedevalError("damaged run file (not a JSON object); start the run again with --overwrite", target)
+        return data
 
     def write_config(self, config: Any, trainer: str, corpus: dict[str, Any], argv: list[str] | None = None) -> None:
         self.write_json(
@@ -123,20 +158,29 @@ class RunDir:
             )
 
     def log(self, record: dict[str, Any]) -> None:
-        with open(self.path / "metrics.jsonl", "a") as handle:
-            handle.write(json.dumps(record, default=_jsonable) + "\n")
+        """Add one epoch's record; a record for an epoch already logged (a run resumed from an older checkpoint)
+        replaces it and everything after it, so every epoch appears once."""
+        kept = self.metrics()
+        if "epoch" in record:
+            kept = [r for r in kept if r.get("epoch", 0) < record["epoch"]]
+        lines = "".join(json.dumps(r, default=_jsonable) + "\n" for r in [*kept, record])
+        atomic_write(self.path / "metrics.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8"))
 
     def metrics(self) -> list[dict[str, Any]]:
         target = self.path / "metrics.jsonl"
         if not target.is_file():
             return []
-        return [json.loads(line) for line in target.read_text().splitlines() if line.strip()]
+        records = []
+        for line in target.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                break  # a line cut by a kill (files written before writes were atomic)
+        return records
 
     def save_embedding(self, role: str, emb: Embedding) -> Path:
         target = self.path / "embeddings" / f"{role}.npz"
-        tmp = target.with_name(f".{role}.tmp.npz")
-        write(emb.derive(role=role if role in ("input", "output", "tied", "projection") else emb.role), tmp, "npz")
-        tmp.replace(target)
+        write(emb.derive(role=role if role in ("input", "output", "tied", "projection") else emb.role), target, "npz")
         return target
 
     def summary(self, status: str, **values: Any) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,39 +22,21 @@ from embedeval.data.corpus import Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.train.rundir import RunDir
+from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 
 GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
-@dataclass
-class SkipGramConfig:
-    dim: int = 100
-    window: int = 5
-    negative: int = 5
-    min_count: int = 5
-    epochs: int = 5
-    sample: float = 1e-3
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
-    seed: int = 1
-    workers: int = 2
-    backend: str = "gensim"  # gensim | torch
-    model: str = "word2vec"  # word2vec | fasttext (gensim backend)
-    tie: bool = False
-    # torch backend: pairs per update. Small batches keep the gathered rows in cache (measured fastest at
-    # 512 on 2 cores) and stay close to word2vec's one-pair-at-a-time updates.
-    batch_size: int = 512
-    max_vocab: int | None = None
-
-    def validate(self) -> None:
-        if self.backend not in ("gensim", "torch"):
-            raise EmbedevalError(f"unknown backend {self.backend!r}; valid backends: gensim, torch")
-        if self.tie and self.backend == "gensim":
-            raise EmbedevalError("--tie needs --backend torch: gensim keeps U and V as separate arrays")
-        if self.model == "fasttext" and self.backend != "gensim":
-            raise EmbedevalError("--model fasttext needs --backend gensim")
-        if self.negative < 1:
-            raise EmbedevalError("negative must be at least 1 (SGNS; hierarchical softmax has no per-word V)")
+def sentences(corpus: Corpus, stats: dict[str, int] | None = None) -> Iterator[list[str]]:
+    """The corpus's token lines, each cut into pieces of at most :data:`MAX_SENTENCE` tokens."""
+    for tokens in corpus.lines("train"):
+        if len(tokens) <= MAX_SENTENCE:
+            yield tokens
+            continue
+        if stats is not None:
+            stats["long_lines_split"] = stats.get("long_lines_split", 0) + 1
+        for start in range(0, len(tokens), MAX_SENTENCE):
+            yield tokens[start : start + MAX_SENTENCE]
 
 
 class _Lines:
@@ -63,9 +44,11 @@ class _Lines:
 
     def __init__(self, corpus: Corpus):
         self.corpus = corpus
+        self.stats: dict[str, int] = {}
 
     def __iter__(self) -> Iterator[list[str]]:
-        return self.corpus.lines("train")
+        self.stats = {}
+        return sentences(self.corpus, self.stats)
 
 
 def train_skipgram(
@@ -99,6 +82,12 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
 
         def on_epoch_end(self, model: Any) -> None:
             self.epoch += 1
+            if not (np.isfinite(model.wv.vectors).all() and np.isfinite(model.syn1neg).all()):
+                raise EmbedevalError(
+                    f"the vectors became NaN or infinite in epoch {self.epoch}: stopped; the embeddings of the last "
+                    "good epoch are kept (lower --alpha)",
+                    run.path,
+                )
             seconds = time.perf_counter() - self.started
             record = {"epoch": self.epoch, "seconds": seconds, "words_per_s": total_words / max(seconds, 1e-9)}
             run.log(record)
@@ -123,17 +112,23 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
         max_final_vocab=cfg.max_vocab,
     )
     model.build_vocab(lines)
+    if model.corpus_total_words == 0:
+        raise EmbedevalError("the corpus is empty: no tokens to train on", corpus.path("train"))
     if len(model.wv) == 0:
         raise EmbedevalError(f"no word occurs at least min_count={cfg.min_count} times; lower --min-count")
+    run.publish()  # inputs are good: now the new run may replace an old one (--overwrite)
     total_words = model.corpus_total_words
     words = list(model.wv.index_to_key)
-    Vocab(words, np.array([model.wv.get_vecattr(w, "count") for w in words])).save(run.path / "vocab.tsv")
+    counts = np.array([model.wv.get_vecattr(w, "count") for w in words])
+    Vocab(words, counts).save(run.path / "vocab.tsv")
     started = time.perf_counter()
     model.train(lines, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=[EpochLog()])
     seconds = time.perf_counter() - started
     summary = {
         "words": len(words),
         "corpus_words": total_words,
+        "trained_tokens": int(counts.sum()),  # per epoch, before subsampling: the tokens whose word is kept
+        "long_lines_split": lines.stats.get("long_lines_split", 0),
         "seconds": seconds,
         "words_per_s": total_words * cfg.epochs / seconds,
     }
@@ -200,9 +195,11 @@ class TorchSGNS:
         if cfg.workers:
             torch.set_num_threads(cfg.workers)
         self.rng = np.random.default_rng(cfg.seed)
-        self.vocab = vocab = Vocab.build(corpus.lines("train"), min_count=cfg.min_count, max_size=cfg.max_vocab)
+        self.line_stats: dict[str, int] = {}
+        self.vocab = vocab = Vocab.build(sentences(corpus), min_count=cfg.min_count, max_size=cfg.max_vocab)
+        run.publish()  # inputs are good: now the new run may replace an old one (--overwrite)
         vocab.save(run.path / "vocab.tsv")
-        self.ids, starts = vocab.encode(corpus.lines("train"), with_boundaries=True)
+        self.ids, starts = vocab.encode(sentences(corpus, self.line_stats), with_boundaries=True)
         # sentence index of every kept token, so windows never cross a line
         lengths = np.diff(np.r_[starts, len(self.ids)])
         self.sentence = np.repeat(np.arange(len(starts)), lengths)
@@ -271,6 +268,12 @@ class TorchSGNS:
                 "pairs": pair_count,
                 "step": self.step,
             }
+            if not (torch.isfinite(self.u).all() and torch.isfinite(self.v).all()):
+                raise EmbedevalError(
+                    f"the vectors became NaN or infinite in epoch {epoch + 1}: stopped; the embeddings of the last "
+                    "good epoch are kept (lower --alpha)",
+                    self.run.path,
+                )
             self.run.log(record)
             export_torch(self.u, self.v, self.vocab, self.run, cfg)
         seconds = time.perf_counter() - started_all
@@ -278,6 +281,8 @@ class TorchSGNS:
         self.summary = {
             "words": n,
             "corpus_words": self.vocab.total_tokens,
+            "trained_tokens": len(self.ids),
+            "long_lines_split": self.line_stats.get("long_lines_split", 0),
             "seconds": seconds,
             "words_per_s": self.vocab.total_tokens * cfg.epochs / seconds,
             "steps": self.step,
