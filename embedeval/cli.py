@@ -106,7 +106,7 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 @click.option(
     "--bootstrap",
     "n_bootstrap",
-    type=click.IntRange(0, 100_000),
+    type=click.IntRange(0, 20_000),
     default=1000,
     show_default=True,
     help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs only).",

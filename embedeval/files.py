@@ -27,9 +27,17 @@ MARKER = ".embedeval"
 KINDS = ("run", "track", "report")
 
 
-def _oserror(err: OSError, what: str, path: Path) -> EmbedevalError:
+class WriteError(EmbedevalError):
+    """A file or folder could not be written (full disk, permissions, a name too long); ``errno`` says which."""
+
+    def __init__(self, message: str, path: str | Path | None = None, errno_: int | None = None):
+        super().__init__(message, path)
+        self.errno = errno_
+
+
+def _oserror(err: OSError, what: str, path: Path) -> WriteError:
     reason = "the disk is full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
-    return EmbedevalError(f"cannot {what} ({reason})", path)
+    return WriteError(f"cannot {what} ({reason})", path, err.errno)
 
 
 def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> Path:

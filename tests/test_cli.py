@@ -52,3 +52,17 @@ def test_benchmarks_lists_bundled_and_missing(tmp_path):
 def test_help_mentions_every_command():
     code, out, _ = run_cli("--help")
     assert code == 0 and "eval" in out and "benchmarks" in out
+
+
+def test_eval_sum_adds_u_plus_v_of_a_run_directory(tmp_path):
+    from embedeval.train.rundir import RunDir
+
+    rng = np.random.default_rng(1)
+    words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex"]
+    with RunDir.create(tmp_path / "run") as run:
+        for role in ("input", "output"):
+            run.save_embedding(role, Embedding(words, rng.normal(size=(len(words), 5)), role=role))
+    code, out, err = run_cli("eval", str(tmp_path / "run"), "--sum", "-b", "ws353", "--json", str(tmp_path / "r.json"))
+    assert code == 0, err
+    names = {r["embedding"] for r in json.loads((tmp_path / "r.json").read_text())["results"]}
+    assert names == {"run:input", "run:output", "run:sum"}

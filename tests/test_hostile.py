@@ -541,3 +541,45 @@ def test_a_gensim_model_loads_only_when_asked_by_name_or_format(tmp_path):
     with pytest.raises(EmbedevalError, match="never unpickles"):
         load(tmp_path / "m.bin")
     assert [e.role for e in load(tmp_path / "m.bin", "gensim")] == ["input", "output"]
+
+
+def _damage(run: Path, how: str) -> None:
+    import torch
+
+    if how == "vocab-missing":
+        (run / "vocab.tsv").unlink()
+    elif how == "vocab-corrupt":
+        (run / "vocab.tsv").write_text("word\tcount\nthe\tmany\n")
+    elif how == "config-corrupt":
+        (run / "config.json").write_text("{not json")
+    elif how == "checkpoint-empty":
+        (run / "checkpoint.pt").write_bytes(b"")
+    elif how == "checkpoint-garbage":
+        (run / "checkpoint.pt").write_bytes(pickled(run))
+    elif how == "checkpoint-no-rng":
+        state = torch.load(run / "checkpoint.pt", weights_only=True)
+        del state["torch_rng"]
+        torch.save(state, run / "checkpoint.pt")
+
+
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("vocab-missing", "vocabulary file is missing"),
+        ("vocab-corrupt", "expected 'word<TAB>count'"),
+        ("config-corrupt", "damaged run file"),
+        ("checkpoint-empty", "checkpoint is empty"),
+        ("checkpoint-garbage", "not a checkpoint embedeval can load safely"),
+        ("checkpoint-no-rng", "lacks torch_rng"),
+    ],
+)
+def test_resume_of_a_damaged_run_is_one_line(how, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text(CORPUS)
+    train = ["train", "lm", "--corpus", "c.txt", "--config", "tiny", "--out", "run", "--max-batches", "2"]
+    assert run_main([*train, "--epochs", "1"], monkeypatch, capsys)[0] == 0
+    _damage(tmp_path / "run", how)
+    code, _, err = run_main([*train, "--epochs", "2", "--resume"], monkeypatch, capsys)
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert "weights_only=False" not in err  # never suggest the unsafe load
+    assert not (tmp_path / "PWNED").exists()

@@ -167,13 +167,22 @@ def test_corpus_shorter_than_one_batch(tmp_path):
         train_lm(tiny(), data, RunDir.create(tmp_path / "run"))
 
 
-def test_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, toy_corpus):
+def test_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, toy_corpus, monkeypatch):
+    import embedeval.train.lm as lm
+
     data = load_lm_data(toy_corpus)
     run = RunDir.create(tmp_path / "run")
     train_lm(tiny(epochs=1), data, run)
     good = load_checkpoint(run.path / CHECKPOINT)
+    real_cost = lm.lm_cost
+
+    def diverging(*args):
+        cost, ce, hidden = real_cost(*args)
+        return cost * float("nan"), ce, hidden
+
+    monkeypatch.setattr(lm, "lm_cost", diverging)
     with pytest.raises(EmbedevalError, match="loss became"):
-        train_lm(tiny(epochs=2, lr=float("inf")), data, run, resume=True)
+        train_lm(tiny(epochs=2), data, run, resume=True)
     kept = load_checkpoint(run.path / CHECKPOINT)
     assert all(torch.equal(good["model"][k], kept["model"][k]) for k in good["model"])
 
@@ -255,3 +264,37 @@ def test_learning_rate_follows_zarembas_code():
 
     cfg = make_config("pw-small")
     assert [learning_rate(cfg, i) for i in range(8)] == [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
+
+
+def test_settings_out_of_range_are_refused_before_training():
+    for field, value in (("lr", float("inf")), ("clip", -1.0), ("epochs", 0), ("keep_prob", 1.5), ("bptt", 0)):
+        with pytest.raises(EmbedevalError, match=f"--{field.replace('_', '-')}"):
+            tiny(**{field: value})
+
+
+def test_a_resumed_epoch_reports_the_train_ppl_of_the_whole_epoch(tmp_path, toy_corpus):
+    from embedeval.train.lm import LMTrainer
+
+    data = load_lm_data(toy_corpus)
+    cfg = tiny(epochs=1)
+    straight = RunDir.create(tmp_path / "straight")
+    train_lm(cfg, data, straight)
+    cut = RunDir.create(tmp_path / "cut")
+    trainer = LMTrainer(cfg, data, cut)
+    steps = trainer.steps()
+    for _ in range(5):
+        next(steps)
+    trainer.interrupt("test")  # as SIGTERM does: checkpoint mid-epoch
+    train_lm(cfg, data, cut, resume=True)
+    assert [r["epoch"] for r in cut.metrics()] == [1]
+    assert cut.metrics()[0]["train_ppl"] == pytest.approx(straight.metrics()[0]["train_ppl"], rel=1e-12)
+
+
+def test_an_epoch_logged_before_a_failed_checkpoint_appears_once(tmp_path, toy_corpus):
+    data = load_lm_data(toy_corpus)
+    run = RunDir.create(tmp_path / "run")
+    train_lm(tiny(epochs=1), data, run)
+    run.log({"epoch": 2, "train_ppl": 1.0})  # as if epoch 2 was logged and its checkpoint then failed
+    train_lm(tiny(epochs=2), data, run, resume=True)
+    assert [r["epoch"] for r in run.metrics()] == [1, 2]
+    assert run.metrics()[1]["train_ppl"] != 1.0

@@ -146,16 +146,24 @@ def test_an_incomplete_run_is_reported_with_what_it_lacks(lm_track, tmp_path):
 
 def test_cli_refuses_an_existing_report_folder(lm_track, tmp_path):
     out = tmp_path / "rep"
-    out.mkdir()
-    (out / "index.html").write_text("an earlier report")
-    code, _, err = run_cli("compare", str(lm_track), "-b", "men", "--out", str(out), "--bootstrap", "50")
+    args = ["compare", str(lm_track), "-b", "men", "--out", str(out), "--bootstrap", "50"]
+    assert run_cli(*args)[0] == 0
+    earlier = (out / "index.html").read_bytes()
+    code, _, err = run_cli(*args)
     assert code == 2 and "--overwrite" in err
-    assert (out / "index.html").read_text() == "an earlier report"  # finished work is not lost
-    code, out_text, err = run_cli(
-        "compare", str(lm_track), "-b", "men", "--out", str(out), "--bootstrap", "50", "--overwrite"
-    )
+    assert (out / "index.html").read_bytes() == earlier  # finished work is not lost
+    code, out_text, err = run_cli(*args, "--overwrite")
     assert code == 0, err
     assert "lm-pair/tied:tied" in out_text and "Summary" in out_text
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_report(lm_track, tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("my home page")
+    code, _, err = run_cli("compare", str(lm_track), "-b", "men", "--out", str(out), "--overwrite")
+    assert code == 2 and "not a folder embedeval wrote" in err
+    assert (out / "index.html").read_text() == "my home page"
 
 
 def test_cli_says_what_is_wrong_with_a_bad_input(tmp_path):

@@ -1,11 +1,25 @@
-"""Update dynamics of a tied matrix against an untied run's U and V (DESIGN.md section 4).
+"""Update dynamics of a tied matrix against an untied run's U and V (see docs/methods.md).
 
 ``track_lm`` / ``track_skipgram`` train the pair in lockstep and write ``dynamics.jsonl``;
 ``plot_dynamics`` draws the figures; ``read_dynamics`` loads the records for notebooks and reports.
+The names are imported on first use, so that ``embedeval --help`` does not pay for torch.
 """
 
-from embedeval.dynamics.plots import plot_dynamics
-from embedeval.dynamics.records import read_dynamics
-from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
+import importlib
 
-__all__ = ["TrackConfig", "plot_dynamics", "read_dynamics", "track_lm", "track_skipgram"]
+_EXPORTS = {
+    "TrackConfig": "embedeval.dynamics.tracker",
+    "track_lm": "embedeval.dynamics.tracker",
+    "track_skipgram": "embedeval.dynamics.tracker",
+    "plot_dynamics": "embedeval.dynamics.plots",
+    "read_dynamics": "embedeval.dynamics.records",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'embedeval.dynamics' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

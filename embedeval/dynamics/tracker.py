@@ -3,7 +3,7 @@
 Layout of a track directory::
 
     DIR/track.json         what was tracked: trainer, both configs, interval, buckets, probe pairs
-    DIR/dynamics.jsonl     one record per interval (see DESIGN.md section 4 and embedeval.dynamics.metrics)
+    DIR/dynamics.jsonl     one record per interval (see docs/methods.md section 6 and embedeval.dynamics.metrics)
     DIR/snapshots/         float16 rows of S, U, V for a fixed, bucket-stratified word sample, per record
     DIR/tied/, DIR/untied/ ordinary run directories (checkpoints, metrics, embeddings)
 
@@ -32,7 +32,7 @@ from embedeval.dynamics.gradients import GradientSplit
 from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
-from embedeval.files import OutputDir, atomic_write, atomic_write_json, atomic_write_text
+from embedeval.files import OutputDir, WriteError, atomic_write, atomic_write_json, atomic_write_text
 from embedeval.train.rundir import RunDir, package_versions
 
 PREVIOUS = "previous.npz"  # the last record's full matrices, kept at each checkpoint (see Recorder.keep_previous)
@@ -171,13 +171,16 @@ class Recorder:
         the interval that spans the stop (cos(dS, dU), cos(dS, dV)). Best effort: a failed write only loses that."""
         if not self.previous:
             return
-        tmp = self.out / (PREVIOUS + ".tmp")
+        arrays = {"__step__": np.array(self.previous_step), **self.previous}
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+
         try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, __step__=np.array(self.previous_step), **self.previous)
-            tmp.replace(self.out / PREVIOUS)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+            atomic_write(self.out / PREVIOUS, save)
+        except (OSError, WriteError):
+            pass
 
     def _load_previous(self) -> None:
         path = self.out / PREVIOUS
@@ -358,6 +361,8 @@ def _safe_record(rec: Recorder, out: Path, step: int, mats: dict[str, np.ndarray
         rec.record(step, mats, extra)
     except OSError as err:
         raise _disk_full(err, out, step) from None
+    except WriteError as err:
+        raise _disk_full(OSError(err.errno, err.message), out, step) from None
 
 
 # --- skip-gram ---------------------------------------------------------------------------------------

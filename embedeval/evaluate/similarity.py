@@ -1,4 +1,4 @@
-"""Scoring embeddings on word-similarity benchmarks with coverage, CIs and significance (DESIGN.md §4).
+"""Scoring embeddings on word-similarity benchmarks with coverage, CIs and significance (docs/methods.md).
 
 With the ``drop`` policy and one embedding, rho and the pair count equal gensim's
 ``KeyedVectors.evaluate_word_pairs(case_insensitive=True)`` over the whole vocabulary. Words are

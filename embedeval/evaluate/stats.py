@@ -1,4 +1,4 @@
-"""Statistics shared by every module (DESIGN.md §4): Spearman CIs, dependent-correlation tests, Holm.
+"""Statistics shared by every module (docs/methods.md): Spearman CIs, dependent-correlation tests, Holm.
 
 The bootstrap never sorts a resample: a resample is a vector of multiplicities over the original
 pairs, so its average ranks follow from cumulative counts over the values sorted once. That makes a

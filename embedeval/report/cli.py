@@ -10,7 +10,7 @@ import click
 from embedeval.clitypes import number
 from embedeval.ranges import Range
 
-MAX_BOOTSTRAP = 100_000
+MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k x 3k pairs is 0.5 GB
 
 
 @click.command("compare")

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.files import atomic_write
+from embedeval.files import WriteError, atomic_write
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import RNNLM, strip_compile_prefix
 from embedeval.train.rundir import RunDir
@@ -372,7 +372,7 @@ class LMTrainer:
     def checkpoint(self) -> None:
         try:
             self._write_checkpoint()
-        except EmbedevalError as err:  # a full disk: the checkpoint before this one is intact (atomic writes)
+        except WriteError as err:  # a full disk: the checkpoint before this one is intact (atomic writes)
             raise EmbedevalError(
                 f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
                 err.path,

@@ -1,7 +1,7 @@
 """LSTM language-model configurations (Zaremba et al. 2014; Press & Wolf 2017; Inan et al. 2017).
 
 Loss scale follows Zaremba: the cost is the cross-entropy summed over the bptt steps and averaged over
-the batch, and lr / clip apply to that cost (DESIGN.md §3). With a per-token mean the same training
+the batch, and lr / clip apply to that cost (docs/methods.md section 7). With a per-token mean the same training
 would need lr x bptt and clip / bptt.
 """
 

@@ -17,9 +17,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RUNS = ROOT / "runs"
 
-# DESIGN.md section 3: P&W Table 6 (small, no dropout): (valid, test)
+# Press & Wolf 2017, Table 6 (small, no dropout): (valid, test)
 PAPER_TABLE6 = {"untied": (120.7, 114.5), "wt": (117.5, 112.4), "pr": (116.0, 111.7), "wt+pr": (104.9, 100.9)}
-# DESIGN.md section 3: Inan et al. Table 1, small (2x200, variational dropout): (valid, test)
+# Inan et al. 2017, Table 1, small (2x200, variational dropout): (valid, test)
 PAPER_INAN_SMALL = {"untied": (92.6, 87.3), "al": (86.3, 82.9), "re": (89.9, 85.1), "real": (86.3, 82.7)}
 SGNS_MODELS = ("gensim", "torch", "torch-tied")
 
