@@ -81,8 +81,8 @@ def benchmarks_cmd(data_dir: str | None) -> None:
     "benchmarks",
     multiple=True,
     metavar="NAME|PATH",
-    help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. "
-    "Default: every bundled similarity set.",
+    help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. Default (as "
+    "compare): SimLex-999, Verb-143, MEN, RW, MTurk-771, WS-353 and SimVerb-3500, those that can be found.",
 )
 @click.option(
     "--oov",
@@ -154,7 +154,7 @@ def eval_cmd(
     Table 3). With no EMBEDDINGS, a built-in example is trained and scored: gensim SGNS input (U) and
     output (V) embeddings on the Lee news corpus that ships with gensim.
     """
-    from embedeval.data.registry import load_benchmarks
+    from embedeval.data.registry import choose_benchmarks, load_benchmarks
     from embedeval.embeddings import load
     from embedeval.embeddings.formats import write
     from embedeval.evaluate import evaluate
@@ -162,7 +162,10 @@ def eval_cmd(
     from embedeval.evaluate.table import print_evaluation
 
     _refuse_overwriting_inputs(embeddings, benchmarks, {"--json": json_path, "--csv": csv_path})
-    benches = load_benchmarks(list(benchmarks) or None, data_dir, lenient)
+    names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
+    for note in notes:
+        err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
+    benches = load_benchmarks(names, data_dir, lenient)
     embs = []
     if not embeddings:
         from embedeval.examples import example_embeddings

@@ -66,3 +66,11 @@ def test_eval_sum_adds_u_plus_v_of_a_run_directory(tmp_path):
     assert code == 0, err
     names = {r["embedding"] for r in json.loads((tmp_path / "r.json").read_text())["results"]}
     assert names == {"run:input", "run:output", "run:sum"}
+
+
+def test_provenance_holds_no_machine_paths(tmp_path):
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.data.registry import load_benchmark
+
+    assert load_benchmark("ws353").path == "bundled:wordsim353.tsv"
+    assert resolve_corpus("builtin").describe()["files"] == {"train": "gensim:lee_background.cor"}

@@ -267,3 +267,10 @@ def test_train_lm_track_records_the_split_of_one_tied_run(tmp_path, toy):
     records = read_dynamics(tmp_path / "lm")
     assert records[0]["step"] == 0 and set(records[-1]["drift"]) == {"S"}
     assert 0 < records[-1]["grad"]["S"]["share_out"] < 1 and records[-1]["drift"]["S"] > 0
+
+
+def test_the_final_step_is_always_recorded(tmp_path, toy):
+    data = load_lm_data(toy)
+    summary = track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10, geometry=False))
+    assert summary["steps"] % 10 != 0  # so the last record is the extra one
+    assert read_dynamics(tmp_path / "p")[-1]["step"] == summary["steps"]

@@ -213,5 +213,17 @@ def test_runs_that_differ_only_in_tying_are_paired(lm_track):
     report = small_report(lm_track / "untied", lm_track / "tied")  # given as two separate runs
     [(label, tied, untied)] = tied_pairs(report.sources.runs)
     assert (tied.name, untied.name) == ("tied", "untied")
-    assert any(line.startswith("Tied S of untied / tied vs the untied output (V)") for line in report.summary)
+    assert any(line.startswith("Tied S of untied / tied: ") for line in report.summary)
     assert any("tying" in line and "test perplexity from" in line for line in report.summary)
+
+
+def test_the_summary_names_no_winner_on_a_handful_of_pairs_or_without_a_significant_lead(tmp_path):
+    rng = np.random.default_rng(3)
+    words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water"]
+    for name in ("a", "b"):
+        write(Embedding(words, rng.normal(size=(len(words), 6))), tmp_path / f"{name}.txt", "word2vec")
+    report = small_report(tmp_path / "a.txt", tmp_path / "b.txt")
+    text = " ".join(report.summary)
+    assert "scores highest" not in text
+    assert "too few to rank them" in text
+    assert "these scores are noise" in text

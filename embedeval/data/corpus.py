@@ -53,11 +53,20 @@ class Corpus:
     def lines(self, split: str = "train") -> Iterator[list[str]]:
         return iter_lines(self.path(split), self.kind)
 
+    def portable_path(self, split: str) -> str:
+        """The split's file as provenance: relative to the data directory for known corpora (``data:...``), the
+        gensim package for the built-in one, else as given."""
+        if self.name in KNOWN_CORPORA:
+            return "data:" + KNOWN_CORPORA[self.name][split][0]
+        if self.name == BUILTIN_CORPUS:
+            return "gensim:" + self.splits[split].name
+        return str(self.splits[split])
+
     def describe(self) -> dict[str, object]:
         return {
             "name": self.name,
             "kind": self.kind,
-            "files": {k: str(v) for k, v in self.splits.items()},
+            "files": {k: self.portable_path(k) for k in self.splits},
             "sha256": self.sha256,
         }
 

@@ -337,6 +337,25 @@ REGISTRY: dict[str, BenchmarkSpec] = {spec.name: spec for spec in SPECS}
 # The sets the paper reports (P&W 2017 Tables 1-2) and the bundled default.
 PAPER_BENCHMARKS = ("simlex999", "verb143", "men", "rw", "mturk771")
 DEFAULT_BENCHMARKS = tuple(s.name for s in SPECS if s.bundled and s.kind == "similarity")
+# what `eval` and `compare` score when no -b is given: P&W's five, WS-353 and SimVerb-3500, those that can be found
+COMPARE_BENCHMARKS = (*PAPER_BENCHMARKS, "ws353", "simverb3500")
+
+
+def choose_benchmarks(names: list[str] | None, data: str | Path | None) -> tuple[list[str], list[str]]:
+    """(benchmarks to use, notes on the defaults that could not be found)."""
+    if names:
+        return list(names), []
+    chosen, notes = [], []
+    for name in COMPARE_BENCHMARKS:
+        found = locate(REGISTRY[name], data)
+        if found.status in ("bundled", "found"):
+            chosen.append(name)
+        else:
+            why = (
+                "no data directory is set (EMBEDEVAL_DATA)" if found.status == "no data dir" else "its file is missing"
+            )
+            notes.append(f"{name} left out: {why}")
+    return chosen, notes
 
 
 @dataclass
@@ -382,6 +401,8 @@ def load_benchmark(name_or_path: str | Path, data: str | Path | None = None, len
         )
     verify_sha256(found.path, spec.sha256)
     bench = parse_pairs(found.path, name=spec.name, spec=spec, lenient=lenient)
+    # provenance that means the same on every machine: where in the bundled set or the data directory, + sha256
+    bench.path = f"{'bundled' if found.status == 'bundled' else 'data'}:{spec.relpath}"
     return bench
 
 
@@ -397,10 +418,12 @@ __all__ = [
     "Availability",
     "Benchmark",
     "BenchmarkSpec",
+    "COMPARE_BENCHMARKS",
     "DEFAULT_BENCHMARKS",
     "PAPER_BENCHMARKS",
     "REGISTRY",
     "SPECS",
+    "choose_benchmarks",
     "load_benchmark",
     "load_benchmarks",
     "locate",

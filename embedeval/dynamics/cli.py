@@ -22,7 +22,7 @@ console = Console(stderr=True)
     "config_name",
     default="pw-small",
     show_default=True,
-    help="LM config (small, medium, large, pw-small, tiny); ignored for skipgram.",
+    help="LM config (small, medium, large, pw-small, demo, tiny; see train lm --help); ignored for skipgram.",
 )
 @click.option(
     "--pair",
@@ -51,13 +51,25 @@ console = Console(stderr=True)
 )
 @click.option("--threads", type=number(Range(int, 0, 1_024)), default=None, help="torch CPU threads.")
 @click.option("--seed", type=number(Range(int, 0, 2**32 - 1)), default=1, show_default=True)
-@click.option("--dim", type=number(positive_int(100_000)), default=200, show_default=True, help="SGNS dimension.")
+@click.option(
+    "--dim",
+    type=number(positive_int(100_000)),
+    default=100,
+    show_default=True,
+    help="SGNS dimension (as train skipgram).",
+)
 @click.option(
     "--min-count", type=number(positive_int()), default=5, show_default=True, help="SGNS vocabulary threshold."
 )
 @click.option("--no-geometry", is_flag=True, help="Skip CKA and k-NN overlap (faster records).")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Draw the figures at the end.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="EMBEDEVAL_DATA",
+    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
+)
 def track_cmd(
     trainer, corpus, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads, seed,
     dim, min_count, no_geometry, plot, data_dir,
@@ -74,7 +86,7 @@ def track_cmd(
 
     tcfg = TrackConfig(every=every, grad_every=grad_every, geometry=not no_geometry)
     source = resolve_corpus(corpus, data_dir)
-    bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr)
+    bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work starts
     if trainer == "lm":
         from embedeval.train.cli_lm import lm_progress
         from embedeval.train.lm import load_lm_data

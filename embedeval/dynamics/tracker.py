@@ -350,6 +350,9 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
                     f"{stop.requested}: both runs checkpointed at step {step}; continue with --resume"
                 )
     untied.model.grad_hook = tied.model.grad_hook = None
+    if rec.previous_step != step:  # the final state is always a record, whatever --every was
+        mats = {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
+        _safe_record(rec, out, step, mats, {"epoch": float(tied.epoch), "lr": tied.lr()})
     rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     atomic_write_json(out / "summary.json", summary, indent=1)
@@ -435,6 +438,8 @@ def _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, ar
         for run in runs.values():
             run.summary("incomplete", interrupted="SIGINT", step=step)
         raise KeyboardInterrupt(f"stopped at step {step}: the records written so far are kept in {out}") from None
+    if rec.previous_step != step:  # the final state is always a record, whatever --every was
+        _safe_record(rec, out, step, mats(), {"epoch": tied.epoch + 1, "lr": tied.lr})
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     atomic_write_json(out / "summary.json", summary, indent=1)
     return summary

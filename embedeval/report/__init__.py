@@ -9,7 +9,7 @@ _EXPORTS = {
     "CompareSettings": "embedeval.report.build",
     "Report": "embedeval.report.build",
     "build_report": "embedeval.report.build",
-    "choose_benchmarks": "embedeval.report.build",
+    "choose_benchmarks": "embedeval.data.registry",
     "render_html": "embedeval.report.html",
     "write_report": "embedeval.report.html",
     "Sources": "embedeval.report.sources",

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from embedeval.data.benchmarks import Benchmark
-from embedeval.data.registry import PAPER_BENCHMARKS, REGISTRY, locate
 from embedeval.errors import EmbedevalError
 from embedeval.evaluate.similarity import Evaluation, evaluate
 from embedeval.report.figures import Figure
@@ -19,7 +17,6 @@ from embedeval.report.sources import Sources
 from embedeval.train.rundir import package_versions
 
 # The paper's five, then WS-353 and SimVerb-3500; bundled copies stand in when there is no data directory.
-COMPARE_BENCHMARKS = (*PAPER_BENCHMARKS, "ws353", "simverb3500")
 
 
 @dataclass
@@ -169,23 +166,6 @@ class Report:
             ],
             "versions": self.versions,
         }
-
-
-def choose_benchmarks(names: list[str] | None, data: str | Path | None) -> tuple[list[str], list[str]]:
-    """(benchmarks to use, notes on the defaults that could not be found)."""
-    if names:
-        return list(names), []
-    chosen, notes = [], []
-    for name in COMPARE_BENCHMARKS:
-        found = locate(REGISTRY[name], data)
-        if found.status in ("bundled", "found"):
-            chosen.append(name)
-        else:
-            why = (
-                "no data directory is set (EMBEDEVAL_DATA)" if found.status == "no data dir" else "its file is missing"
-            )
-            notes.append(f"{name} left out: {why}")
-    return chosen, notes
 
 
 def vocabulary_overlap(sources: Sources, fold_case: bool = True) -> dict[str, Any]:

@@ -120,10 +120,10 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
     from tqdm import tqdm
 
     from embedeval.cli import console
-    from embedeval.data.registry import load_benchmarks
+    from embedeval.data.registry import choose_benchmarks, load_benchmarks
     from embedeval.errors import markup_safe
     from embedeval.evaluate.table import embeddings_table
-    from embedeval.report.build import CompareSettings, build_report, choose_benchmarks
+    from embedeval.report.build import CompareSettings, build_report
     from embedeval.report.html import write_report
     from embedeval.report.sources import collect
 
@@ -139,7 +139,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         )
         from embedeval.train.cli_lm import lm_progress
 
-        bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step")
+        bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step", delay=1)  # no empty bar before work
         lm_bar = lm_progress(bar)
 
         def progress(stage: str, record: dict) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 ROLE_WORDS = {"input": "input (U)", "output": "output (V)", "tied": "tied (S)", "sum": "U+V"}
+# A sentence that names a winner needs at least this many pairs (and a significant lead): with fewer, a 95% CI of
+# rho spans most of [-1, 1] and the ranking says nothing.
+MIN_PAIRS_TO_RANK = 30
 
 
 def _rho(r: Any) -> str:
@@ -17,12 +20,15 @@ def _significant(c: dict[str, Any] | None, alpha: float) -> bool:
     return bool(c and c["williams_p_holm"] is not None and c["williams_p_holm"] < alpha)
 
 
-def _p(c: dict[str, Any]) -> str:
+def _p(c: dict[str, Any], n_bootstrap: int = 0) -> str:
+    """Williams' p (the verdict) and the bootstrap p with its Monte Carlo error, both Holm-corrected."""
     parts = []
     if c["williams_p_holm"] is not None:
         parts.append(f"Williams p = {c['williams_p_holm']:.3g}")
     if c["bootstrap_p_holm"] is not None:
-        parts.append(f"bootstrap p = {c['bootstrap_p_holm']:.3g}")
+        p = c["bootstrap_p_holm"]
+        mc = f" ± {(p * (1 - p) / n_bootstrap) ** 0.5:.2g}" if n_bootstrap else ""
+        parts.append(f"bootstrap p = {p:.3g}{mc}")
     return ", ".join(parts) + " (Holm)" if parts else "no test"
 
 
@@ -41,6 +47,16 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
             f"Coverage is below half on {', '.join(thin)}: those scores rest on the words every embedding knows, "
             "and their confidence intervals are wide."
         )
+    scored = [r for r in ev.results if r.spearman is not None]
+    noise = [r for r in scored if r.ci_low is not None and r.ci_low <= 0 <= r.ci_high]
+    if scored and len(noise) == len(scored):
+        lines.append(
+            "Every score's 95% confidence interval includes 0: at this scale these scores are noise and rank "
+            "nothing (the built-in default trains on a 60k-token corpus to show every stage; real results need "
+            "PTB or WikiText-2)."
+        )
+    n_boot = int(ev.settings.get("n_bootstrap") or 0)
+    undecided = []
     if len(names) > 1:
         for bench in benches:
             rows = [ev.result(n, bench) for n in names]
@@ -48,15 +64,25 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
             if len(ranked) < 2:
                 continue
             best, second = ranked[0], ranked[1]
+            if best.pairs_used < MIN_PAIRS_TO_RANK:
+                lines.append(
+                    f"On {bench}, only {best.pairs_used} pairs are covered by every embedding: too few to rank them."
+                )
+                continue
             c = report.comparison(best.embedding, second.embedding, bench)
-            verdict = (
-                f"significantly ahead of the runner-up {second.embedding} ({second.spearman:.3f}; {_p(c)})"
-                if _significant(c, alpha)
-                else f"not significantly ahead of the runner-up {second.embedding} ({second.spearman:.3f}; {_p(c)})"
-                if c
-                else f"ahead of {second.embedding} ({second.spearman:.3f})"
+            if _significant(c, alpha):
+                lines.append(
+                    f"On {bench} ({best.pairs_used} pairs), {best.embedding} scores highest, {_rho(best)}, "
+                    f"significantly ahead of the runner-up {second.embedding} ({second.spearman:.3f}; {_p(c, n_boot)})."
+                )
+            else:
+                undecided.append(f"{bench} ({best.embedding} {best.spearman:.3f} vs {second.embedding} "
+                                 f"{second.spearman:.3f}; {_p(c, n_boot) if c else 'no test'})")  # fmt: skip
+        if undecided:
+            lines.append(
+                "The data cannot tell the best two embeddings apart (no significant lead at alpha "
+                f"{alpha}) on: {'; '.join(undecided)}."
             )
-            lines.append(f"On {bench}, {best.embedding} scores highest, {_rho(best)}, {verdict}.")
     for table in report.model_tables():
         lines.extend(_input_vs_output(report, table, alpha))
     lines.extend(_tied_vs_untied(report, alpha))
@@ -90,10 +116,17 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
         if table["model"].startswith("sgns")
         else ""
     )
-    text = (
-        f"In {table['group']} ({kind} {table['model']}), the output embedding V beats the input U on {wins} of {n} "
-        f"benchmarks; significantly better on {sig_v}, significantly worse on {sig_u} (Williams, Holm, alpha {alpha})."
-    )
+    if sig_v == 0 and sig_u == 0:
+        text = (
+            f"In {table['group']} ({kind} {table['model']}), V and U do not differ significantly on any of the {n} "
+            f"benchmarks (Williams, Holm, alpha {alpha}; V is nominally higher on {wins})."
+        )
+    else:
+        text = (
+            f"In {table['group']} ({kind} {table['model']}), the output embedding V is significantly better than the "
+            f"input U on {sig_v} and significantly worse on {sig_u} of {n} benchmarks (Williams, Holm, alpha {alpha}; "
+            f"nominally higher on {wins})."
+        )
     return [text + (f" For comparison, {claim}." if claim else "")]
 
 
@@ -139,6 +172,7 @@ def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
         s = next((n for n in tied.embeddings if n.endswith(":tied")), None)
         if s is None:
             continue
+        parts, quiet = [], []
         for role in ("output", "input"):
             other = next((n for n in untied.embeddings if n.endswith(f":{role}")), None)
             if other is None:
@@ -152,10 +186,16 @@ def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
                 if _significant(c, alpha):
                     better += c["delta"] > 0
                     worse += c["delta"] < 0
-            lines.append(
-                f"Tied S of {label} vs the untied {ROLE_WORDS[role]}: significantly better on {better}, "
-                f"significantly worse on {worse}, no significant difference on {n - better - worse} of {n} benchmarks."
-            )
+            if better or worse:
+                parts.append(
+                    f"vs the untied {ROLE_WORDS[role]} significantly better on {better} and worse on {worse} of {n}"
+                )
+            elif n:
+                quiet.append(ROLE_WORDS[role])
+        if quiet:
+            parts.append(f"no significant difference from the untied {' or '.join(quiet)} on any benchmark")
+        if parts:
+            lines.append(f"Tied S of {label}: {'; '.join(parts)}.")
     return lines
 
 

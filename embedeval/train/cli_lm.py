@@ -45,7 +45,9 @@ def lm_progress(bar):
     type=click.Choice(list(CONFIGS)),
     default="pw-small",
     show_default=True,
-    help="Zaremba small/medium/large; pw-small = small without dropout (P&W Table 6); tiny for smoke runs.",
+    help="Zaremba small/medium/large; pw-small = small without dropout (P&W Table 6); demo = the built-in "
+    "default of 'embedeval compare' (1x64, 6 epochs); tiny for smoke runs. Every option below left unset takes "
+    "the config's value (shown for pw-small).",
 )
 @click.option(
     "--variant",
@@ -64,23 +66,36 @@ def lm_progress(bar):
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--epochs", type=number(R["epochs"]), default=None)
+@click.option("--epochs", type=number(R["epochs"]), default=None, help="Epochs in all [pw-small: 13]")
 @click.option(
     "--max-epoch",
     type=number(R["max_epoch"]),
     default=None,
     help="Zaremba's max_epoch: the lr decays from epoch max_epoch + 2 on.",
 )
-@click.option("--lr", type=number(R["lr"]), default=None)
-@click.option("--lr-decay", type=number(R["lr_decay"]), default=None)
-@click.option("--clip", type=number(R["clip"]), default=None)
-@click.option("--hidden", type=number(R["hidden"]), default=None)
-@click.option("--emb-size", type=number(R["emb_size"]), default=None)
-@click.option("--layers", type=number(R["layers"]), default=None)
-@click.option("--bptt", type=number(R["bptt"]), default=None)
-@click.option("--batch-size", type=number(R["batch_size"]), default=None)
-@click.option("--init-scale", type=number(R["init_scale"]), default=None)
-@click.option("--keep-prob", type=number(R["keep_prob"]), default=None)
+@click.option(
+    "--lr", type=number(R["lr"]), default=None, help="Learning rate of the summed-over-bptt cost [pw-small: 1]"
+)
+@click.option(
+    "--lr-decay", type=number(R["lr_decay"]), default=None, help="lr factor per epoch after max_epoch [pw-small: 0.5]"
+)
+@click.option("--clip", type=number(R["clip"]), default=None, help="Global gradient-norm clip [pw-small: 5]")
+@click.option("--hidden", type=number(R["hidden"]), default=None, help="LSTM width [pw-small: 200]")
+@click.option(
+    "--emb-size",
+    type=number(R["emb_size"]),
+    default=None,
+    help="Embedding size (tied variants need it equal to --hidden) [pw-small: = hidden]",
+)
+@click.option("--layers", type=number(R["layers"]), default=None, help="LSTM layers [pw-small: 2]")
+@click.option(
+    "--bptt", type=number(R["bptt"]), default=None, help="Steps of backpropagation through time [pw-small: 20]"
+)
+@click.option("--batch-size", type=number(R["batch_size"]), default=None, help="Batch size [pw-small: 20]")
+@click.option(
+    "--init-scale", type=number(R["init_scale"]), default=None, help="Uniform init in [-s, s] [pw-small: 0.1]"
+)
+@click.option("--keep-prob", type=number(R["keep_prob"]), default=None, help="1 - dropout [pw-small: 1]")
 @click.option("--variational/--no-variational", default=None, help="Locked (variational) dropout.")
 @click.option(
     "--pr-lambda", type=number(R["pr_lambda"]), default=None, help="Projection penalty strength (default 1/6.5)."
@@ -94,7 +109,7 @@ def lm_progress(bar):
 @click.option(
     "--al-gamma", type=number(R["al_gamma"]), default=None, help="Augmented-loss weight: alpha = gamma * tau."
 )
-@click.option("--seed", type=number(R["seed"]), default=None)
+@click.option("--seed", type=number(R["seed"]), default=None, help="Seed [pw-small: 1]")
 @click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads.")
 @click.option(
     "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
@@ -109,7 +124,13 @@ def lm_progress(bar):
 @click.option(
     "--track-every", type=number(Range(int, 0)), default=0, help="Steps between --track records (default: ~40 per run)."
 )
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="EMBEDEVAL_DATA",
+    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
+)
 def train_lm_cmd(
     corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, **overrides
 ) -> None:
@@ -164,7 +185,7 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
     )
     from tqdm import tqdm
 
-    bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr)
+    bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work
 
     progress = lm_progress(bar)
     hooks = {}

@@ -65,7 +65,13 @@ console = Console(stderr=True)
     show_default=True,
     help="Pairs per update (torch backend).",
 )
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, envvar="EMBEDEVAL_DATA")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="EMBEDEVAL_DATA",
+    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
+)
 @click.option(
     "--track", is_flag=True, help="torch backend: record gradient split, drift and scores into RUN_DIR/dynamics.jsonl."
 )
@@ -101,10 +107,17 @@ def _train(run, cfg, source, out, track, track_every) -> None:
         f"training SGNS ({cfg.backend}{', tied' if cfg.tie else ''}) on {markup_safe(source.name)} -> "
         f"{markup_safe(out)}"
     )
-    bar = tqdm(total=cfg.epochs, unit="epoch", dynamic_ncols=True, file=sys.stderr)
+    bar = tqdm(
+        total=100,
+        unit="%",
+        dynamic_ncols=True,
+        file=sys.stderr,
+        bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}",
+    )
 
     def progress(record: dict) -> None:
-        bar.n = record.get("fraction", record["epoch"] / cfg.epochs) * cfg.epochs
+        bar.n = round(100 * record.get("fraction", record["epoch"] / cfg.epochs), 1)
+        bar.set_description(f"epoch {record['epoch']}/{cfg.epochs}")
         bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
         bar.refresh()
 

@@ -40,15 +40,31 @@ def sentences(corpus: Corpus, stats: dict[str, int] | None = None) -> Iterator[l
 
 
 class _Lines:
-    """A re-iterable stream of token lines for gensim (one pass per epoch, nothing kept in memory)."""
+    """A re-iterable stream of token lines for gensim (one pass per epoch, nothing kept in memory).
 
-    def __init__(self, corpus: Corpus):
+    ``on_words(n)`` is called every ~100k tokens handed to gensim: its only sign of progress within an epoch
+    (gensim's callbacks fire per epoch; its job queue runs at most a few batches ahead of the workers).
+    """
+
+    def __init__(self, corpus: Corpus, on_words: Callable[[int], None] | None = None):
         self.corpus = corpus
         self.stats: dict[str, int] = {}
+        self.on_words = on_words
 
     def __iter__(self) -> Iterator[list[str]]:
         self.stats = {}
-        return sentences(self.corpus, self.stats)
+        if self.on_words is None:
+            return sentences(self.corpus, self.stats)
+        return self._counted()
+
+    def _counted(self) -> Iterator[list[str]]:
+        done = reported = 0
+        for tokens in sentences(self.corpus, self.stats):
+            done += len(tokens)
+            if done - reported >= 100_000:
+                self.on_words(done)
+                reported = done
+            yield tokens
 
 
 def train_skipgram(
@@ -75,10 +91,11 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
 
     class EpochLog(CallbackAny2Vec):
         def __init__(self) -> None:
-            self.epoch, self.started = 0, time.perf_counter()
+            self.epoch, self.started, self.training = 0, time.perf_counter(), False
 
         def on_epoch_begin(self, model: Any) -> None:
             self.started = time.perf_counter()
+            self.training = True
 
         def on_epoch_end(self, model: Any) -> None:
             self.epoch += 1
@@ -112,6 +129,17 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
         max_final_vocab=cfg.max_vocab,
     )
     model.build_vocab(lines)
+    epoch_log = EpochLog()
+    if progress is not None:  # within an epoch, the line stream reports the words handed to gensim
+
+        def on_words(done: int) -> None:
+            if epoch_log.training:
+                epoch = epoch_log.epoch
+                seconds = max(time.perf_counter() - epoch_log.started, 1e-9)
+                progress({"epoch": epoch + 1, "epochs": cfg.epochs, "words_per_s": done / seconds,
+                          "fraction": (epoch + min(done / max(model.corpus_total_words, 1), 1.0)) / cfg.epochs})  # fmt: skip
+
+        lines.on_words = on_words
     if model.corpus_total_words == 0:
         raise EmbedevalError("the corpus is empty: no tokens to train on", corpus.path("train"))
     if len(model.wv) == 0:
@@ -122,7 +150,7 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
     counts = np.array([model.wv.get_vecattr(w, "count") for w in words])
     Vocab(words, counts).save(run.path / "vocab.tsv")
     started = time.perf_counter()
-    model.train(lines, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=[EpochLog()])
+    model.train(lines, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=[epoch_log])
     seconds = time.perf_counter() - started
     summary = {
         "words": len(words),
