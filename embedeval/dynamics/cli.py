@@ -18,11 +18,17 @@ console = Console(stderr=True)
 @click.option("--trainer", type=click.Choice(["lm", "skipgram"]), default="lm", show_default=True)
 @click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
 @click.option(
+    "--arch",
+    type=click.Choice(["lstm", "transformer"]),
+    default=None,
+    help="LM architecture: lstm (default) or transformer (default config tf-small).",
+)
+@click.option(
     "--config",
     "config_name",
-    default="pw-small",
-    show_default=True,
-    help="LM config (small, medium, large, pw-small, demo, tiny; see train lm --help); ignored for skipgram.",
+    default=None,
+    help="LM config (pw-small by default; small, medium, large, demo, tiny, tf-tiny, tf-small, tf-base; see train lm "
+    "--help); ignored for skipgram.",
 )
 @click.option(
     "--pair",
@@ -71,8 +77,8 @@ console = Console(stderr=True)
     help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
 )
 def track_cmd(
-    trainer, corpus, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads, seed,
-    dim, min_count, no_geometry, plot, data_dir,
+    trainer, corpus, arch, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads,
+    seed, dim, min_count, no_geometry, plot, data_dir,
 ) -> None:  # fmt: skip
     """Train a tied and an untied run in lockstep (same seed, same initial U, same batches) and record, every
     N steps, how the tied S moves relative to U and V: Table-3 correlation, CKA, 10-NN overlap, the gradient
@@ -90,12 +96,13 @@ def track_cmd(
     if trainer == "lm":
         from embedeval.train.cli_lm import lm_progress
         from embedeval.train.lm import load_lm_data
-        from embedeval.train.lm_config import make_config
+        from embedeval.train.lm_config import config_for, make_config
 
         overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed)
         untied_variant, tied_variant = pair.split("/")
-        untied_cfg = make_config(config_name, untied_variant, **overrides)
-        tied_cfg = make_config(config_name, tied_variant, **overrides)
+        config_name = config_for(config_name, arch)
+        untied_cfg = make_config(config_name, untied_variant, arch=arch, **overrides)
+        tied_cfg = make_config(config_name, tied_variant, arch=arch, **overrides)
         data = load_lm_data(source)
 
         progress = lm_progress(bar)

@@ -81,7 +81,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _model_name(trainer: str | None, config: dict[str, Any]) -> str:
     if trainer == "lm":
-        return f"lstm-{config.get('variant', '?')}"
+        return f"{config.get('arch', 'lstm')}-{config.get('variant', '?')}"
     if trainer == "skipgram":
         backend = config.get("backend", "?")
         return f"sgns-{backend}" + ("-tied" if config.get("tie") else "")

@@ -108,10 +108,11 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
             sig_u += c["delta"] < 0
     if n == 0:
         return []
-    kind = "language model" if table["model"].startswith("lstm") else "model"
+    is_lm = table["model"].startswith(("lstm", "transformer"))
+    kind = "language model" if is_lm else "model"
     claim = (
-        "P&W find the output embedding better in language models"
-        if table["model"].startswith("lstm")
+        "P&W find the output embedding better in (LSTM) language models"
+        if is_lm
         else "P&W find the output embedding slightly worse than the input in skip-gram"
         if table["model"].startswith("sgns")
         else ""

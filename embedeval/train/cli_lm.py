@@ -11,7 +11,7 @@ from rich.console import Console
 from embedeval.clitypes import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range
-from embedeval.train.lm_config import CONFIGS, LM_RANGES, VARIANTS
+from embedeval.train.lm_config import ARCHS, CONFIGS, LM_RANGES, VARIANTS
 
 R = LM_RANGES
 DRY_RUN_EVAL_TOKENS = 2_000
@@ -40,14 +40,20 @@ def lm_progress(bar):
 @click.command("lm")
 @click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
 @click.option(
+    "--arch",
+    type=click.Choice(ARCHS),
+    default=None,
+    help="lstm (default) or transformer (decoder-only, pre-LayerNorm, AdamW + cosine; default config tf-small).",
+)
+@click.option(
     "--config",
     "config_name",
     type=click.Choice(list(CONFIGS)),
-    default="pw-small",
-    show_default=True,
-    help="Zaremba small/medium/large; pw-small = small without dropout (P&W Table 6); demo = the built-in "
-    "default of 'embedeval compare' (1x64, 6 epochs); tiny for smoke runs. Every option below left unset takes "
-    "the config's value (shown for pw-small).",
+    default=None,
+    help="LSTM: Zaremba small/medium/large; pw-small (the default) = small without dropout (P&W Table 6); demo = "
+    "the built-in default of 'embedeval compare' (1x64, 6 epochs); tiny for smoke runs. Transformer: tf-tiny "
+    "(tests), tf-small (2x256, 4 heads, context 128: about an hour of 2 CPU cores on PTB), tf-base (a GPU). "
+    "Every option below left unset takes the config's value (shown for pw-small).",
 )
 @click.option(
     "--variant",
@@ -55,7 +61,7 @@ def lm_progress(bar):
     default="untied",
     show_default=True,
     help="untied; wt (tied, output bias kept); pr / wt+pr (projection + regularisation); re (tied, no "
-    "output bias); al / real (augmented loss).",
+    "output bias); al / real (augmented loss). The Transformer has untied, wt and re.",
 )
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Run directory to write.")
 @click.option(
@@ -110,6 +116,41 @@ def lm_progress(bar):
     "--al-gamma", type=number(R["al_gamma"]), default=None, help="Augmented-loss weight: alpha = gamma * tau."
 )
 @click.option("--seed", type=number(R["seed"]), default=None, help="Seed [pw-small: 1]")
+@click.option("--heads", type=number(R["heads"]), default=None, help="Transformer attention heads [tf-small: 4]")
+@click.option("--ff-mult", type=number(R["ff_mult"]), default=None, help="Transformer MLP width / --hidden [4]")
+@click.option(
+    "--positions", type=click.Choice(["learned", "sinusoidal"]), default=None, help="Transformer positions [learned]"
+)
+@click.option(
+    "--emb-scale/--no-emb-scale",
+    default=None,
+    help="Multiply the input embedding by sqrt(width), as Vaswani et al. (changes how a tied matrix is shared) [off]",
+)
+@click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default=None, help="[LSTM: sgd; Transformer: adamw]")
+@click.option(
+    "--weight-decay",
+    type=number(R["weight_decay"]),
+    default=None,
+    help="AdamW weight decay, on weight matrices only (never U, V or S) [tf-small: 0.1]",
+)
+@click.option("--warmup", type=number(R["warmup"]), default=None, help="Linear warm-up steps [tf-small: 200]")
+@click.option(
+    "--min-lr-ratio", type=number(R["min_lr_ratio"]), default=None, help="Cosine decay ends at lr x this [0.1]"
+)
+@click.option("--beta2", type=number(R["beta2"]), default=None, help="AdamW beta2 [0.99]")
+@click.option(
+    "--schedule",
+    type=click.Choice(["zaremba", "cosine"]),
+    default=None,
+    help="zaremba: lr x lr_decay per epoch after max_epoch; cosine: per-step warm-up and cosine decay",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["sum-over-time", "mean"]),
+    default=None,
+    help="Cost: cross-entropy summed over bptt and averaged over the batch (Zaremba; lr and clip apply to it) or "
+    "the per-token mean [LSTM: sum-over-time; Transformer: mean]",
+)
 @click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads.")
 @click.option(
     "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
@@ -134,16 +175,16 @@ def lm_progress(bar):
 def train_lm_cmd(
     corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, **overrides
 ) -> None:
-    """Train an LSTM language model and export its input (U), output (V) or tied (S) embedding."""
+    """Train a language model (LSTM or Transformer) and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
     from embedeval.train.lm import load_lm_data
-    from embedeval.train.lm_config import make_config
+    from embedeval.train.lm_config import config_for, make_config
     from embedeval.train.rundir import RunDir
 
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
-    cfg = make_config(config_name, variant, **overrides)
+    cfg = make_config(config_for(config_name, overrides.get("arch")), variant, **overrides)
     if cfg.device == "cuda":
         import torch
 

@@ -25,7 +25,7 @@ from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write
 from embedeval.train.lm_config import LMConfig, validate
-from embedeval.train.lm_model import RNNLM, strip_compile_prefix
+from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 from embedeval.train.rundir import RunDir
 
 CHECKPOINT = "checkpoint.pt"
@@ -91,14 +91,15 @@ def detach(hidden: list) -> list:
 
 
 def lm_cost(
-    model: RNNLM, cfg: LMConfig, x: torch.Tensor, y: torch.Tensor, hidden: list
+    model: EmbeddingLM, cfg: LMConfig, x: torch.Tensor, y: torch.Tensor, hidden: list
 ) -> tuple[torch.Tensor, torch.Tensor, list]:
     """(cost to minimise, summed cross-entropy, new hidden). Cost = CE summed over time / batch (+ terms)."""
     features, hidden = model.features(x, hidden)
     logits = model.logits(features)
     ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
     batch = x.size(1)
-    cost = ce_sum / batch
+    # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers)
+    cost = ce_sum / batch if cfg.loss == "sum-over-time" else ce_sum / y.numel()
     if cfg.augmented_loss:
         # Inan et al.: KL(y~ || softmax(W h / tau)), y~ = softmax(U[target] U^T / tau), bias-free logits
         tau = cfg.al_tau
@@ -114,7 +115,7 @@ def lm_cost(
 
 
 @torch.no_grad()
-def evaluate_perplexity(model: RNNLM, ids: torch.Tensor, cfg: LMConfig, batch_size: int | None = None) -> float:
+def evaluate_perplexity(model: EmbeddingLM, ids: torch.Tensor, cfg: LMConfig, batch_size: int | None = None) -> float:
     """Perplexity with the hidden state carried over the whole split (batch 1 by default)."""
     model.eval()
     if cfg.max_eval_tokens:
@@ -122,7 +123,9 @@ def evaluate_perplexity(model: RNNLM, ids: torch.Tensor, cfg: LMConfig, batch_si
     data = batchify(ids, batch_size or cfg.eval_batch_size).to(cfg.device)
     hidden = model.init_hidden(data.size(1))
     total, count = 0.0, 0
-    step = max(cfg.bptt, 100)
+    # the LSTM carries its state, so longer chunks only save time; a Transformer sees one context window at a time
+    context = getattr(model, "context", None)
+    step = context or max(cfg.bptt, 100)
     for start in range(0, data.size(0) - 1, step):
         x = data[start : start + step]
         y = data[start + 1 : start + 1 + x.size(0)]
@@ -138,6 +141,28 @@ def learning_rate(cfg: LMConfig, epoch: int) -> float:
     """Zaremba's schedule, as in his code and P&W's: ``lr * lr_decay ** max(epoch - max_epoch, 0)`` for the
     0-based epoch, so max_epoch = 4 (small) keeps the full lr for 5 epochs and halves it from the 6th."""
     return cfg.lr * cfg.lr_decay ** max(epoch - cfg.max_epoch, 0)
+
+
+def cosine_learning_rate(cfg: LMConfig, step: int, total_steps: int) -> float:
+    """Linear warm-up over ``cfg.warmup`` steps, then cosine decay to ``lr * min_lr_ratio`` at the last step.
+    ``step`` is the 0-based index of the update about to be made."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(max((step - cfg.warmup) / max(total_steps - cfg.warmup, 1), 0.0), 1.0)
+    return cfg.lr * (cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: EmbeddingLM, cfg: LMConfig) -> torch.optim.Optimizer:
+    """SGD (Zaremba), or AdamW with weight decay on the weight matrices only: never on the word embeddings U and V
+    (tied or not: decaying a tied matrix would pull both sides toward zero at once), biases or LayerNorms."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    embeddings = {id(model.encoder.weight), id(model.decoder.weight)}
+    params = list(model.parameters())
+    decay = [p for p in params if p.dim() >= 2 and id(p) not in embeddings]
+    rest = [p for p in params if p.dim() < 2 or id(p) in embeddings]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
 
 
 class _Stop:
@@ -165,13 +190,14 @@ class _Stop:
 
 def save_checkpoint(
     path: Path,
-    model: RNNLM,
+    model: EmbeddingLM,
     epoch: int,
     batch: int,
     hidden: list | None,
     vocab_size: int,
     history: list,
     partial: tuple[float, int] = (0.0, 0),
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> None:
     state = {
         "model": {k: v.detach().cpu() for k, v in strip_compile_prefix(model.state_dict()).items()},
@@ -185,6 +211,8 @@ def save_checkpoint(
         "epoch_ce": float(partial[0]),
         "epoch_tokens": int(partial[1]),
     }
+    if isinstance(optimizer, torch.optim.AdamW):  # its moments are part of the state a resume must restore
+        state["optimizer"] = optimizer.state_dict()
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
@@ -215,6 +243,20 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+# No word-level language model comes near this on a 10k+ word vocabulary (PTB, WikiText-2): a perplexity below it
+# means the model saw the words it predicts, i.e. a leaking attention mask or a shifted target.
+IMPOSSIBLE_PERPLEXITY = 20.0
+
+
+def _refuse_impossible_perplexity(valid_ppl: float, vocab_size: int, run: RunDir) -> None:
+    if vocab_size >= 10_000 and valid_ppl < IMPOSSIBLE_PERPLEXITY:
+        raise EmbedevalError(
+            f"validation perplexity {valid_ppl:.2f} on a {vocab_size:,}-word vocabulary is below "
+            f"{IMPOSSIBLE_PERPLEXITY:g}: the model must be seeing the words it predicts (a causality bug); stopped",
+            run.path,
+        )
+
+
 class LMTrainer:
     """One training run, step by step: ``steps()`` yields after every optimizer step.
 
@@ -228,7 +270,7 @@ class LMTrainer:
         data: LMData,
         run: RunDir,
         resume: bool = False,
-        model_hook: Callable[[RNNLM], None] | None = None,
+        model_hook: Callable[[EmbeddingLM], None] | None = None,
     ) -> None:
         validate(cfg)
         self.cfg, self.data, self.run = cfg, data, run
@@ -241,12 +283,13 @@ class LMTrainer:
                 f"the training split has {data.train.numel()} tokens: shorter than one batch "
                 f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
             )
-        self.model = model = RNNLM(len(data.vocab), cfg).to(cfg.device)
+        self.model = model = build_model(len(data.vocab), cfg).to(cfg.device)
         run.publish()  # inputs are good and the model is built: now the run may replace an old one
         if model_hook is not None:
             model_hook(model)
         self.epoch, self.batch, self.hidden, self.history = 0, 0, None, []
         self.partial = (0.0, 0)  # cross-entropy and tokens of the current epoch before a resume
+        self.optimizer = make_optimizer(model, cfg)
         if resume:
             run.check_resume_config(cfg)  # here, not in the CLI: Python callers get the same check
             self._restore()
@@ -255,7 +298,6 @@ class LMTrainer:
         self.n_batches = (self.train.size(0) - 1) // cfg.bptt
         if cfg.max_batches:
             self.n_batches = min(self.n_batches, cfg.max_batches)
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
         self.step = self.epoch * self.n_batches + self.batch
         self.total_steps = cfg.epochs * self.n_batches
         self.summary: dict[str, Any] | None = None
@@ -283,6 +325,14 @@ class LMTrainer:
             raise EmbedevalError(
                 "the checkpoint's random state is damaged; start the run again with --overwrite", self.ckpt_path
             ) from None
+        if "optimizer" in state:
+            try:
+                self.optimizer.load_state_dict(state["optimizer"])
+            except (ValueError, KeyError, RuntimeError):
+                raise EmbedevalError(
+                    "the checkpoint's optimizer state does not fit this model; start again with --overwrite",
+                    self.ckpt_path,
+                ) from None
         self.epoch, self.batch, self.history = state["epoch"], state["batch"], state["history"]
         if self.batch:
             self.partial = (float(state.get("epoch_ce", 0.0)), int(state.get("epoch_tokens", 0)))
@@ -295,6 +345,8 @@ class LMTrainer:
         return self.run.path / CHECKPOINT  # the run's folder moves once, from staging into place (publish)
 
     def lr(self) -> float:
+        if self.cfg.schedule == "cosine":
+            return cosine_learning_rate(self.cfg, self.step, self.total_steps)
         return learning_rate(self.cfg, self.epoch)
 
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
@@ -325,6 +377,9 @@ class LMTrainer:
                     )
                 cost.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                if cfg.schedule == "cosine":
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = self.lr()
                 self.optimizer.step()
                 self.step += 1
                 self.batch += 1
@@ -353,6 +408,7 @@ class LMTrainer:
                 "seconds": elapsed,
                 "step": self.step,
             }
+            _refuse_impossible_perplexity(record["valid_ppl"], len(self.data.vocab), run)
             self.history.append(record)
             self.epoch, self.batch, self.hidden, self.partial = self.epoch + 1, 0, None, (0.0, 0)
             self.checkpoint()
@@ -388,6 +444,7 @@ class LMTrainer:
             len(self.data.vocab),
             self.history,
             self.partial,
+            self.optimizer,
         )
         export_embeddings(self.model, self.data.vocab, self.run, self.cfg)
 
@@ -403,8 +460,8 @@ def train_lm(
     run: RunDir,
     resume: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    on_step: Callable[[RNNLM, int], None] | None = None,
-    model_hook: Callable[[RNNLM], None] | None = None,
+    on_step: Callable[[EmbeddingLM, int], None] | None = None,
+    model_hook: Callable[[EmbeddingLM], None] | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
     trainer = LMTrainer(cfg, data, run, resume, model_hook)
@@ -419,10 +476,10 @@ def train_lm(
     return trainer.summary
 
 
-def export_embeddings(model: RNNLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:
+def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:
     """input / output (+ bias) for untied runs, tied (+ bias) for tied runs, projection.npz for PR."""
     words = vocab.words
-    model_name = f"lstm-{cfg.variant}"
+    model_name = f"{cfg.arch}-{cfg.variant}"
     bias = model.decoder.bias.detach().cpu().numpy() if model.decoder.bias is not None else None
     u = model.encoder.weight.detach().cpu().numpy()
     if cfg.tied:

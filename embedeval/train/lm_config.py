@@ -1,4 +1,5 @@
-"""LSTM language-model configurations (Zaremba et al. 2014; Press & Wolf 2017; Inan et al. 2017).
+"""Language-model configurations: the LSTM (Zaremba et al. 2014; Press & Wolf 2017; Inan et al. 2017) and a
+decoder-only Transformer (``arch="transformer"``, the ``tf-*`` configs).
 
 Loss scale follows Zaremba: the cost is the cross-entropy summed over the bptt steps and averaged over
 the batch, and lr / clip apply to that cost (docs/methods.md section 7). With a per-token mean the same training
@@ -34,7 +35,16 @@ LM_RANGES = {
     "max_batches": positive_int(),
     "eval_batch_size": positive_int(1_000_000),
     "max_eval_tokens": positive_int(),
+    "heads": positive_int(1_024),
+    "ff_mult": positive_int(64),
+    "weight_decay": Range(float, 0, 10),
+    "warmup": Range(int, 0, 10_000_000),
+    "min_lr_ratio": Range(float, 0, 1),
+    "beta2": Range(float, 0, 1, low_open=True, high_open=True),
 }
+
+ARCHS = ("lstm", "transformer")
+TRANSFORMER_VARIANTS = ("untied", "wt", "re")
 
 
 @dataclass
@@ -65,6 +75,19 @@ class LMConfig:
     max_batches: int | None = None  # stop each epoch early (smoke tests, --dry-run)
     eval_batch_size: int = 1  # valid/test carry the state over the whole split
     max_eval_tokens: int | None = None  # evaluate on the first tokens of valid/test only (--dry-run)
+    # --- architecture and optimiser (the LSTM keeps Zaremba's SGD; the Transformer uses AdamW + cosine)
+    arch: str = "lstm"  # lstm | transformer
+    heads: int = 4  # Transformer attention heads
+    ff_mult: int = 4  # Transformer MLP width = ff_mult * hidden
+    positions: str = "learned"  # learned | sinusoidal (Transformer)
+    emb_scale: bool = False  # multiply the input embedding by sqrt(hidden) (Vaswani et al.)
+    optimizer: str = "sgd"  # sgd | adamw
+    weight_decay: float = 0.0  # AdamW: on weight matrices only; never on embeddings (tied or not), biases, norms
+    warmup: int = 0  # linear warm-up steps (cosine schedule)
+    min_lr_ratio: float = 0.1  # cosine schedule: decays to lr * min_lr_ratio at the last step
+    beta2: float = 0.99  # AdamW
+    schedule: str = "zaremba"  # zaremba (per epoch, lr_decay after max_epoch) | cosine (per step, after warmup)
+    loss: str = "sum-over-time"  # Zaremba's cost (summed over bptt, averaged over the batch) | mean (per token)
 
     @property
     def embedding_size(self) -> int:
@@ -108,10 +131,30 @@ _FIELDS = (
 )
 CONFIGS = {name: dict(zip(_FIELDS, values)) for name, values in _ZAREMBA.items()}
 CONFIGS["pw-small"] = dict(CONFIGS["small"], keep_prob=1.0)  # P&W Table 6: small, no dropout
+# Transformers (arch transformer): bptt is the context length; keep_prob 0.9 = dropout 0.1
+_TF = dict(
+    arch="transformer", optimizer="adamw", schedule="cosine", loss="mean", lr_decay=1.0, max_epoch=0, init_scale=0.02,
+    weight_decay=0.1, clip=1.0, positions="learned",
+)  # fmt: skip
+CONFIGS_TF = {
+    "tf-tiny": dict(_TF, hidden=32, layers=2, heads=2, bptt=16, batch_size=8, epochs=2, lr=3e-3, warmup=10, keep_prob=1.0),
+    # sized for about an hour of two CPU cores on PTB
+    "tf-small": dict(_TF, hidden=256, layers=2, heads=4, bptt=128, batch_size=16, epochs=6, lr=1e-3, warmup=200, keep_prob=0.7),
+    # for a GPU: GPT-2-small-like width, 6 layers
+    "tf-base": dict(_TF, hidden=512, layers=6, heads=8, bptt=256, batch_size=32, epochs=20, lr=6e-4, warmup=1000, keep_prob=0.7),
+}  # fmt: skip
 # the built-in default of `embedeval compare`: a minute or so on 2 cores on the ~60k-token Lee corpus
 CONFIGS["demo"] = dict(CONFIGS["small"], hidden=64, layers=1, bptt=20, epochs=6, max_epoch=2, batch_size=20)
 CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, max_epoch=1, batch_size=8)
+CONFIGS.update(CONFIGS_TF)
 VARIANTS = ("untied", "wt", "pr", "wt+pr", "re", "al", "real")
+
+
+def config_for(name: str | None, arch: str | None) -> str:
+    """The config to use: the one named, else the default of the architecture (pw-small, tf-small)."""
+    if name is not None:
+        return name
+    return "tf-small" if arch == "transformer" else "pw-small"
 
 
 def make_config(name: str, variant: str = "untied", **overrides: object) -> LMConfig:
@@ -120,6 +163,10 @@ def make_config(name: str, variant: str = "untied", **overrides: object) -> LMCo
     if variant not in VARIANTS:
         raise EmbedevalError(f"unknown variant {variant!r}; valid variants: {', '.join(VARIANTS)}")
     values = dict(CONFIGS[name], variant=variant)
+    arch = overrides.get("arch")
+    if arch is not None and arch != values.get("arch", "lstm"):
+        suggestion = "tf-tiny, tf-small or tf-base" if arch == "transformer" else "pw-small, small, medium or large"
+        raise EmbedevalError(f"config {name} is not a {arch} config; for --arch {arch} use --config {suggestion}")
     known = {f.name for f in dataclasses.fields(LMConfig)}
     for key, value in overrides.items():
         if value is None:
@@ -136,6 +183,24 @@ def validate(cfg: LMConfig) -> None:
     check_ranges(cfg, LM_RANGES)
     if cfg.device not in ("cpu", "cuda"):
         raise EmbedevalError(f"--device {cfg.device!r}: must be cpu or cuda")
+    for name, allowed in (("arch", ARCHS), ("positions", ("learned", "sinusoidal")), ("optimizer", ("sgd", "adamw")),
+                          ("schedule", ("zaremba", "cosine")), ("loss", ("sum-over-time", "mean"))):  # fmt: skip
+        if getattr(cfg, name) not in allowed:
+            raise EmbedevalError(f"--{name} {getattr(cfg, name)!r}: must be one of {', '.join(allowed)}")
+    if cfg.arch == "transformer":
+        if cfg.variant not in TRANSFORMER_VARIANTS:
+            raise EmbedevalError(
+                f"variant {cfg.variant} is for the LSTM; the Transformer has {', '.join(TRANSFORMER_VARIANTS)}"
+            )
+        if cfg.embedding_size != cfg.hidden:
+            raise EmbedevalError(
+                f"the Transformer's embedding size ({cfg.embedding_size}) must equal its width ({cfg.hidden}): "
+                "drop --emb-size and set the width with --hidden"
+            )
+        if cfg.hidden % cfg.heads:
+            raise EmbedevalError(f"--hidden {cfg.hidden} is not divisible by --heads {cfg.heads}: change either")
+        if cfg.variational:
+            raise EmbedevalError("--variational (locked dropout) is for the LSTM")
     if cfg.tied and not cfg.projection and cfg.embedding_size != cfg.hidden:
         raise EmbedevalError(
             f"variant {cfg.variant} ties U and V, which needs the embedding size ({cfg.embedding_size}) to equal "

@@ -30,7 +30,63 @@ class LockedDropout(nn.Module):
         return x * mask
 
 
-class RNNLM(nn.Module):
+class EmbeddingLM(nn.Module):
+    """What every language model here shares: U = ``encoder.weight``, V = ``decoder.weight`` (one Parameter when
+    tied), logits through V, the hook that reports each side's gradient of the embedding, and parameter counts.
+
+    A subclass builds ``encoder``, ``decoder`` (tied after initialisation) and implements ``features`` and
+    ``init_hidden``; the trainer, the exports and the dynamics tracker need nothing else.
+    """
+
+    encoder: nn.Embedding
+    decoder: nn.Linear
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grad_hook: Callable[[str, torch.Tensor], None] | None = None
+        self.projection: nn.Module | None = None  # P&W's projection before V (LSTM pr / wt+pr only)
+
+    def input_embedding(self) -> torch.Tensor:
+        """U (the tied S when tied), C x E, as in Hugging Face's ``get_input_embeddings()``."""
+        return self.encoder.weight
+
+    def output_embedding(self) -> torch.Tensor:
+        """V (the same tensor as U when tied), as in ``get_output_embeddings()``."""
+        return self.decoder.weight
+
+    def _split_weight(self, role: str) -> torch.Tensor:
+        """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
+        weight = self.encoder.weight if role == "input" else self.decoder.weight
+        if self.grad_hook is None or not torch.is_grad_enabled():
+            return weight
+        alias = weight.view_as(weight)  # a non-leaf alias: its hook sees only this path's gradient
+        hook = self.grad_hook
+        alias.register_hook(lambda g: hook(role, g))
+        return alias
+
+    def features(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
+        """Top-layer outputs for (time, batch) token ids, and the state to carry to the next batch."""
+        raise NotImplementedError
+
+    def init_hidden(self, batch_size: int) -> list:
+        raise NotImplementedError
+
+    def logits(self, features: torch.Tensor, bias: bool = True) -> torch.Tensor:
+        use_bias = self.decoder.bias if bias else None
+        return F.linear(features, self._split_weight("output"), use_bias)
+
+    def forward(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
+        x, hidden = self.features(tokens, hidden)
+        return self.logits(x), hidden
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Unique parameters (the tied matrix once) and state_dict entries (the tied matrix twice)."""
+        unique = sum(p.numel() for p in self.parameters())
+        entries = sum(t.numel() for t in self.state_dict().values())
+        return {"unique_parameters": unique, "state_dict_entries": entries}
+
+
+class RNNLM(EmbeddingLM):
     def __init__(self, vocab_size: int, cfg: LMConfig):
         super().__init__()
         self.cfg = cfg
@@ -56,7 +112,6 @@ class RNNLM(nn.Module):
         self.reset_parameters()
         if cfg.tied:
             self.decoder.weight = self.encoder.weight  # one tensor, initialised once
-        self.grad_hook: Callable[[str, torch.Tensor], None] | None = None
 
     def reset_parameters(self) -> None:
         s = self.cfg.init_scale
@@ -70,16 +125,6 @@ class RNNLM(nn.Module):
             (weight.new_zeros(rnn.num_layers, batch_size, h), weight.new_zeros(rnn.num_layers, batch_size, h))
             for rnn in self.rnns
         ]
-
-    def _split_weight(self, role: str) -> torch.Tensor:
-        """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
-        weight = self.encoder.weight if role == "input" else self.decoder.weight
-        if self.grad_hook is None or not torch.is_grad_enabled():
-            return weight
-        alias = weight.view_as(weight)  # a non-leaf alias: its hook sees only this path's gradient
-        hook = self.grad_hook
-        alias.register_hook(lambda g: hook(role, g))
-        return alias
 
     def features(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
         """Top-layer outputs (after dropout, projection) for (time, batch) token ids."""
@@ -95,21 +140,22 @@ class RNNLM(nn.Module):
             x = self.bridge(x)
         return x, new_hidden
 
-    def logits(self, features: torch.Tensor, bias: bool = True) -> torch.Tensor:
-        use_bias = self.decoder.bias if bias else None
-        return F.linear(features, self._split_weight("output"), use_bias)
-
-    def forward(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
-        x, hidden = self.features(tokens, hidden)
-        return self.logits(x), hidden
-
-    def parameter_counts(self) -> dict[str, int]:
-        """Unique parameters (the tied matrix once) and state_dict entries (the tied matrix twice)."""
-        unique = sum(p.numel() for p in self.parameters())
-        entries = sum(t.numel() for t in self.state_dict().values())
-        return {"unique_parameters": unique, "state_dict_entries": entries}
-
 
 def strip_compile_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """``torch.compile`` wraps the model and prefixes every key with ``_orig_mod.``."""
     return {k.removeprefix("_orig_mod."): v for k, v in state.items()}
+
+
+# arch -> "module:class". A new language model is one module with an EmbeddingLM subclass, plus one line here.
+MODELS = {
+    "lstm": "embedeval.train.lm_model:RNNLM",
+    "transformer": "embedeval.train.transformer_model:TransformerLM",
+}
+
+
+def build_model(vocab_size: int, cfg: LMConfig) -> EmbeddingLM:
+    """The registered model class of ``cfg.arch`` (see :data:`MODELS`)."""
+    import importlib
+
+    module, _, name = MODELS[cfg.arch].partition(":")
+    return getattr(importlib.import_module(module), name)(vocab_size, cfg)

@@ -1,0 +1,101 @@
+"""A decoder-only, pre-LayerNorm Transformer language model with the same embedding contract as the LSTM.
+
+U = ``encoder.weight`` and V = ``decoder.weight`` (one Parameter when tied, as in GPT-2), so training, exports,
+the gradient split and the dynamics tracker treat it exactly like the LSTM (see
+:class:`~embedeval.train.lm_model.EmbeddingLM`). The context is ``cfg.bptt`` tokens: the trainer feeds windows
+of that length and no state crosses a window (``init_hidden`` is empty).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from embedeval.train.lm_config import LMConfig
+from embedeval.train.lm_model import EmbeddingLM
+
+
+class Block(nn.Module):
+    """x + attn(LN(x)), then x + MLP(LN(x)): pre-LN, as in GPT-2, trains stably without a long warm-up."""
+
+    def __init__(self, cfg: LMConfig):
+        super().__init__()
+        d = cfg.hidden
+        self.heads = cfg.heads
+        self.dropout = 1.0 - cfg.keep_prob
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, cfg.ff_mult * d), nn.GELU(), nn.Linear(cfg.ff_mult * d, d))
+        self.drop = nn.Dropout(self.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, time, d)
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
+        return x + self.drop(self.mlp(self.ln2(x)))
+
+
+def sinusoidal(length: int, d: int) -> torch.Tensor:
+    """Vaswani et al.'s fixed position codes: sin on even, cos on odd dimensions."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    rate = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    table = torch.zeros(length, d)
+    table[:, 0::2] = torch.sin(position * rate)
+    table[:, 1::2] = torch.cos(position * rate[: d // 2])
+    return table
+
+
+class TransformerLM(EmbeddingLM):
+    def __init__(self, vocab_size: int, cfg: LMConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden
+        self.context = cfg.bptt
+        self.encoder = nn.Embedding(vocab_size, d)
+        if cfg.positions == "learned":
+            self.positions = nn.Embedding(self.context, d)
+        else:
+            self.register_buffer("position_table", sinusoidal(self.context, d), persistent=False)
+            self.positions = None
+        self.scale = math.sqrt(d) if cfg.emb_scale else 1.0
+        self.drop = nn.Dropout(1.0 - cfg.keep_prob)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.decoder = nn.Linear(d, vocab_size, bias=cfg.output_bias)
+        self.reset_parameters()
+        if cfg.tied:
+            self.decoder.weight = self.encoder.weight  # one tensor, initialised once
+
+    def reset_parameters(self) -> None:
+        """GPT-2's initialisation: N(0, init_scale) weights, zero biases, the residual projections scaled down by
+        sqrt(2 x layers) so the residual stream does not grow with depth."""
+        std = self.cfg.init_scale
+        for name, param in self.named_parameters():
+            if param.dim() == 1:
+                nn.init.ones_(param) if name.endswith("weight") else nn.init.zeros_(param)  # LayerNorm / biases
+            elif name.endswith(("proj.weight", "mlp.2.weight")):
+                nn.init.normal_(param, 0.0, std / math.sqrt(2 * self.cfg.layers))
+            else:
+                nn.init.normal_(param, 0.0, std)
+
+    def init_hidden(self, batch_size: int) -> list:
+        return []  # nothing crosses a context window
+
+    def features(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
+        """(time, batch) ids -> (time, batch, d) features; time must not exceed the context."""
+        t = tokens.size(0)
+        if t > self.context:
+            raise ValueError(f"{t} tokens exceed the context of {self.context}")
+        x = F.embedding(tokens.t(), self._split_weight("input")) * self.scale  # (batch, time, d)
+        pos = self.positions.weight[:t] if self.positions is not None else self.position_table[:t]
+        x = self.drop(x + pos)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x).transpose(0, 1).contiguous(), hidden
