@@ -52,7 +52,7 @@ def lm_progress(bar):
     default=None,
     help="LSTM: Zaremba small/medium/large; pw-small (the default) = small without dropout (P&W Table 6); demo = "
     "the built-in default of 'embedeval compare' (1x64, 6 epochs); tiny for smoke runs. Transformer: tf-tiny "
-    "(tests), tf-small (2x256, 4 heads, context 128: about an hour of 2 CPU cores on PTB), tf-base (a GPU). "
+    "(tests), tf-small (2x256, 4 heads, context 128, dropout 0.2, 6 epochs: about an hour of CPU on PTB), tf-base (a GPU). "
     "Every option below left unset takes the config's value (shown for pw-small).",
 )
 @click.option(

@@ -139,7 +139,7 @@ _TF = dict(
 CONFIGS_TF = {
     "tf-tiny": dict(_TF, hidden=32, layers=2, heads=2, bptt=16, batch_size=8, epochs=2, lr=3e-3, warmup=10, keep_prob=1.0),
     # sized for about an hour of two CPU cores on PTB
-    "tf-small": dict(_TF, hidden=256, layers=2, heads=4, bptt=128, batch_size=16, epochs=6, lr=1e-3, warmup=200, keep_prob=0.7),
+    "tf-small": dict(_TF, hidden=256, layers=2, heads=4, bptt=128, batch_size=16, epochs=6, lr=1e-3, warmup=200, keep_prob=0.8),
     # for a GPU: GPT-2-small-like width, 6 layers
     "tf-base": dict(_TF, hidden=512, layers=6, heads=8, bptt=256, batch_size=32, epochs=20, lr=6e-4, warmup=1000, keep_prob=0.7),
 }  # fmt: skip
