@@ -114,7 +114,9 @@ def main() -> None:
         mine.append(ours(ids, cfg, args.batches))
     p, m, bound = statistics.median(plain), statistics.median(mine), statistics.median(peak)
     flops = train_flops_per_token(cfg)
-    print(f"config {args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads")
+    print(
+        f"config {args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads"
+    )
     print(f"sgemm bound: {bound / 1e9:,.1f} GFLOP/s; training FLOPs per token: {flops / 1e6:,.1f} M")
     print(f"plain PyTorch loop: {p:,.0f} tokens/s ({p * flops / bound:.0%} of the matmul bound)")
     print(f"embedeval train lm: {m:,.0f} tokens/s ({m * flops / bound:.0%} of the matmul bound)")

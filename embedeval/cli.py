@@ -94,6 +94,14 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write results as CSV.")
 @click.option(
+    "--pairs-csv",
+    type=click.Path(dir_okay=False),
+    help="Write every benchmark pair: words, gold, each embedding's cosine, and whether it was scored.",
+)
+@click.option(
+    "--tests-csv", type=click.Path(dir_okay=False), help="Write the pairwise tests (Williams, bootstrap, Holm) as CSV."
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
@@ -134,6 +142,8 @@ def eval_cmd(
     oov,
     json_path,
     csv_path,
+    pairs_csv,
+    tests_csv,
     fmt,
     add_sum,
     n_bootstrap,
@@ -158,10 +168,14 @@ def eval_cmd(
     from embedeval.embeddings import load
     from embedeval.embeddings.formats import write
     from embedeval.evaluate import evaluate
-    from embedeval.evaluate.output import write_csv, write_json
+    from embedeval.evaluate.output import write_csv, write_json, write_pairs_csv, write_tests_csv
     from embedeval.evaluate.table import print_evaluation
 
-    _refuse_overwriting_inputs(embeddings, benchmarks, {"--json": json_path, "--csv": csv_path})
+    _refuse_overwriting_inputs(
+        embeddings,
+        benchmarks,
+        {"--json": json_path, "--csv": csv_path, "--pairs-csv": pairs_csv, "--tests-csv": tests_csv},
+    )
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
     for note in notes:
         err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
@@ -202,6 +216,10 @@ def eval_cmd(
         console.print(f"wrote {markup_safe(write_json(ev, json_path))}")
     if csv_path:
         console.print(f"wrote {markup_safe(write_csv(ev, csv_path))}")
+    if pairs_csv:
+        console.print(f"wrote {markup_safe(write_pairs_csv(ev, pairs_csv))}")
+    if tests_csv:
+        console.print(f"wrote {markup_safe(write_tests_csv(ev, tests_csv))}")
     if export:
         ext = {
             "word2vec": ".txt",

@@ -74,3 +74,28 @@ def test_provenance_holds_no_machine_paths(tmp_path):
 
     assert load_benchmark("ws353").path == "bundled:wordsim353.tsv"
     assert resolve_corpus("builtin").describe()["files"] == {"train": "gensim:lee_background.cor"}
+
+
+def test_eval_writes_the_pairs_the_tests_and_the_oov_words(tmp_path):
+    import csv
+
+    rng = np.random.default_rng(2)
+    words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex"]
+    for name, known in (("a", words), ("b", words[:-2])):
+        write(Embedding(known, rng.normal(size=(len(known), 5))), tmp_path / f"{name}.txt", "word2vec")
+    code, _, err = run_cli(
+        "eval", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "-b", "ws353",
+        "--pairs-csv", str(tmp_path / "pairs.csv"), "--tests-csv", str(tmp_path / "tests.csv"),
+        "--json", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert code == 0, err
+    rows = list(csv.DictReader(open(tmp_path / "pairs.csv")))
+    assert len(rows) == 353 and set(rows[0]) == {"benchmark", "word1", "word2", "gold", "a", "b", "used"}
+    love_sex = next(r for r in rows if {r["word1"], r["word2"]} == {"love", "sex"})
+    assert love_sex["a"] and not love_sex["b"] and love_sex["used"] == "0"  # b lacks "love": not scored
+    used = [r for r in rows if r["used"] == "1"]
+    assert all(r["a"] and r["b"] for r in used)
+    tests = list(csv.DictReader(open(tmp_path / "tests.csv")))
+    assert len(tests) == 1 and tests[0]["embedding_a"] in ("a", "b") and tests[0]["n"] == str(len(used))
+    oov = json.loads((tmp_path / "r.json").read_text())["oov_words"]
+    assert "love" in oov["b"]["ws353"] and "love" not in oov["a"]["ws353"]

@@ -25,3 +25,34 @@ def write_csv(ev: Evaluation, path: str | Path) -> Path:
             writer.writerows(rows)
 
     return atomic_write(path, write)
+
+
+def write_pairs_csv(ev: Evaluation, path: str | Path) -> Path:
+    """One row per benchmark pair: words, gold score, each embedding's cosine (empty when a word is unknown) and
+    ``used`` (1 when the pair is among those scored: with several embeddings, the pairs every one covers)."""
+    names = list(dict.fromkeys(r.embedding for r in ev.results))
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["benchmark", "word1", "word2", "gold", *names, "used"])
+            for bench, table in ev.pairs.items():
+                for i, (w1, w2) in enumerate(zip(table.words1, table.words2)):
+                    cosines = [table.cosines[n][i] for n in names]
+                    writer.writerow([bench, w1, w2, f"{table.gold[i]:g}",
+                                     *("" if c != c else f"{c:.6f}" for c in cosines), int(table.used[i])])  # fmt: skip
+
+    return atomic_write(path, write)
+
+
+def write_tests_csv(ev: Evaluation, path: str | Path) -> Path:
+    """The pairwise comparisons (Williams' t, paired bootstrap, Holm), one row per benchmark and pair."""
+    rows = [asdict(c) for c in ev.comparisons]
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["benchmark"])
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)

@@ -189,17 +189,32 @@ class Correlation:
 
 
 @dataclass
+class PairTable:
+    """Every pair of one benchmark: the words, the gold score, each embedding's cosine (NaN where a word is
+    unknown) and whether the pair entered the scores (``used``: the intersection, or the covered pairs)."""
+
+    words1: list[str]
+    words2: list[str]
+    gold: np.ndarray
+    cosines: dict[str, np.ndarray]
+    used: np.ndarray
+
+
+@dataclass
 class Evaluation:
     results: list[SimilarityResult]
     comparisons: list[Comparison] = field(default_factory=list)
     correlations: list[Correlation] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    oov_words: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # embedding -> benchmark -> words
+    pairs: dict[str, PairTable] = field(default_factory=dict)  # benchmark -> its pairs (written as pairs.csv)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "results": [asdict(r) for r in self.results],
             "comparisons": [asdict(c) for c in self.comparisons],
             "correlations": [asdict(c) for c in self.correlations],
+            "oov_words": self.oov_words,
             "settings": self.settings,
             "version": embedeval.__version__,
         }
@@ -251,6 +266,8 @@ def evaluate(
     results: list[SimilarityResult] = []
     # benchmark -> (gold, cosines per embedding, shared-pair mask, bootstrap counts for the shared pairs)
     per_bench: dict[str, tuple[np.ndarray, list[np.ndarray], np.ndarray | None, np.ndarray | None]] = {}
+    oov_words: dict[str, dict[str, list[str]]] = {}
+    pairs: dict[str, PairTable] = {}
     wanted = benchmark_words(benches, fold_case)
     lookups = [lookup(e, wanted, fold_case) for e in embs]  # one vocabulary pass per embedding
     for bench in benches:
@@ -276,6 +293,12 @@ def evaluate(
                 )
             )
         per_bench[bench.name] = (bench.scores, [s.cosines for s in scored], use, counts)
+        for name, s in zip(names, scored):
+            oov_words.setdefault(name, {})[bench.name] = s.oov_words
+        used = use if use is not None else np.logical_and.reduce([s.covered for s in scored])
+        pairs[bench.name] = PairTable(
+            list(bench.words1), list(bench.words2), bench.scores, {n: s.cosines for n, s in zip(names, scored)}, used
+        )
     evaluation = Evaluation(
         results,
         settings={
@@ -286,6 +309,8 @@ def evaluate(
             "confidence": confidence,
             "fold_case": fold_case,
         },
+        oov_words=oov_words,
+        pairs=pairs,
     )
     if compare and len(embs) > 1 and oov == "drop":
         evaluation.comparisons = _comparisons(names, benches, per_bench, n_bootstrap, seed, confidence)

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 import embedeval
-from embedeval.evaluate.output import write_csv
+from embedeval.evaluate.output import write_csv, write_pairs_csv, write_tests_csv
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.report.build import Report
 
@@ -57,12 +57,21 @@ def prepare_report_dir(out: str | Path, overwrite: bool) -> OutputDir:
 
 
 def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:
-    """Write index.html, results.json and results.csv, each atomically; an :class:`OutputDir` is published first."""
+    """Write index.html, results.json, results.csv, pairs.csv and tests.csv, each atomically; an :class:`OutputDir`
+    is published first."""
     claim = out if isinstance(out, OutputDir) else prepare_report_dir(out, overwrite)
     with claim:
         folder = claim.publish()
-        targets = {"html": folder / "index.html", "json": folder / "results.json", "csv": folder / "results.csv"}
+        targets = {
+            "html": folder / "index.html",
+            "json": folder / "results.json",
+            "csv": folder / "results.csv",
+            "pairs": folder / "pairs.csv",
+            "tests": folder / "tests.csv",
+        }
         atomic_write_text(targets["html"], render_html(report))
         atomic_write_text(targets["json"], json.dumps(report.to_dict(), indent=1, default=str) + "\n")
         write_csv(report.evaluation, targets["csv"])
+        write_pairs_csv(report.evaluation, targets["pairs"])
+        write_tests_csv(report.evaluation, targets["tests"])
     return targets
