@@ -151,7 +151,16 @@ def lm_progress(bar):
     help="Cost: cross-entropy summed over bptt and averaged over the batch (Zaremba; lr and clip apply to it) or "
     "the per-token mean [LSTM: sum-over-time; Transformer: mean]",
 )
-@click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads.")
+@click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads (per process).")
+@click.option(
+    "--nproc",
+    type=number(Range(int, 1, 1_024)),
+    default=1,
+    show_default=True,
+    help="Data-parallel processes on this machine: starts torchrun (DistributedDataParallel; Gloo on CPU, NCCL on "
+    "GPU). The global batch stays --batch-size, so any --nproc trains the same model. Several machines: run "
+    "'torchrun --nnodes ... -m embedeval train lm ...' yourself (see the README).",
+)
 @click.option(
     "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
 )
@@ -173,7 +182,7 @@ def lm_progress(bar):
     help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
 )
 def train_lm_cmd(
-    corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, **overrides
+    corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, nproc, **overrides
 ) -> None:
     """Train a language model (LSTM or Transformer) and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
@@ -191,6 +200,23 @@ def train_lm_cmd(
         if not torch.cuda.is_available():
             raise EmbedevalError("--device cuda, but no CUDA device is visible to torch; use --device cpu")
     source = resolve_corpus(corpus, data_dir)
+    from embedeval.train import distributed
+
+    if nproc > 1 and not distributed.launched_by_torchrun():
+        return _launch_torchrun(nproc, out)
+    w = distributed.init_from_env(cfg.device)
+    if w.distributed and track:
+        raise EmbedevalError("--track records one process's gradients: run it without torchrun / --nproc")
+    if w.distributed and cfg.batch_size % w.size:
+        raise EmbedevalError(
+            f"--batch-size {cfg.batch_size} does not split evenly over {w.size} processes; use a multiple of {w.size}"
+        )
+    if not w.main:  # the other processes train their columns and write nothing
+        data = load_lm_data(source)
+        from embedeval.train.lm import train_lm
+
+        train_lm(cfg, data, RunDir(out), resume=resume)
+        return None
     if resume:
         if not (Path(out) / "checkpoint.pt").is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
@@ -215,6 +241,32 @@ def train_lm_cmd(
             data.vocab.save(run.path / "vocab.tsv")
             run.write_config(cfg, "lm", source.describe(), sys.argv)
         _train(run, cfg, data, source, out, resume, track, track_every)
+
+
+def _launch_torchrun(nproc: int, out: str) -> None:
+    """Run this very command under torchrun with ``nproc`` processes on this machine."""
+    import subprocess
+
+    from embedeval.errors import EmbedevalError
+
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            argv.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    code = subprocess.call([*cmd, "-m", "embedeval", *argv])
+    if code == 2:  # a usage or input error, already printed by the first process
+        sys.exit(2)
+    if code:
+        raise EmbedevalError(
+            f"a training process failed (exit code {code}); the last checkpoint is intact: continue with --resume "
+            "(with any --nproc)",
+            out,
+        )
 
 
 def _train(run, cfg, data, source, out, resume, track, track_every) -> None:

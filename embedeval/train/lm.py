@@ -24,6 +24,7 @@ from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write
+from embedeval.train import distributed
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 from embedeval.train.rundir import RunDir
@@ -109,8 +110,9 @@ def lm_cost(
         kl = F.kl_div(log_pred.view(-1, log_pred.size(-1)), target.view(-1, target.size(-1)), reduction="sum")
         cost = cost + cfg.al_gamma * tau * kl / batch
     if model.projection is not None:
-        # P&W code: 0.5 * ||P||_F^2 / (6.5 * batch) added to the per-sequence summed cost
-        cost = cost + cfg.pr_lambda * 0.5 * model.projection.weight.pow(2).sum() / batch
+        # P&W code: 0.5 * ||P||_F^2 / (6.5 * batch) added to the per-sequence summed cost. The global batch: under
+        # DDP every process adds the same penalty and the gradients are averaged, so it must not grow with N
+        cost = cost + cfg.pr_lambda * 0.5 * model.projection.weight.pow(2).sum() / cfg.batch_size
     return cost, ce_sum.detach(), hidden
 
 
@@ -198,6 +200,7 @@ def save_checkpoint(
     history: list,
     partial: tuple[float, int] = (0.0, 0),
     optimizer: torch.optim.Optimizer | None = None,
+    rngs: list[torch.Tensor] | None = None,
 ) -> None:
     state = {
         "model": {k: v.detach().cpu() for k, v in strip_compile_prefix(model.state_dict()).items()},
@@ -213,6 +216,8 @@ def save_checkpoint(
     }
     if isinstance(optimizer, torch.optim.AdamW):  # its moments are part of the state a resume must restore
         state["optimizer"] = optimizer.state_dict()
+    if rngs is not None:  # under DDP: every process's random state, in rank order
+        state["torch_rngs"] = rngs
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
@@ -257,6 +262,18 @@ def _refuse_impossible_perplexity(valid_ppl: float, vocab_size: int, run: RunDir
         )
 
 
+class _Cost(torch.nn.Module):
+    """The training cost as a module's forward, so DistributedDataParallel can wrap it (DDP averages the gradients
+    of whatever its forward computed)."""
+
+    def __init__(self, model: EmbeddingLM, cfg: LMConfig):
+        super().__init__()
+        self.model, self.cfg = model, cfg
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, hidden: list) -> tuple[torch.Tensor, torch.Tensor, list]:
+        return lm_cost(self.model, self.cfg, x, y, hidden)
+
+
 class LMTrainer:
     """One training run, step by step: ``steps()`` yields after every optimizer step.
 
@@ -274,6 +291,7 @@ class LMTrainer:
     ) -> None:
         validate(cfg)
         self.cfg, self.data, self.run = cfg, data, run
+        self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
@@ -283,8 +301,15 @@ class LMTrainer:
                 f"the training split has {data.train.numel()} tokens: shorter than one batch "
                 f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
             )
-        self.model = model = build_model(len(data.vocab), cfg).to(cfg.device)
-        run.publish()  # inputs are good and the model is built: now the run may replace an old one
+        self.train = distributed.shard_columns(self.train, self.world)
+        self.model = model = build_model(len(data.vocab), cfg).to(cfg.device)  # tied here, before any wrapping
+        self.cost = _Cost(model, cfg)
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.cost = DistributedDataParallel(self.cost)  # broadcasts rank 0's initial weights to every rank
+        if self.world.main:
+            run.publish()  # inputs are good and the model is built: now the run may replace an old one
         if model_hook is not None:
             model_hook(model)
         self.epoch, self.batch, self.hidden, self.history = 0, 0, None, []
@@ -294,7 +319,8 @@ class LMTrainer:
             run.check_resume_config(cfg)  # here, not in the CLI: Python callers get the same check
             self._restore()
         self.counts = model.parameter_counts()
-        run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
+        if self.world.main:
+            run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
         self.n_batches = (self.train.size(0) - 1) // cfg.bptt
         if cfg.max_batches:
             self.n_batches = min(self.n_batches, cfg.max_batches)
@@ -319,8 +345,10 @@ class LMTrainer:
                 "embedeval version: resume with the same settings, or start again with --overwrite",
                 self.ckpt_path,
             ) from None
+        rngs = state.get("torch_rngs") or [state["torch_rng"]]
         try:
-            torch.set_rng_state(state["torch_rng"])
+            # each process's own random state when the process count is unchanged (dropout masks), else rank 0's
+            torch.set_rng_state(rngs[self.world.rank] if len(rngs) == self.world.size else state["torch_rng"])
         except (TypeError, RuntimeError):
             raise EmbedevalError(
                 "the checkpoint's random state is damaged; start the run again with --overwrite", self.ckpt_path
@@ -334,10 +362,10 @@ class LMTrainer:
                     self.ckpt_path,
                 ) from None
         self.epoch, self.batch, self.history = state["epoch"], state["batch"], state["history"]
-        if self.batch:
+        if self.batch and self.world.main:  # the epoch so far over all columns: counted once, by rank 0
             self.partial = (float(state.get("epoch_ce", 0.0)), int(state.get("epoch_tokens", 0)))
-        if state["hidden"]:
-            flat = [t.to(self.cfg.device) for t in state["hidden"]]
+        if state["hidden"]:  # the state of every column: this process takes its own block
+            flat = [distributed.shard_columns_of_state(t, self.world).to(self.cfg.device) for t in state["hidden"]]
             self.hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     @property
@@ -357,7 +385,7 @@ class LMTrainer:
                 group["lr"] = lr
             model.train()
             if self.hidden is None or self.batch == 0:
-                self.hidden = model.init_hidden(cfg.batch_size)
+                self.hidden = model.init_hidden(self.train.size(1))  # this process's columns
             ce_total, tokens = self.partial if self.batch else (0.0, 0)
             self.partial = (0.0, 0)
             started, tokens_at_start = time.perf_counter(), tokens
@@ -366,10 +394,11 @@ class LMTrainer:
                 x, y = self.train[i : i + cfg.bptt], self.train[i + 1 : i + 1 + cfg.bptt]
                 self.hidden = detach(self.hidden)
                 self.optimizer.zero_grad(set_to_none=True)
-                cost, ce_sum, self.hidden = lm_cost(model, cfg, x, y, self.hidden)
-                if not torch.isfinite(cost):
+                cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
+                if distributed.any_rank(not torch.isfinite(cost), self.world):
                     where = f"epoch {self.epoch + 1}, batch {self.batch}"
-                    run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
+                    if self.world.main:
+                        run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
                     raise EmbedevalError(
                         f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept "
                         "(lower --lr or --clip)",
@@ -383,7 +412,7 @@ class LMTrainer:
                 self.optimizer.step()
                 self.step += 1
                 self.batch += 1
-                ce_total += ce_sum.item()
+                ce_total += ce_sum.item()  # this process's columns: summed over the processes for the record
                 tokens += y.numel()
                 self.partial = (ce_total, tokens)
                 if progress is not None and (self.batch % 50 == 1 or self.batch == self.n_batches):
@@ -399,6 +428,10 @@ class LMTrainer:
                     )
                 yield self.step
             elapsed = time.perf_counter() - started
+            if self.world.distributed:  # the epoch's cross-entropy and tokens over every process's columns
+                ce_total, tokens, tokens_at_start = distributed.sum_over_ranks(
+                    [ce_total, tokens, tokens_at_start], self.world
+                )
             record = {
                 "epoch": self.epoch + 1,
                 "lr": lr,
@@ -412,7 +445,8 @@ class LMTrainer:
             self.history.append(record)
             self.epoch, self.batch, self.hidden, self.partial = self.epoch + 1, 0, None, (0.0, 0)
             self.checkpoint()
-            run.log(record)  # after the checkpoint: an epoch whose checkpoint failed is not logged
+            if self.world.main:
+                run.log(record)  # after the checkpoint: an epoch whose checkpoint failed is not logged
         self.summary = {
             "valid_ppl": self.history[-1]["valid_ppl"]
             if self.history
@@ -423,35 +457,49 @@ class LMTrainer:
         }
         if self.data.held_out:
             self.summary["held_out"] = self.data.held_out
-        run.summary("complete", **self.summary)
+        if self.world.distributed:
+            self.summary["processes"] = self.world.size
+        if self.world.main:
+            run.summary("complete", **self.summary)
 
     def checkpoint(self) -> None:
+        """Every process calls this (the LSTM state and random states are gathered); rank 0 writes."""
+        hidden = self.hidden
+        if self.world.distributed:
+            flat = distributed.gather_columns([t for pair in hidden for t in pair] if hidden else [], self.world)
+            hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)] if hidden else None
+        rngs = distributed.gather_rng_states(self.world)
+        partial = tuple(distributed.sum_over_ranks(list(self.partial), self.world))  # the epoch so far, all columns
+        if not self.world.main:
+            return
         try:
-            self._write_checkpoint()
+            self._write_checkpoint(hidden, rngs, partial)
         except WriteError as err:  # a full disk: the checkpoint before this one is intact (atomic writes)
             raise EmbedevalError(
                 f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
                 err.path,
             ) from None
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self, hidden: list | None, rngs: list[torch.Tensor], partial: tuple) -> None:
         save_checkpoint(
             self.ckpt_path,
             self.model,
             self.epoch,
             self.batch,
-            self.hidden,
+            hidden,
             len(self.data.vocab),
             self.history,
-            self.partial,
+            partial,
             self.optimizer,
+            rngs if len(rngs) > 1 else None,
         )
         export_embeddings(self.model, self.data.vocab, self.run, self.cfg)
 
     def interrupt(self, reason: str) -> None:
         """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
         self.checkpoint()
-        self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
+        if self.world.main:
+            self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
 
 
 def train_lm(
@@ -469,8 +517,8 @@ def train_lm(
         for step in trainer.steps(progress):
             if on_step is not None:
                 on_step(trainer.model, step)
-            if stop.requested:
-                trainer.interrupt(stop.requested)
+            if distributed.any_rank(stop.requested is not None, trainer.world):  # all processes stop at one step
+                trainer.interrupt(stop.requested or "SIGTERM")
                 raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
     assert trainer.summary is not None
     return trainer.summary

@@ -1,0 +1,101 @@
+"""Data-parallel training under torchrun (Gloo, 2 CPU processes) trains the same model as one process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from embedeval.train.lm import CHECKPOINT, load_checkpoint
+
+TRAIN = ["train", "lm", "--corpus", "builtin", "--epochs", "1", "--max-batches", "20", "--threads", "1"]
+
+
+def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "embedeval", *args], capture_output=True, text=True, timeout=timeout, env=os.environ
+    )
+
+
+def max_difference(a: Path, b: Path) -> float:
+    wa, wb = load_checkpoint(a / CHECKPOINT)["model"], load_checkpoint(b / CHECKPOINT)["model"]
+    assert wa.keys() == wb.keys()
+    return max((wa[k] - wb[k]).abs().max().item() for k in wa)
+
+
+@pytest.mark.parametrize(
+    "args, bound",
+    [
+        (["--config", "tiny", "--variant", "untied"], 1e-5),
+        (["--config", "tiny", "--variant", "wt"], 1e-5),
+        (
+            ["--arch", "transformer", "--config", "tf-tiny", "--variant", "wt", "--optimizer", "sgd", "--lr", "0.5"],
+            1e-5,
+        ),
+        # AdamW divides by the root of the squared gradient: where a gradient nearly cancels, the last-bit
+        # difference of a sum taken in two halves moves that weight by up to lr; the bound is looser for that reason
+        (["--arch", "transformer", "--config", "tf-tiny", "--variant", "untied"], 2e-4),
+    ],
+    ids=["lstm-untied", "lstm-tied", "transformer-tied-sgd", "transformer-untied-adamw"],
+)
+def test_two_processes_train_the_weights_of_one(tmp_path, args, bound):
+    one = cli(*TRAIN, *args, "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    two = cli(*TRAIN, *args, "--out", str(tmp_path / "two"), "--nproc", "2")
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert max_difference(tmp_path / "one", tmp_path / "two") < bound
+    assert "processes" in (tmp_path / "two" / "summary.json").read_text()
+    assert not list(tmp_path.glob("two/*.tmp"))
+
+
+def test_a_batch_that_does_not_split_is_refused(tmp_path):
+    result = cli(*TRAIN, "--config", "tiny", "--batch-size", "7", "--out", str(tmp_path / "r"), "--nproc", "2")
+    assert result.returncode == 2
+    assert "does not split evenly over 2 processes" in result.stderr
+
+
+def test_resume_with_another_process_count(tmp_path):
+    base = ["train", "lm", "--corpus", "builtin", "--config", "tiny", "--max-batches", "15", "--threads", "1"]
+    straight = cli(*base, "--epochs", "2", "--out", str(tmp_path / "straight"))
+    assert straight.returncode == 0, straight.stderr
+    first = cli(*base, "--epochs", "1", "--out", str(tmp_path / "cut"), "--nproc", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = cli(*base, "--epochs", "2", "--out", str(tmp_path / "cut"), "--resume")  # one process now
+    assert resumed.returncode == 0, resumed.stderr
+    # the same training up to float rounding (the two-process epoch differs in the last bits, and 15 more SGD steps
+    # at lr 1 magnify that): close, not bit-equal
+    assert max_difference(tmp_path / "straight", tmp_path / "cut") < 1e-3
+    assert '"epoch": 2' in (tmp_path / "cut" / "metrics.jsonl").read_text()
+
+
+def test_a_rank_that_dies_ends_the_job_with_one_line_and_the_checkpoint_resumes(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "lm", "--corpus", "builtin", "--config", "tiny", "--epochs", "50", "--threads", "1"]
+    job = subprocess.Popen(
+        [sys.executable, "-m", "embedeval", *args, "--out", str(out), "--nproc", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / CHECKPOINT).exists():
+        time.sleep(0.5)
+    assert (out / CHECKPOINT).exists(), "no epoch checkpoint within two minutes"
+    found = subprocess.run(["pgrep", "-af", "--", f"--out {out}$"], capture_output=True, text=True).stdout.splitlines()
+    pids = [int(line.split()[0]) for line in found if "torch.distributed.run" not in line and "--nproc" not in line]
+    assert len(pids) == 2, found  # the two training processes (not the launcher, not torchrun's agent)
+    os.kill(max(pids), signal.SIGKILL)  # one training process dies mid-epoch
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "continue with --resume" in last
+    state = load_checkpoint(out / CHECKPOINT)  # intact, and loadable
+    assert state["epoch"] >= 1 and torch.is_tensor(state["torch_rng"])
+    resumed = cli(*args[:6], "--epochs", str(state["epoch"] + 1), "--threads", "1", "--out", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
