@@ -165,6 +165,12 @@ def lm_progress(bar):
     "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
 )
 @click.option(
+    "--max-eval-tokens",
+    type=number(R["max_eval_tokens"]),
+    default=None,
+    help="Measure valid/test perplexity on their first N tokens only (quick checks; default: the whole split).",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help=f"One epoch of 5 batches, perplexity on the first {DRY_RUN_EVAL_TOKENS:,} valid/test tokens: checks the whole "

@@ -82,7 +82,10 @@ console = Console(stderr=True)
     help="Steps between --track records (default: ~40 per run).",
 )
 def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **options) -> None:
-    """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S."""
+    """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S.
+
+    SGNS trains on one machine: gensim's worker threads, or the torch backend on one device (no torchrun).
+    """
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
     from embedeval.train.rundir import RunDir
