@@ -99,3 +99,28 @@ def test_eval_writes_the_pairs_the_tests_and_the_oov_words(tmp_path):
     assert len(tests) == 1 and tests[0]["embedding_a"] in ("a", "b") and tests[0]["n"] == str(len(used))
     oov = json.loads((tmp_path / "r.json").read_text())["oov_words"]
     assert "love" in oov["b"]["ws353"] and "love" not in oov["a"]["ws353"]
+
+
+def test_the_command_line_starts_without_torch_scipy_or_sklearn():
+    import subprocess
+    import sys
+
+    probe = "import sys, embedeval.cli; print(sorted(m for m in ('torch', 'scipy', 'sklearn') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_the_lm_progress_bar_restarts_its_clock_each_epoch():
+    import io
+
+    from tqdm import tqdm
+
+    from embedeval.train.cli_lm import lm_progress
+
+    bar = tqdm(total=None, file=io.StringIO())
+    progress = lm_progress(bar)
+    record = {"epoch": 1, "epochs": 2, "batch": 100, "batches": 136, "train_ppl": 300.0, "tokens_per_s": 1.0}
+    progress(record)
+    bar.start_t -= 600  # ten minutes into the first epoch
+    progress({**record, "epoch": 2, "batch": 1})
+    assert bar.n == 1 and bar.total == 136
+    assert bar.format_dict["elapsed"] < 60  # not the job's clock

@@ -298,3 +298,13 @@ def test_an_epoch_logged_before_a_failed_checkpoint_appears_once(tmp_path, toy_c
     train_lm(tiny(epochs=2), data, run, resume=True)
     assert [r["epoch"] for r in run.metrics()] == [1, 2]
     assert run.metrics()[1]["train_ppl"] != 1.0
+
+
+def test_dry_run_evaluation_is_capped(toy_corpus):
+    from embedeval.train.lm import evaluate_perplexity
+
+    data = load_lm_data(toy_corpus)
+    model = RNNLM(len(data.vocab), tiny())
+    capped = evaluate_perplexity(model, data.test, tiny(max_eval_tokens=50))
+    assert capped == pytest.approx(evaluate_perplexity(model, data.test[:51], tiny()))
+    assert capped != pytest.approx(evaluate_perplexity(model, data.test, tiny()))

@@ -8,6 +8,7 @@ scores        benchmark Spearman of U, V and S over training, and the drift ||X_
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,30 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
     out = Path(out) if out else (source if source.is_dir() else source.parent) / "figures"
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, fig in dynamics_figures(records, title or (source.name if source.is_dir() else source.parent.name)):
+    folder = source if source.is_dir() else source.parent
+    meta_file = folder / "track.json"
+    try:
+        pairs = probe_pairs(json.loads(meta_file.read_text(encoding="utf-8"))) if meta_file.is_file() else None
+    except (OSError, ValueError):
+        pairs = None
+    for name, fig in dynamics_figures(records, title or folder.name, pairs):
         written += _save(fig, out, name)
         plt.close(fig)
     return written
 
 
-def dynamics_figures(records: list[dict[str, Any]], title: str) -> list[tuple[str, Any]]:
+def probe_pairs(meta: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """benchmark -> (pairs scored, pairs in the file), from a track.json's probe."""
+    probe = meta.get("probe") or {}
+    return {
+        b: (u, t)
+        for b, u, t in zip(probe.get("benchmarks", []), probe.get("pairs_used", []), probe.get("pairs_total", []))
+    }
+
+
+def dynamics_figures(
+    records: list[dict[str, Any]], title: str, pair_counts: dict[str, tuple[int, int]] | None = None
+) -> list[tuple[str, Any]]:
     """(name, matplotlib figure) for every figure the records support; the caller saves and closes them."""
     title = mathtext_safe(title)  # a folder named "$x$" must not be parsed as math
     import matplotlib
@@ -151,13 +169,19 @@ def dynamics_figures(records: list[dict[str, Any]], title: str) -> list[tuple[st
 
     benches = list(records[-1].get("scores", {}))
     if benches:
-        fig, axes = plt.subplots(1, len(benches) + 1, figsize=(3.3 * (len(benches) + 1), 3.6), sharex=True)
+        # constrained layout: five panels' y-tick labels otherwise run into the panel on their left
+        fig, axes = plt.subplots(
+            1, len(benches) + 1, figsize=(3.6 * (len(benches) + 1), 3.9), sharex=True, layout="constrained"
+        )
         axes = np.atleast_1d(axes)
         roles = list(records[-1]["scores"][benches[0]])
         for ax, bench in zip(axes, benches):
             for role in roles:
                 ax.plot(x, _series(records, "scores", bench, role), label=role, color=COLORS.get(role), lw=1.6)
-            ax.set_title(f"{bench} (Spearman)", fontsize=10)
+            used = (pair_counts or {}).get(bench)
+            ax.set_title(
+                f"{bench} (Spearman, {used[0]}/{used[1]} pairs)" if used else f"{bench} (Spearman)", fontsize=10
+            )
             ax.set_xlabel(xlabel)
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=8)
@@ -166,6 +190,10 @@ def dynamics_figures(records: list[dict[str, Any]], title: str) -> list[tuple[st
         axes[-1].set_title("drift ||X_t - X_0||", fontsize=10)
         axes[-1].set_xlabel(xlabel)
         axes[-1].grid(alpha=0.3)
-        fig.suptitle(f"{title}: benchmark scores over training", fontsize=11)
+        fig.suptitle(
+            f"{title}: benchmark scores over training, on the pairs the runs' own vocabulary covers (a compare table "
+            "uses the pairs every input covers, so its numbers can differ)",
+            fontsize=10,
+        )
         figures.append(("scores", _format_steps(fig)))
     return figures

@@ -119,10 +119,10 @@ DYNAMICS_CAPTIONS = {
 
 
 def dynamics_report_figures(track: Any) -> list[Figure]:
-    from embedeval.dynamics.plots import dynamics_figures
+    from embedeval.dynamics.plots import dynamics_figures, probe_pairs
 
     found = []
-    for name, fig in dynamics_figures(track.records, track.name):
+    for name, fig in dynamics_figures(track.records, track.name, probe_pairs(track.meta)):
         found.append(
             Figure(f"{track.name}-{name}", f"{track.name}: {name}", DYNAMICS_CAPTIONS.get(name, ""), encode(fig))
         )
