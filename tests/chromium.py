@@ -37,9 +37,26 @@ class PageCheck:
     scripts: int = 0
     title: str = ""
     text: str = ""
+    too_wide: dict[int, list[str]] = field(default_factory=dict)  # viewport width -> elements cut off at it
 
 
-def check_page(html: Path, screenshot: Path, timeout: float = 60.0) -> PageCheck:
+# Elements whose right edge passes the viewport and that no horizontally scrolling box holds: what a reader cannot
+# see at that width (a wide table inside an overflow-x: auto box scrolls, so it does not count).
+_TOO_WIDE = """JSON.stringify(Array.from(document.body.querySelectorAll('*')).filter(e => {
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 || r.right <= document.documentElement.clientWidth + 1) return false;
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll' || o === 'hidden') return false;
+  }
+  return true;
+}).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ': ' +
+  (e.textContent || '').trim().slice(0, 40)).slice(0, 10))"""
+
+
+def check_page(
+    html: Path, screenshot: Path, timeout: float = 60.0, widths: tuple[int, ...] = (1400, 1000)
+) -> PageCheck:
     binary = find_chromium()
     if binary is None:
         raise RuntimeError("chromium is not installed (apt-get install chromium)")
@@ -51,7 +68,7 @@ def check_page(html: Path, screenshot: Path, timeout: float = 60.0) -> PageCheck
     )  # fmt: skip
     try:
         url = _devtools_url(proc, timeout)
-        return _inspect(url, html, screenshot, timeout)
+        return _inspect(url, html, screenshot, timeout, widths)
     finally:
         proc.kill()
         proc.wait(timeout=10)
@@ -102,7 +119,7 @@ class _Session:
         raise TimeoutError(method)
 
 
-def _inspect(browser_url: str, html: Path, screenshot: Path, timeout: float) -> PageCheck:
+def _inspect(browser_url: str, html: Path, screenshot: Path, timeout: float, widths: tuple[int, ...]) -> PageCheck:
     ws = websocket.create_connection(browser_url, timeout=timeout, suppress_origin=True)
     try:
         browser = _Session(ws)
@@ -131,6 +148,12 @@ def _inspect(browser_url: str, html: Path, screenshot: Path, timeout: float) -> 
         shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        for width in widths:
+            page.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+            result = page.call("Runtime.evaluate", expression=_TOO_WIDE, returnByValue=True)["result"]["value"]
+            check.too_wide[width] = json.loads(result)
+            shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+            screenshot.with_name(f"{screenshot.stem}-{width}px.png").write_bytes(base64.b64decode(shot["data"]))
         for event in browser.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):

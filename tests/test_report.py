@@ -203,6 +203,7 @@ def test_the_report_renders_in_chromium(default_report):
     assert page.broken_images == []
     assert page.images >= 6  # scores, perplexity, and the dynamics figures of both pairs
     assert "Summary" in page.text and "Provenance" in page.text
+    assert page.too_wide == {1400: [], 1000: []}  # nothing cut off at either width
     assert shot.stat().st_size > 50_000
 
 

@@ -104,7 +104,12 @@ def dynamics_figures(
     figures: list[tuple[str, Any]] = []
     x, xlabel = _x(records)
     buckets = [b["bucket"] for b in records[-1].get("buckets", [])]
-    cmap = plt.get_cmap("viridis", max(len(buckets), 2))
+    # viridis up to 0.8: its last stretch is yellow, which cannot be read on white
+    viridis = plt.get_cmap("viridis")
+    n_buckets = max(len(buckets), 2)
+
+    def cmap(i: int) -> Any:
+        return viridis(0.8 * i / (n_buckets - 1))
 
     pairs = [p for p in ("S~U", "S~V", "U~V") if np.isfinite(_series(records, "corr", p)).any()]
     if pairs:

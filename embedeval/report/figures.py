@@ -98,7 +98,12 @@ def perplexity_figure(runs: list[Any]) -> Figure | None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity (log scale)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="grey", ls="--", lw=1))
+    labels.append("training (dashed, same colour per run)")
+    ax.legend(handles, labels, fontsize=7)
     return Figure(
         "perplexity",
         "Perplexity per epoch",
