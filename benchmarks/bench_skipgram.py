@@ -27,7 +27,7 @@ def main() -> None:
     from gensim.models import Word2Vec
 
     from embedeval.data.corpus import resolve_corpus
-    from embedeval.train.rundir import RunDir
+    from embedeval.rundir import RunDir
     from embedeval.train.skipgram import SkipGramConfig, _Lines, train_skipgram
 
     corpus = resolve_corpus(args.corpus)

@@ -31,9 +31,9 @@ def main() -> None:
 
     from embedeval.data.corpus import resolve_corpus
     from embedeval.dynamics.tracker import TrackConfig, track_lm
+    from embedeval.rundir import RunDir
     from embedeval.train.lm import LMData, LMTrainer, load_lm_data
     from embedeval.train.lm_config import make_config
-    from embedeval.train.rundir import RunDir
 
     torch.set_num_threads(args.threads)
     full = load_lm_data(resolve_corpus(args.corpus))

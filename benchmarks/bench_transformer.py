@@ -66,8 +66,8 @@ def plain_loop(ids: torch.Tensor, cfg, batches: int, tied: bool) -> float:
 
 def ours(ids: torch.Tensor, cfg, batches: int) -> float:
     from embedeval.data.corpus import Vocab
+    from embedeval.rundir import RunDir
     from embedeval.train.lm import LMData, train_lm
-    from embedeval.train.rundir import RunDir
 
     vocab = Vocab([f"w{i}" for i in range(VOCAB)], np.ones(VOCAB, dtype=np.int64))
     data = LMData(vocab, ids, ids[:2000], ids[:2000])

@@ -18,9 +18,9 @@ import tempfile
 import torch
 
 from embedeval.data.corpus import resolve_corpus
+from embedeval.rundir import RunDir
 from embedeval.train.lm import LMTrainer, load_lm_data
 from embedeval.train.lm_config import make_config
-from embedeval.train.rundir import RunDir
 
 
 def _zero_lstm_biases(model) -> None:

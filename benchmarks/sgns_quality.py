@@ -23,7 +23,7 @@ BENCHMARKS = ("simlex999", "ws353", "men")
 
 def train_once(kind: str, seed: int, args: argparse.Namespace) -> Path:
     from embedeval.data.corpus import resolve_corpus
-    from embedeval.train.rundir import RunDir
+    from embedeval.rundir import RunDir
     from embedeval.train.skipgram import SkipGramConfig, train_skipgram
 
     out = Path(args.runs) / f"{kind}-s{seed}"
@@ -59,8 +59,8 @@ def main() -> None:
     import numpy as np
 
     from embedeval.data.registry import load_benchmarks
-    from embedeval.embeddings.rundir import load_run_embeddings
     from embedeval.evaluate.similarity import evaluate
+    from embedeval.rundir import load_run_embeddings
 
     kinds = ["gensim", "torch"] + (["torch-tied"] if args.tied else [])
     runs = {(kind, seed): train_once(kind, seed, args) for seed in args.seeds for kind in kinds}

@@ -55,7 +55,7 @@ def test_help_mentions_every_command():
 
 
 def test_eval_sum_adds_u_plus_v_of_a_run_directory(tmp_path):
-    from embedeval.train.rundir import RunDir
+    from embedeval.rundir import RunDir
 
     rng = np.random.default_rng(1)
     words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex"]

@@ -274,3 +274,29 @@ def test_the_final_step_is_always_recorded(tmp_path, toy):
     summary = track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10, geometry=False))
     assert summary["steps"] % 10 != 0  # so the last record is the extra one
     assert read_dynamics(tmp_path / "p")[-1]["step"] == summary["steps"]
+
+
+def test_committed_track_directories_still_load_and_plot(tmp_path):
+    """The results committed under reports/ were written before the schema field and the marker existed."""
+    from embedeval.files import kind_of
+    from embedeval.rundir import RunDir
+    from tests.conftest import ROOT
+
+    for name in ("ptb-pw-small-full", "sgns-wikitext-2"):
+        folder = ROOT / "reports" / "dynamics" / name
+        assert kind_of(folder) == "track"
+        assert len(read_dynamics(folder)) > 10
+        assert plot_dynamics(folder, tmp_path / name)
+    run = RunDir(ROOT / "reports" / "dynamics" / "ptb-pw-small-full" / "untied")
+    assert kind_of(run.path) == "run" and len(run.metrics()) == 13  # the committed learning curve reads back
+    assert run.read_json("summary.json")["status"] == "complete"
+
+
+def test_new_files_carry_the_schema_version(tmp_path, toy):
+    import json as json_
+
+    from embedeval.rundir import SCHEMA
+
+    track_lm(tiny("untied"), tiny("wt"), load_lm_data(toy), tmp_path / "p", FAST)
+    for file in ("track.json", "summary.json", "tied/config.json", "tied/summary.json"):
+        assert json_.loads((tmp_path / "p" / file).read_text())["schema"] == SCHEMA, file

@@ -476,7 +476,7 @@ def test_two_claims_in_one_folder_exclude_each_other(tmp_path):
 
 def test_a_long_line_is_trained_in_pieces_not_dropped(tmp_path):
     from embedeval.data.corpus import resolve_corpus
-    from embedeval.train.rundir import RunDir
+    from embedeval.rundir import RunDir
     from embedeval.train.skipgram import SkipGramConfig, train_skipgram
 
     words = [f"w{i % 50}" for i in range(25_000)]

@@ -10,7 +10,7 @@ import torch
 from embedeval.data.corpus import KNOWN_CORPORA, Vocab, resolve_corpus
 from embedeval.embeddings import load
 from embedeval.errors import EmbedevalError
-from embedeval.train.rundir import RunDir
+from embedeval.rundir import RunDir
 from embedeval.train.skipgram import SkipGramConfig, _sgns_step, train_skipgram, window_pairs
 from tests.conftest import run_cli
 

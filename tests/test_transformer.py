@@ -10,8 +10,8 @@ from embedeval.data.corpus import resolve_corpus
 from embedeval.dynamics import TrackConfig, read_dynamics, track_lm
 from embedeval.embeddings import load
 from embedeval.errors import EmbedevalError
+from embedeval.rundir import CHECKPOINT, RunDir
 from embedeval.train.lm import (
-    CHECKPOINT,
     LMTrainer,
     _refuse_impossible_perplexity,
     cosine_learning_rate,
@@ -22,7 +22,6 @@ from embedeval.train.lm import (
 )
 from embedeval.train.lm_config import make_config
 from embedeval.train.lm_model import build_model
-from embedeval.train.rundir import RunDir
 from embedeval.train.transformer_model import TransformerLM
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from embedeval.dynamics.records import read_dynamics
 from embedeval.errors import EmbedevalError, mathtext_safe
 from embedeval.files import atomic_write
+from embedeval.rundir import TRACK
 
 COLORS = {"S~U": "#1f77b4", "S~V": "#d62728", "U~V": "#7f7f7f", "S": "#2ca02c", "U": "#1f77b4", "V": "#d62728"}
 
@@ -71,7 +72,7 @@ def plot_dynamics(source: str | Path, out: str | Path | None = None, title: str 
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     folder = source if source.is_dir() else source.parent
-    meta_file = folder / "track.json"
+    meta_file = folder / TRACK
     try:
         pairs = probe_pairs(json.loads(meta_file.read_text(encoding="utf-8"))) if meta_file.is_file() else None
     except (OSError, ValueError):

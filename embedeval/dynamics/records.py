@@ -9,8 +9,7 @@ from typing import Any
 
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write_text
-
-DYNAMICS = "dynamics.jsonl"
+from embedeval.rundir import DYNAMICS
 
 
 def clean(value: Any) -> Any:

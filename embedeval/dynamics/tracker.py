@@ -33,9 +33,7 @@ from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write, atomic_write_json, atomic_write_text
-from embedeval.train.rundir import RunDir, package_versions
-
-PREVIOUS = "previous.npz"  # the last record's full matrices, kept at each checkpoint (see Recorder.keep_previous)
+from embedeval.rundir import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB, RunDir, package_versions
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -138,7 +136,7 @@ class Recorder:
             "track_config": dataclasses.asdict(tcfg),
             "versions": package_versions(),
         }
-        atomic_write_json(out / "track.json", info, indent=1)
+        atomic_write_json(out / TRACK, {"schema": SCHEMA, **info}, indent=1)
 
     def grad_every(self, default: int) -> int:
         """Sample the gradient split often enough that every interval sees at least a few steps."""
@@ -228,7 +226,7 @@ def prepare_out(out: str | Path, overwrite: bool, resume: bool) -> OutputDir:
     when the new pair's trainers are built (their ``publish``)."""
     out = Path(out)
     if resume:
-        if not (out / "track.json").is_file():
+        if not (out / TRACK).is_file():
             raise EmbedevalError("nothing to resume: no track.json (start the pair without --resume)", out)
         return OutputDir(out, "track", exist_ok=True)
     return OutputDir(out, "track", overwrite)
@@ -287,7 +285,7 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
         if resume:
             run.check_resume_config(cfg)
         else:
-            data.vocab.save(run.path / "vocab.tsv")
+            data.vocab.save(run.path / VOCAB)
             run.write_config(cfg, "lm", corpus or {}, argv or [])
         runs[name] = run
     initial: dict[str, dict[str, np.ndarray]] = {}
@@ -355,7 +353,7 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
         _safe_record(rec, out, step, mats, {"epoch": float(tied.epoch), "lr": tied.lr()})
     rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
-    atomic_write_json(out / "summary.json", summary, indent=1)
+    atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
     return summary
 
 
@@ -441,7 +439,7 @@ def _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, ar
     if rec.previous_step != step:  # the final state is always a record, whatever --every was
         _safe_record(rec, out, step, mats(), {"epoch": tied.epoch + 1, "lr": tied.lr})
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
-    atomic_write_json(out / "summary.json", summary, indent=1)
+    atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
     return summary
 
 
@@ -466,7 +464,7 @@ def lm_run_tracker(
         if resume:
             from embedeval.train.lm import load_checkpoint
 
-            ckpt = load_checkpoint(run.path / "checkpoint.pt")
+            ckpt = load_checkpoint(run.path / CHECKPOINT)
             resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
         meta = {"trainer": "lm", "single_run": True, "config": dataclasses.asdict(cfg)}
         rec = Recorder(

@@ -21,7 +21,7 @@ def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) ->
     """
     path = Path(path)
     if path.is_dir():
-        from embedeval.embeddings.rundir import load_run_embeddings
+        from embedeval.rundir import load_run_embeddings
 
         return load_run_embeddings(path)
     if not path.exists():

@@ -217,6 +217,7 @@ class Evaluation:
             "oov_words": self.oov_words,
             "settings": self.settings,
             "version": embedeval.__version__,
+            "schema": 1,  # embedeval.rundir.SCHEMA (not imported here: the evaluator stands alone)
         }
 
     def result(self, embedding: str, benchmark: str) -> SimilarityResult:

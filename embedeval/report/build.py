@@ -14,7 +14,7 @@ from embedeval.errors import EmbedevalError
 from embedeval.evaluate.similarity import Evaluation, evaluate
 from embedeval.report.figures import Figure
 from embedeval.report.sources import Sources
-from embedeval.train.rundir import package_versions
+from embedeval.rundir import package_versions
 
 # The paper's five, then WS-353 and SimVerb-3500; bundled copies stand in when there is no data directory.
 

@@ -11,6 +11,7 @@ import embedeval
 from embedeval.evaluate.output import write_csv, write_pairs_csv, write_tests_csv
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.report.build import Report
+from embedeval.rundir import RESULTS
 
 
 def _fmt_p(p: float | None) -> str:
@@ -64,7 +65,7 @@ def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = 
         folder = claim.publish()
         targets = {
             "html": folder / "index.html",
-            "json": folder / "results.json",
+            "json": folder / RESULTS,
             "csv": folder / "results.csv",
             "pairs": folder / "pairs.csv",
             "tests": folder / "tests.csv",

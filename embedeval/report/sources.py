@@ -11,6 +11,7 @@ from typing import Any
 from embedeval.data.datadir import sha256_file
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
+from embedeval.rundir import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
 
 _HASH_LIMIT = 256 << 20  # larger embedding files are not hashed (say so instead of waiting minutes)
 
@@ -100,10 +101,10 @@ def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str
 
 def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, list[Embedding]]:
     """A run directory and its embeddings; an incomplete run is kept, with what it lacks in ``problems``."""
-    from embedeval.embeddings.rundir import load_run_embeddings
+    from embedeval.rundir import load_run_embeddings
 
-    cfg_file = _read_json(path / "config.json")
-    summary = _read_json(path / "summary.json") or {}
+    cfg_file = _read_json(path / CONFIG)
+    summary = _read_json(path / SUMMARY) or {}
     problems = []
     if cfg_file is None:
         problems.append("no config.json: its configuration and command line are unknown")
@@ -112,7 +113,7 @@ def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, 
     trainer = cfg_file.get("trainer")
     status = summary.get("status", "unknown")
     history = []
-    metrics = path / "metrics.jsonl"
+    metrics = path / METRICS
     if metrics.is_file():
         for line_no, line in enumerate(metrics.read_text().splitlines(), start=1):
             if not line.strip():
@@ -161,20 +162,20 @@ def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, 
 def _read_track(path: Path, name: str) -> TrackInfo | None:
     from embedeval.dynamics.records import read_dynamics
 
-    file = path / "dynamics.jsonl"
+    file = path / DYNAMICS
     if not file.is_file():
         return None
     records = read_dynamics(file)
-    meta = _read_json(path / "track.json") or {}
+    meta = _read_json(path / TRACK) or {}
     return TrackInfo(name, str(path), meta.get("trainer"), records, meta)
 
 
 def is_track_dir(path: Path) -> bool:
-    return (path / "track.json").is_file() and (path / "untied").is_dir() and (path / "tied").is_dir()
+    return (path / TRACK).is_file() and (path / "untied").is_dir() and (path / "tied").is_dir()
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "config.json").is_file() or (path / "embeddings").is_dir() or (path / "summary.json").is_file()
+    return (path / CONFIG).is_file() or (path / EMBEDDINGS).is_dir() or (path / SUMMARY).is_file()
 
 
 def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = True) -> Sources:

@@ -193,9 +193,9 @@ def train_lm_cmd(
     """Train a language model (LSTM or Transformer) and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
+    from embedeval.rundir import CHECKPOINT, VOCAB, RunDir
     from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import config_for, make_config
-    from embedeval.train.rundir import RunDir
 
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
@@ -224,7 +224,7 @@ def train_lm_cmd(
         train_lm(cfg, data, RunDir(out), resume=resume)
         return None
     if resume:
-        if not (Path(out) / "checkpoint.pt").is_file():
+        if not (Path(out) / CHECKPOINT).is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
         run = RunDir.open(out)
     else:
@@ -235,7 +235,7 @@ def train_lm_cmd(
             run.check_resume_config(cfg)
             from embedeval.data.corpus import Vocab
 
-            vocab = Vocab.load(run.path / "vocab.tsv")
+            vocab = Vocab.load(run.path / VOCAB)
             data = load_lm_data(source)
             if data.vocab.words != vocab.words:
                 raise EmbedevalError(
@@ -244,7 +244,7 @@ def train_lm_cmd(
                     out,
                 )
         else:
-            data.vocab.save(run.path / "vocab.tsv")
+            data.vocab.save(run.path / VOCAB)
             run.write_config(cfg, "lm", source.describe(), sys.argv)
         _train(run, cfg, data, source, out, resume, track, track_every)
 

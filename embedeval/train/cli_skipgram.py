@@ -88,7 +88,7 @@ def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **o
     """
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
-    from embedeval.train.rundir import RunDir
+    from embedeval.rundir import RunDir
     from embedeval.train.skipgram_config import SkipGramConfig
 
     cfg = SkipGramConfig(**options)

@@ -24,12 +24,10 @@ from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write
+from embedeval.rundir import CHECKPOINT, PROJECTION, RunDir
 from embedeval.train import distributed
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
-from embedeval.train.rundir import RunDir
-
-CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
@@ -545,4 +543,4 @@ def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConf
             with open(tmp, "wb") as handle:
                 np.savez(handle, **proj)
 
-        atomic_write(run.path / "projection.npz", save)
+        atomic_write(run.path / PROJECTION, save)

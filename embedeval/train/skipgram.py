@@ -21,7 +21,7 @@ import torch
 from embedeval.data.corpus import Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.train.rundir import RunDir
+from embedeval.rundir import VOCAB, RunDir
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 
 GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
@@ -148,7 +148,7 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
     total_words = model.corpus_total_words
     words = list(model.wv.index_to_key)
     counts = np.array([model.wv.get_vecattr(w, "count") for w in words])
-    Vocab(words, counts).save(run.path / "vocab.tsv")
+    Vocab(words, counts).save(run.path / VOCAB)
     started = time.perf_counter()
     model.train(lines, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=[epoch_log])
     seconds = time.perf_counter() - started
@@ -226,7 +226,7 @@ class TorchSGNS:
         self.line_stats: dict[str, int] = {}
         self.vocab = vocab = Vocab.build(sentences(corpus), min_count=cfg.min_count, max_size=cfg.max_vocab)
         run.publish()  # inputs are good: now the new run may replace an old one (--overwrite)
-        vocab.save(run.path / "vocab.tsv")
+        vocab.save(run.path / VOCAB)
         self.ids, starts = vocab.encode(sentences(corpus, self.line_stats), with_boundaries=True)
         # sentence index of every kept token, so windows never cross a line
         lengths = np.diff(np.r_[starts, len(self.ids)])

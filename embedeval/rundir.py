@@ -1,10 +1,20 @@
-"""The run directory every trainer writes (documented in the README).
+"""The one owner of embedeval's on-disk formats: run and track directories, their file names, reading and writing.
 
-RUN_DIR/config.json          full config, seed, package versions, corpus name + sha256, command line
-RUN_DIR/vocab.tsv            word <tab> count
-RUN_DIR/embeddings/<role>.npz  input / output / tied (+ projection): words, vectors, bias where present
-RUN_DIR/metrics.jsonl        one JSON object per logged step or epoch
-RUN_DIR/summary.json         final numbers, and "status": "complete" | "incomplete"
+A run directory (``embedeval train``)::
+
+    RUN_DIR/.embedeval              marker: which kind of folder embedeval wrote (see embedeval.files)
+    RUN_DIR/config.json             full config, seed, package versions, corpus name + sha256, command line, schema
+    RUN_DIR/vocab.tsv               word <tab> count, most frequent first
+    RUN_DIR/embeddings/<role>.npz   input / output / tied: words, vectors, bias where present, meta
+    RUN_DIR/projection.npz          the PR projection (LSTM pr, wt+pr)
+    RUN_DIR/metrics.jsonl           one JSON object per epoch
+    RUN_DIR/summary.json            final numbers, "status": "complete" | "incomplete", schema
+    RUN_DIR/checkpoint.pt           language models: tensors and plain numbers (torch.load weights_only=True)
+
+A track directory (``embedeval track``) holds ``untied/`` and ``tied/`` run directories, ``track.json``
+(settings, buckets, probe), ``dynamics.jsonl`` (one record per interval), ``summary.json``, ``snapshots/`` and
+``figures/``. ``schema`` in config.json, summary.json and results.json is the version of these layouts; files
+without it (written before it existed) are schema 1 too and still load.
 """
 
 from __future__ import annotations
@@ -21,9 +31,24 @@ import numpy as np
 
 import embedeval
 from embedeval.embeddings.embedding import Embedding
-from embedeval.embeddings.formats import write
+from embedeval.embeddings.formats import read_npz, write
 from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, atomic_write, atomic_write_json
+
+SCHEMA = 1
+MARKER = ".embedeval"
+CONFIG = "config.json"
+VOCAB = "vocab.tsv"
+EMBEDDINGS = "embeddings"
+PROJECTION = "projection.npz"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+CHECKPOINT = "checkpoint.pt"
+TRACK = "track.json"
+DYNAMICS = "dynamics.jsonl"
+PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint
+RESULTS = "results.json"
+ROLE_ORDER = ("input", "output", "tied", "sum", "projection")
 
 
 def package_versions() -> dict[str, str]:
@@ -73,7 +98,7 @@ class RunDir:
     def inside(cls, parent: OutputDir, name: str) -> RunDir:
         """A fresh run folder ``name`` inside a claimed track folder (published together with it)."""
         run = cls(name, parent=parent)
-        (run.path / "embeddings").mkdir(parents=True, exist_ok=True)
+        (run.path / EMBEDDINGS).mkdir(parents=True, exist_ok=True)
         return run
 
     @classmethod
@@ -81,7 +106,7 @@ class RunDir:
         """A fresh run directory; refuses a non-empty folder unless ``overwrite`` and it is a run of ours."""
         claim = OutputDir(path, "run", overwrite)
         try:
-            (claim.path / "embeddings").mkdir(exist_ok=True)
+            (claim.path / EMBEDDINGS).mkdir(exist_ok=True)
         except OSError as err:
             claim.release(ok=False)
             raise EmbedevalError(f"cannot write to --out ({err.strerror})", path) from None
@@ -126,8 +151,9 @@ class RunDir:
 
     def write_config(self, config: Any, trainer: str, corpus: dict[str, Any], argv: list[str] | None = None) -> None:
         self.write_json(
-            "config.json",
+            CONFIG,
             {
+                "schema": SCHEMA,
                 "trainer": trainer,
                 "config": config,
                 "corpus": corpus,
@@ -140,7 +166,7 @@ class RunDir:
     def check_resume_config(self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs")) -> None:
         """Refuse to resume with settings other than the run's own: the checkpoint would silently continue under
         a different lr, schedule or loss. Threads and device change no result; more epochs extend the run."""
-        stored = self.read_json("config.json") if (self.path / "config.json").is_file() else {}
+        stored = self.read_json(CONFIG) if (self.path / CONFIG).is_file() else {}
         saved = stored.get("config")
         if not saved:
             return
@@ -164,10 +190,10 @@ class RunDir:
         if "epoch" in record:
             kept = [r for r in kept if r.get("epoch", 0) < record["epoch"]]
         lines = "".join(json.dumps(r, default=_jsonable) + "\n" for r in [*kept, record])
-        atomic_write(self.path / "metrics.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8"))
+        atomic_write(self.path / METRICS, lambda tmp: tmp.write_text(lines, encoding="utf-8"))
 
     def metrics(self) -> list[dict[str, Any]]:
-        target = self.path / "metrics.jsonl"
+        target = self.path / METRICS
         if not target.is_file():
             return []
         records = []
@@ -179,13 +205,33 @@ class RunDir:
         return records
 
     def save_embedding(self, role: str, emb: Embedding) -> Path:
-        target = self.path / "embeddings" / f"{role}.npz"
+        target = self.path / EMBEDDINGS / f"{role}.npz"
         write(emb.derive(role=role if role in ("input", "output", "tied", "projection") else emb.role), target, "npz")
         return target
 
     def summary(self, status: str, **values: Any) -> None:
-        data = self.read_json("summary.json") if (self.path / "summary.json").is_file() else {}
+        data = self.read_json(SUMMARY) if (self.path / SUMMARY).is_file() else {}
         data.update(values)
         data["status"] = status
+        data["schema"] = SCHEMA
         data["updated"] = datetime.datetime.now().isoformat(timespec="seconds")
-        self.write_json("summary.json", data)
+        self.write_json(SUMMARY, data)
+
+
+def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
+    run_dir = Path(run_dir)
+    folder = run_dir / EMBEDDINGS
+    files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
+    if not files:
+        raise EmbedevalError(
+            "not a run directory: no embeddings/<role>.npz inside (train one with 'embedeval train')", run_dir
+        )
+    found = []
+    for file in files:
+        emb = read_npz(file)
+        emb.role = emb.role or (file.stem if file.stem in ROLE_ORDER else None)
+        emb.name = f"{run_dir.name}:{file.stem}"
+        emb.meta["run"] = str(run_dir)
+        found.append(emb)
+    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
+    return sorted(found, key=lambda e: rank.get(e.role or "", len(rank)))
