@@ -59,8 +59,8 @@ def main() -> None:
     import numpy as np
 
     from embedeval.data.registry import load_benchmarks
+    from embedeval.embeddings.runs import load_run_embeddings
     from embedeval.evaluate.similarity import evaluate
-    from embedeval.rundir import load_run_embeddings
 
     kinds = ["gensim", "torch"] + (["torch-tied"] if args.tied else [])
     runs = {(kind, seed): train_once(kind, seed, args) for seed in args.seeds for kind in kinds}

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from embedeval.errors import EmbedevalError
+from embedeval.layout import CONFIG, DYNAMICS, MARKER, RESULTS, TRACK
 
-MARKER = ".embedeval"
 KINDS = ("run", "track", "report")
 
 
@@ -98,12 +98,12 @@ def kind_of(path: str | Path) -> str | None:
         except (OSError, ValueError, AttributeError):
             kind = None
         return kind if kind in KINDS else None
-    if (path / "track.json").is_file() and (path / "dynamics.jsonl").is_file():
+    if (path / TRACK).is_file() and (path / DYNAMICS).is_file():
         return "track"
-    config = _json_keys(path / "config.json")
+    config = _json_keys(path / CONFIG)
     if {"trainer", "config", "versions"} <= config:
         return "run"
-    if (path / "index.html").is_file() and {"title", "settings", "command"} <= _json_keys(path / "results.json"):
+    if (path / "index.html").is_file() and {"title", "settings", "command"} <= _json_keys(path / RESULTS):
         return "report"
     return None
 

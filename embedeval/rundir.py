@@ -1,21 +1,5 @@
-"""The one owner of embedeval's on-disk formats: run and track directories, their file names, reading and writing.
-
-A run directory (``embedeval train``)::
-
-    RUN_DIR/.embedeval              marker: which kind of folder embedeval wrote (see embedeval.files)
-    RUN_DIR/config.json             full config, seed, package versions, corpus name + sha256, command line, schema
-    RUN_DIR/vocab.tsv               word <tab> count, most frequent first
-    RUN_DIR/embeddings/<role>.npz   input / output / tied: words, vectors, bias where present, meta
-    RUN_DIR/projection.npz          the PR projection (LSTM pr, wt+pr)
-    RUN_DIR/metrics.jsonl           one JSON object per epoch
-    RUN_DIR/summary.json            final numbers, "status": "complete" | "incomplete", schema
-    RUN_DIR/checkpoint.pt           language models: tensors and plain numbers (torch.load weights_only=True)
-
-A track directory (``embedeval track``) holds ``untied/`` and ``tied/`` run directories, ``track.json``
-(settings, buckets, probe), ``dynamics.jsonl`` (one record per interval), ``summary.json``, ``snapshots/`` and
-``figures/``. ``schema`` in config.json, summary.json and results.json is the version of these layouts; files
-without it (written before it existed) are schema 1 too and still load.
-"""
+"""Reading and writing run and track directories (the layouts are named in :mod:`embedeval.layout`, documented in
+docs/methods.md): the claim on the folder, config, metrics, summary, embeddings, package versions."""
 
 from __future__ import annotations
 
@@ -31,24 +15,16 @@ import numpy as np
 
 import embedeval
 from embedeval.embeddings.embedding import Embedding
-from embedeval.embeddings.formats import read_npz, write
+from embedeval.embeddings.formats import write
 from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, atomic_write, atomic_write_json
-
-SCHEMA = 1
-MARKER = ".embedeval"
-CONFIG = "config.json"
-VOCAB = "vocab.tsv"
-EMBEDDINGS = "embeddings"
-PROJECTION = "projection.npz"
-METRICS = "metrics.jsonl"
-SUMMARY = "summary.json"
-CHECKPOINT = "checkpoint.pt"
-TRACK = "track.json"
-DYNAMICS = "dynamics.jsonl"
-PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint
-RESULTS = "results.json"
-ROLE_ORDER = ("input", "output", "tied", "sum", "projection")
+from embedeval.layout import (
+    CONFIG,
+    EMBEDDINGS,
+    METRICS,
+    SCHEMA,
+    SUMMARY,
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -216,22 +192,3 @@ class RunDir:
         data["schema"] = SCHEMA
         data["updated"] = datetime.datetime.now().isoformat(timespec="seconds")
         self.write_json(SUMMARY, data)
-
-
-def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
-    run_dir = Path(run_dir)
-    folder = run_dir / EMBEDDINGS
-    files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
-    if not files:
-        raise EmbedevalError(
-            "not a run directory: no embeddings/<role>.npz inside (train one with 'embedeval train')", run_dir
-        )
-    found = []
-    for file in files:
-        emb = read_npz(file)
-        emb.role = emb.role or (file.stem if file.stem in ROLE_ORDER else None)
-        emb.name = f"{run_dir.name}:{file.stem}"
-        emb.meta["run"] = str(run_dir)
-        found.append(emb)
-    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
-    return sorted(found, key=lambda e: rank.get(e.role or "", len(rank)))

@@ -114,7 +114,7 @@ def test_the_lm_progress_bar_restarts_its_clock_each_epoch():
 
     from tqdm import tqdm
 
-    from embedeval.train.cli_lm import lm_progress
+    from embedeval.cli.progress import lm_progress
 
     bar = tqdm(total=None, file=io.StringIO())
     progress = lm_progress(bar)
@@ -124,3 +124,10 @@ def test_the_lm_progress_bar_restarts_its_clock_each_epoch():
     progress({**record, "epoch": 2, "batch": 1})
     assert bar.n == 1 and bar.total == 136
     assert bar.format_dict["elapsed"] < 60  # not the job's clock
+
+
+def test_the_format_option_offers_every_reader():
+    from embedeval.cli.options import FORMATS as OFFERED
+    from embedeval.embeddings.formats import FORMATS
+
+    assert OFFERED == FORMATS

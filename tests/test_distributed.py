@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from embedeval.rundir import CHECKPOINT
+from embedeval.layout import CHECKPOINT
 from embedeval.train.lm import load_checkpoint
 
 TRAIN = ["train", "lm", "--corpus", "builtin", "--epochs", "1", "--max-batches", "20", "--threads", "1"]

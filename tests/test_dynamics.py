@@ -295,7 +295,7 @@ def test_committed_track_directories_still_load_and_plot(tmp_path):
 def test_new_files_carry_the_schema_version(tmp_path, toy):
     import json as json_
 
-    from embedeval.rundir import SCHEMA
+    from embedeval.layout import SCHEMA
 
     track_lm(tiny("untied"), tiny("wt"), load_lm_data(toy), tmp_path / "p", FAST)
     for file in ("track.json", "summary.json", "tied/config.json", "tied/summary.json"):

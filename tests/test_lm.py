@@ -10,7 +10,8 @@ import torch
 from embedeval.data.corpus import resolve_corpus
 from embedeval.embeddings import load
 from embedeval.errors import EmbedevalError
-from embedeval.rundir import CHECKPOINT, RunDir
+from embedeval.layout import CHECKPOINT
+from embedeval.rundir import RunDir
 from embedeval.train.lm import load_checkpoint, load_lm_data, train_lm
 from embedeval.train.lm_config import make_config
 from embedeval.train.lm_model import RNNLM, strip_compile_prefix

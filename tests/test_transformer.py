@@ -10,7 +10,8 @@ from embedeval.data.corpus import resolve_corpus
 from embedeval.dynamics import TrackConfig, read_dynamics, track_lm
 from embedeval.embeddings import load
 from embedeval.errors import EmbedevalError
-from embedeval.rundir import CHECKPOINT, RunDir
+from embedeval.layout import CHECKPOINT
+from embedeval.rundir import RunDir
 from embedeval.train.lm import (
     LMTrainer,
     _refuse_impossible_perplexity,

@@ -17,7 +17,7 @@ import numpy as np
 from embedeval.dynamics.records import read_dynamics
 from embedeval.errors import EmbedevalError, mathtext_safe
 from embedeval.files import atomic_write
-from embedeval.rundir import TRACK
+from embedeval.layout import TRACK
 
 COLORS = {"S~U": "#1f77b4", "S~V": "#d62728", "U~V": "#7f7f7f", "S": "#2ca02c", "U": "#1f77b4", "V": "#d62728"}
 

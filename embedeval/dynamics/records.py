@@ -9,7 +9,7 @@ from typing import Any
 
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write_text
-from embedeval.rundir import DYNAMICS
+from embedeval.layout import DYNAMICS
 
 
 def clean(value: Any) -> Any:

@@ -33,7 +33,10 @@ from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write, atomic_write_json, atomic_write_text
-from embedeval.rundir import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB, RunDir, package_versions
+from embedeval.layout import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
+from embedeval.rundir import RunDir, package_versions
+from embedeval.train.lm import LMTrainer, _Stop, load_checkpoint
+from embedeval.train.skipgram import TorchSGNS
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -277,7 +280,6 @@ def track_lm(
 
 
 def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
-    from embedeval.train.lm import LMTrainer, _Stop
 
     runs = {}
     for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
@@ -400,7 +402,6 @@ def track_skipgram(
 
 
 def _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, argv) -> dict[str, Any]:
-    from embedeval.train.skipgram import TorchSGNS
 
     runs = {}
     for name, c in (("untied", untied_cfg), ("tied", tied_cfg)):
@@ -462,8 +463,6 @@ def lm_run_tracker(
         mats = _lm_mats(model, cfg.tied)
         resume_step = 0
         if resume:
-            from embedeval.train.lm import load_checkpoint
-
             ckpt = load_checkpoint(run.path / CHECKPOINT)
             resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
         meta = {"trainer": "lm", "single_run": True, "config": dataclasses.asdict(cfg)}

@@ -7,6 +7,7 @@ from pathlib import Path
 from embedeval.embeddings.cache import open_cached, write_cache
 from embedeval.embeddings.embedding import ROLES, Embedding
 from embedeval.embeddings.formats import FORMATS, detect_format, read_embeddings, write
+from embedeval.embeddings.runs import load_run_embeddings
 from embedeval.errors import EmbedevalError
 
 _CACHE_AUTO_BYTES = 64 << 20
@@ -21,8 +22,6 @@ def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) ->
     """
     path = Path(path)
     if path.is_dir():
-        from embedeval.rundir import load_run_embeddings
-
         return load_run_embeddings(path)
     if not path.exists():
         raise EmbedevalError("embedding file does not exist", path)

@@ -21,6 +21,7 @@ from embedeval.data.benchmarks import Benchmark
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.evaluate import stats
+from embedeval.layout import SCHEMA
 
 OOV_POLICIES = ("drop", "zero", "mean")
 
@@ -217,7 +218,7 @@ class Evaluation:
             "oov_words": self.oov_words,
             "settings": self.settings,
             "version": embedeval.__version__,
-            "schema": 1,  # embedeval.rundir.SCHEMA (not imported here: the evaluator stands alone)
+            "schema": SCHEMA,
         }
 
     def result(self, embedding: str, benchmark: str) -> SimilarityResult:

@@ -10,8 +10,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 import embedeval
 from embedeval.evaluate.output import write_csv, write_pairs_csv, write_tests_csv
 from embedeval.files import OutputDir, atomic_write_text
+from embedeval.layout import RESULTS
 from embedeval.report.build import Report
-from embedeval.rundir import RESULTS
 
 
 def _fmt_p(p: float | None) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from embedeval.data.datadir import sha256_file
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.rundir import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
+from embedeval.layout import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
 
 _HASH_LIMIT = 256 << 20  # larger embedding files are not hashed (say so instead of waiting minutes)
 
@@ -101,7 +101,7 @@ def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str
 
 def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, list[Embedding]]:
     """A run directory and its embeddings; an incomplete run is kept, with what it lacks in ``problems``."""
-    from embedeval.rundir import load_run_embeddings
+    from embedeval.embeddings.runs import load_run_embeddings
 
     cfg_file = _read_json(path / CONFIG)
     summary = _read_json(path / SUMMARY) or {}

@@ -24,7 +24,8 @@ from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write
-from embedeval.rundir import CHECKPOINT, PROJECTION, RunDir
+from embedeval.layout import CHECKPOINT, PROJECTION
+from embedeval.rundir import RunDir
 from embedeval.train import distributed
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix

@@ -21,7 +21,8 @@ import torch
 from embedeval.data.corpus import Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.rundir import VOCAB, RunDir
+from embedeval.layout import VOCAB
+from embedeval.rundir import RunDir
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 
 GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]

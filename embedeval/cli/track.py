@@ -7,7 +7,8 @@ import sys
 import click
 from rich.console import Console
 
-from embedeval.clitypes import number
+from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
 
@@ -69,13 +70,7 @@ console = Console(stderr=True)
 )
 @click.option("--no-geometry", is_flag=True, help="Skip CKA and k-NN overlap (faster records).")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Draw the figures at the end.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    envvar="EMBEDEVAL_DATA",
-    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
-)
+@DATA_DIR_OPTION
 def track_cmd(
     trainer, corpus, arch, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads,
     seed, dim, min_count, no_geometry, plot, data_dir,
@@ -94,7 +89,7 @@ def track_cmd(
     source = resolve_corpus(corpus, data_dir)
     bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work starts
     if trainer == "lm":
-        from embedeval.train.cli_lm import lm_progress
+        from embedeval.cli.progress import lm_progress
         from embedeval.train.lm import load_lm_data
         from embedeval.train.lm_config import config_for, make_config
 

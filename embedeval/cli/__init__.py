@@ -10,22 +10,15 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from embedeval import __version__
+from embedeval.cli.compare import compare_cmd
+from embedeval.cli.console import console, err_console
+from embedeval.cli.options import DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
+from embedeval.cli.track import plot_dynamics_cmd, track_cmd
+from embedeval.cli.train_lm import train_lm_cmd
+from embedeval.cli.train_skipgram import train_skipgram_cmd
 from embedeval.errors import EmbedevalError, markup_safe, printable
-
-# Piped output has no terminal width; 80 columns would wrap every table, so give it room.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-DATA_DIR_OPTION = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    envvar="EMBEDEVAL_DATA",
-    help="Data directory holding similarity/, corpora/ ... (default: $EMBEDEVAL_DATA).",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -84,13 +77,7 @@ def benchmarks_cmd(data_dir: str | None) -> None:
     help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. Default (as "
     "compare): SimLex-999, Verb-143, MEN, RW, MTurk-771, WS-353 and SimVerb-3500, those that can be found.",
 )
-@click.option(
-    "--oov",
-    type=click.Choice(["drop", "zero", "mean"]),
-    default="drop",
-    show_default=True,
-    help="Pairs with an unknown word: drop them, score them 0, or use the mean vector.",
-)
+@OOV_OPTION
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write results as CSV.")
 @click.option(
@@ -101,15 +88,7 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 @click.option(
     "--tests-csv", type=click.Path(dir_okay=False), help="Write the pairwise tests (Williams, bootstrap, Holm) as CSV."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
-    default=None,
-    help="Embedding file format (default: detected from the name and content). 'gensim' unpickles the file, which "
-    "runs any code it holds: use it only for files you trust (.model and .kv files are read as gensim too); a pickle "
-    "under any other name is refused.",
-)
+@FORMAT_OPTION
 @click.option("--sum", "add_sum", is_flag=True, help="Also score U+V for sources that hold input and output.")
 @click.option(
     "--bootstrap",
@@ -267,20 +246,11 @@ def train_group() -> None:
     """Train models that export their input, output and tied embeddings into a run directory."""
 
 
-def _register_trainers() -> None:
-    from embedeval.dynamics.cli import plot_dynamics_cmd, track_cmd
-    from embedeval.report.cli import compare_cmd
-    from embedeval.train.cli_lm import train_lm_cmd
-    from embedeval.train.cli_skipgram import train_skipgram_cmd
-
-    train_group.add_command(train_lm_cmd)
-    train_group.add_command(train_skipgram_cmd)
-    cli.add_command(track_cmd)
-    cli.add_command(plot_dynamics_cmd)
-    cli.add_command(compare_cmd)
-
-
-_register_trainers()
+train_group.add_command(train_lm_cmd)
+train_group.add_command(train_skipgram_cmd)
+cli.add_command(track_cmd)
+cli.add_command(plot_dynamics_cmd)
+cli.add_command(compare_cmd)
 
 
 def main() -> None:

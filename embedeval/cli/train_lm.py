@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from embedeval.clitypes import number
+from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.progress import lm_progress
+from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range
 from embedeval.train.lm_config import ARCHS, CONFIGS, LM_RANGES, VARIANTS
@@ -17,24 +19,6 @@ R = LM_RANGES
 DRY_RUN_EVAL_TOKENS = 2_000
 
 console = Console(stderr=True)
-
-
-def lm_progress(bar):
-    """A progress callback for LMTrainer.steps that draws on a tqdm bar (epoch, batch, ppl, tokens/s)."""
-
-    epoch_shown = [None]
-
-    def progress(record: dict) -> None:
-        if record["epoch"] != epoch_shown[0]:  # a new epoch restarts the bar's clock, or its rate and ETA mislead
-            epoch_shown[0] = record["epoch"]
-            bar.reset(total=record["batches"])
-            bar.n = bar.last_print_n = record["batch"] - 1  # a resumed epoch starts part-way
-        bar.n = record["batch"]
-        bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
-        bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
-        bar.refresh()
-
-    return progress
 
 
 @click.command("lm")
@@ -180,20 +164,15 @@ def lm_progress(bar):
 @click.option(
     "--track-every", type=number(Range(int, 0)), default=0, help="Steps between --track records (default: ~40 per run)."
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    envvar="EMBEDEVAL_DATA",
-    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
-)
+@DATA_DIR_OPTION
 def train_lm_cmd(
     corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, nproc, **overrides
 ) -> None:
     """Train a language model (LSTM or Transformer) and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
-    from embedeval.rundir import CHECKPOINT, VOCAB, RunDir
+    from embedeval.layout import CHECKPOINT, VOCAB
+    from embedeval.rundir import RunDir
     from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import config_for, make_config
 

@@ -7,7 +7,8 @@ import sys
 import click
 from rich.console import Console
 
-from embedeval.clitypes import number
+from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range
 from embedeval.train.skipgram_config import SKIPGRAM_RANGES as R
@@ -65,13 +66,7 @@ console = Console(stderr=True)
     show_default=True,
     help="Pairs per update (torch backend).",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    envvar="EMBEDEVAL_DATA",
-    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
-)
+@DATA_DIR_OPTION
 @click.option(
     "--track", is_flag=True, help="torch backend: record gradient split, drift and scores into RUN_DIR/dynamics.jsonl."
 )

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from embedeval.clitypes import number
+from embedeval.cli.options import DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
+from embedeval.cli.types import number
 from embedeval.ranges import Range
 
 MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k x 3k pairs is 0.5 GB
@@ -31,13 +32,7 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     help="Replace --out when it is a report folder embedeval wrote (any other folder is refused); the old report is "
     "removed only once the new one is ready (or, for the built-in default, once its training starts).",
 )
-@click.option(
-    "--oov",
-    type=click.Choice(["drop", "zero", "mean"]),
-    default="drop",
-    show_default=True,
-    help="Pairs with an unknown word: drop them (the only policy with significance tests), score 0, or mean vector.",
-)
+@OOV_OPTION
 @click.option(
     "--bootstrap",
     "n_bootstrap",
@@ -65,21 +60,8 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     show_default=True,
     help="torch threads for the built-in default.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim"]),
-    default=None,
-    help="Format of embedding files (default: detected from the name and content). 'gensim' unpickles the file, "
-    "which runs any code it holds: use it only for files you trust (.model and .kv files are read as gensim too).",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    envvar="EMBEDEVAL_DATA",
-    help="Data directory with the benchmarks that are not bundled (default: $EMBEDEVAL_DATA).",
-)
+@FORMAT_OPTION
+@DATA_DIR_OPTION
 def compare_cmd(
     inputs, benchmarks, out, overwrite, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir
 ) -> None:  # fmt: skip
@@ -119,7 +101,7 @@ def compare_cmd(
 def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err):
     from tqdm import tqdm
 
-    from embedeval.cli import console
+    from embedeval.cli.console import console
     from embedeval.data.registry import choose_benchmarks, load_benchmarks
     from embedeval.errors import markup_safe
     from embedeval.evaluate.table import embeddings_table
@@ -137,7 +119,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
             "[bold]built-in default[/]: SGNS and an LSTM LM, untied and tied, on the Lee corpus (ships with gensim); "
             f"runs -> {out_dir / 'runs'}"
         )
-        from embedeval.train.cli_lm import lm_progress
+        from embedeval.cli.progress import lm_progress
 
         bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step", delay=1)  # no empty bar before work
         lm_bar = lm_progress(bar)

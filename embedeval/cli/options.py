@@ -1,0 +1,34 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import click
+
+# the readers' formats (embedeval.embeddings.formats.FORMATS), spelled out so --help does not import NumPy
+FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="EMBEDEVAL_DATA",
+    help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
+)
+
+OOV_OPTION = click.option(
+    "--oov",
+    type=click.Choice(["drop", "zero", "mean"]),
+    default="drop",
+    show_default=True,
+    help="Pairs with an unknown word: drop them (the only policy with significance tests), score them 0, or use "
+    "the mean vector.",
+)
+
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default=None,
+    help="Embedding file format (default: detected from the name and content). 'gensim' unpickles the file, which "
+    "runs any code it holds: use it only for files you trust (.model and .kv files are read as gensim too); a pickle "
+    "under any other name is refused.",
+)

@@ -1,0 +1,35 @@
+"""The names of embedeval's on-disk layouts (a leaf module: everything that reads or writes them imports it).
+
+Reading and writing is :mod:`embedeval.rundir` (runs, tracks) and :mod:`embedeval.embeddings.runs` (their embeddings).
+
+A run directory (``embedeval train``)::
+
+    RUN_DIR/.embedeval              marker: which kind of folder embedeval wrote (see embedeval.files)
+    RUN_DIR/config.json             full config, seed, package versions, corpus name + sha256, command line, schema
+    RUN_DIR/vocab.tsv               word <tab> count, most frequent first
+    RUN_DIR/embeddings/<role>.npz   input / output / tied: words, vectors, bias where present, meta
+    RUN_DIR/projection.npz          the PR projection (LSTM pr, wt+pr)
+    RUN_DIR/metrics.jsonl           one JSON object per epoch
+    RUN_DIR/summary.json            final numbers, "status": "complete" | "incomplete", schema
+    RUN_DIR/checkpoint.pt           language models: tensors and plain numbers (torch.load weights_only=True)
+
+A track directory (``embedeval track``) holds ``untied/`` and ``tied/`` run directories, ``track.json``
+(settings, buckets, probe), ``dynamics.jsonl`` (one record per interval), ``summary.json``, ``snapshots/`` and
+``figures/``. ``schema`` in config.json, summary.json and results.json is the version of these layouts; files
+without it (written before it existed) are schema 1 too and still load.
+"""
+
+SCHEMA = 1
+MARKER = ".embedeval"
+CONFIG = "config.json"
+VOCAB = "vocab.tsv"
+EMBEDDINGS = "embeddings"
+PROJECTION = "projection.npz"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+CHECKPOINT = "checkpoint.pt"
+TRACK = "track.json"
+DYNAMICS = "dynamics.jsonl"
+PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint
+RESULTS = "results.json"
+ROLE_ORDER = ("input", "output", "tied", "sum", "projection")
