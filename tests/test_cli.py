@@ -51,7 +51,11 @@ def test_benchmarks_lists_bundled_and_missing(tmp_path):
 
 def test_help_mentions_every_command():
     code, out, _ = run_cli("--help")
-    assert code == 0 and "eval" in out and "benchmarks" in out
+    assert code == 0
+    for command in ("benchmarks", "compare", "eval", "plot-dynamics", "track", "train"):
+        assert f"  {command} " in out, command
+    code, out, _ = run_cli("train", "--help")
+    assert code == 0 and "  lm " in out and "  skipgram " in out
 
 
 def test_eval_sum_adds_u_plus_v_of_a_run_directory(tmp_path):

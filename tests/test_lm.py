@@ -233,10 +233,18 @@ def test_resume_refuses_other_settings_but_may_add_epochs_and_threads(tmp_path, 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_training_keeps_the_tie(tmp_path, toy_corpus):
+    from embedeval.train.lm import LMTrainer
+
     data = load_lm_data(toy_corpus)
     run = RunDir.create(tmp_path / "run")
-    summary = train_lm(tiny("wt", device="cuda"), data, run)
-    assert np.isfinite(summary["test_ppl"])
+    trainer = LMTrainer(tiny("wt", device="cuda"), data, run)
+    for _ in trainer.steps():
+        pass
+    model = trainer.model
+    assert model.encoder.weight.is_cuda and model.encoder.weight is model.decoder.weight  # one tensor, trained
+    state = load_checkpoint(run.path / CHECKPOINT)["model"]
+    assert torch.equal(state["encoder.weight"], state["decoder.weight"])
+    assert np.isfinite(trainer.summary["test_ppl"])
 
 
 def test_pw_small_dry_run_on_ptb(tmp_path, data_dir):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -34,4 +32,5 @@ def test_notebook_runs(path, monkeypatch):
     client.execute()  # raises CellExecutionError, with the failing cell, on any error
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
-    assert os.environ["EMBEDEVAL_NB_QUICK"] == "1"
+    shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type != "error"]
+    assert shown, "the notebook ran but showed nothing"  # every notebook prints tables or draws figures
