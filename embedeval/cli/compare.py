@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -111,6 +112,14 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
 
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
     benches = load_benchmarks(names, data_dir)
+    started = time.perf_counter()
+    stages = 5 if not paths else 3
+    done = [0]
+
+    def stage(text: str) -> None:  # one line per stage, so a log shows where the time went
+        done[0] += 1
+        err.print(f"[{done[0]}/{stages}] {text}  ({time.perf_counter() - started:.0f} s)", highlight=False)
+
     if not paths:
         out_dir = claim.publish()  # the inputs are good and training starts: the new report takes the old one's place
         from embedeval.report.default import run_default
@@ -124,8 +133,15 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step", delay=1)  # no empty bar before work
         lm_bar = lm_progress(bar)
 
-        def progress(stage: str, record: dict) -> None:
-            if stage == "lm":
+        seen: set[str] = set()
+
+        def progress(which: str, record: dict) -> None:
+            if which not in seen:
+                seen.add(which)
+                stage(
+                    "training and tracking the SGNS pair" if which == "sgns" else "training and tracking the LSTM pair"
+                )
+            if which == "lm":
                 lm_bar(record)
                 return
             bar.total, bar.n = 100, int(record["fraction"] * 100)
@@ -135,12 +151,14 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         paths = run_default(out_dir / "runs", threads=threads, progress=progress)
         bar.close()
         title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
+    stage("reading the inputs")
     with console.status("reading the inputs..."):
         sources = collect(paths, fmt, add_sum=not no_sum)
     settings = CompareSettings(
         benchmarks=names, oov=oov, n_bootstrap=n_bootstrap, seed=seed, alpha=alpha, add_sum=not no_sum, title=title
     )
     n = len(sources.embeddings)
+    stage(f"scoring {n} embeddings on {len(benches)} benchmarks: tests and figures")
     with console.status(f"scoring {n} embeddings on {len(benches)} benchmarks, tests and figures..."):
         report = build_report(sources, benches, settings, " ".join(["embedeval", *sys.argv[1:]]), notes)
     console.print(embeddings_table(report.evaluation))
@@ -149,5 +167,6 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
     console.print("[bold]Summary[/]")
     for line in report.summary:
         console.print(f"• {markup_safe(line)}", highlight=False)
+    stage("writing the report")
     written = write_report(report, claim)
     console.print(markup_safe(f"wrote {written['html']}, {written['json'].name}, {written['csv'].name}"))
