@@ -27,6 +27,19 @@ from embedeval.layout import (
 )
 
 
+def model_name(trainer: str | None, config: dict[str, Any]) -> str:
+    """The one name of a run's model, from its trainer and config (``lstm-wt``, ``transformer-untied``,
+    ``sgns-gensim``, ``sgns-torch-tied`` ...): written into every exported embedding and shown in reports."""
+    if trainer == "lm":
+        return f"{config.get('arch', 'lstm')}-{config.get('variant', '?')}"
+    if trainer == "skipgram":
+        name = f"sgns-{config.get('backend', '?')}"
+        if config.get("model") == "fasttext":
+            name += "-fasttext"
+        return name + ("-tied" if config.get("tie") else "")
+    return "unknown"
+
+
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "embedeval": embedeval.__version__}
     for name in ("torch", "gensim", "numpy", "scipy"):

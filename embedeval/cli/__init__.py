@@ -230,12 +230,13 @@ def _sums(embs: list) -> list:
     by_source: dict[str, list] = {}
     for emb in embs:
         # a run directory's U and V come from two files (input.npz, output.npz): group them by run
-        by_source.setdefault(emb.meta.get("run", emb.source), []).append(emb)
+        by_source.setdefault(emb.run or emb.source, []).append(emb)
     sums = []
     for group in by_source.values():
         first_input = next((e for e in group if e.role == "input"), None)
         if first_input is not None:
-            total = input_plus_output(group, first_input.name.rsplit(":", 1)[0] + ":sum")
+            base = Path(first_input.run).name if first_input.run else Path(first_input.source).stem
+            total = input_plus_output(group, f"{base}:sum")
             if total is not None:
                 sums.append(total)
     return sums

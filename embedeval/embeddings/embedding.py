@@ -29,6 +29,7 @@ class Embedding:
     source: str = ""
     role: str | None = None
     model: str | None = None
+    run: str | None = None  # the run directory it came from (a run's U and V share it)
     step: int | None = None
     bias: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -130,6 +131,7 @@ class Embedding:
             source=self.source,
             role=self.role,
             model=self.model,
+            run=self.run,
             step=self.step,
             bias=self.bias,
             meta=dict(self.meta),
@@ -147,8 +149,9 @@ class Embedding:
         theirs = other.vectors[[other.key_to_index[w] for w in shared]]
         name = f"{self.name}+{other.name}"
         return Embedding(
-            shared, mine + theirs, name=name, source=self.source, role="sum", model=self.model, step=self.step
-        )
+            shared, mine + theirs, name=name, source=self.source, role="sum", model=self.model, run=self.run,
+            step=self.step,
+        )  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -156,6 +159,7 @@ class Embedding:
             "source": self.source,
             "role": self.role,
             "model": self.model,
+            "run": self.run,
             "step": self.step,
             "words": len(self),
             "dim": self.dim,

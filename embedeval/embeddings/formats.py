@@ -280,7 +280,7 @@ def _from_stored(words: list[str], vectors: np.ndarray, bias: np.ndarray | None,
         raise EmbedevalError("holds no vectors (0 rows)", path)
     if len(words) != vectors.shape[0]:
         raise EmbedevalError(f"{len(words)} words but {vectors.shape[0]} vectors", path)
-    for key in ("name", "role", "model"):
+    for key in ("name", "role", "model", "run"):
         if key in meta and not isinstance(meta[key], str | None):
             raise EmbedevalError(f"the metadata entry {key!r} must be a string", path)
     if bias is not None and bias.shape != (vectors.shape[0],):
@@ -292,6 +292,7 @@ def _from_stored(words: list[str], vectors: np.ndarray, bias: np.ndarray | None,
         source=str(path),
         role=meta.pop("role", None),
         model=meta.pop("model", None),
+        run=meta.pop("run", None),
         step=meta.pop("step", None),
         bias=bias,
         meta=meta,

@@ -23,7 +23,7 @@ def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
         emb = read_npz(file)
         emb.role = emb.role or (file.stem if file.stem in ROLE_ORDER else None)
         emb.name = f"{run_dir.name}:{file.stem}"
-        emb.meta["run"] = str(run_dir)
+        emb.run = str(run_dir)
         found.append(emb)
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}
     return sorted(found, key=lambda e: rank.get(e.role or "", len(rank)))

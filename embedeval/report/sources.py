@@ -12,6 +12,7 @@ from embedeval.data.datadir import sha256_file
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
+from embedeval.rundir import model_name
 
 _HASH_LIMIT = 256 << 20  # larger embedding files are not hashed (say so instead of waiting minutes)
 
@@ -34,7 +35,9 @@ class RunInfo:
     summary: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     embeddings: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)  # role (input, output, tied, sum) -> embedding name
     track: str | None = None
+    side: str | None = None  # "untied" or "tied" within a track directory
 
     @property
     def is_lm(self) -> bool:
@@ -80,15 +83,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         raise EmbedevalError(f"not valid JSON ({err}); the run directory is damaged", path) from None
 
 
-def _model_name(trainer: str | None, config: dict[str, Any]) -> str:
-    if trainer == "lm":
-        return f"{config.get('arch', 'lstm')}-{config.get('variant', '?')}"
-    if trainer == "skipgram":
-        backend = config.get("backend", "?")
-        return f"sgns-{backend}" + ("-tied" if config.get("tie") else "")
-    return "unknown"
-
-
 def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str:
     epochs = config.get("epochs")
     if "error" in summary:
@@ -99,7 +93,9 @@ def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str
     return "training has not finished" + (f" ({epochs} epochs planned)" if epochs else "")
 
 
-def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, list[Embedding]]:
+def read_run(
+    path: Path, name: str, track: str | None = None, side: str | None = None
+) -> tuple[RunInfo, list[Embedding]]:
     """A run directory and its embeddings; an incomplete run is kept, with what it lacks in ``problems``."""
     from embedeval.embeddings.runs import load_run_embeddings
 
@@ -143,7 +139,7 @@ def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, 
         name=name,
         path=str(path),
         trainer=trainer,
-        model=_model_name(trainer, config),
+        model=model_name(trainer, config),
         status=status,
         problems=problems,
         config=config,
@@ -154,7 +150,9 @@ def read_run(path: Path, name: str, track: str | None = None) -> tuple[RunInfo, 
         summary={k: v for k, v in summary.items() if k != "config"},
         history=history,
         embeddings=[e.name for e in embs],
+        roles={e.role: e.name for e in embs if e.role},
         track=track,
+        side=side,
     )
     return info, embs
 
@@ -195,7 +193,7 @@ def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = Tru
         if path.is_dir() and is_track_dir(path):
             track = _read_track(path, path.name)
             for side in ("untied", "tied"):
-                info, embs = read_run(path / side, f"{path.name}/{side}", track=path.name)
+                info, embs = read_run(path / side, f"{path.name}/{side}", track=path.name, side=side)
                 _add_run(src, info, embs, add_sum)
             if track is not None:
                 src.tracks.append(track)

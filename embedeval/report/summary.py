@@ -138,12 +138,12 @@ _LM_PAIRS = {"wt": "untied", "wt+pr": "pr"}
 def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
     """(label, tied run, untied run): a tracked pair, or two runs whose configs differ only in tying
     (LM untied/wt or pr/wt+pr, SGNS tie off/on) on the same corpus."""
-    by_name = {r.name: r for r in runs}
     pairs, used = [], set()
     for run in runs:
-        if run.track and run.name.endswith("/tied") and f"{run.track}/untied" in by_name:
-            pairs.append((run.track, run, by_name[f"{run.track}/untied"]))
-            used.update({run.name, f"{run.track}/untied"})
+        partner = next((r for r in runs if r.track == run.track and r.side == "untied"), None)
+        if run.track and run.side == "tied" and partner is not None:
+            pairs.append((run.track, run, partner))
+            used.update({run.name, partner.name})
     for tied in runs:
         if tied.name in used or not _is_tied(tied):
             continue
@@ -164,18 +164,18 @@ def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
 
 
 def _is_tied(run: Any) -> bool:
-    return any(name.endswith(":tied") for name in run.embeddings)
+    return "tied" in run.roles
 
 
 def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
     lines = []
     for label, tied, untied in tied_pairs(report.sources.runs):
-        s = next((n for n in tied.embeddings if n.endswith(":tied")), None)
+        s = tied.roles.get("tied")
         if s is None:
             continue
         parts, quiet = [], []
         for role in ("output", "input"):
-            other = next((n for n in untied.embeddings if n.endswith(f":{role}")), None)
+            other = untied.roles.get(role)
             if other is None:
                 continue
             better, worse, n = 0, 0, 0

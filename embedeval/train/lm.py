@@ -25,7 +25,7 @@ from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write
 from embedeval.layout import CHECKPOINT, PROJECTION
-from embedeval.rundir import RunDir
+from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
@@ -526,15 +526,15 @@ def train_lm(
 def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:
     """input / output (+ bias) for untied runs, tied (+ bias) for tied runs, projection.npz for PR."""
     words = vocab.words
-    model_name = f"{cfg.arch}-{cfg.variant}"
+    name = model_name("lm", dataclasses.asdict(cfg))
     bias = model.decoder.bias.detach().cpu().numpy() if model.decoder.bias is not None else None
     u = model.encoder.weight.detach().cpu().numpy()
     if cfg.tied:
-        run.save_embedding("tied", Embedding(words, u, role="tied", model=model_name, bias=bias))
+        run.save_embedding("tied", Embedding(words, u, role="tied", model=name, bias=bias))
     else:
-        run.save_embedding("input", Embedding(words, u, role="input", model=model_name))
+        run.save_embedding("input", Embedding(words, u, role="input", model=name))
         v = model.decoder.weight.detach().cpu().numpy()
-        run.save_embedding("output", Embedding(words, v, role="output", model=model_name, bias=bias))
+        run.save_embedding("output", Embedding(words, v, role="output", model=name, bias=bias))
     if model.projection is not None:
         proj = {"weight": model.projection.weight.detach().cpu().numpy()}
         if model.projection.bias is not None:

@@ -11,6 +11,7 @@ word (and the negatives) on the output side.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,7 +23,7 @@ from embedeval.data.corpus import Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.layout import VOCAB
-from embedeval.rundir import RunDir
+from embedeval.rundir import RunDir, model_name
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 
 GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
@@ -167,7 +168,7 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
 
 def export_gensim(model: Any, run: RunDir, cfg: SkipGramConfig) -> None:
     words = list(model.wv.index_to_key)
-    name = f"sgns-gensim-{cfg.model}"
+    name = model_name("skipgram", dataclasses.asdict(cfg))
     run.save_embedding("input", Embedding(words, model.wv.vectors, role="input", model=name))
     run.save_embedding("output", Embedding(words, model.syn1neg, role="output", model=name))
 
@@ -373,7 +374,7 @@ def _sgns_step(
 
 
 def export_torch(u: torch.Tensor, v: torch.Tensor, vocab: Vocab, run: RunDir, cfg: SkipGramConfig) -> None:
-    name = "sgns-torch-tied" if cfg.tie else "sgns-torch"
+    name = model_name("skipgram", dataclasses.asdict(cfg))
     if cfg.tie:
         run.save_embedding("tied", Embedding(vocab.words, u.numpy(), role="tied", model=name))
     else:
