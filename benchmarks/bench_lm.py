@@ -9,15 +9,17 @@ vocabulary size; rounds alternate so machine noise hits both alike. Target: rati
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import statistics
-import tempfile
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import lm_benchmark_setup, trainer_tokens_per_s  # noqa: E402
 
 
 class PlainLM(nn.Module):
@@ -52,38 +54,12 @@ def plain_loop(ids: torch.Tensor, cfg, batches: int) -> float:
     return batches * cfg.bptt * cfg.batch_size / (time.perf_counter() - start)
 
 
-def ours(ids: torch.Tensor, cfg, batches: int) -> float:
-    from embedeval.data.corpus import Vocab
-    from embedeval.rundir import RunDir
-    from embedeval.train.lm import LMData, train_lm
-
-    vocab = Vocab([f"w{i}" for i in range(10000)], np.ones(10000, dtype=np.int64))
-    data = LMData(vocab, ids, ids[:2000], ids[:2000])
-    run = RunDir.create(tempfile.mkdtemp(prefix="bench-lm-"), overwrite=True)
-    speeds = []
-    train_lm(cfg, data, run, progress=lambda r: speeds.append(r["tokens_per_s"]))
-    return speeds[-1]  # the loop's own tokens/s over the epoch's batches, evaluation excluded
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="pw-small")
-    parser.add_argument("--variant", default="untied")
-    parser.add_argument("--batches", type=int, default=150)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    from embedeval.train.lm_config import make_config
-
-    cfg = make_config(args.config, args.variant, epochs=1, max_batches=args.batches, threads=args.threads)
-    ids = torch.from_numpy(
-        np.random.default_rng(0).integers(0, 10000, size=cfg.batch_size * cfg.bptt * (args.batches + 2))
-    )
+    args, cfg, ids = lm_benchmark_setup(__doc__, "pw-small", "untied", 150, 10000)
     plain, mine = [], []
     for _ in range(args.rounds):
         plain.append(plain_loop(ids, cfg, args.batches))
-        mine.append(ours(ids, cfg, args.batches))
+        mine.append(trainer_tokens_per_s(ids, cfg, 10000))
     p, m = statistics.median(plain), statistics.median(mine)
     print(
         f"config {args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads"

@@ -13,15 +13,17 @@ width for attention (Kaplan et al. 2020; forward 2, backward 4 per multiply-add)
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import statistics
-import tempfile
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import lm_benchmark_setup, trainer_tokens_per_s  # noqa: E402
 
 VOCAB = 10000
 
@@ -64,19 +66,6 @@ def plain_loop(ids: torch.Tensor, cfg, batches: int, tied: bool) -> float:
     return batches * cfg.bptt * cfg.batch_size / (time.perf_counter() - start)
 
 
-def ours(ids: torch.Tensor, cfg, batches: int) -> float:
-    from embedeval.data.corpus import Vocab
-    from embedeval.rundir import RunDir
-    from embedeval.train.lm import LMData, train_lm
-
-    vocab = Vocab([f"w{i}" for i in range(VOCAB)], np.ones(VOCAB, dtype=np.int64))
-    data = LMData(vocab, ids, ids[:2000], ids[:2000])
-    speeds = []
-    with RunDir.create(tempfile.mkdtemp(prefix="bench-tf-")) as run:
-        train_lm(cfg, data, run, progress=lambda r: speeds.append(r["tokens_per_s"]))
-    return speeds[-1]  # the loop's own tokens/s over the epoch's batches, evaluation excluded
-
-
 def sgemm_flops(n: int = 1024, repeats: int = 20) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -93,25 +82,12 @@ def train_flops_per_token(cfg) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="tf-small")
-    parser.add_argument("--variant", default="wt")
-    parser.add_argument("--batches", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    from embedeval.train.lm_config import make_config
-
-    cfg = make_config(args.config, args.variant, epochs=1, max_batches=args.batches, threads=args.threads)
-    ids = torch.from_numpy(
-        np.random.default_rng(0).integers(0, VOCAB, size=cfg.batch_size * cfg.bptt * (args.batches + 2))
-    )
+    args, cfg, ids = lm_benchmark_setup(__doc__, "tf-small", "wt", 30, VOCAB)
     plain, mine, peak = [], [], []
     for _ in range(args.rounds):
         peak.append(sgemm_flops())
         plain.append(plain_loop(ids, cfg, args.batches, cfg.tied))
-        mine.append(ours(ids, cfg, args.batches))
+        mine.append(trainer_tokens_per_s(ids, cfg, VOCAB))
     p, m, bound = statistics.median(plain), statistics.median(mine), statistics.median(peak)
     flops = train_flops_per_token(cfg)
     print(

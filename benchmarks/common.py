@@ -40,3 +40,42 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def trainer_tokens_per_s(ids, cfg, vocab_size: int) -> float:
+    """tokens/s of embedeval's LM trainer over one epoch of ``cfg.max_batches`` batches (evaluation excluded)."""
+    import tempfile
+
+    from embedeval.data.corpus import Vocab
+    from embedeval.rundir import RunDir
+    from embedeval.train.lm import LMData, train_lm
+
+    vocab = Vocab([f"w{i}" for i in range(vocab_size)], np.ones(vocab_size, dtype=np.int64))
+    data = LMData(vocab, ids, ids[:2000], ids[:2000])
+    speeds: list[float] = []
+    with RunDir.create(tempfile.mkdtemp(prefix="bench-lm-")) as run:
+        train_lm(cfg, data, run, progress=lambda r: speeds.append(r["tokens_per_s"]))
+    return speeds[-1]  # the loop's own tokens/s over the epoch's batches
+
+
+def lm_benchmark_setup(doc: str, config: str, variant: str, batches: int, vocab_size: int = 10000):
+    """(args, config, token ids) for an LM throughput benchmark: the shared command line, the config cut to
+    ``--batches`` batches of one epoch, and a random stream long enough for them."""
+    import argparse
+
+    import torch
+
+    from embedeval.train.lm_config import make_config
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=config)
+    parser.add_argument("--variant", default=variant)
+    parser.add_argument("--batches", type=int, default=batches)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = make_config(args.config, args.variant, epochs=1, max_batches=args.batches, threads=args.threads)
+    size = cfg.batch_size * cfg.bptt * (args.batches + 2)
+    ids = torch.from_numpy(np.random.default_rng(0).integers(0, vocab_size, size=size))
+    return args, cfg, ids

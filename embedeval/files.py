@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,21 @@ def _remove_quietly(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
+
+
+def check_regular_file(path: Path, what: str) -> os.stat_result:
+    """``path`` as a readable regular file (FIFOs and devices would hang or never end), or a one-line error."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise EmbedevalError(f"{what} does not exist", path) from None
+    except OSError as err:
+        raise EmbedevalError(f"cannot open the {what} ({err.strerror or err})", path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise EmbedevalError(f"expected a {what}, got a folder", path)
+    if not stat.S_ISREG(info.st_mode):
+        raise EmbedevalError("is not a regular file (a FIFO, device or socket); give a file on disk", path)
+    return info
 
 
 def kind_of(path: str | Path) -> str | None:

@@ -26,6 +26,21 @@ def small_embedding() -> Embedding:
     return Embedding(words, rng.normal(size=(len(words), 8)), name="small")
 
 
+@pytest.fixture
+def toy_corpus(tmp_path):
+    """A 40-word corpus with train/valid/test files: language models train on it in a second."""
+    from embedeval.data.corpus import resolve_corpus
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    lines = [" ".join(rng.choice(words, size=rng.integers(3, 12))) for _ in range(400)]
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    for split, part in (("train", lines[:300]), ("valid", lines[300:350]), ("test", lines[350:])):
+        (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
+    return resolve_corpus(folder)
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
     """Run the embedeval CLI in a subprocess: (exit code, stdout, stderr)."""
     import subprocess

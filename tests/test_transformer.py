@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -24,18 +23,6 @@ from embedeval.train.lm import (
 from embedeval.train.lm_config import make_config
 from embedeval.train.lm_model import build_model
 from embedeval.train.transformer_model import TransformerLM
-
-
-@pytest.fixture
-def toy_corpus(tmp_path):
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(40)]
-    lines = [" ".join(rng.choice(words, size=rng.integers(3, 12))) for _ in range(400)]
-    folder = tmp_path / "toy"
-    folder.mkdir()
-    for split, part in (("train", lines[:300]), ("valid", lines[300:350]), ("test", lines[350:])):
-        (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
-    return resolve_corpus(folder)
 
 
 def tf(variant="untied", **kw):

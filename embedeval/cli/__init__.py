@@ -14,7 +14,7 @@ import click
 from embedeval import __version__
 from embedeval.cli.compare import compare_cmd
 from embedeval.cli.console import console, err_console
-from embedeval.cli.options import DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
+from embedeval.cli.options import BENCHMARK_OPTION, DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
 from embedeval.cli.track import plot_dynamics_cmd, track_cmd
 from embedeval.cli.train_lm import train_lm_cmd
 from embedeval.cli.train_skipgram import train_skipgram_cmd
@@ -68,15 +68,7 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 
 @cli.command("eval")
 @click.argument("embeddings", nargs=-1, type=click.Path())
-@click.option(
-    "-b",
-    "--benchmark",
-    "benchmarks",
-    multiple=True,
-    metavar="NAME|PATH",
-    help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file. Repeatable. Default (as "
-    "compare): SimLex-999, Verb-143, MEN, RW, MTurk-771, WS-353 and SimVerb-3500, those that can be found.",
-)
+@BENCHMARK_OPTION
 @OOV_OPTION
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write results as JSON.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write results as CSV.")

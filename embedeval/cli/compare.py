@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from embedeval.cli.options import DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
+from embedeval.cli.options import BENCHMARK_OPTION, DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
 from embedeval.cli.types import number
 from embedeval.ranges import Range
 
@@ -17,15 +17,7 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
 
 @click.command("compare")
 @click.argument("inputs", nargs=-1, type=click.Path(), metavar="[RUN_DIR|TRACK_DIR|EMBEDDING]...")
-@click.option(
-    "-b",
-    "--benchmark",
-    "benchmarks",
-    multiple=True,
-    metavar="NAME|PATH",
-    help="Benchmark name or pairs file; repeatable. Default: SimLex-999, Verb-143, MEN, RW, MTurk-771 (P&W's five), "
-    "WS-353 and SimVerb-3500, those that can be found.",
-)
+@BENCHMARK_OPTION
 @click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True, help="Report folder.")
 @click.option(
     "--overwrite",

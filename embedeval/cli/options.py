@@ -32,3 +32,13 @@ FORMAT_OPTION = click.option(
     "runs any code it holds: use it only for files you trust (.model and .kv files are read as gensim too); a pickle "
     "under any other name is refused.",
 )
+
+BENCHMARK_OPTION = click.option(
+    "-b",
+    "--benchmark",
+    "benchmarks",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file; repeatable. Default: "
+    "SimLex-999, Verb-143, MEN, RW, MTurk-771 (P&W's five), WS-353 and SimVerb-3500, those that can be found.",
+)

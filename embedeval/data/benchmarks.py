@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
-import stat
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from embedeval.errors import EmbedevalError
+from embedeval.files import check_regular_file
 
 MAX_BENCHMARK_BYTES = 64 << 20  # the largest real set (SimVerb, RW, MEN) is well under 1 MB
 
@@ -106,16 +105,7 @@ def parse_pairs(
     and line, or with ``lenient`` is skipped and counted.
     """
     path = Path(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise EmbedevalError("benchmark file does not exist", path) from None
-    except OSError as err:
-        raise EmbedevalError(f"cannot open the benchmark file ({err.strerror or err})", path) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise EmbedevalError("expected a benchmark file, got a folder", path)
-    if not stat.S_ISREG(info.st_mode):
-        raise EmbedevalError("is not a regular file (a FIFO, device or socket); give a file on disk", path)
+    info = check_regular_file(path, "benchmark file")
     if info.st_size > MAX_BENCHMARK_BYTES:
         raise EmbedevalError(
             f"is {info.st_size:,} bytes: far larger than any word-pair benchmark (limit {MAX_BENCHMARK_BYTES:,})", path

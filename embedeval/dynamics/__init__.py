@@ -5,7 +5,7 @@
 The names are imported on first use, so that ``embedeval --help`` does not pay for torch.
 """
 
-import importlib
+from embedeval.lazy import lazy_exports
 
 _EXPORTS = {
     "TrackConfig": "embedeval.dynamics.tracker",
@@ -16,10 +16,5 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'embedeval.dynamics' has no attribute {name!r}")
-
-
+__getattr__ = lazy_exports("embedeval.dynamics", _EXPORTS)
 __all__ = sorted(_EXPORTS)

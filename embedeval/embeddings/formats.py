@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import stat
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.files import atomic_write
+from embedeval.files import atomic_write, check_regular_file
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
 _CHUNK_BYTES = 32 << 20
@@ -460,16 +459,7 @@ def _refuse_spaces(emb: Embedding) -> None:
 
 
 def _check_file(path: Path) -> None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise EmbedevalError("embedding file does not exist", path) from None
-    except OSError as err:
-        raise EmbedevalError(f"cannot open the file ({err.strerror or err})", path) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise EmbedevalError("expected an embedding file, got a folder (a run directory is read with load())", path)
-    if not stat.S_ISREG(info.st_mode):
-        raise EmbedevalError("is not a regular file (a FIFO, device or socket); give a file on disk", path)
+    info = check_regular_file(path, "embedding file")
     if info.st_size == 0:
         raise EmbedevalError("embedding file is empty", path)
     if not os.access(path, os.R_OK):

@@ -15,16 +15,19 @@ def write_json(ev: Evaluation, path: str | Path) -> Path:
     return atomic_write_text(path, json.dumps(ev.to_dict(), indent=2) + "\n")
 
 
-def write_csv(ev: Evaluation, path: str | Path) -> Path:
-    rows = [asdict(r) for r in ev.results]
-
+def _write_rows(path: str | Path, rows: list[dict], empty_header: str) -> Path:
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["embedding"])
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [empty_header])
             writer.writeheader()
             writer.writerows(rows)
 
     return atomic_write(path, write)
+
+
+def write_csv(ev: Evaluation, path: str | Path) -> Path:
+    """One row per embedding and benchmark."""
+    return _write_rows(path, [asdict(r) for r in ev.results], "embedding")
 
 
 def write_pairs_csv(ev: Evaluation, path: str | Path) -> Path:
@@ -47,12 +50,4 @@ def write_pairs_csv(ev: Evaluation, path: str | Path) -> Path:
 
 def write_tests_csv(ev: Evaluation, path: str | Path) -> Path:
     """The pairwise comparisons (Williams' t, paired bootstrap, Holm), one row per benchmark and pair."""
-    rows = [asdict(c) for c in ev.comparisons]
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["benchmark"])
-            writer.writeheader()
-            writer.writerows(rows)
-
-    return atomic_write(path, write)
+    return _write_rows(path, [asdict(c) for c in ev.comparisons], "benchmark")

@@ -3,7 +3,7 @@
 The names are imported on first use, so that ``embedeval --help`` does not pay for scipy and matplotlib.
 """
 
-import importlib
+from embedeval.lazy import lazy_exports
 
 _EXPORTS = {
     "CompareSettings": "embedeval.report.build",
@@ -17,10 +17,5 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'embedeval.report' has no attribute {name!r}")
-
-
+__getattr__ = lazy_exports("embedeval.report", _EXPORTS)
 __all__ = sorted(_EXPORTS)
