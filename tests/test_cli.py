@@ -52,7 +52,7 @@ def test_benchmarks_lists_bundled_and_missing(tmp_path):
 def test_help_mentions_every_command():
     code, out, _ = run_cli("--help")
     assert code == 0
-    for command in ("benchmarks", "compare", "eval", "plot-dynamics", "track", "train"):
+    for command in ("benchmarks", "compare", "eval", "plot-dynamics", "reproduce", "track", "train"):
         assert f"  {command} " in out, command
     code, out, _ = run_cli("train", "--help")
     assert code == 0 and "  lm " in out and "  skipgram " in out

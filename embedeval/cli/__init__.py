@@ -15,6 +15,7 @@ from embedeval import __version__
 from embedeval.cli.compare import compare_cmd
 from embedeval.cli.console import console, err_console
 from embedeval.cli.options import BENCHMARK_OPTION, DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
+from embedeval.cli.reproduce import reproduce_cmd
 from embedeval.cli.track import plot_dynamics_cmd, track_cmd
 from embedeval.cli.train_lm import train_lm_cmd
 from embedeval.cli.train_skipgram import train_skipgram_cmd
@@ -244,6 +245,7 @@ train_group.add_command(train_skipgram_cmd)
 cli.add_command(track_cmd)
 cli.add_command(plot_dynamics_cmd)
 cli.add_command(compare_cmd)
+cli.add_command(reproduce_cmd)
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ def compare_cmd(
     self-contained page), results.json and results.csv, and print the main table.
 
     \b
-    With no inputs, the built-in default runs first (78 s on 2 cores, no data needed):
+    With no inputs, the built-in default runs first (no data needed; its cost: benchmarks/bench_main_job.py):
     SGNS and an LSTM language model, each untied and tied, trained on the Lee corpus that ships
     with gensim, with the dynamics of the tied matrix tracked; their runs land in REPORT_DIR/runs.
 

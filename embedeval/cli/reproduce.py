@@ -1,0 +1,109 @@
+"""``embedeval reproduce``: run or resume every run of a paper table, then write the table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from embedeval.cli.console import console, err_console
+from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.types import number
+from embedeval.errors import markup_safe
+from embedeval.ranges import Range
+
+
+def _seeds(value: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in value.split(",") if s.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of seeds, e.g. 1,2,3") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise click.BadParameter("give one or more seeds >= 0, e.g. 1,2,3")
+    return seeds
+
+
+@click.command("reproduce")
+@click.argument("table", metavar="TABLE")
+@click.option("--seeds", default="1,2,3", show_default=True, help="Comma-separated seeds: one run per row and seed.")
+@click.option(
+    "--jobs",
+    type=number(Range(int, 1, 64)),
+    default=1,
+    show_default=True,
+    help="Runs at a time (each uses one thread: one per core).",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    default="runs",
+    show_default=True,
+    help="Where the run directories live (kept between calls: unfinished runs are resumed).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="reports/press-wolf",
+    show_default=True,
+    help="Where TABLE.md and TABLE.json are written.",
+)
+@click.option("--dry-run", is_flag=True, help="List the runs, their state and their commands; train nothing.")
+@DATA_DIR_OPTION
+def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, data_dir) -> None:
+    """Run or resume every run of TABLE (press-wolf-table6, inan-small), then write TABLE.md and TABLE.json:
+    mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
+    import os
+
+    from embedeval.reproduce import get_table, summarise_table, table_markdown, write_table
+
+    spec = get_table(table)
+    seed_list = _seeds(seeds)
+    root = Path(runs_dir)
+    runs = spec.runs(seed_list)
+    console.print(f"[bold]{markup_safe(spec.title)}[/]: {len(runs)} runs in {markup_safe(root)}")
+    for run in runs:
+        state = run.state(root)
+        console.print(f"  {run.folder:<28} seed {run.seed}  {state}", highlight=False)
+        if dry_run and state != "complete":
+            console.print(f"    embedeval {markup_safe(' '.join(run.command(root)))}", highlight=False)
+    if dry_run:
+        return
+    env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
+    waiting = [r for r in runs if r.state(root) != "complete"]
+    running: dict[str, tuple[subprocess.Popen, object]] = {}
+    failed = []
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                run = waiting.pop(0)
+                log = open(root / f"{run.folder}.log", "a")  # noqa: SIM115 - closed when the process ends
+                cmd = [sys.executable, "-m", "embedeval", *run.command(root)]
+                running[run.folder] = (subprocess.Popen(cmd, stdout=log, stderr=log, env=env), log)
+                err_console.print(f"started {run.folder} (log {root / (run.folder + '.log')})", highlight=False)
+            time.sleep(2)
+            for folder, (proc, log) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                log.close()
+                del running[folder]
+                if proc.returncode:
+                    failed.append(folder)
+                    err_console.print(f"[red]{folder} failed[/] (exit {proc.returncode}); see its log", highlight=False)
+                else:
+                    err_console.print(f"{folder} complete", highlight=False)
+    except KeyboardInterrupt:
+        for proc, _ in running.values():
+            proc.terminate()  # each run checkpoints on SIGTERM; the next call resumes it
+        for proc, _ in running.values():
+            proc.wait()
+        raise KeyboardInterrupt("the running runs checkpointed; call the same command again to resume") from None
+    result = summarise_table(spec, seed_list, root)
+    console.print(table_markdown(result), highlight=False)
+    paths = write_table(result, Path(out))
+    console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
+    if failed:
+        sys.exit(1)

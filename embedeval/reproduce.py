@@ -1,0 +1,162 @@
+"""Paper tables as lists of runs: which runs a table needs, where each lives, how far it got, and the table itself
+(mean +- sd over seeds beside the paper's numbers) once they are done.
+
+``embedeval reproduce TABLE`` runs or resumes every run (the CLI starts ``embedeval train`` processes, ``--jobs`` at
+a time, one thread each) and then prints and writes the table. Run directories are the ordinary ones, so
+``embedeval compare`` reads them too.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embedeval.errors import EmbedevalError
+from embedeval.files import atomic_write_json, atomic_write_text
+from embedeval.layout import CHECKPOINT, SUMMARY
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a table: its folder and the ``embedeval`` arguments that train it."""
+
+    label: str  # the row (a variant)
+    seed: int
+    folder: str  # under the runs directory
+    args: tuple[str, ...]  # embedeval arguments, without --out / --resume / --overwrite
+
+    def state(self, runs_dir: Path) -> str:
+        """complete, incomplete (resumable), failed (stopped with an error), or absent."""
+        summary = runs_dir / self.folder / SUMMARY
+        if not summary.is_file():
+            return "absent"
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "failed"
+        if data.get("status") == "complete":
+            return "complete"
+        if "error" in data:
+            return "failed"
+        return "incomplete" if (runs_dir / self.folder / CHECKPOINT).is_file() else "absent"
+
+    def command(self, runs_dir: Path) -> list[str]:
+        out = str(runs_dir / self.folder)
+        state = self.state(runs_dir)
+        return [*self.args, "--out", out, *(["--resume"] if state == "incomplete" else ["--overwrite"])]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    rows: tuple[str, ...]
+    paper: dict[str, tuple[float, float]]  # row -> (valid, test) as published
+    source: str
+    build: Any = field(repr=False, default=None)  # (row, seed) -> Run
+
+    def runs(self, seeds: tuple[int, ...]) -> list[Run]:
+        return [self.build(row, seed) for seed in seeds for row in self.rows]
+
+
+def _pw_small(row: str, seed: int) -> Run:
+    folder = f"ptb-pw-small-{row}" + ("" if seed == 1 else f"-s{seed}")
+    args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", row, "--seed", str(seed))
+    return Run(row, seed, folder, (*args, "--threads", "1"))
+
+
+TABLES = {
+    "press-wolf-table6": Table(
+        "press-wolf-table6",
+        "Press & Wolf 2017, Table 6: PTB, small LSTM (2 x 200) without dropout, 13 epochs",
+        ("untied", "wt", "pr", "wt+pr"),
+        {"untied": (120.7, 114.5), "wt": (117.5, 112.4), "pr": (116.0, 111.7), "wt+pr": (104.9, 100.9)},
+        "Press & Wolf (2017), Using the Output Embedding to Improve Language Models, Table 6",
+        _pw_small,
+    ),
+    "inan-small": Table(
+        "inan-small",
+        "Inan et al. 2017's variants in Press & Wolf's small setting (PTB, 2 x 200, no dropout, 13 epochs)",
+        ("untied", "al", "re", "real"),
+        {},  # Inan et al. report them with variational dropout and far longer training: no row to match here
+        "Inan, Khosravi & Socher (2017), Tying Word Vectors and Word Classifiers, Table 1 (other setting)",
+        _pw_small,
+    ),
+}
+
+
+def get_table(name: str) -> Table:
+    if name not in TABLES:
+        raise EmbedevalError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}")
+    return TABLES[name]
+
+
+def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dict[str, Any]:
+    """Per row: the finished seeds' valid and test perplexity, their mean and sd, and the gap to the paper."""
+    rows = []
+    for row in table.rows:
+        found = []
+        for seed in seeds:
+            run = table.build(row, seed)
+            if run.state(runs_dir) != "complete":
+                continue
+            summary = json.loads((runs_dir / run.folder / SUMMARY).read_text(encoding="utf-8"))
+            found.append({"seed": seed, "valid": summary.get("valid_ppl"), "test": summary.get("test_ppl")})
+        valid_mean, valid_sd = _mean_sd([f["valid"] for f in found if f["valid"] is not None])
+        test_mean, test_sd = _mean_sd([f["test"] for f in found if f["test"] is not None])
+        paper = table.paper.get(row)
+        rows.append(
+            {
+                "row": row,
+                "seeds": found,
+                "valid_mean": valid_mean,
+                "valid_sd": valid_sd,
+                "test_mean": test_mean,
+                "test_sd": test_sd,
+                "paper_valid": paper[0] if paper else None,
+                "paper_test": paper[1] if paper else None,
+                "test_gap": (test_mean - paper[1]) if (paper and test_mean is not None) else None,
+            }
+        )
+    return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds), "rows": rows}
+
+
+def _fmt(mean: float | None, sd: float | None) -> str:
+    if mean is None:
+        return "—"
+    return f"{mean:.1f}" + (f" ± {sd:.1f}" if sd is not None else "")
+
+
+def table_markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"## {result['title']}",
+        "",
+        f"Seeds asked for: {', '.join(map(str, result['seeds']))}; a row shows the seeds finished so far. Paper: "
+        f"{result['source']}.",
+        "",
+        "| variant | seeds done | valid (ours) | test (ours) | valid (paper) | test (paper) | test − paper |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        gap = "—" if r["test_gap"] is None else f"{r['test_gap']:+.1f}"
+        lines.append(
+            f"| {r['row']} | {len(r['seeds'])} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
+            f"{_fmt(r['test_mean'], r['test_sd'])} | {r['paper_valid'] or '—'} | {r['paper_test'] or '—'} | {gap} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_table(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """``TABLE.json`` and ``TABLE.md`` in ``folder``."""
+    json_path = atomic_write_json(folder / f"{result['table']}.json", result)
+    md_path = atomic_write_text(folder / f"{result['table']}.md", table_markdown(result))
+    return json_path, md_path

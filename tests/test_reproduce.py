@@ -1,0 +1,73 @@
+"""`embedeval reproduce`: a paper table as runs, resumed where they stopped, summarised as mean +- sd."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from embedeval import reproduce
+from embedeval.reproduce import Run, Table, summarise_table, table_markdown
+from tests.test_hostile import run_main
+
+
+def fake_run(folder, status, valid=None, test=None, checkpoint=False):
+    folder.mkdir(parents=True)
+    summary = {"status": status}
+    if valid is not None:
+        summary.update(valid_ppl=valid, test_ppl=test)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    if checkpoint:
+        (folder / "checkpoint.pt").write_bytes(b"x")
+
+
+def test_states_and_commands_of_table6_runs(tmp_path):
+    table = reproduce.get_table("press-wolf-table6")
+    runs = table.runs((1, 2))
+    assert [r.folder for r in runs[:5]] == [
+        "ptb-pw-small-untied", "ptb-pw-small-wt", "ptb-pw-small-pr", "ptb-pw-small-wt+pr", "ptb-pw-small-untied-s2",
+    ]  # fmt: skip
+    fake_run(tmp_path / "ptb-pw-small-untied", "complete", 121.2, 114.7)
+    fake_run(tmp_path / "ptb-pw-small-wt", "incomplete", checkpoint=True)
+    states = {r.folder: r.state(tmp_path) for r in runs}
+    assert states["ptb-pw-small-untied"] == "complete" and states["ptb-pw-small-wt"] == "incomplete"
+    assert states["ptb-pw-small-pr"] == "absent"
+    assert runs[1].command(tmp_path)[-1] == "--resume" and runs[2].command(tmp_path)[-1] == "--overwrite"
+    assert "--seed" in runs[4].args and runs[4].args[runs[4].args.index("--seed") + 1] == "2"
+
+
+def test_the_table_is_mean_and_sd_over_finished_seeds_beside_the_paper(tmp_path):
+    table = reproduce.get_table("press-wolf-table6")
+    fake_run(tmp_path / "ptb-pw-small-untied", "complete", 121.0, 114.0)
+    fake_run(tmp_path / "ptb-pw-small-untied-s2", "complete", 123.0, 116.0)
+    fake_run(tmp_path / "ptb-pw-small-wt", "incomplete", checkpoint=True)
+    result = summarise_table(table, (1, 2), tmp_path)
+    untied, wt = result["rows"][0], result["rows"][1]
+    assert untied["test_mean"] == pytest.approx(115.0) and untied["test_sd"] == pytest.approx(2**0.5)
+    assert untied["test_gap"] == pytest.approx(115.0 - 114.5)
+    assert wt["seeds"] == [] and wt["test_mean"] is None
+    text = table_markdown(result)
+    assert "| untied | 2 | 122.0 ± 1.4 | 115.0 ± 1.4 | 120.7 | 114.5 | +0.5 |" in text
+
+
+def test_unknown_table_is_one_line(tmp_path, monkeypatch, capsys):
+    code, _, err = run_main(["reproduce", "nope", "--dry-run"], monkeypatch, capsys)
+    assert code == 2 and "known tables: press-wolf-table6" in err
+
+
+def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, capsys):
+    def tiny(row: str, seed: int) -> Run:
+        args = ("train", "lm", "--corpus", "builtin", "--config", "tiny", "--variant", row, "--seed", str(seed))
+        return Run(row, seed, f"tiny-{row}-s{seed}", (*args, "--max-batches", "10", "--threads", "1"))
+
+    toy = Table("toy", "a toy table", ("untied", "wt"), {"untied": (1.0, 1.0)}, "none", tiny)
+    monkeypatch.setitem(reproduce.TABLES, "toy", toy)
+    monkeypatch.chdir(tmp_path)
+    args = ["reproduce", "toy", "--seeds", "1,2", "--jobs", "2", "--runs-dir", "runs", "--out", "out"]
+    code, out, err = run_main(args, monkeypatch, capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "out" / "toy.json").read_text())
+    assert [len(r["seeds"]) for r in result["rows"]] == [2, 2]
+    assert (tmp_path / "out" / "toy.md").read_text().startswith("## a toy table")
+    code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # everything done: nothing to run
+    assert code == 0 and out.count("complete") == 4
