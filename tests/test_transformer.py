@@ -170,3 +170,21 @@ def test_a_corpus_shorter_than_one_context_window(tmp_path):
     data = load_lm_data(resolve_corpus(tmp_path / "short.txt"))
     with RunDir.create(tmp_path / "run") as run, pytest.raises(EmbedevalError, match="shorter than one batch"):
         train_lm(tf(), data, run)
+
+
+def test_compare_pairs_a_tied_and_an_untied_transformer(tmp_path, toy_corpus):
+    from embedeval.data.registry import load_benchmarks
+    from embedeval.report import CompareSettings, build_report, collect
+    from embedeval.report.summary import tied_pairs
+
+    data = load_lm_data(toy_corpus)
+    for variant in ("untied", "wt"):
+        with RunDir.create(tmp_path / variant) as run:
+            run.write_config(tf(variant, epochs=1), "lm", toy_corpus.describe(), ["embedeval", "train", "lm"])
+            train_lm(tf(variant, epochs=1), data, run)
+    sources = collect([tmp_path / "untied", tmp_path / "wt"])
+    [(_, tied, untied)] = tied_pairs(sources.runs)
+    assert (tied.model, untied.model) == ("transformer-wt", "transformer-untied")
+    report = build_report(sources, load_benchmarks(["ws353"]), CompareSettings(n_bootstrap=0), "test")
+    assert any("tying" in line and "test perplexity from" in line for line in report.summary)
+    assert [r["variant"] for r in report.lm_rows()] == ["untied", "wt"]
