@@ -305,3 +305,37 @@ def test_dry_run_evaluation_is_capped(toy_corpus):
     capped = evaluate_perplexity(model, data.test, tiny(max_eval_tokens=50))
     assert capped == pytest.approx(evaluate_perplexity(model, data.test[:51], tiny()))
     assert capped != pytest.approx(evaluate_perplexity(model, data.test, tiny()))
+
+
+def test_overfitting_goes_on_but_divergence_stops():
+    from embedeval.train.lm import diverging
+
+    def h(*pairs):
+        return [{"train_ppl": t, "valid_ppl": v} for t, v in pairs]
+
+    assert not diverging(h((50, 120), (45, 121), (42, 122)))  # valid up, train down: overfitting, keep going
+    assert not diverging(h((200, 180), (300, 150), (400, 160)))  # not two rises in a row
+    assert diverging(h((150, 152), (180, 153), (2000, 186)))  # REAL in session 3: both up twice
+
+
+def test_a_diverging_run_stops_with_the_previous_checkpoint_kept(tmp_path, toy_corpus, monkeypatch):
+    import embedeval.train.lm as lm
+
+    data = load_lm_data(toy_corpus)
+    scale = {"epoch": 0}
+    real_cost = lm.lm_cost
+
+    def worse_each_epoch(*args):  # the summed cross-entropy (train ppl) grows from epoch 2 on
+        cost, ce, hidden = real_cost(*args)
+        return cost, ce * (1 + 0.5 * scale["epoch"]), hidden
+
+    def valid_rising(model, ids, cfg, batch_size=None):
+        scale["epoch"] += 1
+        return 100.0 + 10 * scale["epoch"]
+
+    monkeypatch.setattr(lm, "lm_cost", worse_each_epoch)
+    monkeypatch.setattr(lm, "evaluate_perplexity", valid_rising)
+    with RunDir.create(tmp_path / "run") as run, pytest.raises(EmbedevalError, match="diverging"):
+        train_lm(tiny(epochs=6), data, run)
+    assert load_checkpoint(tmp_path / "run" / CHECKPOINT)["epoch"] == 2  # epoch 3 rose twice: not saved
+    assert "diverging" in run.read_json("summary.json")["error"]

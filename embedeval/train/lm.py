@@ -261,6 +261,15 @@ def _refuse_impossible_perplexity(valid_ppl: float, vocab_size: int, run: RunDir
         )
 
 
+def diverging(history: list[dict[str, Any]]) -> bool:
+    """Training *and* validation perplexity rose in each of the last two epochs: the run is coming apart. (Valid
+    rising alone is overfitting, which a run without dropout shows for its last epochs and must be allowed.)"""
+    if len(history) < 3:
+        return False
+    a, b, c = history[-3:]
+    return a["valid_ppl"] < b["valid_ppl"] < c["valid_ppl"] and a["train_ppl"] < b["train_ppl"] < c["train_ppl"]
+
+
 class _Cost(torch.nn.Module):
     """The training cost as a module's forward, so DistributedDataParallel can wrap it (DDP averages the gradients
     of whatever its forward computed)."""
@@ -441,6 +450,19 @@ class LMTrainer:
                 "step": self.step,
             }
             _refuse_impossible_perplexity(record["valid_ppl"], len(self.data.vocab), run)
+            if diverging([*self.history, record]):
+                kept = self.history[-1]["epoch"]
+                last = [*self.history[-2:], record]
+                train = ", ".join(f"{r['train_ppl']:.1f}" for r in last)
+                valid = ", ".join(f"{r['valid_ppl']:.1f}" for r in last)
+                message = (
+                    f"diverging: training and validation perplexity rose for two epochs in a row (train {train}; "
+                    f"valid {valid}): stopped; the checkpoint of epoch {kept} is kept (lower --lr, or check the "
+                    "variant's settings)"
+                )
+                if self.world.main:
+                    run.summary("incomplete", error=message)
+                raise EmbedevalError(message, run.path)
             self.history.append(record)
             self.epoch, self.batch, self.hidden, self.partial = self.epoch + 1, 0, None, (0.0, 0)
             self.checkpoint()
