@@ -69,8 +69,15 @@ def atomic_write_text(target: str | Path, text: str) -> Path:
     return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
-    return atomic_write(target, lambda tmp: tmp.write_bytes(data))
+def atomic_write_npz(target: str | Path, arrays: dict[str, Any]) -> Path:
+    """``np.savez`` to ``target`` (through a handle: given a path, NumPy would append ``.npz`` to the temp name)."""
+    import numpy as np
+
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    return atomic_write(target, save)
 
 
 def atomic_write_json(target: str | Path, data: Any, indent: int = 2, default: Callable | None = None) -> Path:

@@ -192,10 +192,7 @@ def train_lm_cmd(
     w = distributed.init_from_env(cfg.device)
     if w.distributed and track:
         raise EmbedevalError("--track records one process's gradients: run it without torchrun / --nproc")
-    if w.distributed and cfg.batch_size % w.size:
-        raise EmbedevalError(
-            f"--batch-size {cfg.batch_size} does not split evenly over {w.size} processes; use a multiple of {w.size}"
-        )
+    distributed.check_batch_splits(cfg.batch_size, w)  # before any folder is touched
     if not w.main:  # the other processes train their columns and write nothing
         data = load_lm_data(source)
         from embedeval.train.lm import train_lm
@@ -210,8 +207,7 @@ def train_lm_cmd(
         data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
         run = RunDir.create(out, overwrite)
     with run:
-        if resume:
-            run.check_resume_config(cfg)
+        if resume:  # the trainer checks the settings against config.json
             from embedeval.data.corpus import Vocab
 
             vocab = Vocab.load(run.path / VOCAB)

@@ -32,7 +32,7 @@ from embedeval.dynamics.gradients import GradientSplit
 from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
-from embedeval.files import OutputDir, WriteError, atomic_write, atomic_write_json, atomic_write_text
+from embedeval.files import OutputDir, WriteError, atomic_write_json, atomic_write_npz, atomic_write_text
 from embedeval.layout import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
 from embedeval.rundir import RunDir, package_versions
 from embedeval.train.lm import LMTrainer, _Stop, load_checkpoint
@@ -172,14 +172,8 @@ class Recorder:
         the interval that spans the stop (cos(dS, dU), cos(dS, dV)). Best effort: a failed write only loses that."""
         if not self.previous:
             return
-        arrays = {"__step__": np.array(self.previous_step), **self.previous}
-
-        def save(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
-
         try:
-            atomic_write(self.out / PREVIOUS, save)
+            atomic_write_npz(self.out / PREVIOUS, {"__step__": np.array(self.previous_step), **self.previous})
         except (OSError, WriteError):
             pass
 
@@ -206,17 +200,12 @@ class Recorder:
         if (self.snapshot_bytes + size) / 2**20 > self.tcfg.snapshot_budget_mb:
             self.snapshots_stopped = True  # the records go on; only the snapshots stop
             return
-
-        def save(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
-
-        atomic_write(self.snapshot_dir / f"step-{step:09d}.npz", save)
+        atomic_write_npz(self.snapshot_dir / f"step-{step:09d}.npz", arrays)
         self.snapshot_bytes += size
 
 
-def _disk_full(err: OSError, out: Path, step: int) -> EmbedevalError:
-    what = "the disk is full" if err.errno == errno.ENOSPC else f"a write failed ({err.strerror or err})"
+def _disk_full(errno_: int | None, detail: str, out: Path, step: int) -> EmbedevalError:
+    what = "the disk is full" if errno_ == errno.ENOSPC else f"a write failed ({detail})"
     return EmbedevalError(
         f"{what} at step {step}: stopped cleanly; the records and checkpoints written so far are kept. Free some "
         "space and continue with --resume",
@@ -253,10 +242,10 @@ class _LMGradTap:
 
 
 def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
-    enc = model.encoder.weight.detach().cpu().numpy()
+    enc = model.input_embedding().detach().cpu().numpy()
     if tied:
         return {"S": enc}
-    return {"U": enc, "V": model.decoder.weight.detach().cpu().numpy()}
+    return {"U": enc, "V": model.output_embedding().detach().cpu().numpy()}
 
 
 def track_lm(
@@ -284,9 +273,7 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
     runs = {}
     for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
         run = RunDir(name, parent=claim) if resume else RunDir.inside(claim, name)
-        if resume:
-            run.check_resume_config(cfg)
-        else:
+        if not resume:  # (on resume, each trainer checks its settings against config.json)
             data.vocab.save(run.path / VOCAB)
             run.write_config(cfg, "lm", corpus or {}, argv or [])
         runs[name] = run
@@ -298,6 +285,10 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
     untied = LMTrainer(untied_cfg, data, runs["untied"], resume, capture("untied", False))
     tied = LMTrainer(tied_cfg, data, runs["tied"], resume, capture("tied", True))
     out = claim.publish()
+
+    def pair_mats() -> dict[str, np.ndarray]:
+        return {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
+
     if not np.array_equal(initial["untied"]["U"], initial["tied"]["S"]):
         raise EmbedevalError("internal: the tied and untied runs did not start from the same input embedding")
     if untied.step != tied.step:
@@ -316,7 +307,7 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
     step = tied.step
     checkpointed_epoch = tied.epoch
     if step == 0:
-        _safe_record(rec, out, 0, {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}, {"epoch": 0})
+        _safe_record(rec, out, 0, pair_mats(), {"epoch": 0})
     with _Stop() as stop:
         while True:
             sampled = step % grad_every == 0
@@ -331,7 +322,7 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
                 checkpointed_epoch = tied.epoch
                 rec.keep_previous()
             if rec.due(step):
-                mats = {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
+                mats = pair_mats()
                 extra = {"epoch": tied.epoch + tied.batch / tied.n_batches, "lr": tied.lr()}
                 try:
                     _safe_record(rec, out, step, mats, extra)
@@ -351,8 +342,7 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
                 )
     untied.model.grad_hook = tied.model.grad_hook = None
     if rec.previous_step != step:  # the final state is always a record, whatever --every was
-        mats = {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
-        _safe_record(rec, out, step, mats, {"epoch": float(tied.epoch), "lr": tied.lr()})
+        _safe_record(rec, out, step, pair_mats(), {"epoch": float(tied.epoch), "lr": tied.lr()})
     rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
@@ -363,9 +353,9 @@ def _safe_record(rec: Recorder, out: Path, step: int, mats: dict[str, np.ndarray
     try:
         rec.record(step, mats, extra)
     except OSError as err:
-        raise _disk_full(err, out, step) from None
+        raise _disk_full(err.errno, str(err.strerror or err), out, step) from None
     except WriteError as err:
-        raise _disk_full(OSError(err.errno, err.message), out, step) from None
+        raise _disk_full(err.errno, err.message, out, step) from None
 
 
 # --- skip-gram ---------------------------------------------------------------------------------------

@@ -297,7 +297,12 @@ def evaluate(
         per_bench[bench.name] = (bench.scores, [s.cosines for s in scored], use, counts)
         for name, s in zip(names, scored):
             oov_words.setdefault(name, {})[bench.name] = s.oov_words
-        used = use if use is not None else np.logical_and.reduce([s.covered for s in scored])
+        if use is not None:
+            used = use
+        elif oov != "drop":  # zero / mean score every pair
+            used = np.ones(len(bench), dtype=bool)
+        else:
+            used = np.logical_and.reduce([s.covered for s in scored])
         pairs[bench.name] = PairTable(
             list(bench.words1), list(bench.words2), bench.scores, {n: s.cosines for n, s in zip(names, scored)}, used
         )

@@ -54,25 +54,21 @@ def init_from_env(device: str) -> World:
     return world()
 
 
+def check_batch_splits(batch_size: int, w: World) -> None:
+    if w.distributed and batch_size % w.size:
+        raise EmbedevalError(
+            f"--batch-size {batch_size} does not split evenly over {w.size} processes; use a multiple of {w.size}"
+        )
+
+
 def shard_columns(batched: torch.Tensor, w: World) -> torch.Tensor:
-    """This rank's contiguous block of the (time, batch) columns."""
+    """This rank's contiguous block along dimension 1: of the (time, batch) stream, or of an LSTM state
+    (layers, batch, hidden) saved for every column."""
     if not w.distributed:
         return batched
-    total = batched.size(1)
-    if total % w.size:
-        raise EmbedevalError(
-            f"--batch-size {total} does not split evenly over {w.size} processes; use a multiple of {w.size}"
-        )
-    width = total // w.size
+    check_batch_splits(batched.size(1), w)
+    width = batched.size(1) // w.size
     return batched[:, w.rank * width : (w.rank + 1) * width].contiguous()
-
-
-def shard_columns_of_state(state: torch.Tensor, w: World) -> torch.Tensor:
-    """This rank's block of an LSTM state tensor (layers, batch, hidden) saved for every column."""
-    if not w.distributed:
-        return state
-    width = state.size(1) // w.size
-    return state[:, w.rank * width : (w.rank + 1) * width].contiguous()
 
 
 def any_rank(flag: bool, w: World) -> bool:
@@ -114,8 +110,3 @@ def gather_rng_states(w: World) -> list[torch.Tensor]:
     parts = [torch.empty_like(state) for _ in range(w.size)]
     dist.all_gather(parts, state)
     return parts
-
-
-def barrier(w: World) -> None:
-    if w.distributed:
-        dist.barrier()

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.files import WriteError, atomic_write
+from embedeval.files import WriteError, atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
@@ -158,7 +158,7 @@ def make_optimizer(model: EmbeddingLM, cfg: LMConfig) -> torch.optim.Optimizer:
     (tied or not: decaying a tied matrix would pull both sides toward zero at once), biases or LayerNorms."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    embeddings = {id(model.encoder.weight), id(model.decoder.weight)}
+    embeddings = {id(model.input_embedding()), id(model.output_embedding())}
     params = list(model.parameters())
     decay = [p for p in params if p.dim() >= 2 and id(p) not in embeddings]
     rest = [p for p in params if p.dim() < 2 or id(p) in embeddings]
@@ -373,7 +373,7 @@ class LMTrainer:
         if self.batch and self.world.main:  # the epoch so far over all columns: counted once, by rank 0
             self.partial = (float(state.get("epoch_ce", 0.0)), int(state.get("epoch_tokens", 0)))
         if state["hidden"]:  # the state of every column: this process takes its own block
-            flat = [distributed.shard_columns_of_state(t, self.world).to(self.cfg.device) for t in state["hidden"]]
+            flat = [distributed.shard_columns(t, self.world).to(self.cfg.device) for t in state["hidden"]]
             self.hidden = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     @property
@@ -550,20 +550,15 @@ def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConf
     words = vocab.words
     name = model_name("lm", dataclasses.asdict(cfg))
     bias = model.decoder.bias.detach().cpu().numpy() if model.decoder.bias is not None else None
-    u = model.encoder.weight.detach().cpu().numpy()
+    u = model.input_embedding().detach().cpu().numpy()
     if cfg.tied:
         run.save_embedding("tied", Embedding(words, u, role="tied", model=name, bias=bias))
     else:
         run.save_embedding("input", Embedding(words, u, role="input", model=name))
-        v = model.decoder.weight.detach().cpu().numpy()
+        v = model.output_embedding().detach().cpu().numpy()
         run.save_embedding("output", Embedding(words, v, role="output", model=name, bias=bias))
     if model.projection is not None:
         proj = {"weight": model.projection.weight.detach().cpu().numpy()}
         if model.projection.bias is not None:
             proj["bias"] = model.projection.bias.detach().cpu().numpy()
-
-        def save(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **proj)
-
-        atomic_write(run.path / PROJECTION, save)
+        atomic_write_npz(run.path / PROJECTION, proj)

@@ -29,6 +29,14 @@ from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
+def _not_finite(epoch: int, run: RunDir) -> EmbedevalError:
+    return EmbedevalError(
+        f"the vectors became NaN or infinite in epoch {epoch}: stopped; the embeddings of the last good epoch are "
+        "kept (lower --alpha)",
+        run.path,
+    )
+
+
 def sentences(corpus: Corpus, stats: dict[str, int] | None = None) -> Iterator[list[str]]:
     """The corpus's token lines, each cut into pieces of at most :data:`MAX_SENTENCE` tokens."""
     for tokens in corpus.lines("train"):
@@ -102,11 +110,7 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
         def on_epoch_end(self, model: Any) -> None:
             self.epoch += 1
             if not (np.isfinite(model.wv.vectors).all() and np.isfinite(model.syn1neg).all()):
-                raise EmbedevalError(
-                    f"the vectors became NaN or infinite in epoch {self.epoch}: stopped; the embeddings of the last "
-                    "good epoch are kept (lower --alpha)",
-                    run.path,
-                )
+                raise _not_finite(self.epoch, run)
             seconds = time.perf_counter() - self.started
             record = {"epoch": self.epoch, "seconds": seconds, "words_per_s": total_words / max(seconds, 1e-9)}
             run.log(record)
@@ -299,11 +303,7 @@ class TorchSGNS:
                 "step": self.step,
             }
             if not (torch.isfinite(self.u).all() and torch.isfinite(self.v).all()):
-                raise EmbedevalError(
-                    f"the vectors became NaN or infinite in epoch {epoch + 1}: stopped; the embeddings of the last "
-                    "good epoch are kept (lower --alpha)",
-                    self.run.path,
-                )
+                raise _not_finite(epoch + 1, self.run)
             self.run.log(record)
             export_torch(self.u, self.v, self.vocab, self.run, cfg)
         seconds = time.perf_counter() - started_all
