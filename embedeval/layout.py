@@ -7,7 +7,10 @@ A run directory (``embedeval train``)::
     RUN_DIR/.embedeval              marker: which kind of folder embedeval wrote (see embedeval.files)
     RUN_DIR/config.json             full config, seed, package versions, corpus name + sha256, command line, schema
     RUN_DIR/vocab.tsv               word <tab> count, most frequent first
-    RUN_DIR/embeddings/<role>.npz   input / output / tied: words, vectors, bias where present, meta
+    RUN_DIR/embeddings/<role>.npz   input / output / tied (/ source: a translation model's encoder input): words,
+                                    vectors, bias where present, meta
+    RUN_DIR/subwords/<role>.npz     translation runs: every subword piece's row (embeddings/ holds the word view)
+    RUN_DIR/subword.model           translation runs: the SentencePiece model (subword.src/.tgt.model if separate)
     RUN_DIR/projection.npz          the PR projection (LSTM pr, wt+pr)
     RUN_DIR/metrics.jsonl           one JSON object per epoch
     RUN_DIR/summary.json            final numbers, "status": "complete" | "incomplete", schema
@@ -24,6 +27,7 @@ MARKER = ".embedeval"
 CONFIG = "config.json"
 VOCAB = "vocab.tsv"
 EMBEDDINGS = "embeddings"
+SUBWORDS = "subwords"  # translation runs: every subword piece's row, per role
 PROJECTION = "projection.npz"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
@@ -32,4 +36,4 @@ TRACK = "track.json"
 DYNAMICS = "dynamics.jsonl"
 PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint
 RESULTS = "results.json"
-ROLE_ORDER = ("input", "output", "tied", "sum", "projection")
+ROLE_ORDER = ("source", "input", "output", "tied", "sum", "projection")

@@ -32,6 +32,8 @@ def model_name(trainer: str | None, config: dict[str, Any]) -> str:
     ``sgns-gensim``, ``sgns-torch-tied`` ...): written into every exported embedding and shown in reports."""
     if trainer == "lm":
         return f"{config.get('arch', 'lstm')}-{config.get('variant', '?')}"
+    if trainer == "nmt":
+        return f"nmt-{config.get('tie', '?')}"
     if trainer == "skipgram":
         name = f"sgns-{config.get('backend', '?')}"
         if config.get("model") == "fasttext":
@@ -195,7 +197,7 @@ class RunDir:
 
     def save_embedding(self, role: str, emb: Embedding) -> Path:
         target = self.path / EMBEDDINGS / f"{role}.npz"
-        write(emb.derive(role=role if role in ("input", "output", "tied", "projection") else emb.role), target, "npz")
+        write(emb.derive(role=role if role in ("source", "input", "output", "tied", "projection") else emb.role), target, "npz")
         return target
 
     def summary(self, status: str, **values: Any) -> None:

@@ -18,6 +18,7 @@ from embedeval.cli.options import BENCHMARK_OPTION, DATA_DIR_OPTION, FORMAT_OPTI
 from embedeval.cli.reproduce import reproduce_cmd
 from embedeval.cli.track import plot_dynamics_cmd, track_cmd
 from embedeval.cli.train_lm import train_lm_cmd
+from embedeval.cli.train_nmt import train_nmt_cmd
 from embedeval.cli.train_skipgram import train_skipgram_cmd
 from embedeval.errors import EmbedevalError, markup_safe, printable
 
@@ -241,6 +242,7 @@ def train_group() -> None:
 
 
 train_group.add_command(train_lm_cmd)
+train_group.add_command(train_nmt_cmd)
 train_group.add_command(train_skipgram_cmd)
 cli.add_command(track_cmd)
 cli.add_command(plot_dynamics_cmd)

@@ -11,7 +11,7 @@ import numpy as np
 
 from embedeval.errors import EmbedevalError
 
-ROLES = ("input", "output", "tied", "sum", "projection")
+ROLES = ("source", "input", "output", "tied", "sum", "projection")
 
 
 @dataclass(eq=False)
@@ -19,7 +19,8 @@ class Embedding:
     """A word embedding matrix.
 
     ``role`` says which matrix of a model this is: ``input`` (U, looked up for input words),
-    ``output`` (V, the softmax / context side), ``tied`` (S = U = V), or ``sum`` (U + V).
+    ``output`` (V, the softmax / context side), ``tied`` (S = U = V), or ``sum`` (U + V); ``source`` is a
+    translation model's encoder input embedding (E).
     ``first_line`` maps a row back to its line in a text file so errors can name it.
     """
 

@@ -1,0 +1,444 @@
+"""Training the translation model: subword vocabulary, token-budget batches, label-smoothed cross-entropy, AdamW with
+warm-up and decay, greedy validation BLEU every epoch, beam-search test BLEU and chrF (sacreBLEU) at the end, safe
+checkpoints with bit-exact resume, and the export of E, U and V.
+
+The trainer follows the language-model trainer's contract (``steps()``, ``interrupt()``, ``model.input_embedding()``
+/ ``output_embedding()``, ``grad_hook``), so the dynamics tracker drives a decoder-tied and an untied run in lockstep
+with the code it uses for language models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import string
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from embedeval.data.corpus import Vocab
+from embedeval.data.parallel import ParallelData
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+from embedeval.files import WriteError, atomic_write, atomic_write_text
+from embedeval.layout import CHECKPOINT, SUBWORDS
+from embedeval.rundir import RunDir, model_name
+from embedeval.train.lm import _Stop, cosine_learning_rate, load_checkpoint
+from embedeval.train.nmt_config import NMTConfig, validate
+from embedeval.train.nmt_model import Seq2Seq
+from embedeval.train.nmt_search import pad_batch, translate
+from embedeval.train.subword import BOS, EOS, PAD, WORD_START, Subwords, train_subwords
+
+SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
+
+
+@dataclass
+class NMTData:
+    """Subword models and piece ids per split; the raw target sentences are the references."""
+
+    src_sp: Subwords
+    tgt_sp: Subwords
+    src: dict[str, list[list[int]]]
+    tgt: dict[str, list[list[int]]]
+    references: dict[str, list[str]]
+    train_text: dict[str, list[str]]  # "src" / "tgt": the raw training sentences (the word view's words)
+    src_lang: str
+    tgt_lang: str
+    held_out: str | None = None
+
+    @property
+    def joint(self) -> bool:
+        return self.src_sp is self.tgt_sp
+
+
+def build_subwords(text: ParallelData, cfg: NMTConfig) -> tuple[Subwords, Subwords]:
+    """Learned on the training split only: valid and test text never shapes the vocabulary."""
+    if cfg.vocab == "joint":
+        joint = Subwords(train_subwords([*text.src["train"], *text.tgt["train"]], cfg.vocab_size, "training text"))
+        return joint, joint
+    src = Subwords(train_subwords(text.src["train"], cfg.vocab_size, "source training text"))
+    tgt = Subwords(train_subwords(text.tgt["train"], cfg.vocab_size, "target training text"))
+    return src, tgt
+
+
+def encode_data(text: ParallelData, src_sp: Subwords, tgt_sp: Subwords, src_lang: str, tgt_lang: str) -> NMTData:
+    src = {split: src_sp.encode(lines) for split, lines in text.src.items()}
+    tgt = {split: tgt_sp.encode(lines) for split, lines in text.tgt.items()}
+    train_text = {"src": text.src["train"], "tgt": text.tgt["train"]}
+    return NMTData(src_sp, tgt_sp, src, tgt, dict(text.tgt), train_text, src_lang, tgt_lang, text.held_out)
+
+
+def save_subwords(data: NMTData, run: RunDir) -> None:
+    if data.joint:
+        data.src_sp.save(run.path / JOINT_MODEL)
+    else:
+        data.src_sp.save(run.path / SRC_MODEL)
+        data.tgt_sp.save(run.path / TGT_MODEL)
+
+
+def load_subwords(run_dir: str | Path) -> tuple[Subwords, Subwords]:
+    run_dir = Path(run_dir)
+    if (run_dir / JOINT_MODEL).is_file():
+        joint = Subwords.load(run_dir / JOINT_MODEL)
+        return joint, joint
+    return Subwords.load(run_dir / SRC_MODEL), Subwords.load(run_dir / TGT_MODEL)
+
+
+def make_batches(src: list[list[int]], tgt: list[list[int]], cfg: NMTConfig) -> list[np.ndarray]:
+    """Pairs sorted by length and cut into batches of at most ``batch_tokens`` padded source + target tokens, so
+    a batch wastes little on padding. Pairs longer than ``max_len`` pieces are left out."""
+    lengths = np.array([(len(s) + 1, len(t) + 1) for s, t in zip(src, tgt)], dtype=np.int64)
+    keep = np.flatnonzero((lengths[:, 0] <= cfg.max_len) & (lengths[:, 1] <= cfg.max_len))
+    order = keep[np.lexsort((lengths[keep, 0], lengths[keep, 1]))]
+    batches, current, widest = [], [], (0, 0)
+    for i in order:
+        w = (max(widest[0], lengths[i, 0]), max(widest[1], lengths[i, 1]))
+        if current and (len(current) + 1) * (w[0] + w[1]) > cfg.batch_tokens:
+            batches.append(np.array(current))
+            current, w = [], (lengths[i, 0], lengths[i, 1])
+        current.append(i)
+        widest = w
+    if current:
+        batches.append(np.array(current))
+    return batches
+
+
+def epoch_order(n_batches: int, seed: int, epoch: int) -> list[int]:
+    """The batches' order in one epoch: a function of the seed and the epoch only, so a resumed run sees the same."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(n_batches, generator=generator).tolist()
+
+
+def make_optimizer(model: Seq2Seq, cfg: NMTConfig) -> torch.optim.Optimizer:
+    embeddings = {id(model.source_embedding()), id(model.input_embedding()), id(model.output_embedding())}
+    params = list(model.parameters())
+    decay = [p for p in params if p.dim() >= 2 and id(p) not in embeddings]
+    rest = [p for p in params if p.dim() < 2 or id(p) in embeddings]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
+
+
+def learning_rate(cfg: NMTConfig, step: int, total_steps: int) -> float:
+    if cfg.schedule == "inverse-sqrt":  # Vaswani et al.: linear warm-up, then lr x sqrt(warmup / step)
+        if step < cfg.warmup:
+            return cfg.lr * (step + 1) / cfg.warmup
+        return cfg.lr * math.sqrt(max(cfg.warmup, 1) / (step + 1))
+    return cosine_learning_rate(cfg, step, total_steps)  # type: ignore[arg-type]  (same fields)
+
+
+def bleu_and_chrf(hypotheses: list[str], references: list[str]) -> dict[str, Any]:
+    """Cased sacreBLEU (13a tokenisation, as WMT reports it) and chrF, with their signatures."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    bleu, chrf = BLEU(), CHRF()
+    b = bleu.corpus_score(hypotheses, [references])
+    c = chrf.corpus_score(hypotheses, [references])
+    return {"bleu": round(b.score, 2), "chrf": round(c.score, 2), "bleu_signature": str(bleu.get_signature()),
+            "chrf_signature": str(chrf.get_signature()), "bleu_detail": str(b)}  # fmt: skip
+
+
+class NMTTrainer:
+    """One translation run, step by step: ``steps()`` yields after every optimizer step (see LMTrainer)."""
+
+    def __init__(
+        self,
+        cfg: NMTConfig,
+        data: NMTData,
+        run: RunDir,
+        resume: bool = False,
+        model_hook: Callable[[Seq2Seq], None] | None = None,
+    ) -> None:
+        validate(cfg)
+        if cfg.tie == "all" and not data.joint:
+            raise EmbedevalError("--tie all needs one joint subword vocabulary (--vocab joint)")
+        self.cfg, self.data, self.run = cfg, data, run
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.batches = make_batches(data.src["train"], data.tgt["train"], cfg)
+        if not self.batches:
+            raise EmbedevalError(f"no training pair is at most --max-len {cfg.max_len} pieces long: raise --max-len")
+        self.model = model = Seq2Seq(len(data.src_sp), len(data.tgt_sp), cfg).to(cfg.device)
+        run.publish()  # inputs are good and the model is built: now the run may replace an old one
+        if model_hook is not None:
+            model_hook(model)
+        self.optimizer = make_optimizer(model, cfg)
+        self.epoch, self.batch, self.history = 0, 0, []
+        self.partial = (0.0, 0.0, 0)  # smoothed loss, NLL and target tokens of the epoch so far
+        if resume:
+            run.check_resume_config(cfg)
+            self._restore()
+        self.counts = model.parameter_counts()
+        run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
+        self.n_batches = len(self.batches) if not cfg.max_batches else min(len(self.batches), cfg.max_batches)
+        self.step = self.epoch * self.n_batches + self.batch
+        self.total_steps = cfg.epochs * self.n_batches
+        self.summary: dict[str, Any] | None = None
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.run.path / CHECKPOINT
+
+    def lr(self) -> float:
+        return learning_rate(self.cfg, self.step, self.total_steps)
+
+    def _restore(self) -> None:
+        state = load_checkpoint(self.ckpt_path)
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["torch_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as err:
+            raise EmbedevalError(
+                f"the checkpoint does not fit this model ({str(err).splitlines()[0][:200]}); resume with the run's own "
+                "settings, or start again with --overwrite",
+                self.ckpt_path,
+            ) from None
+        self.epoch, self.batch, self.history = state["epoch"], state["batch"], state["history"]
+        self.partial = tuple(state.get("partial", (0.0, 0.0, 0)))
+
+    def _cost(self, index: np.ndarray) -> tuple[torch.Tensor, float, int]:
+        data, cfg = self.data, self.cfg
+        src = pad_batch([data.src["train"][i] + [EOS] for i in index], cfg.device)
+        tgt_in = pad_batch([[BOS] + data.tgt["train"][i] for i in index], cfg.device)
+        tgt_out = pad_batch([data.tgt["train"][i] + [EOS] for i in index], cfg.device)
+        logits = self.model(src, tgt_in)
+        flat, gold = logits.view(-1, logits.size(-1)), tgt_out.view(-1)
+        tokens = int((gold != PAD).sum())
+        loss = F.cross_entropy(flat, gold, ignore_index=PAD, label_smoothing=cfg.label_smoothing, reduction="sum")
+        with torch.no_grad():
+            nll = F.cross_entropy(flat, gold, ignore_index=PAD, reduction="sum").item()
+        return loss / tokens, nll, tokens
+
+    def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+        cfg, model = self.cfg, self.model
+        while self.epoch < cfg.epochs:
+            model.train()
+            order = epoch_order(len(self.batches), cfg.seed, self.epoch)[: self.n_batches]
+            loss_sum, nll_sum, tokens = self.partial if self.batch else (0.0, 0.0, 0)
+            started, tokens_at_start = time.perf_counter(), tokens
+            while self.batch < self.n_batches:
+                self.optimizer.zero_grad(set_to_none=True)
+                cost, nll, n = self._cost(self.batches[order[self.batch]])
+                if not torch.isfinite(cost):
+                    where = f"epoch {self.epoch + 1}, batch {self.batch}"
+                    self.run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
+                    raise EmbedevalError(
+                        f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept (lower --lr)",
+                        self.run.path,
+                    )
+                cost.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr()
+                self.optimizer.step()
+                self.step += 1
+                self.batch += 1
+                loss_sum, nll_sum, tokens = loss_sum + cost.item() * n, nll_sum + nll, tokens + n
+                self.partial = (loss_sum, nll_sum, tokens)
+                if progress is not None and (self.batch % 20 == 1 or self.batch == self.n_batches):
+                    progress({"epoch": self.epoch + 1, "epochs": cfg.epochs, "batch": self.batch,
+                              "batches": self.n_batches, "train_ppl": math.exp(nll_sum / tokens),
+                              "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9)})  # fmt: skip
+                yield self.step
+            elapsed = time.perf_counter() - started
+            record = {
+                "epoch": self.epoch + 1,
+                "lr": self.lr(),
+                "train_loss": loss_sum / max(tokens, 1),
+                "train_ppl": math.exp(nll_sum / max(tokens, 1)),
+                "valid_ppl": self.perplexity("valid"),
+                **{f"valid_{k}": v for k, v in self.score("valid", beam=1).items() if k in ("bleu", "chrf")},
+                "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
+                "seconds": elapsed,
+                "step": self.step,
+            }
+            self.history.append(record)
+            self.epoch, self.batch, self.partial = self.epoch + 1, 0, (0.0, 0.0, 0)
+            self.checkpoint()
+            self.run.log(record)
+        self.summary = self.final_summary()
+        self.run.summary("complete", **self.summary)
+
+    @torch.no_grad()
+    def perplexity(self, split: str) -> float:
+        """Target perplexity (per piece, </s> included) under teacher forcing."""
+        self.model.eval()
+        src, tgt = self.data.src[split], self.data.tgt[split]
+        limit = self.cfg.max_eval_sentences or len(src)
+        total, count = 0.0, 0
+        for start in range(0, min(len(src), limit), 64):
+            idx = range(start, min(start + 64, len(src), limit))
+            s = pad_batch([src[i][: self.cfg.max_len - 1] + [EOS] for i in idx], self.cfg.device)
+            t_in = pad_batch([[BOS] + tgt[i][: self.cfg.max_len] for i in idx], self.cfg.device)
+            t_out = pad_batch([tgt[i][: self.cfg.max_len] + [EOS] for i in idx], self.cfg.device)
+            logits = self.model(s, t_in)
+            total += F.cross_entropy(logits.view(-1, logits.size(-1)), t_out.view(-1), ignore_index=PAD, reduction="sum").item()
+            count += int((t_out != PAD).sum())
+        self.model.train()
+        return math.exp(total / max(count, 1))
+
+    def hypotheses(self, split: str, beam: int) -> list[str]:
+        limit = self.cfg.max_eval_sentences or len(self.data.src[split])
+        ids = translate(self.model, self.data.src[split][:limit], self.cfg.max_len, beam, self.cfg.len_penalty,
+                        device=self.cfg.device)  # fmt: skip
+        return self.data.tgt_sp.decode(ids)
+
+    def score(self, split: str, beam: int) -> dict[str, Any]:
+        hyps = self.hypotheses(split, beam)
+        return bleu_and_chrf(hyps, self.data.references[split][: len(hyps)]) | {"hypotheses": hyps}
+
+    def final_summary(self) -> dict[str, Any]:
+        cfg = self.cfg
+        test = self.score("test", cfg.beam)
+        valid = self.score("valid", cfg.beam)
+        for split, result in (("test", test), ("valid", valid)):
+            text = "".join(h + "\n" for h in result.pop("hypotheses"))
+            atomic_write_text(self.run.path / f"{split}.hyp.txt", text)
+        summary = {
+            "test_bleu": test["bleu"],
+            "test_chrf": test["chrf"],
+            "valid_bleu": valid["bleu"],
+            "valid_chrf": valid["chrf"],
+            "bleu_signature": test["bleu_signature"],
+            "chrf_signature": test["chrf_signature"],
+            "test_bleu_detail": test["bleu_detail"],
+            "decoding": f"beam {cfg.beam}, length penalty {cfg.len_penalty:g}",
+            "valid_ppl": self.history[-1]["valid_ppl"] if self.history else self.perplexity("valid"),
+            "test_ppl": self.perplexity("test"),
+            "test_sentences": len(self.data.src["test"]) if not cfg.max_eval_sentences else cfg.max_eval_sentences,
+            "epochs": cfg.epochs,
+            "language_pair": f"{self.data.src_lang}-{self.data.tgt_lang}",
+            **self.counts,
+        }
+        if self.data.held_out:
+            summary["held_out"] = self.data.held_out
+        return summary
+
+    def checkpoint(self) -> None:
+        state = {
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "hidden": [],
+            "torch_rng": torch.get_rng_state(),
+            "vocab_size": len(self.data.tgt_sp),
+            "history": self.history,
+            "partial": list(self.partial),
+        }
+        try:
+            atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
+            export_embeddings(self.model, self.data, self.run, self.cfg)
+        except WriteError as err:
+            raise EmbedevalError(
+                f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
+                err.path,
+            ) from None
+
+    def interrupt(self, reason: str) -> None:
+        self.checkpoint()
+        self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
+
+
+def train_nmt(
+    cfg: NMTConfig,
+    data: NMTData,
+    run: RunDir,
+    resume: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[Seq2Seq, int], None] | None = None,
+    model_hook: Callable[[Seq2Seq], None] | None = None,
+) -> dict[str, Any]:
+    """Train, checkpoint each epoch (and on a signal), score the test set, export embeddings; return the summary."""
+    trainer = NMTTrainer(cfg, data, run, resume, model_hook)
+    with _Stop() as stop:
+        for step in trainer.steps(progress):
+            if on_step is not None:
+                on_step(trainer.model, step)
+            if stop.requested is not None:
+                trainer.interrupt(stop.requested)
+                raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
+    assert trainer.summary is not None
+    return trainer.summary
+
+
+# --- exports -------------------------------------------------------------------------------------------------
+
+
+def english_side(data: NMTData) -> tuple[str, Subwords]:
+    """The side whose words the (English) similarity benchmarks can score: English if either language is, else
+    the source."""
+    if data.tgt_lang == "en" and data.src_lang != "en":
+        return "tgt", data.tgt_sp
+    return "src", data.src_sp
+
+
+def word_types(sentences: list[str]) -> list[str]:
+    """The distinct words of raw sentences (split at spaces, surrounding punctuation removed), first seen first."""
+    seen: dict[str, None] = {}
+    for sentence in sentences:
+        for token in sentence.split():
+            word = token.strip(string.punctuation + "«»„“”‘’")
+            if word:
+                seen.setdefault(word, None)
+    return list(seen)
+
+
+def word_view(matrix: np.ndarray, sp: Subwords, words: list[str], keep: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The words that are one subword piece (a piece marked in ``keep``), with that piece's row."""
+    kept, rows = [], []
+    for word, ids in zip(words, sp.encode(words)):
+        if len(ids) == 1 and ids[0] >= 4 and keep[ids[0]]:
+            kept.append(word)
+            rows.append(ids[0])
+    return kept, matrix[rows]
+
+
+def export_embeddings(model: Seq2Seq, data: NMTData, run: RunDir, cfg: NMTConfig) -> None:
+    """``subwords/<role>.npz``: every piece's row; ``embeddings/<role>.npz``: the word view that ``eval`` scores.
+
+    Roles: source (E), input (U), output (V), tied (U = V, or E = U = V under tie=all). The word view holds the
+    words of the English side's training text (the benchmarks are English) that are one subword piece, when that
+    piece also occurs in the text its matrix was trained on (the source side for E, the target side for U and V,
+    either for E = U = V): a row that never met its training signal is still at its random start, only noise."""
+    from embedeval.embeddings.formats import write
+
+    name = model_name("nmt", dataclasses.asdict(cfg))
+    mats = {"source": model.source_embedding(), "input": model.input_embedding(), "output": model.output_embedding()}
+    if cfg.tie == "decoder":
+        mats = {"source": mats["source"], "tied": mats["input"]}
+    elif cfg.tie == "all":
+        mats = {"tied": mats["input"]}
+    side, side_sp = english_side(data)
+    lang = data.src_lang if side == "src" else data.tgt_lang
+    words = word_types(data.train_text[side])
+    seen_src = data.src_sp.counts(data.src["train"]) > 0
+    seen_tgt = data.tgt_sp.counts(data.tgt["train"]) > 0
+    seen_side = seen_src if side == "src" else seen_tgt
+    (run.path / SUBWORDS).mkdir(exist_ok=True)
+    for role, weight in mats.items():
+        matrix = weight.detach().cpu().numpy()
+        sp = data.src_sp if role == "source" else data.tgt_sp
+        meta = {"tie": cfg.tie, "vocabulary": "joint" if data.joint else ("source" if role == "source" else "target")}
+        write(Embedding(sp.pieces, matrix, role=role, model=name, meta=meta), run.path / SUBWORDS / f"{role}.npz", "npz")
+        if sp is not side_sp:
+            continue  # this matrix's rows are the other language's pieces: nothing a benchmark can score
+        trained = seen_src if role == "source" else (seen_src | seen_tgt if cfg.tie == "all" else seen_tgt)
+        view_words, rows = word_view(matrix, sp, words, seen_side & trained)
+        if not view_words:
+            continue
+        view = {**meta, "language": lang,
+                "view": f"words of the {lang} training text that are one subword piece its matrix was trained on"}  # fmt: skip
+        run.save_embedding(role, Embedding(view_words, rows, role=role, model=name, meta=view))
+
+
+def subword_vocab(data: NMTData) -> Vocab:
+    """The target pieces with their training counts (the dynamics tracker's frequency buckets)."""
+    return Vocab(data.tgt_sp.pieces, data.tgt_sp.counts(data.tgt["train"]))
