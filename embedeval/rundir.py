@@ -197,7 +197,11 @@ class RunDir:
 
     def save_embedding(self, role: str, emb: Embedding) -> Path:
         target = self.path / EMBEDDINGS / f"{role}.npz"
-        write(emb.derive(role=role if role in ("source", "input", "output", "tied", "projection") else emb.role), target, "npz")
+        write(
+            emb.derive(role=role if role in ("source", "input", "output", "tied", "projection") else emb.role),
+            target,
+            "npz",
+        )
         return target
 
     def summary(self, status: str, **values: Any) -> None:

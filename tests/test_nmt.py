@@ -11,7 +11,6 @@ import torch
 from click.testing import CliRunner
 
 from embedeval.cli import cli
-from tests.conftest import run_cli
 from embedeval.data.parallel import from_files, load_parallel, read_pairs
 from embedeval.embeddings.runs import load_run_embeddings
 from embedeval.errors import EmbedevalError
@@ -21,6 +20,7 @@ from embedeval.train.nmt_config import make_config
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import beam_search, greedy, pad_batch
 from embedeval.train.subword import EOS, train_subwords
+from tests.conftest import run_cli
 
 EN = ["a man rides a red bike", "two dogs play in the snow", "a woman sings on a stage", "the child eats an apple",
       "a girl in a blue dress walks", "men work on the road", "a black dog runs on the grass", "people sit at a table"]  # fmt: skip
@@ -211,7 +211,9 @@ def test_cli_trains_a_run_and_refuses_bad_input_without_a_traceback(tmp_path, pa
     assert summary["status"] == "complete" and summary["config"]["tie"] == "decoder"
     short = tmp_path / "short.de"
     short.write_text("nur eine zeile\n", encoding="utf-8")
-    code, _, err = run_cli("train", "nmt", "--train-files", str(pair_files[0]), str(short), "--out", str(tmp_path / "bad"))
+    code, _, err = run_cli(
+        "train", "nmt", "--train-files", str(pair_files[0]), str(short), "--out", str(tmp_path / "bad")
+    )
     assert code == 2 and "not aligned" in err and "short.de has 1" in err and "Traceback" not in err
     assert not (tmp_path / "bad").exists()  # nothing written for bad input
     code, _, err = run_cli(*base, "--dropout", "1.5", "--out", str(tmp_path / "bad"))

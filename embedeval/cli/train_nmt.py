@@ -68,7 +68,9 @@ console = Console(stderr=True)
 @click.option("--seed", type=number(R["seed"]), default=None, help="[1]")
 @click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches.")
+@click.option(
+    "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
+)
 @click.option("--max-eval-sentences", type=number(R["max_eval_sentences"]), default=None,
               help="Decode and score only the first N valid/test sentences (quick checks; default: all).")  # fmt: skip
 @click.option("--dry-run", is_flag=True,

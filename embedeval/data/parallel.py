@@ -78,7 +78,9 @@ def read_sentences(path: str | Path) -> list[str]:
                 sentences.append(text)
     except UnicodeDecodeError as err:
         raise EmbedevalError(
-            f"bytes that are not UTF-8 ({err.object[err.start : err.start + 1]!r}); save the file as UTF-8", path, line_no
+            f"bytes that are not UTF-8 ({err.object[err.start : err.start + 1]!r}); save the file as UTF-8",
+            path,
+            line_no,
         ) from None
     except (OSError, EOFError) as err:
         raise EmbedevalError(f"cannot read the file ({err or type(err).__name__})", path, line_no + 1) from None
@@ -113,7 +115,9 @@ def multi30k(src: str, tgt: str, data: str | Path | None = None, check: bool = T
             key = f"{stem}.{lang}"
             path = root / "parallel" / MULTI30K / f"{key}.gz"
             if not path.is_file():
-                raise EmbedevalError(f"Multi30k: the {split} file is missing (expected sha256 {MULTI30K_SHA256[key]})", path)
+                raise EmbedevalError(
+                    f"Multi30k: the {split} file is missing (expected sha256 {MULTI30K_SHA256[key]})", path
+                )
             if check and (found := sha256_file(path)) != MULTI30K_SHA256[key]:
                 raise EmbedevalError(
                     f"checksum mismatch for Multi30k {key}: expected sha256 {MULTI30K_SHA256[key]}, found {found}", path
@@ -125,7 +129,11 @@ def multi30k(src: str, tgt: str, data: str | Path | None = None, check: bool = T
 
 
 def from_files(
-    src: str, tgt: str, train: tuple[str, str], valid: tuple[str, str] | None = None, test: tuple[str, str] | None = None
+    src: str,
+    tgt: str,
+    train: tuple[str, str],
+    valid: tuple[str, str] | None = None,
+    test: tuple[str, str] | None = None,
 ) -> ParallelCorpus:
     """Any aligned text files (plain or gzip). Without valid/test files, the last pairs of train are held out."""
     files, sums = {}, {}

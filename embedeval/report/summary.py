@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-ROLE_WORDS = {"input": "input (U)", "output": "output (V)", "tied": "tied (S)", "sum": "U+V", "source": "encoder input (E)"}
+ROLE_WORDS = {
+    "input": "input (U)",
+    "output": "output (V)",
+    "tied": "tied (S)",
+    "sum": "U+V",
+    "source": "encoder input (E)",
+}
 # A sentence that names a winner needs at least this many pairs (and a significant lead): with fewer, a 95% CI of
 # rho spans most of [-1, 1] and the ranking says nothing.
 MIN_PAIRS_TO_RANK = 30

@@ -33,7 +33,7 @@ from embedeval.train.lm import _Stop, cosine_learning_rate, load_checkpoint
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
-from embedeval.train.subword import BOS, EOS, PAD, WORD_START, Subwords, train_subwords
+from embedeval.train.subword import BOS, EOS, PAD, Subwords, train_subwords
 
 SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
 
@@ -279,7 +279,9 @@ class NMTTrainer:
             t_in = pad_batch([[BOS] + tgt[i][: self.cfg.max_len] for i in idx], self.cfg.device)
             t_out = pad_batch([tgt[i][: self.cfg.max_len] + [EOS] for i in idx], self.cfg.device)
             logits = self.model(s, t_in)
-            total += F.cross_entropy(logits.view(-1, logits.size(-1)), t_out.view(-1), ignore_index=PAD, reduction="sum").item()
+            total += F.cross_entropy(
+                logits.view(-1, logits.size(-1)), t_out.view(-1), ignore_index=PAD, reduction="sum"
+            ).item()
             count += int((t_out != PAD).sum())
         self.model.train()
         return math.exp(total / max(count, 1))
@@ -427,7 +429,9 @@ def export_embeddings(model: Seq2Seq, data: NMTData, run: RunDir, cfg: NMTConfig
         matrix = weight.detach().cpu().numpy()
         sp = data.src_sp if role == "source" else data.tgt_sp
         meta = {"tie": cfg.tie, "vocabulary": "joint" if data.joint else ("source" if role == "source" else "target")}
-        write(Embedding(sp.pieces, matrix, role=role, model=name, meta=meta), run.path / SUBWORDS / f"{role}.npz", "npz")
+        write(
+            Embedding(sp.pieces, matrix, role=role, model=name, meta=meta), run.path / SUBWORDS / f"{role}.npz", "npz"
+        )
         if sp is not side_sp:
             continue  # this matrix's rows are the other language's pieces: nothing a benchmark can score
         trained = seen_src if role == "source" else (seen_src | seen_tgt if cfg.tie == "all" else seen_tgt)

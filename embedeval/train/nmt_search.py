@@ -46,7 +46,9 @@ def _until_eos(ids: list[int]) -> list[int]:
 
 
 @torch.no_grad()
-def beam_search(model: Seq2Seq, src: torch.Tensor, beam: int, max_len: int, len_penalty: float = 1.0) -> list[list[int]]:
+def beam_search(
+    model: Seq2Seq, src: torch.Tensor, beam: int, max_len: int, len_penalty: float = 1.0
+) -> list[list[int]]:
     """Beam search; a finished hypothesis is ranked by log-probability / length ** ``len_penalty`` (its length
     counting </s>). A sentence stops once ``beam`` hypotheses have ended; at ``max_len`` the live ones end too."""
     n, device = src.size(0), src.device
