@@ -45,7 +45,7 @@ def tiny(tie="none", **kw):
 def prepared(pair_files, cfg):
     text = load_parallel(from_files("en", "de", (str(pair_files[0]), str(pair_files[1]))))
     src_sp, tgt_sp = nmt.build_subwords(text, cfg)
-    return nmt.encode_data(text, src_sp, tgt_sp, "en", "de")
+    return nmt.encode_data(text, src_sp, tgt_sp, "en", "de", store_references=True)
 
 
 def run_dir(path, data):
@@ -218,3 +218,52 @@ def test_cli_trains_a_run_and_refuses_bad_input_without_a_traceback(tmp_path, pa
     assert not (tmp_path / "bad").exists()  # nothing written for bad input
     code, _, err = run_cli(*base, "--dropout", "1.5", "--out", str(tmp_path / "bad"))
     assert code == 2 and "--dropout" in err and not (tmp_path / "bad").exists()
+
+
+def test_a_decoder_tied_and_an_untied_pair_are_tracked_in_lockstep(tmp_path, pair_files):
+    from embedeval.dynamics import TrackConfig, read_dynamics, track_nmt
+
+    untied, tied = tiny("none", epochs=1), tiny("decoder", epochs=1)
+    data = prepared(pair_files, untied)
+    summary = track_nmt(untied, tied, data, tmp_path / "track", TrackConfig(every=5, geometry=False))
+    records = read_dynamics(tmp_path / "track")
+    assert summary["steps"] == records[-1]["step"] > 0 and records[0]["step"] == 0
+    last = records[-1]
+    assert {"S", "U", "V"} <= set(last["drift"]) and last["grad"]["S"]["sampled_steps"] > 0
+    config = json.loads((tmp_path / "track" / "tied" / "config.json").read_text())
+    assert config["trainer"] == "nmt" and (tmp_path / "track" / "tied" / "subword.model").is_file()
+    with pytest.raises(EmbedevalError, match="tie none vs tie decoder"):
+        track_nmt(untied, tiny("all", epochs=1), data, tmp_path / "other")
+
+
+def test_a_single_run_can_record_its_decoder_dynamics(tmp_path, pair_files):
+    code, _, err = run_cli("train", "nmt", "--train-files", str(pair_files[0]), str(pair_files[1]), "--config",
+                           "nmt-tiny", "--vocab-size", "60", "--threads", "1", "--tie", "decoder", "--dry-run",
+                           "--track", "--track-every", "2", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert code == 0, err
+    lines = (tmp_path / "run" / "dynamics.jsonl").read_text().splitlines()
+    assert len(lines) >= 3 and json.loads(lines[-1])["step"] == 5
+
+
+def test_compare_reports_bleu_with_intervals_and_paired_tests(tmp_path, pair_files):
+    from embedeval.data.registry import load_benchmarks
+    from embedeval.report.build import CompareSettings, build_report
+    from embedeval.report.html import render_html
+    from embedeval.report.sources import collect
+
+    data = prepared(pair_files, tiny())
+    for tie in ("none", "all"):
+        cfg = tiny(tie, epochs=2)
+        with run_dir(tmp_path / tie, data) as run:
+            run.write_config(cfg, "nmt", from_files("en", "de", (str(pair_files[0]), str(pair_files[1]))).describe())
+            nmt.train_nmt(cfg, data, run)
+    sources = collect([tmp_path / "none", tmp_path / "all"])
+    report = build_report(sources, load_benchmarks(["simlex999"]), CompareSettings(figures=False))
+    rows, notes = report.translation()
+    by_tie = {r["tie"]: r for r in rows}
+    assert by_tie["none"]["bleu_low"] <= by_tie["none"]["test_bleu"] + 1e-6 or by_tie["none"]["test_bleu"] == 0
+    assert by_tie["all"]["untied"] == "none" and 0 <= by_tie["all"]["p_vs_untied"] <= 1, notes
+    assert by_tie["all"]["parameters"] < by_tie["none"]["parameters"]
+    page = render_html(report)
+    assert "Translation quality" in page and "case:mixed" in page
+    assert any(line.startswith("Tying all (all)") for line in report.summary)

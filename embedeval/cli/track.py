@@ -16,8 +16,27 @@ console = Console(stderr=True)
 
 
 @click.command("track")
-@click.option("--trainer", type=click.Choice(["lm", "skipgram"]), default="lm", show_default=True)
-@click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
+@click.option(
+    "--trainer",
+    type=click.Choice(["lm", "skipgram", "nmt"]),
+    default="lm",
+    show_default=True,
+    help="nmt: a translation pair, tie none vs tie decoder, on Multi30k (--src/--tgt; config nmt-small by default).",
+)
+@click.option(
+    "--corpus",
+    default=None,
+    metavar="ptb|wikitext-2|builtin|PATH",
+    help="Corpus name or text file/folder (lm, skipgram); nmt reads Multi30k.",
+)
+@click.option(
+    "--src",
+    default="de",
+    show_default=True,
+    help="nmt: source language. The default pair is de->en so the decoder's U, V and S hold English words that the "
+    "similarity benchmarks can score.",
+)
+@click.option("--tgt", default="en", show_default=True, help="nmt: target language.")
 @click.option(
     "--arch",
     type=click.Choice(["lstm", "transformer"]),
@@ -29,7 +48,7 @@ console = Console(stderr=True)
     "config_name",
     default=None,
     help="LM config (pw-small by default; small, medium, large, demo, tiny, tf-tiny, tf-small, tf-base; see train lm "
-    "--help); ignored for skipgram.",
+    "--help), or for nmt nmt-tiny, nmt-small (default), nmt-base; ignored for skipgram.",
 )
 @click.option(
     "--pair",
@@ -72,7 +91,7 @@ console = Console(stderr=True)
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Draw the figures at the end.")
 @DATA_DIR_OPTION
 def track_cmd(
-    trainer, corpus, arch, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads,
+    trainer, corpus, src, tgt, arch, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads,
     seed, dim, min_count, no_geometry, plot, data_dir,
 ) -> None:  # fmt: skip
     """Train a tied and an untied run in lockstep (same seed, same initial U, same batches) and record, every
@@ -82,10 +101,15 @@ def track_cmd(
     from tqdm import tqdm
 
     from embedeval.data.corpus import resolve_corpus
-    from embedeval.dynamics.plots import plot_dynamics
     from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
+    from embedeval.errors import EmbedevalError
 
     tcfg = TrackConfig(every=every, grad_every=grad_every, geometry=not no_geometry)
+    if trainer == "nmt":
+        return _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed,
+                          data_dir, plot)  # fmt: skip
+    if corpus is None:
+        raise EmbedevalError(f"--corpus is needed for --trainer {trainer} (ptb, wikitext-2, builtin or a text file)")
     source = resolve_corpus(corpus, data_dir)
     bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work starts
     if trainer == "lm":
@@ -112,8 +136,6 @@ def track_cmd(
         from embedeval.train.skipgram_config import SkipGramConfig
 
         if resume:
-            from embedeval.errors import EmbedevalError
-
             raise EmbedevalError("--resume is for LM pairs; an SGNS pair is short: start it again with --overwrite")
         cfg = SkipGramConfig(backend="torch", dim=dim, min_count=min_count, seed=seed, workers=threads or 2)
         if epochs:
@@ -130,12 +152,48 @@ def track_cmd(
         console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(out)}")
         summary = track_skipgram(cfg, source, out, tcfg, overwrite, progress, sys.argv)
     bar.close()
+    _finish(summary, out, plot)
+
+
+def _finish(summary: dict, out: str, plot: bool) -> None:
+    from embedeval.dynamics.plots import plot_dynamics
+
     console.print(
         f"[bold]{summary['steps']:,} steps, a record every {summary['every']:,}[/] -> {markup_safe(out)}/dynamics.jsonl"
     )
     if plot:
         paths = plot_dynamics(out)
         console.print(f"figures: {markup_safe(', '.join(str(p) for p in paths if p.suffix == '.png'))}")
+
+
+def _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed, data_dir,
+               plot) -> None:  # fmt: skip
+    from tqdm import tqdm
+
+    from embedeval.cli.progress import lm_progress
+    from embedeval.data import parallel
+    from embedeval.dynamics.tracker import track_nmt
+    from embedeval.train import nmt
+    from embedeval.train.nmt_config import make_config
+
+    overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed)
+    name = config_name or "nmt-small"
+    untied_cfg, tied_cfg = make_config(name, "none", **overrides), make_config(name, "decoder", **overrides)
+    source = parallel.multi30k(src, tgt, data_dir)
+    text = parallel.load_parallel(source)
+    if resume:
+        from pathlib import Path
+
+        src_sp, tgt_sp = nmt.load_subwords(Path(out) / "tied")
+    else:
+        src_sp, tgt_sp = nmt.build_subwords(text, untied_cfg)
+    data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt)
+    console.print(f"tracking tie none vs decoder ({name}) on Multi30k {src}->{tgt} -> {markup_safe(out)}")
+    bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr, delay=1)
+    summary = track_nmt(untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, lm_progress(bar),
+                        source.describe(), sys.argv)  # fmt: skip
+    bar.close()
+    _finish(summary, out, plot)
 
 
 @click.command("plot-dynamics")

@@ -125,7 +125,7 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
             src_sp, tgt_sp = nmt.build_subwords(text, cfg)
         run = RunDir.create(out, overwrite)
     with run:
-        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt)
+        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=source.name != parallel.MULTI30K)
         if not resume:
             nmt.save_subwords(data, run)
             run.write_config(cfg, "nmt", source.describe(), sys.argv)

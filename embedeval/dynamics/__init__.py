@@ -10,6 +10,7 @@ from embedeval.lazy import lazy_exports
 _EXPORTS = {
     "TrackConfig": "embedeval.dynamics.tracker",
     "track_lm": "embedeval.dynamics.tracker",
+    "track_nmt": "embedeval.dynamics.tracker",
     "track_skipgram": "embedeval.dynamics.tracker",
     "plot_dynamics": "embedeval.dynamics.plots",
     "read_dynamics": "embedeval.dynamics.records",

@@ -248,6 +248,22 @@ def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
     return {"U": enc, "V": model.output_embedding().detach().cpu().numpy()}
 
 
+@dataclass
+class PairKind:
+    """What the lockstep loop needs to know of a trainer (language model or translation model): its name in
+    config.json, how to build one, and which vocabulary rows the records follow (with their counts)."""
+
+    trainer: str
+    make: Callable[..., Any]  # (cfg, data, run, resume, model_hook) -> a trainer with steps() / interrupt()
+    words: list[str]
+    counts: np.ndarray
+    write_inputs: Callable[[RunDir], None]  # what a fresh run folder holds before training (vocabulary, subwords)
+
+
+def _lm_kind(data: Any) -> PairKind:
+    return PairKind("lm", LMTrainer, data.vocab.words, data.vocab.counts, lambda run: data.vocab.save(run.path / VOCAB))
+
+
 def track_lm(
     untied_cfg: Any,
     tied_cfg: Any,
@@ -265,25 +281,51 @@ def track_lm(
     tcfg = tcfg or TrackConfig()
     check_pair(untied_cfg, tied_cfg, ("variant",))
     with prepare_out(out, overwrite, resume) as claim:
-        return _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(_lm_kind(data), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
-def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
+def track_nmt(
+    untied_cfg: Any,
+    tied_cfg: Any,
+    data: Any,
+    out: str | Path,
+    tcfg: TrackConfig | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Progress | None = None,
+    corpus: dict[str, Any] | None = None,
+    argv: list[str] | None = None,
+) -> dict[str, Any]:
+    """A translation pair (tie none vs decoder) in lockstep: the decoder's U and V against its tied S, recorded
+    over the target pieces."""
+    from embedeval.train.nmt import NMTTrainer, save_subwords, subword_vocab
+
+    tcfg = tcfg or TrackConfig()
+    check_pair(untied_cfg, tied_cfg, ("tie",))
+    if tied_cfg.tie != "decoder":
+        raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
+    vocab = subword_vocab(data)
+    kind = PairKind("nmt", NMTTrainer, vocab.words, vocab.counts, lambda run: save_subwords(data, run))
+    with prepare_out(out, overwrite, resume) as claim:
+        return _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+
+
+def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
 
     runs = {}
     for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
         run = RunDir(name, parent=claim) if resume else RunDir.inside(claim, name)
         if not resume:  # (on resume, each trainer checks its settings against config.json)
-            data.vocab.save(run.path / VOCAB)
-            run.write_config(cfg, "lm", corpus or {}, argv or [])
+            kind.write_inputs(run)
+            run.write_config(cfg, kind.trainer, corpus or {}, argv or [])
         runs[name] = run
     initial: dict[str, dict[str, np.ndarray]] = {}
 
     def capture(name: str, tied: bool) -> Callable[[Any], None]:
         return lambda model: initial.__setitem__(name, {k: v.copy() for k, v in _lm_mats(model, tied).items()})
 
-    untied = LMTrainer(untied_cfg, data, runs["untied"], resume, capture("untied", False))
-    tied = LMTrainer(tied_cfg, data, runs["tied"], resume, capture("tied", True))
+    untied = kind.make(untied_cfg, data, runs["untied"], resume, capture("untied", False))
+    tied = kind.make(tied_cfg, data, runs["tied"], resume, capture("tied", True))
     out = claim.publish()
 
     def pair_mats() -> dict[str, np.ndarray]:
@@ -297,9 +339,9 @@ def _track_lm(untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus,
             "with --overwrite",
             out,
         )
-    meta = {"trainer": "lm", "corpus": corpus, "untied": dataclasses.asdict(untied_cfg),
+    meta = {"trainer": kind.trainer, "corpus": corpus, "untied": dataclasses.asdict(untied_cfg),
             "tied": dataclasses.asdict(tied_cfg), "total_steps": tied.total_steps}  # fmt: skip
-    rec = Recorder(out, data.vocab.words, data.vocab.counts, tcfg, ("S", "U", "V"), tied.total_steps, tied.step, meta)
+    rec = Recorder(out, kind.words, kind.counts, tcfg, ("S", "U", "V"), tied.total_steps, tied.step, meta)
     rec.start({**initial["tied"], **initial["untied"]})
     grad_every = rec.grad_every(4)
     taps = {"tied": _LMGradTap(rec.splits["S"]), "untied": _LMGradTap(rec.splits["UV"])}
@@ -441,10 +483,27 @@ def lm_run_tracker(
     run: RunDir, data: Any, cfg: Any, tcfg: TrackConfig | None = None, resume: bool = False
 ) -> tuple[Callable[[Any], None], Callable[[Any, int], None]]:
     """(model_hook, on_step) for ``train_lm``: gradient split, drift and scores of one run."""
-    tcfg = tcfg or TrackConfig(geometry=False)
     steps_per_epoch = (data.train.numel() // cfg.batch_size - 1) // cfg.bptt
     if cfg.max_batches:
         steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
+    return _run_tracker(run, "lm", cfg, data.vocab.words, data.vocab.counts, steps_per_epoch, tcfg, resume)
+
+
+def nmt_run_tracker(
+    run: RunDir, data: Any, cfg: Any, tcfg: TrackConfig | None = None, resume: bool = False
+) -> tuple[Callable[[Any], None], Callable[[Any, int], None]]:
+    """(model_hook, on_step) for ``train_nmt``: the decoder's gradient split, drift and scores."""
+    from embedeval.train.nmt import make_batches, subword_vocab
+
+    steps_per_epoch = len(make_batches(data.src["train"], data.tgt["train"], cfg))
+    if cfg.max_batches:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
+    vocab = subword_vocab(data)
+    return _run_tracker(run, "nmt", cfg, vocab.words, vocab.counts, steps_per_epoch, tcfg, resume)
+
+
+def _run_tracker(run, trainer, cfg, words, counts, steps_per_epoch, tcfg, resume):
+    tcfg = tcfg or TrackConfig(geometry=False)
     roles = ("S",) if cfg.tied else ("U", "V")
     state: dict[str, Any] = {}
 
@@ -455,10 +514,8 @@ def lm_run_tracker(
         if resume:
             ckpt = load_checkpoint(run.path / CHECKPOINT)
             resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
-        meta = {"trainer": "lm", "single_run": True, "config": dataclasses.asdict(cfg)}
-        rec = Recorder(
-            run.path, data.vocab.words, data.vocab.counts, tcfg, roles, cfg.epochs * steps_per_epoch, resume_step, meta
-        )
+        meta = {"trainer": trainer, "single_run": True, "config": dataclasses.asdict(cfg)}
+        rec = Recorder(run.path, words, counts, tcfg, roles, cfg.epochs * steps_per_epoch, resume_step, meta)
         rec.start(mats)
         state["rec"] = rec
         state["grad_every"] = rec.grad_every(4)
@@ -469,7 +526,7 @@ def lm_run_tracker(
 
     def on_step(model: Any, step: int) -> None:
         rec = state["rec"]
-        if rec.due(step):
+        if rec.due(step) or step == cfg.epochs * steps_per_epoch:  # the final state is always a record
             _safe_record(rec, run.path, step, _lm_mats(model, cfg.tied), {"epoch": step / steps_per_epoch})
         model.grad_hook = state["tap"] if step % state["grad_every"] == 0 else None
 

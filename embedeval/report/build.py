@@ -120,6 +120,14 @@ class Report:
             )
         return rows
 
+    def translation(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Translation runs: BLEU with intervals, chrF, parameters, paired tests (computed once)."""
+        if "_translation" not in self.__dict__:
+            from embedeval.report.translation import translation_rows
+
+            self.__dict__["_translation"] = translation_rows(self.sources.runs)
+        return self.__dict__["_translation"]
+
     def dynamics_rows(self) -> list[dict[str, Any]]:
         rows = []
         for track in self.sources.tracks:
@@ -158,6 +166,7 @@ class Report:
             "benchmarks": self.benchmarks,
             **self.evaluation.to_dict(),
             "perplexity": self.lm_rows(),
+            "translation": {"runs": self.translation()[0], "notes": self.translation()[1]},
             "dynamics": self.dynamics_rows(),
             "runs": [asdict(r) for r in self.sources.runs],
             "files": [asdict(f) for f in self.sources.files],

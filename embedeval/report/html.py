@@ -45,6 +45,8 @@ def render_html(report: Report) -> str:
         ci_method=ci_method,
         model_tables=report.model_tables(),
         lm_rows=report.lm_rows(),
+        nmt_rows=report.translation()[0],
+        nmt_notes=report.translation()[1],
         dynamics_rows=report.dynamics_rows(),
         figures=report.figures,
         fmt_p=_fmt_p,

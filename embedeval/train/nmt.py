@@ -33,7 +33,7 @@ from embedeval.train.lm import _Stop, cosine_learning_rate, load_checkpoint
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
-from embedeval.train.subword import BOS, EOS, PAD, Subwords, train_subwords
+from embedeval.train.subword import BOS, EOS, PAD, WORD_START, Subwords, train_subwords
 
 SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
 
@@ -51,6 +51,8 @@ class NMTData:
     src_lang: str
     tgt_lang: str
     held_out: str | None = None
+    # write test.ref.txt beside test.hyp.txt (the user's own files; Multi30k's stay in the data directory)
+    store_references: bool = False
 
     @property
     def joint(self) -> bool:
@@ -67,11 +69,15 @@ def build_subwords(text: ParallelData, cfg: NMTConfig) -> tuple[Subwords, Subwor
     return src, tgt
 
 
-def encode_data(text: ParallelData, src_sp: Subwords, tgt_sp: Subwords, src_lang: str, tgt_lang: str) -> NMTData:
+def encode_data(
+    text: ParallelData, src_sp: Subwords, tgt_sp: Subwords, src_lang: str, tgt_lang: str, store_references: bool = False
+) -> NMTData:
     src = {split: src_sp.encode(lines) for split, lines in text.src.items()}
     tgt = {split: tgt_sp.encode(lines) for split, lines in text.tgt.items()}
     train_text = {"src": text.src["train"], "tgt": text.tgt["train"]}
-    return NMTData(src_sp, tgt_sp, src, tgt, dict(text.tgt), train_text, src_lang, tgt_lang, text.held_out)
+    return NMTData(
+        src_sp, tgt_sp, src, tgt, dict(text.tgt), train_text, src_lang, tgt_lang, text.held_out, store_references
+    )
 
 
 def save_subwords(data: NMTData, run: RunDir) -> None:
@@ -303,6 +309,9 @@ class NMTTrainer:
         for split, result in (("test", test), ("valid", valid)):
             text = "".join(h + "\n" for h in result.pop("hypotheses"))
             atomic_write_text(self.run.path / f"{split}.hyp.txt", text)
+        if self.data.store_references:
+            refs = self.data.references["test"][: cfg.max_eval_sentences or None]
+            atomic_write_text(self.run.path / "test.ref.txt", "".join(r + "\n" for r in refs))
         summary = {
             "test_bleu": test["bleu"],
             "test_chrf": test["chrf"],
@@ -444,5 +453,9 @@ def export_embeddings(model: Seq2Seq, data: NMTData, run: RunDir, cfg: NMTConfig
 
 
 def subword_vocab(data: NMTData) -> Vocab:
-    """The target pieces with their training counts (the dynamics tracker's frequency buckets)."""
-    return Vocab(data.tgt_sp.pieces, data.tgt_sp.counts(data.tgt["train"]))
+    """The target pieces with their training counts, for the dynamics tracker (frequency buckets, scores): a piece
+    that begins a word is shown as the word (``▁dog`` -> ``dog``, so benchmarks find it), one inside a word as
+    ``##piece`` (so ``▁in`` and the ``in`` of ``walk|in|g`` stay apart)."""
+    shown = [p if i < 4 else (p[1:] if p.startswith(WORD_START) and len(p) > 1 else "##" + p)
+             for i, p in enumerate(data.tgt_sp.pieces)]  # fmt: skip
+    return Vocab(shown, data.tgt_sp.counts(data.tgt["train"]))

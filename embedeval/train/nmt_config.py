@@ -75,6 +75,11 @@ class NMTConfig:
     max_eval_sentences: int | None = None  # decode only the first sentences of valid/test (--dry-run)
 
     @property
+    def tied(self) -> bool:
+        """The decoder's U and V are one matrix (tie decoder or all)."""
+        return self.tie != "none"
+
+    @property
     def output_bias(self) -> bool:
         return False  # as fairseq and Vaswani et al.: the softmax layer has no bias, tied or not
 
