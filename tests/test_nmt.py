@@ -267,3 +267,21 @@ def test_compare_reports_bleu_with_intervals_and_paired_tests(tmp_path, pair_fil
     page = render_html(report)
     assert "Translation quality" in page and "case:mixed" in page
     assert any(line.startswith("Tying all (all)") for line in report.summary)
+
+
+def test_eval_averages_multi_piece_words_only_when_asked(tmp_path, pair_files):
+    cfg = tiny("all", epochs=1, max_batches=3, max_eval_sentences=4)
+    data = prepared(pair_files, cfg)
+    with run_dir(tmp_path / "run", data) as run:
+        nmt.train_nmt(cfg, data, run)
+    bench = tmp_path / "pairs.txt"
+    words = sorted({w for s in EN for w in s.split()})
+    bench.write_text("".join(f"{a}\t{b}\t{i % 10}\n" for i, (a, b) in enumerate(zip(words, words[1:]))))
+    covered = {}
+    for mode in ("single", "average"):
+        out = tmp_path / f"{mode}.json"
+        code, _, err = run_cli("eval", str(tmp_path / "run"), "-b", str(bench), "--pieces", mode, "--bootstrap", "0",
+                               "--json", str(out))  # fmt: skip
+        assert code == 0, err
+        covered[mode] = json.loads(out.read_text())["results"][0]["pairs_used"]
+    assert covered["single"] < covered["average"] == len(words) - 1

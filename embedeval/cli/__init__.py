@@ -85,6 +85,14 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 @FORMAT_OPTION
 @click.option("--sum", "add_sum", is_flag=True, help="Also score U+V for sources that hold input and output.")
 @click.option(
+    "--pieces",
+    type=click.Choice(["single", "average"]),
+    default="single",
+    show_default=True,
+    help="Translation runs: a word is covered when it is one subword piece (single), or also when it is several, "
+    "as the mean of their rows (average; the added words are counted in the output).",
+)
+@click.option(
     "--bootstrap",
     "n_bootstrap",
     type=click.IntRange(0, 20_000),
@@ -119,6 +127,7 @@ def eval_cmd(
     tests_csv,
     fmt,
     add_sum,
+    pieces,
     n_bootstrap,
     seed,
     no_intersect,
@@ -171,6 +180,15 @@ def eval_cmd(
                 err_console.print(
                     f"[yellow]note[/]: {markup_safe(path)}: no output embedding ({emb.meta['no_output']})"
                 )
+        if pieces == "average" and Path(path).is_dir() and (Path(path) / "subwords").is_dir():
+            from embedeval.embeddings.runs import average_pieces
+
+            words = [w for b in benches for w in (*b.words1, *b.words2)]
+            found = [average_pieces(e, words) for e in found]
+            for e in found:
+                if e.meta.get("averaged"):
+                    err_console.print(f"[yellow]note[/]: {markup_safe(e.name)}: {e.meta['averaged']} benchmark words "
+                                      "are the mean of several subword pieces (--pieces average)")  # fmt: skip
         embs.extend(found)
     if add_sum:
         embs.extend(_sums(embs))

@@ -7,7 +7,7 @@ from pathlib import Path
 from embedeval.embeddings.embedding import Embedding
 from embedeval.embeddings.formats import read_npz
 from embedeval.errors import EmbedevalError
-from embedeval.layout import EMBEDDINGS, ROLE_ORDER
+from embedeval.layout import EMBEDDINGS, ROLE_ORDER, SUBWORDS
 
 
 def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
@@ -27,3 +27,34 @@ def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
         found.append(emb)
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}
     return sorted(found, key=lambda e: rank.get(e.role or "", len(rank)))
+
+
+def average_pieces(emb: Embedding, words: list[str]) -> Embedding:
+    """A translation run's word view with rows added for ``words`` that its subword model splits into several
+    pieces: the mean of those pieces' rows. Words that are one piece keep the view's rule (a piece the matrix was
+    never trained on stays out); the added words are listed in ``meta["averaged"]`` so coverage can say so."""
+    import numpy as np
+
+    from embedeval.embeddings.formats import read_npz
+    from embedeval.train.subword import Subwords
+
+    run_dir = Path(emb.run or "")
+    pieces_file = run_dir / SUBWORDS / f"{emb.role}.npz"
+    if not pieces_file.is_file():
+        raise EmbedevalError("not a translation run's embedding (no subwords/<role>.npz): nothing to average", run_dir)
+    model = run_dir / ("subword.src.model" if emb.role == "source" else "subword.tgt.model")
+    sp = Subwords.load(model if model.is_file() else run_dir / "subword.model")
+    pieces = read_npz(pieces_file)
+    known = {w.casefold() for w in emb.words}
+    wanted = [w for w in dict.fromkeys(words) if w.casefold() not in known]
+    added, rows = [], []
+    for word, ids in zip(wanted, sp.encode(wanted)):
+        if len(ids) > 1 and all(i >= 4 for i in ids):  # an unknown character (<unk>) means no honest average
+            added.append(word)
+            rows.append(pieces.vectors[ids].mean(axis=0))
+    if not added:
+        return emb
+    vectors = np.vstack([emb.vectors, np.asarray(rows, dtype=np.float32)])
+    meta = {**emb.meta, "averaged": len(added), "view": str(emb.meta.get("view", "")) + "; multi-piece words averaged"}
+    return Embedding([*emb.words, *added], vectors, name=emb.name, source=emb.source, role=emb.role,
+                     model=emb.model, run=emb.run, meta=meta)  # fmt: skip
