@@ -35,7 +35,8 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write_json, atomic_write_npz, atomic_write_text
 from embedeval.layout import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
 from embedeval.rundir import RunDir, package_versions
-from embedeval.train.lm import LMTrainer, _Stop, load_checkpoint
+from embedeval.train.base import _Stop
+from embedeval.train.lm import LMTrainer, load_checkpoint
 from embedeval.train.skipgram import TorchSGNS
 
 Progress = Callable[[dict[str, Any]], None]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from embedeval.files import WriteError, atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
+from embedeval.train.base import OwnRandomState, drive
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 
@@ -166,29 +166,6 @@ def make_optimizer(model: EmbeddingLM, cfg: LMConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
 
 
-class _Stop:
-    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next batch and exits cleanly."""
-
-    def __init__(self) -> None:
-        self.requested: str | None = None
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _Stop:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        self.requested = signal.Signals(signum).name
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
 def save_checkpoint(
     path: Path,
     model: EmbeddingLM,
@@ -326,6 +303,7 @@ class LMTrainer:
         if resume:
             run.check_resume_config(cfg)  # here, not in the CLI: Python callers get the same check
             self._restore()
+        self.random = OwnRandomState(cfg.device)  # from here on, dropout draws from this run's own stream
         self.counts = model.parameter_counts()
         if self.world.main:
             run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
@@ -402,7 +380,8 @@ class LMTrainer:
                 x, y = self.train[i : i + cfg.bptt], self.train[i + 1 : i + 1 + cfg.bptt]
                 self.hidden = detach(self.hidden)
                 self.optimizer.zero_grad(set_to_none=True)
-                cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
+                with self.random.active():
+                    cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
                 if distributed.any_rank(not torch.isfinite(cost), self.world):
                     where = f"epoch {self.epoch + 1}, batch {self.batch}"
                     if self.world.main:
@@ -485,6 +464,10 @@ class LMTrainer:
 
     def checkpoint(self) -> None:
         """Every process calls this (the LSTM state and random states are gathered); rank 0 writes."""
+        with self.random.active():  # the checkpoint holds this run's random state
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
         hidden = self.hidden
         if self.world.distributed:
             flat = distributed.gather_columns([t for pair in hidden for t in pair] if hidden else [], self.world)
@@ -534,15 +517,8 @@ def train_lm(
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
     trainer = LMTrainer(cfg, data, run, resume, model_hook)
-    with _Stop() as stop:
-        for step in trainer.steps(progress):
-            if on_step is not None:
-                on_step(trainer.model, step)
-            if distributed.any_rank(stop.requested is not None, trainer.world):  # all processes stop at one step
-                trainer.interrupt(stop.requested or "SIGTERM")
-                raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
-    assert trainer.summary is not None
-    return trainer.summary
+    # under DDP every process stops at the same step, or the others would wait in an all-reduce forever
+    return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, trainer.world))
 
 
 def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:

@@ -29,7 +29,8 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
-from embedeval.train.lm import _Stop, cosine_learning_rate, load_checkpoint
+from embedeval.train.base import OwnRandomState, drive
+from embedeval.train.lm import cosine_learning_rate, load_checkpoint
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
@@ -180,6 +181,7 @@ class NMTTrainer:
         if resume:
             run.check_resume_config(cfg)
             self._restore()
+        self.random = OwnRandomState(cfg.device)  # from here on, dropout draws from this run's own stream
         self.counts = model.parameter_counts()
         run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
         self.n_batches = len(self.batches) if not cfg.max_batches else min(len(self.batches), cfg.max_batches)
@@ -231,7 +233,8 @@ class NMTTrainer:
             started, tokens_at_start = time.perf_counter(), tokens
             while self.batch < self.n_batches:
                 self.optimizer.zero_grad(set_to_none=True)
-                cost, nll, n = self._cost(self.batches[order[self.batch]])
+                with self.random.active():
+                    cost, nll, n = self._cost(self.batches[order[self.batch]])
                 if not torch.isfinite(cost):
                     where = f"epoch {self.epoch + 1}, batch {self.batch}"
                     self.run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
@@ -333,6 +336,10 @@ class NMTTrainer:
         return summary
 
     def checkpoint(self) -> None:
+        with self.random.active():
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
         state = {
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
@@ -368,16 +375,7 @@ def train_nmt(
     model_hook: Callable[[Seq2Seq], None] | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), score the test set, export embeddings; return the summary."""
-    trainer = NMTTrainer(cfg, data, run, resume, model_hook)
-    with _Stop() as stop:
-        for step in trainer.steps(progress):
-            if on_step is not None:
-                on_step(trainer.model, step)
-            if stop.requested is not None:
-                trainer.interrupt(stop.requested)
-                raise KeyboardInterrupt(f"{stop.requested}: checkpoint saved; continue with --resume")
-    assert trainer.summary is not None
-    return trainer.summary
+    return drive(NMTTrainer(cfg, data, run, resume, model_hook), progress, on_step)
 
 
 # --- exports -------------------------------------------------------------------------------------------------

@@ -1,0 +1,140 @@
+"""The contract every step-wise trainer keeps (the LSTM and Transformer language models, the translation model).
+
+The dynamics tracker, the single-run hooks and the drivers (``train_lm``, ``train_nmt``) are written against these
+two protocols only, so a new model family is a model module, a trainer class and a registration, with no branch
+elsewhere. ``tests/test_trainers.py`` holds every registered trainer to it: same seed same numbers, bit-exact resume
+after an interrupt, the tie as one tensor, and the gradient tap that splits a tied matrix's gradient into its
+input-side and output-side parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+
+@runtime_checkable
+class EmbeddingModel(Protocol):
+    """A model with an input embedding U and an output embedding V (the same tensor when tied), as Hugging Face's
+    ``get_input_embeddings()`` / ``get_output_embeddings()``."""
+
+    grad_hook: Callable[[str, torch.Tensor], None] | None  # called with ("input" | "output", that side's gradient)
+
+    def input_embedding(self) -> torch.Tensor: ...
+
+    def output_embedding(self) -> torch.Tensor: ...
+
+    def parameter_counts(self) -> dict[str, int]: ...
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """One training run advanced step by step. Construct it with ``(cfg, data, run, resume, model_hook)``: the
+    resume checks (settings against config.json, the checkpoint against the model) happen inside."""
+
+    model: Any  # an EmbeddingModel
+    step: int  # optimizer steps taken, over all epochs
+    epoch: int  # 0-based epoch in progress
+    batch: int  # batches done in this epoch
+    n_batches: int
+    total_steps: int
+    summary: dict[str, Any] | None  # set when the last epoch is done
+
+    def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+        """Yield after every optimizer step; checkpoint after every epoch; finish with ``summary``."""
+        ...
+
+    def lr(self) -> float: ...
+
+    def checkpoint(self) -> None: ...
+
+    def interrupt(self, reason: str) -> None:
+        """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
+        ...
+
+
+class _Stop:
+    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next batch and exits cleanly."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class OwnRandomState:
+    """A trainer's own stream of random numbers (dropout masks) on torch's global generator, swapped in around each
+    step and checkpoint: two trainers in one process (the tracker's lockstep pair) then draw exactly what each would
+    draw alone, so a tracked run equals the same run trained by itself."""
+
+    def __init__(self, device: str = "cpu"):
+        self.cuda = device == "cuda"
+        self.state = torch.get_rng_state()
+        self.cuda_state = torch.cuda.get_rng_state() if self.cuda else None
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        outer = torch.get_rng_state()
+        outer_cuda = torch.cuda.get_rng_state() if self.cuda else None
+        torch.set_rng_state(self.state)
+        if self.cuda:
+            torch.cuda.set_rng_state(self.cuda_state)
+        try:
+            yield
+        finally:
+            self.state = torch.get_rng_state()
+            torch.set_rng_state(outer)
+            if self.cuda:
+                self.cuda_state = torch.cuda.get_rng_state()
+                torch.cuda.set_rng_state(outer_cuda)
+
+
+# trainer name (config.json "trainer") -> "module:class"
+TRAINERS = {
+    "lm": "embedeval.train.lm:LMTrainer",
+    "nmt": "embedeval.train.nmt:NMTTrainer",
+}
+
+
+def trainer_class(name: str) -> type:
+    import importlib
+
+    module, _, cls = TRAINERS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def drive(
+    trainer: Trainer,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[Any, int], None] | None = None,
+    stop_everywhere: Callable[[bool], bool] = lambda requested: requested,
+) -> dict[str, Any]:
+    """Run ``trainer`` to the end; SIGINT/SIGTERM checkpoint it at the next step and raise KeyboardInterrupt.
+    ``stop_everywhere`` lets data-parallel processes agree to stop at the same step."""
+    with _Stop() as stop:
+        for step in trainer.steps(progress):
+            if on_step is not None:
+                on_step(trainer.model, step)
+            if stop_everywhere(stop.requested is not None):
+                trainer.interrupt(stop.requested or "SIGTERM")
+                raise KeyboardInterrupt(f"{stop.requested or 'SIGTERM'}: checkpoint saved; continue with --resume")
+    assert trainer.summary is not None
+    return trainer.summary
