@@ -100,3 +100,31 @@ def test_a_rank_that_dies_ends_the_job_with_one_line_and_the_checkpoint_resumes(
     assert state["epoch"] >= 1 and torch.is_tensor(state["torch_rng"])
     resumed = cli(*args[:6], "--epochs", str(state["epoch"] + 1), "--threads", "1", "--out", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
+
+
+def test_two_processes_train_the_translation_model_of_one(tmp_path):
+    """train nmt under torchrun: each batch's pairs are shared out, the loss is divided by the whole batch's tokens."""
+    src, tgt = tmp_path / "s.en", tmp_path / "s.de"
+    src.write_text("".join(f"a man walks his dog number {i % 9}\n" for i in range(300)), encoding="utf-8")
+    tgt.write_text("".join(f"ein mann führt seinen hund nummer {i % 9}\n" for i in range(300)), encoding="utf-8")
+    args = ["train", "nmt", "--train-files", str(src), str(tgt), "--config", "nmt-tiny", "--vocab-size", "60",
+            "--tie", "decoder", "--epochs", "1", "--max-batches", "20", "--max-eval-sentences", "5", "--threads", "1"]  # fmt: skip
+    one = cli(*args, "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    two = cli(*args, "--out", str(tmp_path / "two"), "--nproc", "2")
+    assert two.returncode == 0, two.stderr[-3000:]
+    wa = load_checkpoint(tmp_path / "one" / CHECKPOINT)["model"]
+    wb = load_checkpoint(tmp_path / "two" / CHECKPOINT)["model"]
+    for key in wa:
+        diff = (wa[key] - wb[key]).abs()
+        if key.endswith("kv.bias"):
+            # the key half of the bias adds one constant to every score of a query, which softmax ignores: its exact
+            # gradient is zero, AdamW turns the rounding noise there into lr-sized steps that change no output
+            diff = diff[diff.numel() // 2 :]  # the value half only
+        assert diff.max() < 1e-5, key
+    assert "processes" in (tmp_path / "two" / "summary.json").read_text()
+    longer = list(args)
+    longer[longer.index("--epochs") + 1] = "2"
+    resumed = cli(*longer, "--out", str(tmp_path / "two"), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]  # one process continues what two started
+    assert '"epoch": 2' in (tmp_path / "two" / "metrics.jsonl").read_text()

@@ -80,16 +80,23 @@ console = Console(stderr=True)
               help="Replace --out when it is a run directory embedeval wrote; the old run is removed only once the new "
               "one has started.")  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
+@click.option(
+    "--nproc",
+    type=number(Range(int, 1, 1_024)),
+    default=1,
+    show_default=True,
+    help="Data-parallel processes on this machine (torchrun, DistributedDataParallel): each batch's pairs are shared "
+    "out, so any --nproc trains the same model. Several machines: 'torchrun ... -m embedeval train nmt ...'.",
+)
 @click.option("--track", is_flag=True, help="Record the decoder's gradient split, drift and scores (dynamics.jsonl).")
 @click.option("--track-every", type=number(Range(int, 0)), default=0, help="Steps between --track records.")
 @DATA_DIR_OPTION
 def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, config_name, dry_run, out, overwrite,
-                  resume, track, track_every, data_dir, **overrides) -> None:  # fmt: skip
+                  resume, track, track_every, data_dir, nproc, **overrides) -> None:  # fmt: skip
     """Train a Transformer translation model with decoder or three-way tying; score it with sacreBLEU and chrF and
     export the encoder input (E), decoder input (U) and decoder output (V) embeddings.
 
-    Single process only (DistributedDataParallel is for 'train lm'). Example:
-    embedeval train nmt --src en --tgt de --tie all --out runs/m30k-all
+    Example: embedeval train nmt --src en --tgt de --tie all --out runs/m30k-all
     """
     from embedeval.data import parallel
     from embedeval.errors import EmbedevalError
@@ -111,10 +118,25 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
         source = parallel.multi30k(src, tgt, data_dir)
     else:
         raise EmbedevalError(f"unknown parallel corpus {corpus!r}: use multi30k, or give --train-files SRC TGT")
-    from embedeval.train import nmt
+    from embedeval.train import distributed, nmt
 
+    if nproc > 1 and not distributed.launched_by_torchrun():
+        from embedeval.cli.train_lm import _launch_torchrun
+
+        return _launch_torchrun(nproc, out)
+    w = distributed.init_from_env(cfg.device)
+    if w.distributed and track:
+        raise EmbedevalError("--track records one process's gradients: run it without torchrun / --nproc")
     with console.status("reading and checking the parallel text..."):
         text = parallel.load_parallel(source)  # misaligned, empty or non-UTF-8 lines fail here, before any folder
+    store = source.name != parallel.MULTI30K
+    if not w.main:  # the other processes train their share and write nothing
+        from embedeval.train.nmt import train_nmt
+
+        # SentencePiece learns the same model from the same text in every process (one thread: deterministic)
+        src_sp, tgt_sp = nmt.load_subwords(out) if resume else nmt.build_subwords(text, cfg)
+        train_nmt(cfg, nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store), RunDir(out), resume=resume)
+        return None
     if resume:
         if not (Path(out) / CHECKPOINT).is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
@@ -125,7 +147,7 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
             src_sp, tgt_sp = nmt.build_subwords(text, cfg)
         run = RunDir.create(out, overwrite)
     with run:
-        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=source.name != parallel.MULTI30K)
+        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=store)
         if not resume:
             nmt.save_subwords(data, run)
             run.write_config(cfg, "nmt", source.describe(), sys.argv)

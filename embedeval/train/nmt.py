@@ -29,6 +29,7 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError, atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
+from embedeval.train import distributed
 from embedeval.train.base import OwnRandomState, drive
 from embedeval.train.lm import cosine_learning_rate, load_checkpoint
 from embedeval.train.nmt_config import NMTConfig, validate
@@ -150,6 +151,23 @@ def bleu_and_chrf(hypotheses: list[str], references: list[str]) -> dict[str, Any
             "chrf_signature": str(chrf.get_signature()), "bleu_detail": str(b)}  # fmt: skip
 
 
+class _Cost(torch.nn.Module):
+    """Label-smoothed cross-entropy *summed* over one process's share of a batch, and its NLL and token count, as a
+    module's forward so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: Seq2Seq, label_smoothing: float):
+        super().__init__()
+        self.model, self.label_smoothing = model, label_smoothing
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor) -> tuple[torch.Tensor, float]:
+        logits = self.model(src, tgt_in)
+        flat, gold = logits.view(-1, logits.size(-1)), tgt_out.view(-1)
+        loss = F.cross_entropy(flat, gold, ignore_index=PAD, label_smoothing=self.label_smoothing, reduction="sum")
+        with torch.no_grad():
+            nll = F.cross_entropy(flat, gold, ignore_index=PAD, reduction="sum").item()
+        return loss, nll
+
+
 class NMTTrainer:
     """One translation run, step by step: ``steps()`` yields after every optimizer step (see LMTrainer)."""
 
@@ -171,8 +189,21 @@ class NMTTrainer:
         self.batches = make_batches(data.src["train"], data.tgt["train"], cfg)
         if not self.batches:
             raise EmbedevalError(f"no training pair is at most --max-len {cfg.max_len} pieces long: raise --max-len")
-        self.model = model = Seq2Seq(len(data.src_sp), len(data.tgt_sp), cfg).to(cfg.device)
-        run.publish()  # inputs are good and the model is built: now the run may replace an old one
+        self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
+        smallest = min(len(b) for b in self.batches)
+        if smallest < self.world.size:
+            raise EmbedevalError(
+                f"a batch of {smallest} sentence pair(s) cannot be shared by {self.world.size} processes: raise "
+                "--batch-tokens or use fewer processes"
+            )
+        self.model = model = Seq2Seq(len(data.src_sp), len(data.tgt_sp), cfg).to(cfg.device)  # tied before wrapping
+        self.cost = _Cost(model, cfg.label_smoothing)
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.cost = DistributedDataParallel(self.cost)  # broadcasts rank 0's initial weights to every rank
+        if self.world.main:
+            run.publish()  # inputs are good and the model is built: now the run may replace an old one
         if model_hook is not None:
             model_hook(model)
         self.optimizer = make_optimizer(model, cfg)
@@ -183,7 +214,8 @@ class NMTTrainer:
             self._restore()
         self.random = OwnRandomState(cfg.device)  # from here on, dropout draws from this run's own stream
         self.counts = model.parameter_counts()
-        run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
+        if self.world.main:
+            run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
         self.n_batches = len(self.batches) if not cfg.max_batches else min(len(self.batches), cfg.max_batches)
         self.step = self.epoch * self.n_batches + self.batch
         self.total_steps = cfg.epochs * self.n_batches
@@ -209,20 +241,21 @@ class NMTTrainer:
                 self.ckpt_path,
             ) from None
         self.epoch, self.batch, self.history = state["epoch"], state["batch"], state["history"]
-        self.partial = tuple(state.get("partial", (0.0, 0.0, 0)))
+        if self.world.main:  # the epoch so far over all processes: counted once, by rank 0
+            self.partial = tuple(state.get("partial", (0.0, 0.0, 0)))
 
-    def _cost(self, index: np.ndarray) -> tuple[torch.Tensor, float, int]:
-        data, cfg = self.data, self.cfg
-        src = pad_batch([data.src["train"][i] + [EOS] for i in index], cfg.device)
-        tgt_in = pad_batch([[BOS] + data.tgt["train"][i] for i in index], cfg.device)
-        tgt_out = pad_batch([data.tgt["train"][i] + [EOS] for i in index], cfg.device)
-        logits = self.model(src, tgt_in)
-        flat, gold = logits.view(-1, logits.size(-1)), tgt_out.view(-1)
-        tokens = int((gold != PAD).sum())
-        loss = F.cross_entropy(flat, gold, ignore_index=PAD, label_smoothing=cfg.label_smoothing, reduction="sum")
-        with torch.no_grad():
-            nll = F.cross_entropy(flat, gold, ignore_index=PAD, reduction="sum").item()
-        return loss / tokens, nll, tokens
+    def _cost(self, index: np.ndarray) -> tuple[torch.Tensor, float, float, int]:
+        """(cost, summed smoothed loss, summed NLL, target tokens) of this process's share of one batch. The cost is divided by the whole
+        batch's target tokens (known to every process: each holds the batch's index) and multiplied by the process
+        count, so DistributedDataParallel's mean over processes is the single-process per-token loss."""
+        data, cfg, w = self.data, self.cfg, self.world
+        all_tokens = sum(len(data.tgt["train"][i]) + 1 for i in index)
+        mine = np.array_split(index, w.size)[w.rank]  # a contiguous block of the batch's pairs
+        src = pad_batch([data.src["train"][i] + [EOS] for i in mine], cfg.device)
+        tgt_in = pad_batch([[BOS] + data.tgt["train"][i] for i in mine], cfg.device)
+        tgt_out = pad_batch([data.tgt["train"][i] + [EOS] for i in mine], cfg.device)
+        loss, nll = self.cost(src, tgt_in, tgt_out)
+        return loss * w.size / all_tokens, loss.item(), nll, int((tgt_out != PAD).sum())
 
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
         cfg, model = self.cfg, self.model
@@ -234,10 +267,11 @@ class NMTTrainer:
             while self.batch < self.n_batches:
                 self.optimizer.zero_grad(set_to_none=True)
                 with self.random.active():
-                    cost, nll, n = self._cost(self.batches[order[self.batch]])
-                if not torch.isfinite(cost):
+                    cost, loss, nll, n = self._cost(self.batches[order[self.batch]])
+                if distributed.any_rank(not torch.isfinite(cost), self.world):
                     where = f"epoch {self.epoch + 1}, batch {self.batch}"
-                    self.run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
+                    if self.world.main:
+                        self.run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
                     raise EmbedevalError(
                         f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept (lower --lr)",
                         self.run.path,
@@ -249,7 +283,7 @@ class NMTTrainer:
                 self.optimizer.step()
                 self.step += 1
                 self.batch += 1
-                loss_sum, nll_sum, tokens = loss_sum + cost.item() * n, nll_sum + nll, tokens + n
+                loss_sum, nll_sum, tokens = loss_sum + loss, nll_sum + nll, tokens + n  # this process's share
                 self.partial = (loss_sum, nll_sum, tokens)
                 if progress is not None and (self.batch % 20 == 1 or self.batch == self.n_batches):
                     progress({"epoch": self.epoch + 1, "epochs": cfg.epochs, "batch": self.batch,
@@ -257,22 +291,34 @@ class NMTTrainer:
                               "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9)})  # fmt: skip
                 yield self.step
             elapsed = time.perf_counter() - started
-            record = {
-                "epoch": self.epoch + 1,
-                "lr": self.lr(),
-                "train_loss": loss_sum / max(tokens, 1),
-                "train_ppl": math.exp(nll_sum / max(tokens, 1)),
-                "valid_ppl": self.perplexity("valid"),
-                **{f"valid_{k}": v for k, v in self.score("valid", beam=1).items() if k in ("bleu", "chrf")},
-                "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
-                "seconds": elapsed,
-                "step": self.step,
-            }
-            self.history.append(record)
+            if self.world.distributed:  # the epoch over every process's share
+                loss_sum, nll_sum, tokens, tokens_at_start = distributed.sum_over_ranks(
+                    [loss_sum, nll_sum, tokens, tokens_at_start], self.world
+                )
+            record = None
+            if self.world.main:  # the others go on and wait for it at the next step's gradient exchange
+                record = {
+                    "epoch": self.epoch + 1,
+                    "lr": self.lr(),
+                    "train_loss": loss_sum / max(tokens, 1),
+                    "train_ppl": math.exp(nll_sum / max(tokens, 1)),
+                    "valid_ppl": self.perplexity("valid"),
+                    **{f"valid_{k}": v for k, v in self.score("valid", beam=1).items() if k in ("bleu", "chrf")},
+                    "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
+                    "seconds": elapsed,
+                    "step": self.step,
+                }
+                self.history.append(record)
             self.epoch, self.batch, self.partial = self.epoch + 1, 0, (0.0, 0.0, 0)
             self.checkpoint()
-            self.run.log(record)
+            if record is not None:
+                self.run.log(record)
+        if not self.world.main:
+            self.summary = {}
+            return
         self.summary = self.final_summary()
+        if self.world.distributed:
+            self.summary["processes"] = self.world.size
         self.run.summary("complete", **self.summary)
 
     @torch.no_grad()
@@ -336,10 +382,14 @@ class NMTTrainer:
         return summary
 
     def checkpoint(self) -> None:
+        """Every process calls this (the epoch so far is summed over them); rank 0 writes."""
+        partial = distributed.sum_over_ranks(list(self.partial), self.world)
+        if not self.world.main:
+            return
         with self.random.active():
-            self._checkpoint()
+            self._checkpoint(partial)
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, partial: list[float]) -> None:
         state = {
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
@@ -349,7 +399,7 @@ class NMTTrainer:
             "torch_rng": torch.get_rng_state(),
             "vocab_size": len(self.data.tgt_sp),
             "history": self.history,
-            "partial": list(self.partial),
+            "partial": partial,
         }
         try:
             atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
@@ -362,7 +412,8 @@ class NMTTrainer:
 
     def interrupt(self, reason: str) -> None:
         self.checkpoint()
-        self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
+        if self.world.main:
+            self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
 
 
 def train_nmt(
@@ -375,7 +426,8 @@ def train_nmt(
     model_hook: Callable[[Seq2Seq], None] | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), score the test set, export embeddings; return the summary."""
-    return drive(NMTTrainer(cfg, data, run, resume, model_hook), progress, on_step)
+    trainer = NMTTrainer(cfg, data, run, resume, model_hook)
+    return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, trainer.world))
 
 
 # --- exports -------------------------------------------------------------------------------------------------
