@@ -57,6 +57,8 @@ class Table:
     paper: dict[str, tuple[float, float]]  # row -> (valid, test) as published
     source: str
     build: Any = field(repr=False, default=None)  # (row, seed) -> Run
+    metric: str = "perplexity"  # what valid / test hold: perplexity (lower is better) or BLEU (higher)
+    keys: tuple[str, str] = ("valid_ppl", "test_ppl")  # where summary.json holds them
 
     def runs(self, seeds: tuple[int, ...]) -> list[Run]:
         return [self.build(row, seed) for seed in seeds for row in self.rows]
@@ -66,6 +68,11 @@ def _pw_small(row: str, seed: int) -> Run:
     folder = f"ptb-pw-small-{row}" + ("" if seed == 1 else f"-s{seed}")
     args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", row, "--seed", str(seed))
     return Run(row, seed, folder, (*args, "--threads", "1"))
+
+
+def _multi30k(row: str, seed: int) -> Run:
+    args = ("train", "nmt", "--corpus", "multi30k", "--src", "en", "--tgt", "de", "--tie", row, "--seed", str(seed))
+    return Run(row, seed, f"m30k-en-de-{row}-s{seed}", (*args, "--threads", "1"))
 
 
 TABLES = {
@@ -85,6 +92,16 @@ TABLES = {
         "Inan, Khosravi & Socher (2017), Tying Word Vectors and Word Classifiers, Table 1 (other setting)",
         _pw_small,
     ),
+    "multi30k-tying": Table(
+        "multi30k-tying",
+        "Press & Wolf 2017, Section 5 on Multi30k en->de: no tying, decoder tying, three-way tying (nmt-small)",
+        ("none", "decoder", "all"),
+        {},  # P&W report WMT, not Multi30k: the claim to test is "tying cuts parameters without hurting BLEU"
+        "Press & Wolf (2017), Section 5 (claim: decoder and three-way tying keep BLEU with 28% / 52% fewer parameters)",
+        _multi30k,
+        metric="BLEU",
+        keys=("valid_bleu", "test_bleu"),
+    ),
 }
 
 
@@ -101,7 +118,8 @@ def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dict[str, Any]:
-    """Per row: the finished seeds' valid and test perplexity, their mean and sd, and the gap to the paper."""
+    """Per row: the finished seeds' valid and test scores (perplexity or BLEU), their mean and sd, the parameter
+    count, and the gap to the paper."""
     rows = []
     for row in table.rows:
         found = []
@@ -110,7 +128,8 @@ def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dic
             if run.state(runs_dir) != "complete":
                 continue
             summary = json.loads((runs_dir / run.folder / SUMMARY).read_text(encoding="utf-8"))
-            found.append({"seed": seed, "valid": summary.get("valid_ppl"), "test": summary.get("test_ppl")})
+            found.append({"seed": seed, "valid": summary.get(table.keys[0]), "test": summary.get(table.keys[1]),
+                          "parameters": summary.get("unique_parameters")})  # fmt: skip
         valid_mean, valid_sd = _mean_sd([f["valid"] for f in found if f["valid"] is not None])
         test_mean, test_sd = _mean_sd([f["test"] for f in found if f["test"] is not None])
         paper = table.paper.get(row)
@@ -125,9 +144,11 @@ def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dic
                 "paper_valid": paper[0] if paper else None,
                 "paper_test": paper[1] if paper else None,
                 "test_gap": (test_mean - paper[1]) if (paper and test_mean is not None) else None,
+                "parameters": found[0]["parameters"] if found else None,
             }
         )
-    return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds), "rows": rows}
+    return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds),
+            "metric": table.metric, "rows": rows}  # fmt: skip
 
 
 def _fmt(mean: float | None, sd: float | None) -> str:
@@ -137,19 +158,22 @@ def _fmt(mean: float | None, sd: float | None) -> str:
 
 
 def table_markdown(result: dict[str, Any]) -> str:
+    metric = result.get("metric", "perplexity")
     lines = [
         f"## {result['title']}",
         "",
         f"Seeds asked for: {', '.join(map(str, result['seeds']))}; a row shows the seeds finished so far. Paper: "
         f"{result['source']}.",
         "",
-        "| variant | seeds done | valid (ours) | test (ours) | valid (paper) | test (paper) | test − paper |",
-        "|---|---|---|---|---|---|---|",
+        f"| variant | seeds done | parameters | valid {metric} (ours) | test {metric} (ours) | valid (paper) | "
+        "test (paper) | test − paper |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         gap = "—" if r["test_gap"] is None else f"{r['test_gap']:+.1f}"
+        params = "—" if not r.get("parameters") else f"{r['parameters']:,}"
         lines.append(
-            f"| {r['row']} | {len(r['seeds'])} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
+            f"| {r['row']} | {len(r['seeds'])} | {params} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
             f"{_fmt(r['test_mean'], r['test_sd'])} | {r['paper_valid'] or '—'} | {r['paper_test'] or '—'} | {gap} |"
         )
     return "\n".join(lines) + "\n"

@@ -47,7 +47,20 @@ def test_the_table_is_mean_and_sd_over_finished_seeds_beside_the_paper(tmp_path)
     assert untied["test_gap"] == pytest.approx(115.0 - 114.5)
     assert wt["seeds"] == [] and wt["test_mean"] is None
     text = table_markdown(result)
-    assert "| untied | 2 | 122.0 ± 1.4 | 115.0 ± 1.4 | 120.7 | 114.5 | +0.5 |" in text
+    assert "| untied | 2 | — | 122.0 ± 1.4 | 115.0 ± 1.4 | 120.7 | 114.5 | +0.5 |" in text
+
+
+def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
+    table = reproduce.get_table("multi30k-tying")
+    for tie, bleu, params in (("none", 33.0, 11_674_624), ("all", 32.0, 7_578_624)):
+        folder = tmp_path / f"m30k-en-de-{tie}-s1"
+        folder.mkdir()
+        summary = {"status": "complete", "valid_bleu": bleu + 2, "test_bleu": bleu, "unique_parameters": params}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    result = summarise_table(table, (1,), tmp_path)
+    text = table_markdown(result)
+    assert "valid BLEU (ours)" in text and "| all | 1 | 7,578,624 | 34.0 | 32.0 | — | — | — |" in text
+    assert table.runs((1,))[0].args[:2] == ("train", "nmt")
 
 
 def test_unknown_table_is_one_line(tmp_path, monkeypatch, capsys):

@@ -53,7 +53,7 @@ def _seeds(value: str) -> tuple[int, ...]:
 @click.option("--dry-run", is_flag=True, help="List the runs, their state and their commands; train nothing.")
 @DATA_DIR_OPTION
 def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, data_dir) -> None:
-    """Run or resume every run of TABLE (press-wolf-table6, inan-small), then write TABLE.md and TABLE.json:
+    """Run or resume every run of TABLE (press-wolf-table6, inan-small, multi30k-tying), then write TABLE.md and TABLE.json:
     mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
     import os
 
