@@ -167,3 +167,38 @@ def test_ctrl_c_keeps_finished_epochs_and_marks_the_run_incomplete(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err
     assert RunDir(out).read_json("summary.json")["status"] == "incomplete"
     assert {e.role for e in load(out)} == {"input", "output"}
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_torch_backend_resumes_bit_exactly_from_an_interrupt_mid_epoch(tmp_path, tie):
+    from embedeval.train.base import drive
+    from embedeval.train.skipgram import TorchSGNS
+
+    cfg = small(backend="torch", epochs=2, tie=tie)
+    corpus = resolve_corpus("builtin")
+    straight = TorchSGNS(cfg, corpus, RunDir.create(tmp_path / "straight"))
+    drive(straight)
+    run = RunDir.create(tmp_path / "cut")
+    run.write_config(cfg, "skipgram", corpus.describe())
+    cut = TorchSGNS(cfg, corpus, run)
+    steps = cut.steps()
+    for _ in range(straight.step // 2 + 7):  # into the second epoch, part-way through its chunk
+        next(steps)
+    cut.interrupt("SIGTERM")
+    assert RunDir(tmp_path / "cut").read_json("summary.json")["status"] == "incomplete"
+    resumed = TorchSGNS(cfg, corpus, RunDir.open(tmp_path / "cut"), resume=True)
+    assert resumed.step == cut.step
+    drive(resumed)
+    assert torch.equal(straight.u, resumed.u) and torch.equal(straight.v, resumed.v)
+    assert [r["epoch"] for r in RunDir(tmp_path / "cut").metrics()] == [1, 2]
+
+
+def test_cli_resumes_a_torch_run_and_refuses_gensim(tmp_path):
+    base = ["train", "skipgram", "--corpus", "builtin", "--dim", "8", "--min-count", "3"]
+    code, _, err = run_cli(*base, "--backend", "torch", "--epochs", "1", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    code, _, err = run_cli(*base, "--backend", "torch", "--epochs", "2", "--out", str(tmp_path / "r"), "--resume")
+    assert code == 0, err
+    assert [r["epoch"] for r in RunDir(tmp_path / "r").metrics()] == [1, 2]
+    code, _, err = run_cli(*base, "--out", str(tmp_path / "g"), "--resume")
+    assert code == 2 and "--backend torch" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -29,6 +30,11 @@ console = Console(stderr=True)
     is_flag=True,
     help="Replace --out when it is a run directory embedeval wrote (any other folder is refused); the old run is "
     "removed only once the new one has started.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="torch backend: continue the run in --out from its checkpoint (written every epoch and on SIGINT/SIGTERM).",
 )
 @click.option("--backend", type=click.Choice(["gensim", "torch"]), default="gensim", show_default=True)
 @click.option(
@@ -76,7 +82,7 @@ console = Console(stderr=True)
     default=0,
     help="Steps between --track records (default: ~40 per run).",
 )
-def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **options) -> None:
+def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_every, **options) -> None:
     """Train skip-gram with negative sampling and export U (input) and V (output), or the tied S.
 
     SGNS trains on one machine: gensim's worker threads, or the torch backend on one device (no torchrun).
@@ -90,13 +96,23 @@ def train_skipgram_cmd(corpus, out, overwrite, data_dir, track, track_every, **o
     cfg.validate()
     if track and cfg.backend != "torch":
         raise EmbedevalError("--track needs --backend torch: gensim does not expose its gradients")
+    if resume and cfg.backend != "torch":
+        raise EmbedevalError("--resume is for --backend torch: gensim trains in one call (start it again)")
+    if resume and track:
+        raise EmbedevalError("--track records a run from its start: resume without --track")
     source = resolve_corpus(corpus, data_dir)
-    with RunDir.create(out, overwrite) as run:
-        run.write_config(cfg, "skipgram", source.describe(), sys.argv)
-        _train(run, cfg, source, out, track, track_every)
+    if resume:
+        from embedeval.layout import CHECKPOINT
+
+        if not (Path(out) / CHECKPOINT).is_file():
+            raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+    with RunDir.open(out) if resume else RunDir.create(out, overwrite) as run:
+        if not resume:
+            run.write_config(cfg, "skipgram", source.describe(), sys.argv)
+        _train(run, cfg, source, out, track, track_every, resume)
 
 
-def _train(run, cfg, source, out, track, track_every) -> None:
+def _train(run, cfg, source, out, track, track_every, resume=False) -> None:
     from tqdm import tqdm
 
     from embedeval.train.skipgram import train_skipgram
@@ -126,11 +142,15 @@ def _train(run, cfg, source, out, track, track_every) -> None:
 
             on_grads, on_step = sgns_run_tracker(run, TrackConfig(every=track_every, geometry=False))
             hooks = {"on_grads": on_grads, "on_step": on_step}
-        summary = train_skipgram(cfg, source, run, progress=progress, **hooks)
-    except KeyboardInterrupt:
+        summary = train_skipgram(cfg, source, run, progress=progress, resume=resume, **hooks)
+    except KeyboardInterrupt as stop:
         bar.close()
+        if cfg.backend == "torch":  # the trainer checkpointed where it stood
+            raise
         run.summary("incomplete", interrupted="SIGINT")
-        raise KeyboardInterrupt("finished epochs are kept in the run directory, marked incomplete") from None
+        raise KeyboardInterrupt(
+            f"{stop or 'SIGINT'}: finished epochs are kept in the run directory, marked incomplete"
+        ) from None
     bar.close()
     console.print(
         f"[bold]{summary['words']:,} words, {summary['trained_tokens']:,} tokens trained per epoch, "

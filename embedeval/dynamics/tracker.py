@@ -471,7 +471,7 @@ def _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, ar
             run.summary("incomplete", interrupted="SIGINT", step=step)
         raise KeyboardInterrupt(f"stopped at step {step}: the records written so far are kept in {out}") from None
     if rec.previous_step != step:  # the final state is always a record, whatever --every was
-        _safe_record(rec, out, step, mats(), {"epoch": tied.epoch + 1, "lr": tied.lr})
+        _safe_record(rec, out, step, mats(), {"epoch": tied.epoch, "lr": tied.lr})
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
     return summary

@@ -12,8 +12,10 @@ word (and the negatives) on the output side.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,8 @@ import torch
 from embedeval.data.corpus import Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.layout import VOCAB
+from embedeval.files import atomic_write
+from embedeval.layout import CHECKPOINT, VOCAB
 from embedeval.rundir import RunDir, model_name
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 
@@ -84,12 +87,16 @@ def train_skipgram(
     progress: Callable[[dict[str, Any]], None] | None = None,
     on_grads: GradHook | None = None,
     on_step: Callable[[TorchSGNS, int], None] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     cfg.validate()
-    run.summary("incomplete", config=cfg)
+    if resume and cfg.backend != "torch":
+        raise EmbedevalError("--resume is for --backend torch: gensim trains in one call (start it again)")
+    if not resume:
+        run.summary("incomplete", config=cfg)
     if cfg.backend == "gensim":
         return _train_gensim(cfg, corpus, run, progress)
-    return _train_torch(cfg, corpus, run, progress, on_grads, on_step)
+    return _train_torch(cfg, corpus, run, progress, on_grads, on_step, resume)
 
 
 # --- gensim ----------------------------------------------------------------------------------------
@@ -223,7 +230,14 @@ class TorchSGNS:
     identical pairs in identical order -- the dynamics tracker relies on that. U_0 is identical too.
     """
 
-    def __init__(self, cfg: SkipGramConfig, corpus: Corpus, run: RunDir, on_grads: GradHook | None = None):
+    def __init__(
+        self,
+        cfg: SkipGramConfig,
+        corpus: Corpus,
+        run: RunDir,
+        on_grads: GradHook | None = None,
+        resume: bool = False,
+    ):
         self.cfg, self.run, self.on_grads = cfg, run, on_grads
         torch.manual_seed(cfg.seed)
         if cfg.workers:
@@ -245,6 +259,60 @@ class TorchSGNS:
         self.table = negative_table(vocab.counts)
         self.step, self.epoch, self.lr = 0, 0, cfg.alpha
         self.summary: dict[str, Any] | None = None
+        self.model = _Matrices(self)
+        # where the run stands inside an epoch: the chunk being trained, the random state its pairs were drawn
+        # from, the next batch, and the epoch's sums so far (a checkpoint mid-epoch resumes bit-exactly)
+        self.position: dict[str, Any] = {"chunk": 0, "rng": None, "batch": 0, "sums": (0.0, 0, 0)}
+        if resume:
+            run.check_resume_config(cfg, may_change=("workers", "epochs"))
+            self._restore()
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.run.path / CHECKPOINT
+
+    def _restore(self) -> None:
+        from embedeval.train.lm import load_checkpoint
+
+        state = load_checkpoint(self.ckpt_path)
+        if state["vocab_size"] != len(self.vocab):
+            raise EmbedevalError(
+                f"vocabulary mismatch on --resume: the checkpoint has {state['vocab_size']} words, the corpus gives "
+                f"{len(self.vocab)}; resume with the corpus and --min-count the run was trained with",
+                self.ckpt_path,
+            )
+        self.u.copy_(state["model"]["u"])
+        if not self.cfg.tie:
+            self.v.copy_(state["model"]["v"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.position = {"chunk": state["chunk"], "rng": json.loads(state["rng"]), "batch": state["batch"],
+                         "sums": tuple(state["sums"])}  # fmt: skip
+        self.rng.bit_generator.state = self.position["rng"]
+
+    def checkpoint(self) -> None:
+        """U, V and the position inside the epoch (tensors, numbers and one JSON string: weights_only loadable)."""
+        state = {
+            "model": {"u": self.u.clone(), **({} if self.cfg.tie else {"v": self.v.clone()})},
+            "epoch": self.epoch,
+            "batch": self.position["batch"],
+            "chunk": self.position["chunk"],
+            "rng": json.dumps(self.position["rng"]),
+            "sums": list(self.position["sums"]),
+            "step": self.step,
+            "hidden": [],
+            "torch_rng": torch.get_rng_state(),
+            "vocab_size": len(self.vocab),
+            "history": [],
+        }
+        atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
+        export_torch(self.u, self.v, self.vocab, self.run, self.cfg)
+
+    def interrupt(self, reason: str) -> None:
+        self.checkpoint()
+        self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1)
+
+    def lr_now(self) -> float:
+        return self.lr
 
     def expected_steps(self) -> int:
         """About how many updates the run makes: kept tokens x (window + 1) pairs each (the mean dynamic window)."""
@@ -254,14 +322,17 @@ class TorchSGNS:
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
         cfg, ids, rng, n = self.cfg, self.ids, self.rng, len(self.vocab)
         total = cfg.epochs * len(ids)
-        done = 0
         chunk = 200_000
         started_all = time.perf_counter()
-        for epoch in range(cfg.epochs):
-            self.epoch = epoch
+        while self.epoch < cfg.epochs:
+            epoch = self.epoch
             started = time.perf_counter()
-            loss_sum, loss_count, pair_count = 0.0, 0, 0
-            for a in range(0, len(ids), chunk):
+            first, skip = self.position["chunk"], self.position["batch"]
+            loss_sum, loss_count, pair_count = self.position["sums"]
+            for a in range(first, len(ids), chunk):
+                if a != first or self.position["rng"] is None:
+                    self.position["rng"] = rng.bit_generator.state  # a copy: this chunk's draws start here
+                done = epoch * len(ids) + a
                 part, part_sentence = ids[a : a + chunk], self.sentence[a : a + chunk]
                 kept = rng.random(len(part)) < self.keep[part]
                 inputs, targets = window_pairs(part[kept], part_sentence[kept], cfg.window, rng)
@@ -270,6 +341,8 @@ class TorchSGNS:
                 outs_t = torch.from_numpy(np.concatenate([targets[:, None], negatives], axis=1).astype(np.int64))
                 batches = range(0, len(inputs), cfg.batch_size)
                 for i, b in enumerate(batches):
+                    if a == first and i < skip:
+                        continue  # done before the checkpoint this run resumed from
                     progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
                     self.lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
                     loss = _sgns_step(
@@ -284,15 +357,21 @@ class TorchSGNS:
                     if loss is not None:
                         loss_sum, loss_count = loss_sum + loss, loss_count + 1
                     self.step += 1
+                    last = i == len(batches) - 1
+                    pairs_now = pair_count + (len(inputs) if last else 0)
+                    # after a chunk's last batch, the generator already stands where the next chunk's draws begin
+                    self.position = {"chunk": a + chunk if last else a,
+                                     "rng": rng.bit_generator.state if last else self.position["rng"],
+                                     "batch": 0 if last else i + 1, "sums": (loss_sum, loss_count, pairs_now)}  # fmt: skip
                     yield self.step
                 pair_count += len(inputs)
-                done += len(part)
+                self.position["sums"] = (loss_sum, loss_count, pair_count)
                 if progress:
                     elapsed = time.perf_counter() - started
-                    words_per_s = (done - epoch * len(ids)) / max(elapsed, 1e-9) * self.vocab.total_tokens / len(ids)
-                    progress(
-                        {"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": done / total, "words_per_s": words_per_s}
-                    )
+                    finished = done + len(part) - epoch * len(ids)
+                    words_per_s = finished / max(elapsed, 1e-9) * self.vocab.total_tokens / len(ids)
+                    progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + len(part)) / total,
+                              "words_per_s": words_per_s})  # fmt: skip
             seconds = time.perf_counter() - started
             record = {
                 "epoch": epoch + 1,
@@ -304,8 +383,10 @@ class TorchSGNS:
             }
             if not (torch.isfinite(self.u).all() and torch.isfinite(self.v).all()):
                 raise _not_finite(epoch + 1, self.run)
+            self.epoch += 1
+            self.position = {"chunk": 0, "rng": rng.bit_generator.state, "batch": 0, "sums": (0.0, 0, 0)}
+            self.checkpoint()
             self.run.log(record)
-            export_torch(self.u, self.v, self.vocab, self.run, cfg)
         seconds = time.perf_counter() - started_all
         # words/s counts raw corpus words, as gensim does, so the two backends compare like for like
         self.summary = {
@@ -320,15 +401,36 @@ class TorchSGNS:
         self.run.summary("complete", **self.summary)
 
 
+class _Matrices:
+    """The torch SGNS run's U and V seen through the embedding contract of the other trainers
+    (:class:`embedeval.train.base.EmbeddingModel`); its gradient tap is the ``on_grads`` hook (rows, not dense)."""
+
+    def __init__(self, trainer: TorchSGNS):
+        self._trainer = trainer
+        self.grad_hook = None
+
+    def input_embedding(self) -> torch.Tensor:
+        return self._trainer.u
+
+    def output_embedding(self) -> torch.Tensor:
+        return self._trainer.v
+
+    def parameter_counts(self) -> dict[str, int]:
+        unique = self._trainer.u.numel() + (0 if self._trainer.cfg.tie else self._trainer.v.numel())
+        return {"unique_parameters": unique}
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"u": self._trainer.u, "v": self._trainer.v}
+
+
 def _train_torch(
-    cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None, on_step=None
+    cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None, on_step=None, resume=False
 ) -> dict[str, Any]:
-    trainer = TorchSGNS(cfg, corpus, run, on_grads)
-    for step in trainer.steps(progress):
-        if on_step is not None:
-            on_step(trainer, step)
-    assert trainer.summary is not None
-    return trainer.summary
+    from embedeval.train.base import drive
+
+    trainer = TorchSGNS(cfg, corpus, run, on_grads, resume)
+    # the SGNS run tracker's on_step takes the trainer itself (it reads U, V, epoch and lr from it)
+    return drive(trainer, progress, None if on_step is None else lambda _model, step: on_step(trainer, step))
 
 
 def _sgns_step(
