@@ -339,3 +339,26 @@ def test_a_diverging_run_stops_with_the_previous_checkpoint_kept(tmp_path, toy_c
         train_lm(tiny(epochs=6), data, run)
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT)["epoch"] == 2  # epoch 3 rose twice: not saved
     assert "diverging" in run.read_json("summary.json")["error"]
+
+
+@pytest.mark.parametrize("loss", ["sum-over-time", "mean"])
+def test_the_augmented_loss_is_on_the_scale_of_the_cross_entropy_it_is_added_to(loss):
+    """Inan et al.: cost = CE + gamma * tau * KL(y~ || softmax(W h / tau)), both summed over the same tokens and
+    divided by the same number (the batch for Zaremba's cost, the tokens for a per-token mean)."""
+    import torch.nn.functional as F
+
+    from embedeval.train.lm import lm_cost
+    from embedeval.train.lm_model import build_model
+
+    cfg = make_config("tiny", "al", loss=loss, al_tau=2.0, al_gamma=0.5)
+    torch.manual_seed(0)
+    model = build_model(40, cfg)
+    x, y = torch.randint(0, 40, (6, 3)), torch.randint(0, 40, (6, 3))
+    cost, ce_sum, _ = lm_cost(model, cfg, x, y, model.init_hidden(3))
+    features, _ = model.features(x, model.init_hidden(3))
+    u = model.encoder.weight
+    target = F.softmax(u[y] @ u.t() / 2.0, dim=-1)
+    log_pred = F.log_softmax(features @ model.decoder.weight.t() / 2.0, dim=-1)
+    kl = (target * (target.log() - log_pred)).sum()
+    scale = 3 if loss == "sum-over-time" else 18
+    torch.testing.assert_close(cost, (ce_sum + 0.5 * 2.0 * kl) / scale, rtol=1e-5, atol=1e-5)

@@ -97,9 +97,10 @@ def lm_cost(
     features, hidden = model.features(x, hidden)
     logits = model.logits(features)
     ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
-    batch = x.size(1)
-    # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers)
-    cost = ce_sum / batch if cfg.loss == "sum-over-time" else ce_sum / y.numel()
+    # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers); every
+    # added term is put on the same scale
+    scale = x.size(1) if cfg.loss == "sum-over-time" else y.numel()
+    cost = ce_sum / scale
     if cfg.augmented_loss:
         # Inan et al.: KL(y~ || softmax(W h / tau)), y~ = softmax(U[target] U^T / tau), bias-free logits
         tau = cfg.al_tau
@@ -107,11 +108,12 @@ def lm_cost(
         target = F.softmax(F.embedding(y, emb) @ emb.t() / tau, dim=-1).detach()
         log_pred = F.log_softmax(model.logits(features, bias=False) / tau, dim=-1)
         kl = F.kl_div(log_pred.view(-1, log_pred.size(-1)), target.view(-1, target.size(-1)), reduction="sum")
-        cost = cost + cfg.al_gamma * tau * kl / batch
+        cost = cost + cfg.al_gamma * tau * kl / scale
     if model.projection is not None:
         # P&W code: 0.5 * ||P||_F^2 / (6.5 * batch) added to the per-sequence summed cost. The global batch: under
         # DDP every process adds the same penalty and the gradients are averaged, so it must not grow with N
-        cost = cost + cfg.pr_lambda * 0.5 * model.projection.weight.pow(2).sum() / cfg.batch_size
+        per = cfg.batch_size if cfg.loss == "sum-over-time" else cfg.batch_size * cfg.bptt  # the cost's own scale
+        cost = cost + cfg.pr_lambda * 0.5 * model.projection.weight.pow(2).sum() / per
     return cost, ce_sum.detach(), hidden
 
 
