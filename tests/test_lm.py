@@ -362,3 +362,19 @@ def test_the_augmented_loss_is_on_the_scale_of_the_cross_entropy_it_is_added_to(
     kl = (target * (target.log() - log_pred)).sum()
     scale = 3 if loss == "sum-over-time" else 18
     torch.testing.assert_close(cost, (ce_sum + 0.5 * 2.0 * kl) / scale, rtol=1e-5, atol=1e-5)
+
+
+def test_the_augmented_loss_target_passes_gradient_only_when_asked():
+    from embedeval.train.lm import lm_cost
+    from embedeval.train.lm_model import build_model
+
+    grads = {}
+    for flag in (False, True):
+        cfg = make_config("tiny", "al", al_target_grad=flag)
+        torch.manual_seed(0)
+        model = build_model(30, cfg)
+        x, y = torch.randint(0, 30, (5, 2)), torch.randint(0, 30, (5, 2))
+        cost, _, _ = lm_cost(model, cfg, x, y, model.init_hidden(2))
+        cost.backward()
+        grads[flag] = model.encoder.weight.grad.clone()
+    assert not torch.allclose(grads[False], grads[True])

@@ -99,6 +99,11 @@ console = Console(stderr=True)
 @click.option(
     "--al-gamma", type=number(R["al_gamma"]), default=None, help="Augmented-loss weight: alpha = gamma * tau."
 )
+@click.option(
+    "--al-target-grad/--no-al-target-grad",
+    default=None,
+    help="Let the augmented loss's target distribution (from U) pass gradient into U [off: a fixed target per step].",
+)
 @click.option("--seed", type=number(R["seed"]), default=None, help="Seed [pw-small: 1]")
 @click.option("--heads", type=number(R["heads"]), default=None, help="Transformer attention heads [tf-small: 4]")
 @click.option("--ff-mult", type=number(R["ff_mult"]), default=None, help="Transformer MLP width / --hidden [4]")

@@ -105,7 +105,9 @@ def lm_cost(
         # Inan et al.: KL(y~ || softmax(W h / tau)), y~ = softmax(U[target] U^T / tau), bias-free logits
         tau = cfg.al_tau
         emb = model.encoder.weight
-        target = F.softmax(F.embedding(y, emb) @ emb.t() / tau, dim=-1).detach()
+        target = F.softmax(F.embedding(y, emb) @ emb.t() / tau, dim=-1)
+        if not cfg.al_target_grad:
+            target = target.detach()
         log_pred = F.log_softmax(model.logits(features, bias=False) / tau, dim=-1)
         kl = F.kl_div(log_pred.view(-1, log_pred.size(-1)), target.view(-1, target.size(-1)), reduction="sum")
         cost = cost + cfg.al_gamma * tau * kl / scale

@@ -69,6 +69,9 @@ class LMConfig:
     pr_bias: bool = False
     al_tau: float = 20.0  # augmented loss temperature (Inan et al.)
     al_gamma: float = 1.0  # alpha = gamma * tau
+    # whether the augmented loss's target y~ = softmax(U[target] U^T / tau) passes gradient into U (off: y~ is a
+    # fixed target at each step, as a label would be)
+    al_target_grad: bool = False
     seed: int = 1
     device: str = "cpu"
     threads: int = 0  # torch threads; 0: leave torch's default
