@@ -82,5 +82,7 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     result = json.loads((tmp_path / "out" / "toy.json").read_text())
     assert [len(r["seeds"]) for r in result["rows"]] == [2, 2]
     assert (tmp_path / "out" / "toy.md").read_text().startswith("## a toy table")
+    page = (tmp_path / "out" / "toy-report" / "index.html").read_text()  # the compare report of seed 1's runs
+    assert "a toy table (seed 1)" in page and "tiny-wt-s1" in page
     code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # everything done: nothing to run
     assert code == 0 and out.count("complete") == 4

@@ -51,8 +51,15 @@ def _seeds(value: str) -> tuple[int, ...]:
     help="Where TABLE.md and TABLE.json are written.",
 )
 @click.option("--dry-run", is_flag=True, help="List the runs, their state and their commands; train nothing.")
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Also write the compare report (OUT/TABLE-report/) of the first seed's finished runs: their embeddings on "
+    "identical pairs, perplexity or BLEU with tests.",
+)
 @DATA_DIR_OPTION
-def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, data_dir) -> None:
+def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, report, data_dir) -> None:
     """Run or resume every run of TABLE (press-wolf-table6, inan-small, multi30k-tying), then write TABLE.md and TABLE.json:
     mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
     import os
@@ -105,5 +112,22 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, data_dir) -> None:
     console.print(table_markdown(result), highlight=False)
     paths = write_table(result, Path(out))
     console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
+    if report:
+        _report(spec, seed_list[0], root, Path(out), env)
     if failed:
         sys.exit(1)
+
+
+def _report(spec, seed: int, root: Path, out: Path, env: dict) -> None:
+    """``embedeval compare`` over the finished runs of one seed (the same command a user would type)."""
+    done = [root / r.folder for r in spec.runs((seed,)) if r.state(root) == "complete"]
+    if len(done) < 2:
+        err_console.print(f"no compare report: {len(done)} finished run(s) of seed {seed}, two are needed")
+        return
+    target = out / f"{spec.name}-report"
+    cmd = [sys.executable, "-m", "embedeval", "compare", *map(str, done), "--out", str(target), "--overwrite",
+           "--title", f"{spec.title} (seed {seed})"]  # fmt: skip
+    err_console.print(f"writing the compare report of seed {seed}: {markup_safe(target)}")
+    code = subprocess.call(cmd, env=env)
+    if code:
+        err_console.print(f"[red]the compare report failed[/] (exit {code})")
