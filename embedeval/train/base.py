@@ -80,6 +80,23 @@ class _Stop:
             signal.signal(sig, old)
 
 
+def tapped(weight: torch.Tensor, role: str, hook: Callable[[str, torch.Tensor], None] | None) -> torch.Tensor:
+    """``weight`` as one side of the model sees it; with a hook, that side's gradient is reported: a non-leaf alias
+    whose hook sees only this path's gradient, so a tied matrix's input-side and output-side parts come apart."""
+    if hook is None or not torch.is_grad_enabled():
+        return weight
+    alias = weight.view_as(weight)
+    alias.register_hook(lambda g: hook(role, g))
+    return alias
+
+
+def parameter_counts(module: torch.nn.Module) -> dict[str, int]:
+    """Unique parameters (a tied matrix once) and state_dict entries (a tied matrix under each of its names)."""
+    unique = sum(p.numel() for p in module.parameters())
+    entries = sum(t.numel() for t in module.state_dict().values())
+    return {"unique_parameters": unique, "state_dict_entries": entries}
+
+
 class OwnRandomState:
     """A trainer's own stream of random numbers (dropout masks) on torch's global generator, swapped in around each
     step and checkpoint: two trainers in one process (the tracker's lockstep pair) then draw exactly what each would
@@ -119,6 +136,25 @@ def trainer_class(name: str) -> type:
 
     module, _, cls = TRAINERS[name].partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def train(
+    trainer_class: type,
+    cfg: Any,
+    data: Any,
+    run: Any,
+    resume: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    on_step: Callable[[Any, int], None] | None = None,
+    model_hook: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Build a trainer and drive it to the end (checkpoints each epoch and on a signal); return its summary."""
+    from embedeval.train import distributed
+
+    trainer = trainer_class(cfg, data, run, resume, model_hook)
+    world = getattr(trainer, "world", distributed.World())
+    # under DDP every process stops at the same step, or the others would wait in an all-reduce forever
+    return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, world))
 
 
 def drive(

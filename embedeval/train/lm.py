@@ -26,7 +26,7 @@ from embedeval.files import WriteError, atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
-from embedeval.train.base import OwnRandomState, drive
+from embedeval.train.base import OwnRandomState, train
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 
@@ -520,9 +520,7 @@ def train_lm(
     model_hook: Callable[[EmbeddingLM], None] | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
-    trainer = LMTrainer(cfg, data, run, resume, model_hook)
-    # under DDP every process stops at the same step, or the others would wait in an all-reduce forever
-    return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, trainer.world))
+    return train(LMTrainer, cfg, data, run, resume, progress, on_step, model_hook)
 
 
 def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from embedeval.train.base import parameter_counts, tapped
 from embedeval.train.lm_config import LMConfig
 
 
@@ -56,13 +57,7 @@ class EmbeddingLM(nn.Module):
 
     def _split_weight(self, role: str) -> torch.Tensor:
         """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
-        weight = self.encoder.weight if role == "input" else self.decoder.weight
-        if self.grad_hook is None or not torch.is_grad_enabled():
-            return weight
-        alias = weight.view_as(weight)  # a non-leaf alias: its hook sees only this path's gradient
-        hook = self.grad_hook
-        alias.register_hook(lambda g: hook(role, g))
-        return alias
+        return tapped(self.encoder.weight if role == "input" else self.decoder.weight, role, self.grad_hook)
 
     def features(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
         """Top-layer outputs for (time, batch) token ids, and the state to carry to the next batch."""
@@ -81,9 +76,7 @@ class EmbeddingLM(nn.Module):
 
     def parameter_counts(self) -> dict[str, int]:
         """Unique parameters (the tied matrix once) and state_dict entries (the tied matrix twice)."""
-        unique = sum(p.numel() for p in self.parameters())
-        entries = sum(t.numel() for t in self.state_dict().values())
-        return {"unique_parameters": unique, "state_dict_entries": entries}
+        return parameter_counts(self)
 
 
 class RNNLM(EmbeddingLM):

@@ -30,7 +30,7 @@ from embedeval.files import WriteError, atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
-from embedeval.train.base import OwnRandomState, drive
+from embedeval.train.base import OwnRandomState, train
 from embedeval.train.lm import cosine_learning_rate, load_checkpoint
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
@@ -426,8 +426,7 @@ def train_nmt(
     model_hook: Callable[[Seq2Seq], None] | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), score the test set, export embeddings; return the summary."""
-    trainer = NMTTrainer(cfg, data, run, resume, model_hook)
-    return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, trainer.world))
+    return train(NMTTrainer, cfg, data, run, resume, progress, on_step, model_hook)
 
 
 # --- exports -------------------------------------------------------------------------------------------------

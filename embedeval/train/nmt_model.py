@@ -15,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from embedeval.train.base import parameter_counts, tapped
 from embedeval.train.nmt_config import NMTConfig
 from embedeval.train.subword import PAD
+from embedeval.train.transformer_model import sinusoidal
 
 
 def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -94,15 +96,6 @@ class DecoderLayer(nn.Module):
         return x + self.drop(self.ff(self.ln3(x)))
 
 
-def sinusoidal(length: int, d: int) -> torch.Tensor:
-    position = torch.arange(length, dtype=torch.float32)[:, None]
-    rate = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
-    table = torch.zeros(length, d)
-    table[:, 0::2] = torch.sin(position * rate)
-    table[:, 1::2] = torch.cos(position * rate[: d // 2])
-    return table
-
-
 class Seq2Seq(nn.Module):
     def __init__(self, src_vocab: int, tgt_vocab: int, cfg: NMTConfig):
         super().__init__()
@@ -154,20 +147,12 @@ class Seq2Seq(nn.Module):
         return self.src_embed.weight
 
     def _split_weight(self, role: str) -> torch.Tensor:
-        weight = self.tgt_embed.weight if role == "input" else self.out.weight
-        if self.grad_hook is None or not torch.is_grad_enabled():
-            return weight
-        alias = weight.view_as(weight)  # a non-leaf alias: its hook sees only this path's gradient
-        hook = self.grad_hook
-        alias.register_hook(lambda g: hook(role, g))
-        return alias
+        return tapped(self.tgt_embed.weight if role == "input" else self.out.weight, role, self.grad_hook)
 
     def parameter_counts(self) -> dict[str, int]:
-        unique = sum(p.numel() for p in self.parameters())
-        entries = sum(t.numel() for t in self.state_dict().values())
         embeddings = sum(p.numel() for p in {id(p): p for p in (self.src_embed.weight, self.tgt_embed.weight,
                                                                  self.out.weight)}.values())  # fmt: skip
-        return {"unique_parameters": unique, "state_dict_entries": entries, "embedding_parameters": embeddings}
+        return {**parameter_counts(self), "embedding_parameters": embeddings}
 
     # --- the network ------------------------------------------------------------------------------------------
     def _embed(self, weight: torch.Tensor, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
