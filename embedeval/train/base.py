@@ -97,6 +97,18 @@ def parameter_counts(module: torch.nn.Module) -> dict[str, int]:
     return {"unique_parameters": unique, "state_dict_entries": entries}
 
 
+class Interruptible:
+    """``interrupt()`` for a trainer that has ``checkpoint()``, ``run``, ``epoch``, ``batch`` and (under DDP) ``world``:
+    every process checkpoints (they gather their state), rank 0 marks the run incomplete."""
+
+    def interrupt(self, reason: str) -> None:
+        """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
+        self.checkpoint()  # type: ignore[attr-defined]
+        world = getattr(self, "world", None)
+        if world is None or world.main:
+            self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)  # type: ignore[attr-defined]
+
+
 class OwnRandomState:
     """A trainer's own stream of random numbers (dropout masks) on torch's global generator, swapped in around each
     step and checkpoint: two trainers in one process (the tracker's lockstep pair) then draw exactly what each would

@@ -26,7 +26,7 @@ from embedeval.files import WriteError, atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
-from embedeval.train.base import OwnRandomState, train
+from embedeval.train.base import Interruptible, OwnRandomState, train
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 
@@ -263,7 +263,7 @@ class _Cost(torch.nn.Module):
         return lm_cost(self.model, self.cfg, x, y, hidden)
 
 
-class LMTrainer:
+class LMTrainer(Interruptible):
     """One training run, step by step: ``steps()`` yields after every optimizer step.
 
     ``train_lm`` drains it; the dynamics tracker advances two trainers in lockstep so that a tied and an
@@ -502,12 +502,6 @@ class LMTrainer:
             rngs if len(rngs) > 1 else None,
         )
         export_embeddings(self.model, self.data.vocab, self.run, self.cfg)
-
-    def interrupt(self, reason: str) -> None:
-        """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
-        self.checkpoint()
-        if self.world.main:
-            self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
 
 
 def train_lm(

@@ -30,7 +30,7 @@ from embedeval.files import WriteError, atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import distributed
-from embedeval.train.base import OwnRandomState, train
+from embedeval.train.base import Interruptible, OwnRandomState, train
 from embedeval.train.lm import cosine_learning_rate, load_checkpoint
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
@@ -168,7 +168,7 @@ class _Cost(torch.nn.Module):
         return loss, nll
 
 
-class NMTTrainer:
+class NMTTrainer(Interruptible):
     """One translation run, step by step: ``steps()`` yields after every optimizer step (see LMTrainer)."""
 
     def __init__(
@@ -409,11 +409,6 @@ class NMTTrainer:
                 f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
                 err.path,
             ) from None
-
-    def interrupt(self, reason: str) -> None:
-        self.checkpoint()
-        if self.world.main:
-            self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1, batch=self.batch)
 
 
 def train_nmt(
