@@ -128,3 +128,21 @@ def test_two_processes_train_the_translation_model_of_one(tmp_path):
     resumed = cli(*longer, "--out", str(tmp_path / "two"), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]  # one process continues what two started
     assert '"epoch": 2' in (tmp_path / "two" / "metrics.jsonl").read_text()
+
+
+def test_a_tracked_run_under_two_processes_records_what_one_process_records(tmp_path):
+    """Rank 0 records; the gradient split is of the gradient averaged over the processes (the one the step used)."""
+    import json
+
+    args = [*TRAIN, "--config", "tiny", "--variant", "wt", "--track", "--track-every", "5"]
+    one = cli(*args, "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    two = cli(*args, "--out", str(tmp_path / "two"), "--nproc", "2")
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = ([json.loads(line) for line in (tmp_path / run / "dynamics.jsonl").read_text().splitlines()]
+            for run in ("one", "two"))  # fmt: skip
+    assert [r["step"] for r in a] == [r["step"] for r in b] == list(range(0, 21, 5))
+    for ra, rb in zip(a[1:], b[1:]):
+        assert abs(ra["drift"]["S"] - rb["drift"]["S"]) < 1e-4
+        assert ra["grad"]["S"]["sampled_steps"] == rb["grad"]["S"]["sampled_steps"] > 0
+        assert abs(ra["grad"]["S"]["share_out"] - rb["grad"]["S"]["share_out"]) < 1e-4

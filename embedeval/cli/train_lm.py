@@ -195,14 +195,19 @@ def train_lm_cmd(
     if nproc > 1 and not distributed.launched_by_torchrun():
         return _launch_torchrun(nproc, out)
     w = distributed.init_from_env(cfg.device)
-    if w.distributed and track:
-        raise EmbedevalError("--track records one process's gradients: run it without torchrun / --nproc")
     distributed.check_batch_splits(cfg.batch_size, w)  # before any folder is touched
     if not w.main:  # the other processes train their columns and write nothing
         data = load_lm_data(source)
         from embedeval.train.lm import train_lm
 
-        train_lm(cfg, data, RunDir(out), resume=resume)
+        hooks = {}
+        if track:  # they take part in averaging the recorded gradients; rank 0 records
+            from embedeval.dynamics.tracker import TrackConfig, lm_run_tracker
+
+            model_hook, on_step = lm_run_tracker(RunDir(out), data, cfg, TrackConfig(every=track_every, geometry=False),
+                                                 resume)  # fmt: skip
+            hooks = {"model_hook": model_hook, "on_step": on_step}
+        train_lm(cfg, data, RunDir(out), resume=resume, **hooks)
         return None
     if resume:
         if not (Path(out) / CHECKPOINT).is_file():

@@ -125,8 +125,6 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
 
         return _launch_torchrun(nproc, out)
     w = distributed.init_from_env(cfg.device)
-    if w.distributed and track:
-        raise EmbedevalError("--track records one process's gradients: run it without torchrun / --nproc")
     with console.status("reading and checking the parallel text..."):
         text = parallel.load_parallel(source)  # misaligned, empty or non-UTF-8 lines fail here, before any folder
     store = source.name != parallel.MULTI30K
@@ -135,7 +133,15 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
 
         # SentencePiece learns the same model from the same text in every process (one thread: deterministic)
         src_sp, tgt_sp = nmt.load_subwords(out) if resume else nmt.build_subwords(text, cfg)
-        train_nmt(cfg, nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store), RunDir(out), resume=resume)
+        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store)
+        hooks = {}
+        if track:  # they take part in averaging the recorded gradients; rank 0 records
+            from embedeval.dynamics.tracker import TrackConfig, nmt_run_tracker
+
+            model_hook, on_step = nmt_run_tracker(RunDir(out), data, cfg, TrackConfig(every=track_every, geometry=False),
+                                                  resume)  # fmt: skip
+            hooks = {"model_hook": model_hook, "on_step": on_step}
+        train_nmt(cfg, data, RunDir(out), resume=resume, **hooks)
         return None
     if resume:
         if not (Path(out) / CHECKPOINT).is_file():

@@ -74,6 +74,16 @@ def check_pair(untied: Any, tied: Any, tie_fields: tuple[str, ...]) -> None:
         raise EmbedevalError("the first run of a pair must be untied and the second tied")
 
 
+def record_interval(tcfg: TrackConfig, total_steps: int) -> int:
+    """Steps between records: ``--every``, else about 40 records over the run."""
+    return tcfg.every or max(1, total_steps // 40)
+
+
+def grad_interval(tcfg: TrackConfig, every: int, default: int) -> int:
+    """Sample the gradient split often enough that every interval sees at least a few steps."""
+    return tcfg.grad_every or max(1, min(default, every // 4))
+
+
 class Recorder:
     """Buckets, probe pairs, gradient accumulators, records and snapshots for one track directory."""
 
@@ -94,7 +104,7 @@ class Recorder:
                 f"--every {tcfg.every} is larger than the run ({total_steps} steps): nothing would be recorded; "
                 f"use --every {max(1, total_steps // 40)} or fewer"
             )
-        self.every = tcfg.every or max(1, total_steps // 40)
+        self.every = record_interval(tcfg, total_steps)
         self.buckets = frequency_buckets(counts)
         self.probe = pair_probe(words, self.buckets, load_benchmarks(list(tcfg.benchmarks)))
         self.queries = knn_queries(self.buckets, tcfg.knn_per_bucket, tcfg.seed)
@@ -143,8 +153,7 @@ class Recorder:
         atomic_write_json(out / TRACK, {"schema": SCHEMA, **info}, indent=1)
 
     def grad_every(self, default: int) -> int:
-        """Sample the gradient split often enough that every interval sees at least a few steps."""
-        return self.tcfg.grad_every or max(1, min(default, self.every // 4))
+        return grad_interval(self.tcfg, self.every, default)
 
     def start(self, mats: dict[str, np.ndarray]) -> None:
         self.initial = {m: a.copy() for m, a in mats.items()}
@@ -503,33 +512,71 @@ def nmt_run_tracker(
     return _run_tracker(run, "nmt", cfg, vocab.words, vocab.counts, steps_per_epoch, tcfg, resume)
 
 
+class _DeferredTap:
+    """Keeps one step's input-side and output-side gradients until the step is over; under DDP they are then
+    averaged over the processes (what DistributedDataParallel does to the parameter's own gradient), so the split
+    describes the gradient the optimizer used, not one process's share."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, torch.Tensor] = {}
+
+    def __call__(self, role: str, grad: torch.Tensor) -> None:
+        self.pending[role] = grad.detach().clone()  # autograd may reuse the tensor it passes once the hook returns
+
+    def take(self, world: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if len(self.pending) < 2:
+            return None
+        g_in, g_out = self.pending["input"], self.pending["output"]
+        self.pending = {}
+        if world.distributed:
+            import torch.distributed as dist
+
+            g_in, g_out = g_in.clone(), g_out.clone()
+            for g in (g_in, g_out):
+                dist.all_reduce(g)
+                g /= world.size
+        return g_in, g_out
+
+
 def _run_tracker(run, trainer, cfg, words, counts, steps_per_epoch, tcfg, resume):
+    """(model_hook, on_step) for every process of a run; only rank 0 keeps a recorder and writes."""
+    from embedeval.train import distributed
+
     tcfg = tcfg or TrackConfig(geometry=False)
+    world = distributed.world()
     roles = ("S",) if cfg.tied else ("U", "V")
+    total = cfg.epochs * steps_per_epoch
+    grad_every = grad_interval(tcfg, record_interval(tcfg, total), 4)  # the same on every process
+    tap = _DeferredTap()
     state: dict[str, Any] = {}
 
     def model_hook(model: Any) -> None:
-        state["model"] = model
+        model.grad_hook = tap
+        if not world.main:
+            return
         mats = _lm_mats(model, cfg.tied)
         resume_step = 0
         if resume:
             ckpt = load_checkpoint(run.path / CHECKPOINT)
             resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
         meta = {"trainer": trainer, "single_run": True, "config": dataclasses.asdict(cfg)}
-        rec = Recorder(run.path, words, counts, tcfg, roles, cfg.epochs * steps_per_epoch, resume_step, meta)
+        if world.distributed:
+            meta["processes"] = world.size
+        rec = Recorder(run.path, words, counts, tcfg, roles, total, resume_step, meta)
         rec.start(mats)
         state["rec"] = rec
-        state["grad_every"] = rec.grad_every(4)
-        state["tap"] = _LMGradTap(rec.splits["S" if cfg.tied else "UV"])
         if not resume:
             _safe_record(rec, run.path, 0, mats, {"epoch": 0})
-        model.grad_hook = state["tap"]
 
     def on_step(model: Any, step: int) -> None:
-        rec = state["rec"]
-        if rec.due(step) or step == cfg.epochs * steps_per_epoch:  # the final state is always a record
-            _safe_record(rec, run.path, step, _lm_mats(model, cfg.tied), {"epoch": step / steps_per_epoch})
-        model.grad_hook = state["tap"] if step % state["grad_every"] == 0 else None
+        grads = tap.take(world)  # every process takes part in the averaging
+        if world.main:
+            rec = state["rec"]
+            if grads is not None:
+                rec.splits["S" if cfg.tied else "UV"].add_dense(*grads)
+            if rec.due(step) or step == total:  # the final state is always a record
+                _safe_record(rec, run.path, step, _lm_mats(model, cfg.tied), {"epoch": step / steps_per_epoch})
+        model.grad_hook = tap if step % grad_every == 0 else None
 
     return model_hook, on_step
 
