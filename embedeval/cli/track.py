@@ -70,7 +70,7 @@ console = Console(stderr=True)
 @click.option(
     "--overwrite", is_flag=True, help="Replace --out when it is a track directory embedeval wrote (others are refused)."
 )
-@click.option("--resume", is_flag=True, help="Continue an interrupted LM pair from its checkpoints.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted pair from its checkpoints.")
 @click.option("--epochs", type=number(positive_int(100_000)), default=None, help="Override the number of epochs.")
 @click.option(
     "--max-batches", type=number(positive_int()), default=None, help="LM: cut every epoch after this many batches."
@@ -135,8 +135,6 @@ def track_cmd(
     else:
         from embedeval.train.skipgram_config import SkipGramConfig
 
-        if resume:
-            raise EmbedevalError("--resume is for LM pairs; an SGNS pair is short: start it again with --overwrite")
         cfg = SkipGramConfig(backend="torch", dim=dim, min_count=min_count, seed=seed, workers=threads or 2)
         if epochs:
             cfg.epochs = epochs
@@ -150,7 +148,7 @@ def track_cmd(
             bar.refresh()
 
         console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(out)}")
-        summary = track_skipgram(cfg, source, out, tcfg, overwrite, progress, sys.argv)
+        summary = track_skipgram(cfg, source, out, tcfg, overwrite, progress, sys.argv, resume)
     bar.close()
     _finish(summary, out, plot)
 

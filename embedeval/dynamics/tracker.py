@@ -258,20 +258,53 @@ def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
     return {"U": enc, "V": model.output_embedding().detach().cpu().numpy()}
 
 
+def _lm_where(trainer: Any, final: bool) -> dict[str, Any]:
+    """A record's position fields for a language or translation model: the epoch as a fraction, and the lr."""
+    if final:
+        return {"epoch": float(trainer.epoch), "lr": trainer.lr()}
+    return {"epoch": trainer.epoch + trainer.batch / trainer.n_batches, "lr": trainer.lr()}
+
+
 @dataclass
 class PairKind:
-    """What the lockstep loop needs to know of a trainer (language model or translation model): its name in
-    config.json, how to build one, and which vocabulary rows the records follow (with their counts)."""
+    """What the lockstep loop needs to know of a trainer (language model, translation model, torch SGNS): its name
+    in config.json, how to build one, which vocabulary rows the records follow, how its gradient tap is made and
+    how a record names its position. The loop itself has no trainer-specific branch."""
 
     trainer: str
     make: Callable[..., Any]  # (cfg, data, run, resume, model_hook) -> a trainer with steps() / interrupt()
-    words: list[str]
-    counts: np.ndarray
+    vocab: Callable[[Any], tuple[list[str], np.ndarray]]  # a built trainer -> (words, counts)
     write_inputs: Callable[[RunDir], None]  # what a fresh run folder holds before training (vocabulary, subwords)
+    tap: Callable[[GradientSplit], Any] = lambda split: _LMGradTap(split)  # hung on model.grad_hook on sampled steps
+    grad_default: int = 4  # gradient split on every n-th step unless --grad-every
+    total_steps: Callable[[Any], int] = lambda trainer: trainer.total_steps
+    where: Callable[[Any, bool], dict[str, Any]] = _lm_where  # (trainer, final) -> position fields of a record
+    start: Callable[[Any], dict[str, Any]] = lambda trainer: {"epoch": 0}  # fields of the step-0 record
 
 
 def _lm_kind(data: Any) -> PairKind:
-    return PairKind("lm", LMTrainer, data.vocab.words, data.vocab.counts, lambda run: data.vocab.save(run.path / VOCAB))
+    return PairKind(
+        "lm", LMTrainer, lambda _: (data.vocab.words, data.vocab.counts), lambda run: data.vocab.save(run.path / VOCAB)
+    )
+
+
+def _sgns_kind() -> PairKind:
+    def make(cfg: Any, corpus: Any, run: RunDir, resume: bool, model_hook: Callable[[Any], None]) -> TorchSGNS:
+        trainer = TorchSGNS(cfg, corpus, run, resume=resume)
+        model_hook(trainer.model)
+        return trainer
+
+    return PairKind(
+        "skipgram",
+        make,
+        lambda trainer: (trainer.vocab.words, trainer.vocab.counts),
+        lambda run: None,  # the trainer writes its vocabulary once it has counted the corpus
+        tap=lambda split: _SGNSGradTap(split, 1),  # sampled by the loop, as for the others
+        grad_default=25,
+        total_steps=lambda trainer: trainer.expected_steps(),
+        where=lambda trainer, final: {"epoch": trainer.epoch, "lr": trainer.lr},
+        start=lambda trainer: {"epoch": 0, "lr": trainer.lr},
+    )
 
 
 def track_lm(
@@ -315,7 +348,7 @@ def track_nmt(
     if tied_cfg.tie != "decoder":
         raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
     vocab = subword_vocab(data)
-    kind = PairKind("nmt", NMTTrainer, vocab.words, vocab.counts, lambda run: save_subwords(data, run))
+    kind = PairKind("nmt", NMTTrainer, lambda _: (vocab.words, vocab.counts), lambda run: save_subwords(data, run))
     with prepare_out(out, overwrite, resume) as claim:
         return _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
@@ -349,17 +382,19 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
             "with --overwrite",
             out,
         )
+    total = kind.total_steps(tied)
     meta = {"trainer": kind.trainer, "corpus": corpus, "untied": dataclasses.asdict(untied_cfg),
-            "tied": dataclasses.asdict(tied_cfg), "total_steps": tied.total_steps}  # fmt: skip
-    rec = Recorder(out, kind.words, kind.counts, tcfg, ("S", "U", "V"), tied.total_steps, tied.step, meta)
+            "tied": dataclasses.asdict(tied_cfg), "total_steps": total}  # fmt: skip
+    words, counts = kind.vocab(tied)
+    rec = Recorder(out, words, counts, tcfg, ("S", "U", "V"), total, tied.step, meta)
     rec.start({**initial["tied"], **initial["untied"]})
-    grad_every = rec.grad_every(4)
-    taps = {"tied": _LMGradTap(rec.splits["S"]), "untied": _LMGradTap(rec.splits["UV"])}
+    grad_every = rec.grad_every(kind.grad_default)
+    taps = {"tied": kind.tap(rec.splits["S"]), "untied": kind.tap(rec.splits["UV"])}
     gens = {"untied": untied.steps(), "tied": tied.steps(progress)}
     step = tied.step
     checkpointed_epoch = tied.epoch
     if step == 0:
-        _safe_record(rec, out, 0, pair_mats(), {"epoch": 0})
+        _safe_record(rec, out, 0, pair_mats(), kind.start(tied))
     with _Stop() as stop:
         while True:
             sampled = step % grad_every == 0
@@ -374,10 +409,8 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
                 checkpointed_epoch = tied.epoch
                 rec.keep_previous()
             if rec.due(step):
-                mats = pair_mats()
-                extra = {"epoch": tied.epoch + tied.batch / tied.n_batches, "lr": tied.lr()}
                 try:
-                    _safe_record(rec, out, step, mats, extra)
+                    _safe_record(rec, out, step, pair_mats(), kind.where(tied, False))
                 except EmbedevalError:
                     for trainer, reason in ((untied, "disk"), (tied, "disk")):
                         try:
@@ -394,7 +427,7 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
                 )
     untied.model.grad_hook = tied.model.grad_hook = None
     if rec.previous_step != step:  # the final state is always a record, whatever --every was
-        _safe_record(rec, out, step, pair_mats(), {"epoch": float(tied.epoch), "lr": tied.lr()})
+        _safe_record(rec, out, step, pair_mats(), kind.where(tied, True))
     rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
@@ -431,6 +464,7 @@ def track_skipgram(
     overwrite: bool = False,
     progress: Progress | None = None,
     argv: list[str] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Torch SGNS untied and tied (``cfg`` with tie on and off) in lockstep over identical pairs."""
     tcfg = tcfg or TrackConfig()
@@ -439,51 +473,10 @@ def track_skipgram(
         raise EmbedevalError("tracking SGNS needs --backend torch (gensim cannot tie, nor expose its gradients)")
     untied_cfg, tied_cfg = dataclasses.replace(cfg, tie=False), dataclasses.replace(cfg, tie=True)
     check_pair(untied_cfg, tied_cfg, ("tie",))
-    with prepare_out(out, overwrite, resume=False) as claim:
-        return _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, argv)
-
-
-def _track_skipgram(cfg, untied_cfg, tied_cfg, corpus, claim, tcfg, progress, argv) -> dict[str, Any]:
-
-    runs = {}
-    for name, c in (("untied", untied_cfg), ("tied", tied_cfg)):
-        runs[name] = RunDir.inside(claim, name)
-        runs[name].write_config(c, "skipgram", corpus.describe(), argv or [])
-    untied = TorchSGNS(untied_cfg, corpus, runs["untied"])
-    tied = TorchSGNS(tied_cfg, corpus, runs["tied"])
-    out = claim.publish()
-    total = tied.expected_steps()
-    meta = {"trainer": "skipgram", "corpus": corpus.describe(), "untied": dataclasses.asdict(untied_cfg),
-            "tied": dataclasses.asdict(tied_cfg), "total_steps": total}  # fmt: skip
-    rec = Recorder(out, tied.vocab.words, tied.vocab.counts, tcfg, ("S", "U", "V"), total, 0, meta)
-    grad_every = rec.grad_every(25)
-    untied.on_grads = _SGNSGradTap(rec.splits["UV"], grad_every)
-    tied.on_grads = _SGNSGradTap(rec.splits["S"], grad_every)
-
-    def mats() -> dict[str, np.ndarray]:
-        return {"S": tied.u.numpy(), "U": untied.u.numpy(), "V": untied.v.numpy()}
-
-    rec.start(mats())
-    _safe_record(rec, out, 0, mats(), {"epoch": 0, "lr": cfg.alpha})
-    gens = (untied.steps(), tied.steps(progress))
-    step = 0
-    try:
-        while True:
-            s_untied, s_tied = next(gens[0], None), next(gens[1], None)
-            if s_untied is None and s_tied is None:
-                break
-            step = s_tied or s_untied or step
-            if rec.due(step):
-                _safe_record(rec, out, step, mats(), {"epoch": tied.epoch, "lr": tied.lr})
-    except KeyboardInterrupt:
-        for run in runs.values():
-            run.summary("incomplete", interrupted="SIGINT", step=step)
-        raise KeyboardInterrupt(f"stopped at step {step}: the records written so far are kept in {out}") from None
-    if rec.previous_step != step:  # the final state is always a record, whatever --every was
-        _safe_record(rec, out, step, mats(), {"epoch": tied.epoch, "lr": tied.lr})
-    summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
-    atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
-    return summary
+    with prepare_out(out, overwrite, resume) as claim:
+        return _track_pair(
+            _sgns_kind(), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
+        )
 
 
 # --- a single run (embedeval train ... --track) ------------------------------------------------------

@@ -407,7 +407,14 @@ class _Matrices:
 
     def __init__(self, trainer: TorchSGNS):
         self._trainer = trainer
-        self.grad_hook = None
+
+    @property
+    def grad_hook(self) -> GradHook | None:
+        return self._trainer.on_grads
+
+    @grad_hook.setter
+    def grad_hook(self, hook: GradHook | None) -> None:
+        self._trainer.on_grads = hook  # the rows-based tap of _sgns_step
 
     def input_embedding(self) -> torch.Tensor:
         return self._trainer.u
