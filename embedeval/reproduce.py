@@ -75,6 +75,17 @@ def _multi30k(row: str, seed: int) -> Run:
     return Run(row, seed, f"m30k-en-de-{row}-s{seed}", (*args, "--threads", "1"))
 
 
+def _sgns(row: str, seed: int) -> Run:
+    backend = (
+        ("--backend", "gensim")
+        if row == "gensim"
+        else ("--backend", "torch", *(("--tie",) if row == "torch-tied" else ()))
+    )
+    args = ("train", "skipgram", "--corpus", "wikitext-2", *backend, "--dim", "200", "--window", "5", "--negative", "5",
+            "--min-count", "5", "--epochs", "5", "--seed", str(seed), "--workers", "1")  # fmt: skip
+    return Run(row, seed, f"sgns-wikitext-2/{row}-s{seed}", args)
+
+
 TABLES = {
     "press-wolf-table6": Table(
         "press-wolf-table6",
@@ -91,6 +102,17 @@ TABLES = {
         {},  # Inan et al. report them with variational dropout and far longer training: no row to match here
         "Inan, Khosravi & Socher (2017), Tying Word Vectors and Word Classifiers, Table 1 (other setting)",
         _pw_small,
+    ),
+    "press-wolf-sgns": Table(
+        "press-wolf-sgns",
+        "Press & Wolf 2017, claim 1 (SGNS: the input embedding U at least as good as V), on WikiText-2",
+        ("gensim", "torch", "torch-tied"),
+        {},
+        "Press & Wolf (2017), Section 3 / Table 2 (word2vec SGNS: U slightly better than V); the scores are in the "
+        "compare report",
+        _sgns,
+        metric="",  # no single number per run: the compare report scores U, V and S on identical pairs
+        keys=("", ""),
     ),
     "multi30k-tying": Table(
         "multi30k-tying",
@@ -128,7 +150,7 @@ def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dic
             if run.state(runs_dir) != "complete":
                 continue
             summary = json.loads((runs_dir / run.folder / SUMMARY).read_text(encoding="utf-8"))
-            found.append({"seed": seed, "valid": summary.get(table.keys[0]), "test": summary.get(table.keys[1]),
+            found.append({"seed": seed, "valid": summary.get(table.keys[0] or "-"), "test": summary.get(table.keys[1] or "-"),
                           "parameters": summary.get("unique_parameters")})  # fmt: skip
         valid_mean, valid_sd = _mean_sd([f["valid"] for f in found if f["valid"] is not None])
         test_mean, test_sd = _mean_sd([f["test"] for f in found if f["test"] is not None])
@@ -159,6 +181,8 @@ def _fmt(mean: float | None, sd: float | None) -> str:
 
 def table_markdown(result: dict[str, Any]) -> str:
     metric = result.get("metric", "perplexity")
+    if not metric:
+        return _runs_markdown(result)
     lines = [
         f"## {result['title']}",
         "",
@@ -176,6 +200,13 @@ def table_markdown(result: dict[str, Any]) -> str:
             f"| {r['row']} | {len(r['seeds'])} | {params} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
             f"{_fmt(r['test_mean'], r['test_sd'])} | {r['paper_valid'] or '—'} | {r['paper_test'] or '—'} | {gap} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def _runs_markdown(result: dict[str, Any]) -> str:
+    """A table whose runs have no single number (SGNS): which seeds are done; the compare reports hold the scores."""
+    lines = [f"## {result['title']}", "", f"Paper: {result['source']}.", "", "| run | seeds done |", "|---|---|"]
+    lines += [f"| {r['row']} | {', '.join(str(f['seed']) for f in r['seeds']) or '—'} |" for r in result["rows"]]
     return "\n".join(lines) + "\n"
 
 

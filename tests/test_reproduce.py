@@ -63,6 +63,21 @@ def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
     assert table.runs((1,))[0].args[:2] == ("train", "nmt")
 
 
+def test_the_sgns_table_lists_runs_whose_scores_are_in_the_reports(tmp_path):
+    table = reproduce.get_table("press-wolf-sgns")
+    runs = table.runs((1,))
+    assert [r.folder for r in runs] == [
+        "sgns-wikitext-2/gensim-s1",
+        "sgns-wikitext-2/torch-s1",
+        "sgns-wikitext-2/torch-tied-s1",
+    ]
+    assert "--tie" in runs[2].args and "--tie" not in runs[1].args and "gensim" in runs[0].args
+    (tmp_path / "sgns-wikitext-2" / "torch-s1").mkdir(parents=True)
+    (tmp_path / "sgns-wikitext-2" / "torch-s1" / "summary.json").write_text('{"status": "complete"}')
+    text = table_markdown(summarise_table(table, (1,), tmp_path))
+    assert "| torch | 1 |" in text and "| gensim | — |" in text
+
+
 def test_unknown_table_is_one_line(tmp_path, monkeypatch, capsys):
     code, _, err = run_main(["reproduce", "nope", "--dry-run"], monkeypatch, capsys)
     assert code == 2 and "known tables: press-wolf-table6" in err
@@ -82,7 +97,8 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     result = json.loads((tmp_path / "out" / "toy.json").read_text())
     assert [len(r["seeds"]) for r in result["rows"]] == [2, 2]
     assert (tmp_path / "out" / "toy.md").read_text().startswith("## a toy table")
-    page = (tmp_path / "out" / "toy-report" / "index.html").read_text()  # the compare report of seed 1's runs
-    assert "a toy table (seed 1)" in page and "tiny-wt-s1" in page
+    for seed in (1, 2):  # one compare report per seed
+        page = (tmp_path / "out" / f"toy-s{seed}" / "index.html").read_text()
+        assert f"a toy table (seed {seed})" in page and f"tiny-wt-s{seed}" in page
     code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # everything done: nothing to run
     assert code == 0 and out.count("complete") == 4

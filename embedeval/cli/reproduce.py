@@ -55,12 +55,13 @@ def _seeds(value: str) -> tuple[int, ...]:
     "--report/--no-report",
     default=True,
     show_default=True,
-    help="Also write the compare report (OUT/TABLE-report/) of the first seed's finished runs: their embeddings on "
-    "identical pairs, perplexity or BLEU with tests.",
+    help="Also write one compare report per seed (OUT/TABLE-sSEED/) over that seed's finished runs: their embeddings "
+    "on identical pairs, perplexity or BLEU with tests.",
 )
 @DATA_DIR_OPTION
 def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, report, data_dir) -> None:
-    """Run or resume every run of TABLE (press-wolf-table6, inan-small, multi30k-tying), then write TABLE.md and TABLE.json:
+    """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, multi30k-tying), then write
+    TABLE.md, TABLE.json and one compare report per seed:
     mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
     import os
 
@@ -87,6 +88,7 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, report, data_dir) 
         while waiting or running:
             while waiting and len(running) < jobs:
                 run = waiting.pop(0)
+                (root / run.folder).parent.mkdir(parents=True, exist_ok=True)  # folders like sgns-wikitext-2/torch-s1
                 log = open(root / f"{run.folder}.log", "a")  # noqa: SIM115 - closed when the process ends
                 cmd = [sys.executable, "-m", "embedeval", *run.command(root)]
                 running[run.folder] = (subprocess.Popen(cmd, stdout=log, stderr=log, env=env), log)
@@ -113,7 +115,8 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, report, data_dir) 
     paths = write_table(result, Path(out))
     console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
     if report:
-        _report(spec, seed_list[0], root, Path(out), env)
+        for seed in seed_list:
+            _report(spec, seed, root, Path(out), env)
     if failed:
         sys.exit(1)
 
@@ -124,7 +127,7 @@ def _report(spec, seed: int, root: Path, out: Path, env: dict) -> None:
     if len(done) < 2:
         err_console.print(f"no compare report: {len(done)} finished run(s) of seed {seed}, two are needed")
         return
-    target = out / f"{spec.name}-report"
+    target = out / f"{spec.name}-s{seed}"
     cmd = [sys.executable, "-m", "embedeval", "compare", *map(str, done), "--out", str(target), "--overwrite",
            "--title", f"{spec.title} (seed {seed})"]  # fmt: skip
     err_console.print(f"writing the compare report of seed {seed}: {markup_safe(target)}")
