@@ -102,3 +102,6 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
         assert f"a toy table (seed {seed})" in page and f"tiny-wt-s{seed}" in page
     code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # everything done: nothing to run
     assert code == 0 and out.count("complete") == 4
+    code, _, _ = run_main([*args, "--seeds", "3", "--no-train", "--no-report"], monkeypatch, capsys)
+    assert code == 0 and not (tmp_path / "runs" / "tiny-untied-s3").exists()  # nothing trained
+    assert json.loads((tmp_path / "out" / "toy.json").read_text())["rows"][0]["seeds"] == []

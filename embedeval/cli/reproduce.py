@@ -52,6 +52,11 @@ def _seeds(value: str) -> tuple[int, ...]:
 )
 @click.option("--dry-run", is_flag=True, help="List the runs, their state and their commands; train nothing.")
 @click.option(
+    "--no-train",
+    is_flag=True,
+    help="Train nothing: write the table and the reports from the runs finished so far (unfinished rows say so).",
+)
+@click.option(
     "--report/--no-report",
     default=True,
     show_default=True,
@@ -59,7 +64,7 @@ def _seeds(value: str) -> tuple[int, ...]:
     "on identical pairs, perplexity or BLEU with tests.",
 )
 @DATA_DIR_OPTION
-def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, report, data_dir) -> None:
+def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, data_dir) -> None:
     """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, multi30k-tying), then write
     TABLE.md, TABLE.json and one compare report per seed:
     mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
@@ -80,7 +85,7 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, report, data_dir) 
     if dry_run:
         return
     env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
-    waiting = [r for r in runs if r.state(root) != "complete"]
+    waiting = [] if no_train else [r for r in runs if r.state(root) != "complete"]
     running: dict[str, tuple[subprocess.Popen, object]] = {}
     failed = []
     root.mkdir(parents=True, exist_ok=True)
