@@ -285,3 +285,13 @@ def test_eval_averages_multi_piece_words_only_when_asked(tmp_path, pair_files):
         assert code == 0, err
         covered[mode] = json.loads(out.read_text())["results"][0]["pairs_used"]
     assert covered["single"] < covered["average"] == len(words) - 1
+
+
+def test_track_cli_pairs_untied_and_decoder_tied_translation_runs_on_multi30k(tmp_path, data_dir):
+    code, _, err = run_cli("track", "--trainer", "nmt", "--config", "nmt-tiny", "--epochs", "1", "--max-batches", "4",
+                           "--threads", "1", "--every", "2", "--no-geometry", "--no-plot", "--out", str(tmp_path / "t"),
+                           "--data-dir", str(data_dir))  # fmt: skip
+    assert code == 0, err[-2000:]
+    track = json.loads((tmp_path / "t" / "track.json").read_text())
+    assert track["trainer"] == "nmt" and track["untied"]["tie"] == "none" and track["tied"]["tie"] == "decoder"
+    assert "de" in track["corpus"]["src"] and (tmp_path / "t" / "tied" / "subword.model").is_file()
