@@ -425,7 +425,7 @@ class LMTrainer(Interruptible):
                 )
             record = {
                 "epoch": self.epoch + 1,
-                "lr": lr,
+                "lr": self.optimizer.param_groups[0]["lr"],  # the last step's (cosine changes it every step)
                 "train_ppl": math.exp(ce_total / max(tokens, 1)),
                 "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
                 "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),

@@ -299,7 +299,7 @@ class NMTTrainer(Interruptible):
             if self.world.main:  # the others go on and wait for it at the next step's gradient exchange
                 record = {
                     "epoch": self.epoch + 1,
-                    "lr": self.lr(),
+                    "lr": self.optimizer.param_groups[0]["lr"],  # the last step's
                     "train_loss": loss_sum / max(tokens, 1),
                     "train_ppl": math.exp(nll_sum / max(tokens, 1)),
                     "valid_ppl": self.perplexity("valid"),
