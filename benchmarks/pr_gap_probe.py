@@ -44,13 +44,17 @@ def _zero_projection_bias(model) -> None:
 
 
 @contextlib.contextmanager
-def _clip_without_projection(trainer_ref: dict) -> Iterator[None]:
-    """Clip the global norm over every parameter but P (P's gradient left as it is)."""
+def _clip_without_projection(trainer_ref: dict, clip_p_alone: bool = False) -> Iterator[None]:
+    """Clip the global norm over every parameter but P; P's gradient is left as it is, or clipped by a norm of
+    its own (``clip_p_alone``), so that a large gradient of P no longer shrinks every other parameter's step."""
     original = torch.nn.utils.clip_grad_norm_
 
     def clip(parameters, max_norm, *args, **kwargs):
         model = trainer_ref["model"]
-        skip = {id(p) for p in model.projection.parameters()} if model.projection is not None else set()
+        own = list(model.projection.parameters()) if model.projection is not None else []
+        skip = {id(p) for p in own}
+        if clip_p_alone and own:
+            original(own, max_norm, *args, **kwargs)
         return original([p for p in parameters if id(p) not in skip], max_norm, *args, **kwargs)
 
     torch.nn.utils.clip_grad_norm_ = clip
@@ -60,8 +64,8 @@ def _clip_without_projection(trainer_ref: dict) -> Iterator[None]:
         torch.nn.utils.clip_grad_norm_ = original
 
 
-PROBES: list[tuple[str, str, dict, Callable | None, bool]] = [
-    # label, variant, config overrides, model hook, clip without P
+PROBES: list[tuple[str, str, dict, Callable | None, bool | str]] = [
+    # label, variant, config overrides, model hook, clipping: False (global, as trained), True (P left out), "alone"
     ("untied (reference)", "untied", {}, None, False),
     ("wt (reference)", "wt", {}, None, False),
     ("pr as in our Table 6 (no b_P)", "pr", {}, None, False),
@@ -72,13 +76,15 @@ PROBES: list[tuple[str, str, dict, Callable | None, bool]] = [
     ("pr, penalty per token (/ batch x bptt)", "pr", {"pr_lambda": 1 / 6.5 / 20}, None, False),
     ("pr, P initialised to the identity", "pr", {}, _identity_projection, False),
     ("pr, clipping leaves P out", "pr", {}, None, True),
+    ("pr, P clipped by a norm of its own, the rest by theirs", "pr", {}, None, "alone"),
     ("wt+pr as in our Table 6 (no b_P)", "wt+pr", {}, None, False),
+    ("wt+pr, P clipped by a norm of its own, the rest by theirs", "wt+pr", {}, None, "alone"),
     ("wt+pr, penalty 0", "wt+pr", {"pr_lambda": 0.0}, None, False),
     ("wt+pr, P initialised to the identity", "wt+pr", {}, _identity_projection, False),
 ]
 
 
-def probe(data, variant: str, overrides: dict, hook: Callable | None, clip_without_p: bool, batches: int) -> float:
+def probe(data, variant: str, overrides: dict, hook: Callable | None, clipping: bool | str, batches: int) -> float:
     cfg = make_config("pw-small", variant, epochs=1, max_batches=batches, threads=1, **overrides)
     last: dict = {}
     ref: dict = {}
@@ -88,10 +94,8 @@ def probe(data, variant: str, overrides: dict, hook: Callable | None, clip_witho
         if hook is not None:
             hook(model)
 
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        _clip_without_projection(ref) if clip_without_p else contextlib.nullcontext(),
-    ):
+    clip = _clip_without_projection(ref, clipping == "alone") if clipping else contextlib.nullcontext()
+    with tempfile.TemporaryDirectory() as tmp, clip:
         trainer = LMTrainer(cfg, data, RunDir.create(f"{tmp}/run"), model_hook=model_hook)
         for _ in trainer.steps(progress=last.update):
             if trainer.batch >= batches:
@@ -103,12 +107,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--json", help="Also write the numbers here.")
+    parser.add_argument("--only", help="Run only the probes whose label contains this text.")
     args = parser.parse_args()
     data = load_lm_data(resolve_corpus("ptb"))
     print(f"training perplexity over the first {args.batches} batches of PTB (pw-small, seed 1, 1 thread)")
     rows = []
-    for label, variant, overrides, hook, clip_without_p in PROBES:
-        ppl = probe(data, variant, overrides, hook, clip_without_p, args.batches)
+    for label, variant, overrides, hook, clipping in PROBES:
+        if args.only and args.only not in label:
+            continue
+        ppl = probe(data, variant, overrides, hook, clipping, args.batches)
         rows.append({"label": label, "variant": variant, "overrides": overrides, "train_ppl": ppl})
         print(f"{label:55} {ppl:9.1f}", flush=True)
     if args.json:
