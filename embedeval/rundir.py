@@ -65,6 +65,14 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _command(argv: list[str]) -> str:
+    """The command line as a user would type it: ``python -m embedeval`` and the installed script both show as
+    ``embedeval`` (sys.argv[0] is a machine path to __main__.py or to the script)."""
+    if argv and Path(argv[0]).name in ("__main__.py", "embedeval"):
+        argv = ["embedeval", *argv[1:]]
+    return " ".join(argv)
+
+
 class RunDir:
     """A folder holding one training run.
 
@@ -149,7 +157,7 @@ class RunDir:
                 "config": config,
                 "corpus": corpus,
                 "versions": package_versions(),
-                "command": " ".join(argv if argv is not None else sys.argv),
+                "command": _command(argv if argv is not None else sys.argv),
                 "created": datetime.datetime.now().isoformat(timespec="seconds"),
             },
         )

@@ -135,3 +135,11 @@ def test_the_format_option_offers_every_reader():
     from embedeval.embeddings.formats import FORMATS
 
     assert OFFERED == FORMATS
+
+
+def test_the_recorded_command_line_names_embedeval_not_a_machine_path(tmp_path):
+    from embedeval.rundir import _command
+
+    assert _command(["/some/venv/lib/embedeval/__main__.py", "train", "lm"]) == "embedeval train lm"
+    assert _command(["/home/me/.venv/bin/embedeval", "eval", "x"]) == "embedeval eval x"
+    assert _command(["benchmarks/sgns_quality.py", "torch"]) == "benchmarks/sgns_quality.py torch"
