@@ -198,15 +198,11 @@ def train_lm_cmd(
     distributed.check_batch_splits(cfg.batch_size, w)  # before any folder is touched
     if not w.main:  # the other processes train their columns and write nothing
         data = load_lm_data(source)
+        from embedeval.dynamics.tracker import run_hooks
         from embedeval.train.lm import train_lm
 
-        hooks = {}
-        if track:  # they take part in averaging the recorded gradients; rank 0 records
-            from embedeval.dynamics.tracker import TrackConfig, lm_run_tracker
-
-            model_hook, on_step = lm_run_tracker(RunDir(out), data, cfg, TrackConfig(every=track_every, geometry=False),
-                                                 resume)  # fmt: skip
-            hooks = {"model_hook": model_hook, "on_step": on_step}
+        # they take part in averaging the recorded gradients; rank 0 records
+        hooks = run_hooks("lm", RunDir(out), data, cfg, track_every, resume) if track else {}
         train_lm(cfg, data, RunDir(out), resume=resume, **hooks)
         return None
     if resume:
@@ -274,10 +270,9 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
     progress = lm_progress(bar)
     hooks = {}
     if track:
-        from embedeval.dynamics.tracker import TrackConfig, lm_run_tracker
+        from embedeval.dynamics.tracker import run_hooks
 
-        model_hook, on_step = lm_run_tracker(run, data, cfg, TrackConfig(every=track_every, geometry=False), resume)
-        hooks = {"model_hook": model_hook, "on_step": on_step}
+        hooks = run_hooks("lm", run, data, cfg, track_every, resume)
     summary = train_lm(cfg, data, run, resume=resume, progress=progress, **hooks)
     bar.close()
     for record in run.metrics():

@@ -134,13 +134,10 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
         # SentencePiece learns the same model from the same text in every process (one thread: deterministic)
         src_sp, tgt_sp = nmt.load_subwords(out) if resume else nmt.build_subwords(text, cfg)
         data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store)
-        hooks = {}
-        if track:  # they take part in averaging the recorded gradients; rank 0 records
-            from embedeval.dynamics.tracker import TrackConfig, nmt_run_tracker
+        from embedeval.dynamics.tracker import run_hooks
 
-            model_hook, on_step = nmt_run_tracker(RunDir(out), data, cfg, TrackConfig(every=track_every, geometry=False),
-                                                  resume)  # fmt: skip
-            hooks = {"model_hook": model_hook, "on_step": on_step}
+        # they take part in averaging the recorded gradients; rank 0 records
+        hooks = run_hooks("nmt", RunDir(out), data, cfg, track_every, resume) if track else {}
         train_nmt(cfg, data, RunDir(out), resume=resume, **hooks)
         return None
     if resume:
@@ -173,10 +170,9 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr, delay=1)
     hooks = {}
     if track:
-        from embedeval.dynamics.tracker import TrackConfig, nmt_run_tracker
+        from embedeval.dynamics.tracker import run_hooks
 
-        model_hook, on_step = nmt_run_tracker(run, data, cfg, TrackConfig(every=track_every, geometry=False), resume)
-        hooks = {"model_hook": model_hook, "on_step": on_step}
+        hooks = run_hooks("nmt", run, data, cfg, track_every, resume)
     summary = train_nmt(cfg, data, run, resume=resume, progress=lm_progress(bar), **hooks)
     bar.close()
     for r in run.metrics():

@@ -531,6 +531,14 @@ class _DeferredTap:
         return g_in, g_out
 
 
+def run_hooks(trainer: str, run: RunDir, data: Any, cfg: Any, every: int = 0, resume: bool = False) -> dict[str, Any]:
+    """The keyword arguments that make ``train_lm`` / ``train_nmt`` record one run's dynamics (``--track``); every
+    process of a data-parallel job calls it (they average the recorded gradients; rank 0 writes)."""
+    make = lm_run_tracker if trainer == "lm" else nmt_run_tracker
+    model_hook, on_step = make(run, data, cfg, TrackConfig(every=every, geometry=False), resume)
+    return {"model_hook": model_hook, "on_step": on_step}
+
+
 def _run_tracker(run, trainer, cfg, words, counts, steps_per_epoch, tcfg, resume):
     """(model_hook, on_step) for every process of a run; only rank 0 keeps a recorder and writes."""
     from embedeval.train import distributed
