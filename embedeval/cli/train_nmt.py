@@ -51,7 +51,7 @@ console = Console(stderr=True)
 @click.option("--lr", type=number(R["lr"]), default=None, help="Peak AdamW learning rate [0.001]")
 @click.option("--schedule", type=click.Choice(["cosine", "inverse-sqrt"]), default=None,
               help="After the warm-up: cosine decay to lr x --min-lr-ratio, or Vaswani's inverse square root [cosine]")  # fmt: skip
-@click.option("--warmup", type=number(R["warmup"]), default=None, help="Linear warm-up steps [800]")
+@click.option("--warmup", type=number(R["warmup"]), default=None, help="Linear warm-up steps [400]")
 @click.option("--min-lr-ratio", type=number(R["min_lr_ratio"]), default=None, help="[0.05]")
 @click.option("--weight-decay", type=number(R["weight_decay"]), default=None,
               help="AdamW decay on weight matrices only (never E, U, V) [0.0001]")  # fmt: skip
