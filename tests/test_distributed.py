@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from embedeval.layout import CHECKPOINT
+from embedeval.train.base import load_checkpoint as load_any_checkpoint
 from embedeval.train.lm import load_checkpoint
+from embedeval.train.nmt import CHECKPOINT_KEYS as NMT_CHECKPOINT_KEYS
 
 TRAIN = ["train", "lm", "--corpus", "builtin", "--epochs", "1", "--max-batches", "20", "--threads", "1"]
 
@@ -113,8 +115,8 @@ def test_two_processes_train_the_translation_model_of_one(tmp_path):
     assert one.returncode == 0, one.stderr
     two = cli(*args, "--out", str(tmp_path / "two"), "--nproc", "2")
     assert two.returncode == 0, two.stderr[-3000:]
-    wa = load_checkpoint(tmp_path / "one" / CHECKPOINT)["model"]
-    wb = load_checkpoint(tmp_path / "two" / CHECKPOINT)["model"]
+    wa = load_any_checkpoint(tmp_path / "one" / CHECKPOINT, NMT_CHECKPOINT_KEYS)["model"]
+    wb = load_any_checkpoint(tmp_path / "two" / CHECKPOINT, NMT_CHECKPOINT_KEYS)["model"]
     for key in wa:
         diff = (wa[key] - wb[key]).abs()
         if key.endswith("kv.bias"):

@@ -35,8 +35,8 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write_json, atomic_write_npz, atomic_write_text
 from embedeval.layout import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
 from embedeval.rundir import RunDir, package_versions
-from embedeval.train.base import _Stop
-from embedeval.train.lm import LMTrainer, load_checkpoint
+from embedeval.train.base import _Stop, load_checkpoint
+from embedeval.train.lm import LMTrainer
 from embedeval.train.skipgram import TorchSGNS
 
 Progress = Callable[[dict[str, Any]], None]
@@ -558,7 +558,7 @@ def _run_tracker(run, trainer, cfg, words, counts, steps_per_epoch, tcfg, resume
         mats = _lm_mats(model, cfg.tied)
         resume_step = 0
         if resume:
-            ckpt = load_checkpoint(run.path / CHECKPOINT)
+            ckpt = load_checkpoint(run.path / CHECKPOINT)  # epoch and batch: every trainer writes them
             resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
         meta = {"trainer": trainer, "single_run": True, "config": dataclasses.asdict(cfg)}
         if world.distributed:
@@ -596,9 +596,7 @@ def sgns_run_tracker(run: RunDir, tcfg: TrackConfig | None = None) -> tuple[Any,
                 split_holder["split"].add_rows(rows_in, grad_in, rows_out, grad_out)
 
     def mats(trainer: Any) -> dict[str, np.ndarray]:
-        if trainer.cfg.tie:
-            return {"S": trainer.u.numpy()}
-        return {"U": trainer.u.numpy(), "V": trainer.v.numpy()}
+        return _lm_mats(trainer.model, trainer.cfg.tie)
 
     def on_step(trainer: Any, step: int) -> None:
         if "rec" not in state:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
+
+from embedeval.errors import EmbedevalError
+from embedeval.files import WriteError
 
 
 @runtime_checkable
@@ -97,6 +101,58 @@ def parameter_counts(module: torch.nn.Module) -> dict[str, int]:
     return {"unique_parameters": unique, "state_dict_entries": entries}
 
 
+def load_checkpoint(path: Path, required: Iterable[str] = ("model", "epoch", "batch")) -> dict[str, Any]:
+    """A checkpoint's tensors and plain numbers, loaded with ``weights_only=True`` (never unpickling code), refused
+    with a clear message when it is missing, empty, not ours, or lacks one of the ``required`` keys."""
+    if not path.is_file():
+        raise EmbedevalError("nothing to resume: no checkpoint.pt", path.parent)
+    if path.stat().st_size == 0:
+        raise EmbedevalError("the checkpoint is empty (0 bytes); start the run again with --overwrite", path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        # the first line only: torch's own message goes on to suggest weights_only=False, which would run any
+        # code a crafted file holds; embedeval never does that
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EmbedevalError(
+            f"not a checkpoint embedeval can load safely ({first[:200]}); start the run again with --overwrite", path
+        ) from None
+    missing = [key for key in required if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise EmbedevalError(
+            f"the checkpoint lacks {', '.join(missing)} (damaged, or not written by embedeval); start the run again "
+            "with --overwrite",
+            path,
+        )
+    return state
+
+
+@contextlib.contextmanager
+def stop_when_disk_full() -> Iterator[None]:
+    """Around a checkpoint's writes: a full disk stops the run with one line, and the checkpoint before is intact
+    (every write is atomic)."""
+    try:
+        yield
+    except WriteError as err:
+        raise EmbedevalError(
+            f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
+            err.path,
+        ) from None
+
+
+def adamw(
+    model: torch.nn.Module, embeddings: Iterable[torch.Tensor], lr: float, weight_decay: float, beta2: float
+) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weight matrices only: never on the ``embeddings`` (tied or not: decaying a
+    tied matrix would pull every side toward zero at once), biases or LayerNorms."""
+    skip = {id(e) for e in embeddings}
+    params = list(model.parameters())
+    decay = [p for p in params if p.dim() >= 2 and id(p) not in skip]
+    rest = [p for p in params if p.dim() < 2 or id(p) in skip]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, beta2))
+
+
 class Interruptible:
     """``interrupt()`` for a trainer that has ``checkpoint()``, ``run``, ``epoch``, ``batch`` and (under DDP) ``world``:
     every process checkpoints (they gather their state), rank 0 marks the run incomplete."""
@@ -151,7 +207,7 @@ def trainer_class(name: str) -> type:
 
 
 def train(
-    trainer_class: type,
+    cls: type,
     cfg: Any,
     data: Any,
     run: Any,
@@ -163,7 +219,7 @@ def train(
     """Build a trainer and drive it to the end (checkpoints each epoch and on a signal); return its summary."""
     from embedeval.train import distributed
 
-    trainer = trainer_class(cfg, data, run, resume, model_hook)
+    trainer = cls(cfg, data, run, resume, model_hook)
     world = getattr(trainer, "world", distributed.World())
     # under DDP every process stops at the same step, or the others would wait in an all-reduce forever
     return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, world))

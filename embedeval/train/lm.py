@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.files import WriteError, atomic_write, atomic_write_npz
+from embedeval.files import atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, PROJECTION
 from embedeval.rundir import RunDir, model_name
-from embedeval.train import distributed
+from embedeval.train import base, distributed
 from embedeval.train.base import Interruptible, OwnRandomState, train
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
@@ -162,12 +162,7 @@ def make_optimizer(model: EmbeddingLM, cfg: LMConfig) -> torch.optim.Optimizer:
     (tied or not: decaying a tied matrix would pull both sides toward zero at once), biases or LayerNorms."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    embeddings = {id(model.input_embedding()), id(model.output_embedding())}
-    params = list(model.parameters())
-    decay = [p for p in params if p.dim() >= 2 and id(p) not in embeddings]
-    rest = [p for p in params if p.dim() < 2 or id(p) in embeddings]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
+    return base.adamw(model, (model.input_embedding(), model.output_embedding()), cfg.lr, cfg.weight_decay, cfg.beta2)
 
 
 def save_checkpoint(
@@ -205,27 +200,8 @@ CHECKPOINT_KEYS = ("model", "epoch", "batch", "hidden", "torch_rng", "vocab_size
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise EmbedevalError("nothing to resume: no checkpoint.pt", path.parent)
-    if path.stat().st_size == 0:
-        raise EmbedevalError("the checkpoint is empty (0 bytes); start the run again with --overwrite", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        # the first line only: torch's own message goes on to suggest weights_only=False, which would run any
-        # code a crafted file holds; embedeval never does that
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise EmbedevalError(
-            f"not a checkpoint embedeval can load safely ({first[:200]}); start the run again with --overwrite", path
-        ) from None
-    missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
-    if missing:
-        raise EmbedevalError(
-            f"the checkpoint lacks {', '.join(missing)} (damaged, or not written by embedeval); start the run again "
-            "with --overwrite",
-            path,
-        )
-    return state
+    """A language model's checkpoint (see :func:`embedeval.train.base.load_checkpoint`)."""
+    return base.load_checkpoint(path, CHECKPOINT_KEYS)
 
 
 # No word-level language model comes near this on a 10k+ word vocabulary (PTB, WikiText-2): a perplexity below it
@@ -480,13 +456,8 @@ class LMTrainer(Interruptible):
         partial = tuple(distributed.sum_over_ranks(list(self.partial), self.world))  # the epoch so far, all columns
         if not self.world.main:
             return
-        try:
+        with base.stop_when_disk_full():
             self._write_checkpoint(hidden, rngs, partial)
-        except WriteError as err:  # a full disk: the checkpoint before this one is intact (atomic writes)
-            raise EmbedevalError(
-                f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
-                err.path,
-            ) from None
 
     def _write_checkpoint(self, hidden: list | None, rngs: list[torch.Tensor], partial: tuple) -> None:
         save_checkpoint(

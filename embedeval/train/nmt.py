@@ -13,7 +13,7 @@ import dataclasses
 import math
 import string
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,18 +26,19 @@ from embedeval.data.corpus import Vocab
 from embedeval.data.parallel import ParallelData
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
-from embedeval.files import WriteError, atomic_write, atomic_write_text
+from embedeval.files import atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
-from embedeval.train import distributed
+from embedeval.train import base, distributed
 from embedeval.train.base import Interruptible, OwnRandomState, train
-from embedeval.train.lm import cosine_learning_rate, load_checkpoint
+from embedeval.train.lm import cosine_learning_rate
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
 from embedeval.train.subword import BOS, EOS, PAD, WORD_START, Subwords, train_subwords
 
 SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
+CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "batch", "torch_rng", "history")
 
 
 @dataclass
@@ -48,17 +49,24 @@ class NMTData:
     tgt_sp: Subwords
     src: dict[str, list[list[int]]]
     tgt: dict[str, list[list[int]]]
-    references: dict[str, list[str]]
-    train_text: dict[str, list[str]]  # "src" / "tgt": the raw training sentences (the word view's words)
+    text: ParallelData  # the raw sentences they were encoded from
     src_lang: str
     tgt_lang: str
-    held_out: str | None = None
     # write test.ref.txt beside test.hyp.txt (the user's own files; Multi30k's stay in the data directory)
     store_references: bool = False
 
     @property
     def joint(self) -> bool:
         return self.src_sp is self.tgt_sp
+
+    @property
+    def references(self) -> dict[str, list[str]]:
+        """The raw target sentences of every split (what BLEU is computed against)."""
+        return self.text.tgt
+
+    @property
+    def held_out(self) -> str | None:
+        return self.text.held_out
 
 
 def build_subwords(text: ParallelData, cfg: NMTConfig) -> tuple[Subwords, Subwords]:
@@ -76,10 +84,7 @@ def encode_data(
 ) -> NMTData:
     src = {split: src_sp.encode(lines) for split, lines in text.src.items()}
     tgt = {split: tgt_sp.encode(lines) for split, lines in text.tgt.items()}
-    train_text = {"src": text.src["train"], "tgt": text.tgt["train"]}
-    return NMTData(
-        src_sp, tgt_sp, src, tgt, dict(text.tgt), train_text, src_lang, tgt_lang, text.held_out, store_references
-    )
+    return NMTData(src_sp, tgt_sp, src, tgt, text, src_lang, tgt_lang, store_references)
 
 
 def save_subwords(data: NMTData, run: RunDir) -> None:
@@ -117,6 +122,17 @@ def make_batches(src: list[list[int]], tgt: list[list[int]], cfg: NMTConfig) -> 
     return batches
 
 
+def teacher_forcing(
+    src: list[list[int]], tgt: list[list[int]], index: Iterable[int], max_len: int, device: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Padded (source + </s>, <s> + target, target + </s>) for the pairs in ``index``, each side cut to ``max_len``."""
+    return (
+        pad_batch([src[i][: max_len - 1] + [EOS] for i in index], device),
+        pad_batch([[BOS] + tgt[i][:max_len] for i in index], device),
+        pad_batch([tgt[i][:max_len] + [EOS] for i in index], device),
+    )
+
+
 def epoch_order(n_batches: int, seed: int, epoch: int) -> list[int]:
     """The batches' order in one epoch: a function of the seed and the epoch only, so a resumed run sees the same."""
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -124,12 +140,8 @@ def epoch_order(n_batches: int, seed: int, epoch: int) -> list[int]:
 
 
 def make_optimizer(model: Seq2Seq, cfg: NMTConfig) -> torch.optim.Optimizer:
-    embeddings = {id(model.source_embedding()), id(model.input_embedding()), id(model.output_embedding())}
-    params = list(model.parameters())
-    decay = [p for p in params if p.dim() >= 2 and id(p) not in embeddings]
-    rest = [p for p in params if p.dim() < 2 or id(p) in embeddings]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2))
+    embeddings = (model.source_embedding(), model.input_embedding(), model.output_embedding())
+    return base.adamw(model, embeddings, cfg.lr, cfg.weight_decay, cfg.beta2)
 
 
 def learning_rate(cfg: NMTConfig, step: int, total_steps: int) -> float:
@@ -229,7 +241,7 @@ class NMTTrainer(Interruptible):
         return learning_rate(self.cfg, self.step, self.total_steps)
 
     def _restore(self) -> None:
-        state = load_checkpoint(self.ckpt_path)
+        state = base.load_checkpoint(self.ckpt_path, CHECKPOINT_KEYS)
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -251,9 +263,8 @@ class NMTTrainer(Interruptible):
         data, cfg, w = self.data, self.cfg, self.world
         all_tokens = sum(len(data.tgt["train"][i]) + 1 for i in index)
         mine = np.array_split(index, w.size)[w.rank]  # a contiguous block of the batch's pairs
-        src = pad_batch([data.src["train"][i] + [EOS] for i in mine], cfg.device)
-        tgt_in = pad_batch([[BOS] + data.tgt["train"][i] for i in mine], cfg.device)
-        tgt_out = pad_batch([data.tgt["train"][i] + [EOS] for i in mine], cfg.device)
+        # training pairs are at most max_len pieces with </s> (make_batches), so nothing is cut here
+        src, tgt_in, tgt_out = teacher_forcing(data.src["train"], data.tgt["train"], mine, cfg.max_len, cfg.device)
         loss, nll = self.cost(src, tgt_in, tgt_out)
         return loss * w.size / all_tokens, loss.item(), nll, int((tgt_out != PAD).sum())
 
@@ -330,9 +341,7 @@ class NMTTrainer(Interruptible):
         total, count = 0.0, 0
         for start in range(0, min(len(src), limit), 64):
             idx = range(start, min(start + 64, len(src), limit))
-            s = pad_batch([src[i][: self.cfg.max_len - 1] + [EOS] for i in idx], self.cfg.device)
-            t_in = pad_batch([[BOS] + tgt[i][: self.cfg.max_len] for i in idx], self.cfg.device)
-            t_out = pad_batch([tgt[i][: self.cfg.max_len] + [EOS] for i in idx], self.cfg.device)
+            s, t_in, t_out = teacher_forcing(src, tgt, idx, self.cfg.max_len, self.cfg.device)
             logits = self.model(s, t_in)
             total += F.cross_entropy(
                 logits.view(-1, logits.size(-1)), t_out.view(-1), ignore_index=PAD, reduction="sum"
@@ -395,20 +404,13 @@ class NMTTrainer(Interruptible):
             "optimizer": self.optimizer.state_dict(),
             "epoch": self.epoch,
             "batch": self.batch,
-            "hidden": [],
             "torch_rng": torch.get_rng_state(),
-            "vocab_size": len(self.data.tgt_sp),
             "history": self.history,
             "partial": partial,
         }
-        try:
+        with base.stop_when_disk_full():
             atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
             export_embeddings(self.model, self.data, self.run, self.cfg)
-        except WriteError as err:
-            raise EmbedevalError(
-                f"{err.message}: stopped; the last good checkpoint is kept. Free some space and continue with --resume",
-                err.path,
-            ) from None
 
 
 def train_nmt(
@@ -473,7 +475,7 @@ def export_embeddings(model: Seq2Seq, data: NMTData, run: RunDir, cfg: NMTConfig
         mats = {"tied": mats["input"]}
     side, side_sp = english_side(data)
     lang = data.src_lang if side == "src" else data.tgt_lang
-    words = word_types(data.train_text[side])
+    words = word_types((data.text.src if side == "src" else data.text.tgt)["train"])
     seen_src = data.src_sp.counts(data.src["train"]) > 0
     seen_tgt = data.tgt_sp.counts(data.tgt["train"]) > 0
     seen_side = seen_src if side == "src" else seen_tgt

@@ -272,9 +272,11 @@ class TorchSGNS:
         return self.run.path / CHECKPOINT
 
     def _restore(self) -> None:
-        from embedeval.train.lm import load_checkpoint
+        from embedeval.train.base import load_checkpoint
 
-        state = load_checkpoint(self.ckpt_path)
+        state = load_checkpoint(
+            self.ckpt_path, ("model", "epoch", "batch", "chunk", "rng", "sums", "step", "vocab_size")
+        )
         if state["vocab_size"] != len(self.vocab):
             raise EmbedevalError(
                 f"vocabulary mismatch on --resume: the checkpoint has {state['vocab_size']} words, the corpus gives "
@@ -299,10 +301,7 @@ class TorchSGNS:
             "rng": json.dumps(self.position["rng"]),
             "sums": list(self.position["sums"]),
             "step": self.step,
-            "hidden": [],
-            "torch_rng": torch.get_rng_state(),
             "vocab_size": len(self.vocab),
-            "history": [],
         }
         atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
         export_torch(self.u, self.v, self.vocab, self.run, self.cfg)
@@ -310,9 +309,6 @@ class TorchSGNS:
     def interrupt(self, reason: str) -> None:
         self.checkpoint()
         self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1)
-
-    def lr_now(self) -> float:
-        return self.lr
 
     def expected_steps(self) -> int:
         """About how many updates the run makes: kept tokens x (window + 1) pairs each (the mean dynamic window)."""
