@@ -78,9 +78,9 @@ def test_sgns_tied_split_sums_to_autograd():
     labels[:, 0] = 1
     torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum").backward()
     seen = {}
-    _sgns_step(s, s, inputs, outputs, 1.0, lambda st, ri, gi, ro, go: seen.update(ri=ri, gi=gi, ro=ro, go=go), 0)
-    g_in = torch.zeros(20, 4).index_add_(0, seen["ri"], seen["gi"])
-    g_out = torch.zeros(20, 4).index_add_(0, seen["ro"], seen["go"])
+    _sgns_step(s, s, inputs, outputs, 1.0, lambda role, grad, rows: seen.update({role: (rows, grad)}), 0)
+    g_in = torch.zeros(20, 4).index_add_(0, *seen["input"])
+    g_out = torch.zeros(20, 4).index_add_(0, *seen["output"])
     torch.testing.assert_close(g_in + g_out, ss.grad, atol=1e-6, rtol=0)
     assert set(torch.nonzero(g_in.abs().sum(1)).flatten().tolist()) <= {1, 2}
 
@@ -140,9 +140,9 @@ def test_sgns_pair_sees_the_same_pairs(tmp_path, toy, monkeypatch):
     seen: dict[bool, list] = {True: [], False: []}
     original = sg_module._sgns_step
 
-    def spy(u, v, inputs, outputs, lr, on_grads, step):
+    def spy(u, v, inputs, outputs, lr, grad_hook, step):
         seen[u is v].append((inputs.clone(), outputs.clone(), lr))
-        return original(u, v, inputs, outputs, lr, on_grads, step)
+        return original(u, v, inputs, outputs, lr, grad_hook, step)
 
     monkeypatch.setattr(sg_module, "_sgns_step", spy)
     cfg = SkipGramConfig(backend="torch", dim=8, epochs=2, min_count=1, workers=1, batch_size=64)

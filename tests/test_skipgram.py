@@ -74,9 +74,9 @@ def test_sgns_step_matches_autograd_and_splits_input_and_output_sides():
     labels[:, 0] = 1
     torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum").backward()
     seen = {}
-    _sgns_step(u, v, inputs, outputs, 1.0, lambda s, ri, gi, ro, go: seen.update(ri=ri, gi=gi, ro=ro, go=go), 0)
-    g_in = torch.zeros(20, 4).index_add_(0, seen["ri"], seen["gi"])
-    g_out = torch.zeros(20, 4).index_add_(0, seen["ro"], seen["go"])
+    _sgns_step(u, v, inputs, outputs, 1.0, lambda role, grad, rows: seen.update({role: (rows, grad)}), 0)
+    g_in = torch.zeros(20, 4).index_add_(0, *seen["input"])
+    g_out = torch.zeros(20, 4).index_add_(0, *seen["output"])
     torch.testing.assert_close(g_in, uu.grad)
     torch.testing.assert_close(g_out, vv.grad)
 

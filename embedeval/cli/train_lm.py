@@ -198,12 +198,12 @@ def train_lm_cmd(
     distributed.check_batch_splits(cfg.batch_size, w)  # before any folder is touched
     if not w.main:  # the other processes train their columns and write nothing
         data = load_lm_data(source)
-        from embedeval.dynamics.tracker import run_hooks
+        from embedeval.dynamics.tracker import run_tracker
         from embedeval.train.lm import train_lm
 
         # they take part in averaging the recorded gradients; rank 0 records
-        hooks = run_hooks("lm", RunDir(out), data, cfg, track_every, resume) if track else {}
-        train_lm(cfg, data, RunDir(out), resume=resume, **hooks)
+        hooks = run_tracker("lm", RunDir(out), data, cfg, track_every) if track else None
+        train_lm(cfg, data, RunDir(out), resume=resume, hooks=hooks)
         return None
     if resume:
         if not (Path(out) / CHECKPOINT).is_file():
@@ -268,12 +268,12 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work
 
     progress = lm_progress(bar)
-    hooks = {}
+    hooks = None
     if track:
-        from embedeval.dynamics.tracker import run_hooks
+        from embedeval.dynamics.tracker import run_tracker
 
-        hooks = run_hooks("lm", run, data, cfg, track_every, resume)
-    summary = train_lm(cfg, data, run, resume=resume, progress=progress, **hooks)
+        hooks = run_tracker("lm", run, data, cfg, track_every)
+    summary = train_lm(cfg, data, run, resume=resume, progress=progress, hooks=hooks)
     bar.close()
     for record in run.metrics():
         console.print(

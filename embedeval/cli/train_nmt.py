@@ -134,11 +134,11 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
         # SentencePiece learns the same model from the same text in every process (one thread: deterministic)
         src_sp, tgt_sp = nmt.load_subwords(out) if resume else nmt.build_subwords(text, cfg)
         data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store)
-        from embedeval.dynamics.tracker import run_hooks
+        from embedeval.dynamics.tracker import run_tracker
 
         # they take part in averaging the recorded gradients; rank 0 records
-        hooks = run_hooks("nmt", RunDir(out), data, cfg, track_every, resume) if track else {}
-        train_nmt(cfg, data, RunDir(out), resume=resume, **hooks)
+        hooks = run_tracker("nmt", RunDir(out), data, cfg, track_every) if track else None
+        train_nmt(cfg, data, RunDir(out), resume=resume, hooks=hooks)
         return None
     if resume:
         if not (Path(out) / CHECKPOINT).is_file():
@@ -168,12 +168,12 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"{len(data.src_sp):,}{'' if data.joint else ' + ' + format(len(data.tgt_sp), ',')} pieces) -> {markup_safe(out)}"
     )
     bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr, delay=1)
-    hooks = {}
+    hooks = None
     if track:
-        from embedeval.dynamics.tracker import run_hooks
+        from embedeval.dynamics.tracker import run_tracker
 
-        hooks = run_hooks("nmt", run, data, cfg, track_every, resume)
-    summary = train_nmt(cfg, data, run, resume=resume, progress=lm_progress(bar), **hooks)
+        hooks = run_tracker("nmt", run, data, cfg, track_every)
+    summary = train_nmt(cfg, data, run, resume=resume, progress=lm_progress(bar), hooks=hooks)
     bar.close()
     for r in run.metrics():
         console.print(

@@ -98,8 +98,6 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
         raise EmbedevalError("--track needs --backend torch: gensim does not expose its gradients")
     if resume and cfg.backend != "torch":
         raise EmbedevalError("--resume is for --backend torch: gensim trains in one call (start it again)")
-    if resume and track:
-        raise EmbedevalError("--track records a run from its start: resume without --track")
     source = resolve_corpus(corpus, data_dir)
     if resume:
         from embedeval.layout import CHECKPOINT
@@ -136,13 +134,12 @@ def _train(run, cfg, source, out, track, track_every, resume=False) -> None:
         bar.refresh()
 
     try:
-        hooks = {}
+        hooks = None
         if track:
-            from embedeval.dynamics.tracker import TrackConfig, sgns_run_tracker
+            from embedeval.dynamics.tracker import run_tracker
 
-            on_grads, on_step = sgns_run_tracker(run, TrackConfig(every=track_every, geometry=False))
-            hooks = {"on_grads": on_grads, "on_step": on_step}
-        summary = train_skipgram(cfg, source, run, progress=progress, resume=resume, **hooks)
+            hooks = run_tracker("skipgram", run, source, cfg, track_every)
+        summary = train_skipgram(cfg, source, run, progress=progress, resume=resume, hooks=hooks)
     except KeyboardInterrupt as stop:
         bar.close()
         if cfg.backend == "torch":  # the trainer checkpointed where it stood

@@ -33,9 +33,9 @@ from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write_json, atomic_write_npz, atomic_write_text
-from embedeval.layout import CHECKPOINT, PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
+from embedeval.layout import PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
 from embedeval.rundir import RunDir, package_versions
-from embedeval.train.base import _Stop, load_checkpoint
+from embedeval.train.base import _Stop
 from embedeval.train.lm import LMTrainer
 from embedeval.train.skipgram import TorchSGNS
 
@@ -237,18 +237,47 @@ def prepare_out(out: str | Path, overwrite: bool, resume: bool) -> OutputDir:
 # --- LSTM language model ---------------------------------------------------------------------------
 
 
-class _LMGradTap:
-    """Collects the two sides' gradients of one model during backward, on sampled steps only."""
+class GradTap:
+    """A model's ``grad_hook`` on sampled steps: takes the input-side and output-side gradients of one step (dense,
+    or per row as skip-gram reports them) into a :class:`GradientSplit`. With a ``split`` they are added as soon as
+    both sides are in; without one they wait for :meth:`flush` after the step, which under DDP first averages them
+    over the processes (what DistributedDataParallel does to the parameter's own gradient), so the split describes
+    the gradient the optimizer used, not one process's share."""
 
-    def __init__(self, split: GradientSplit):
+    def __init__(self, split: GradientSplit | None = None):
         self.split = split
-        self.pending: dict[str, torch.Tensor] = {}
+        self.pending: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
-    def __call__(self, role: str, grad: torch.Tensor) -> None:
-        self.pending[role] = grad
-        if len(self.pending) == 2:
-            self.split.add_dense(self.pending["input"], self.pending["output"])
+    def __call__(self, role: str, grad: torch.Tensor, rows: torch.Tensor | None = None) -> None:
+        # kept past the hook: autograd may reuse the tensor it passes once the hook returns
+        self.pending[role] = (grad if self.split is not None else grad.detach().clone(), rows)
+        if self.split is not None and len(self.pending) == 2:
+            self._add(self.split)
+
+    def flush(self, split: GradientSplit | None, world: Any) -> None:
+        """Add a deferred step's gradients to ``split`` (None on the processes that do not record)."""
+        if len(self.pending) < 2:
+            return
+        if world.distributed:
+            import torch.distributed as dist
+
+            for grad, rows in self.pending.values():
+                if rows is not None:
+                    raise EmbedevalError("internal: a row-wise gradient tap under DDP")
+                dist.all_reduce(grad)
+                grad /= world.size
+        if split is None:
             self.pending = {}
+        else:
+            self._add(split)
+
+    def _add(self, split: GradientSplit) -> None:
+        (g_in, rows_in), (g_out, rows_out) = self.pending["input"], self.pending["output"]
+        self.pending = {}
+        if rows_in is None:
+            split.add_dense(g_in, g_out)
+        else:
+            split.add_rows(rows_in, g_in, rows_out, g_out)
 
 
 def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
@@ -275,7 +304,7 @@ class PairKind:
     make: Callable[..., Any]  # (cfg, data, run, resume, model_hook) -> a trainer with steps() / interrupt()
     vocab: Callable[[Any], tuple[list[str], np.ndarray]]  # a built trainer -> (words, counts)
     write_inputs: Callable[[RunDir], None]  # what a fresh run folder holds before training (vocabulary, subwords)
-    tap: Callable[[GradientSplit], Any] = lambda split: _LMGradTap(split)  # hung on model.grad_hook on sampled steps
+    tap: Callable[[GradientSplit], Any] = GradTap  # hung on model.grad_hook on sampled steps
     grad_default: int = 4  # gradient split on every n-th step unless --grad-every
     total_steps: Callable[[Any], int] = lambda trainer: trainer.total_steps
     where: Callable[[Any, bool], dict[str, Any]] = _lm_where  # (trainer, final) -> position fields of a record
@@ -288,23 +317,27 @@ def _lm_kind(data: Any) -> PairKind:
     )
 
 
-def _sgns_kind() -> PairKind:
-    def make(cfg: Any, corpus: Any, run: RunDir, resume: bool, model_hook: Callable[[Any], None]) -> TorchSGNS:
-        trainer = TorchSGNS(cfg, corpus, run, resume=resume)
-        model_hook(trainer.model)
-        return trainer
+def _nmt_kind(data: Any) -> PairKind:
+    from embedeval.train.nmt import NMTTrainer, save_subwords, subword_vocab
 
+    vocab = subword_vocab(data)  # the target pieces: the decoder's rows
+    return PairKind("nmt", NMTTrainer, lambda _: (vocab.words, vocab.counts), lambda run: save_subwords(data, run))
+
+
+def _sgns_kind() -> PairKind:
     return PairKind(
         "skipgram",
-        make,
+        TorchSGNS,
         lambda trainer: (trainer.vocab.words, trainer.vocab.counts),
         lambda run: None,  # the trainer writes its vocabulary once it has counted the corpus
-        tap=lambda split: _SGNSGradTap(split, 1),  # sampled by the loop, as for the others
         grad_default=25,
-        total_steps=lambda trainer: trainer.expected_steps(),
-        where=lambda trainer, final: {"epoch": trainer.epoch, "lr": trainer.lr},
-        start=lambda trainer: {"epoch": 0, "lr": trainer.lr},
+        where=lambda trainer, final: {"epoch": trainer.epoch, "lr": trainer.lr()},
+        start=lambda trainer: {"epoch": 0, "lr": trainer.lr()},
     )
+
+
+def _kind(trainer: str, data: Any) -> PairKind:
+    return {"lm": _lm_kind, "nmt": _nmt_kind, "skipgram": lambda _: _sgns_kind()}[trainer](data)
 
 
 def track_lm(
@@ -341,16 +374,12 @@ def track_nmt(
 ) -> dict[str, Any]:
     """A translation pair (tie none vs decoder) in lockstep: the decoder's U and V against its tied S, recorded
     over the target pieces."""
-    from embedeval.train.nmt import NMTTrainer, save_subwords, subword_vocab
-
     tcfg = tcfg or TrackConfig()
     check_pair(untied_cfg, tied_cfg, ("tie",))
     if tied_cfg.tie != "decoder":
         raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
-    vocab = subword_vocab(data)
-    kind = PairKind("nmt", NMTTrainer, lambda _: (vocab.words, vocab.counts), lambda run: save_subwords(data, run))
     with prepare_out(out, overwrite, resume) as claim:
-        return _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(_nmt_kind(data), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
 def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
@@ -446,16 +475,6 @@ def _safe_record(rec: Recorder, out: Path, step: int, mats: dict[str, np.ndarray
 # --- skip-gram ---------------------------------------------------------------------------------------
 
 
-class _SGNSGradTap:
-    """The torch SGNS ``on_grads`` hook, called on every ``every``-th step only."""
-
-    def __init__(self, split: GradientSplit, every: int):
-        self.split, self.every = split, every
-
-    def __call__(self, step: int, rows_in, grad_in, rows_out, grad_out) -> None:
-        self.split.add_rows(rows_in, grad_in, rows_out, grad_out)
-
-
 def track_skipgram(
     cfg: Any,
     corpus: Any,
@@ -482,136 +501,76 @@ def track_skipgram(
 # --- a single run (embedeval train ... --track) ------------------------------------------------------
 
 
-def lm_run_tracker(
-    run: RunDir, data: Any, cfg: Any, tcfg: TrackConfig | None = None, resume: bool = False
-) -> tuple[Callable[[Any], None], Callable[[Any, int], None]]:
-    """(model_hook, on_step) for ``train_lm``: gradient split, drift and scores of one run."""
-    steps_per_epoch = (data.train.numel() // cfg.batch_size - 1) // cfg.bptt
-    if cfg.max_batches:
-        steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
-    return _run_tracker(run, "lm", cfg, data.vocab.words, data.vocab.counts, steps_per_epoch, tcfg, resume)
+class RunTracker:
+    """``--track`` for one run of any registered trainer (:class:`embedeval.train.base.StepHooks`): the gradient
+    split of its U and V (or of its tied S), drift and probe scores, written to ``RUN_DIR/dynamics.jsonl``. Every
+    process of a data-parallel job has one (they average the sampled gradients); only rank 0 records."""
+
+    def __init__(self, trainer: str, run: RunDir, data: Any, cfg: Any, tied: bool, tcfg: TrackConfig | None = None):
+        self.kind, self.run, self.cfg, self.tied = _kind(trainer, data), run, cfg, tied
+        self.tcfg = tcfg or TrackConfig(geometry=False)
+        self.tap = GradTap()  # deferred: flushed after each step
+        self.initial: dict[str, np.ndarray] = {}
+        self.rec: Recorder | None = None
+        self.world: Any = None
+        self.grad_every = 1
+        self.checkpointed_epoch = 0
+
+    def model_hook(self, model: Any) -> None:
+        # the trainer calls this before a resume restores the weights: the initial state, as the run began
+        self.initial = {k: v.copy() for k, v in _lm_mats(model, self.tied).items()}
+
+    def on_start(self, trainer: Any) -> None:
+        from embedeval.train import distributed
+
+        self.world = getattr(trainer, "world", None) or distributed.World()
+        total = self.kind.total_steps(trainer)
+        self.grad_every = grad_interval(self.tcfg, record_interval(self.tcfg, total), self.kind.grad_default)
+        self.checkpointed_epoch = trainer.epoch
+        if self.world.main:
+            words, counts = self.kind.vocab(trainer)
+            meta = {"trainer": self.kind.trainer, "single_run": True, "config": dataclasses.asdict(self.cfg)}
+            if self.world.distributed:
+                meta["processes"] = self.world.size
+            roles = ("S",) if self.tied else ("U", "V")
+            self.rec = Recorder(self.run.path, words, counts, self.tcfg, roles, total, trainer.step, meta)
+            self.rec.start(self.initial)
+            if trainer.step == 0:
+                _safe_record(self.rec, self.run.path, 0, self.initial, self.kind.start(trainer))
+        self._gate(trainer)
+
+    def on_step(self, trainer: Any, step: int) -> None:
+        self.tap.flush(self.rec.splits["S" if self.tied else "UV"] if self.rec else None, self.world)
+        if self.rec is not None:
+            if trainer.epoch != self.checkpointed_epoch:  # the trainer wrote its epoch checkpoint before this step
+                self.checkpointed_epoch = trainer.epoch
+                self.rec.keep_previous()
+            if self.rec.due(step):
+                self._record(trainer, step, final=False)
+        self._gate(trainer)
+
+    def on_stop(self, trainer: Any) -> None:
+        if self.rec is not None:
+            self.rec.keep_previous()
+
+    def on_end(self, trainer: Any) -> None:
+        trainer.model.grad_hook = None
+        if self.rec is not None:
+            if self.rec.previous_step != trainer.step:  # the final state is always a record, whatever --every was
+                self._record(trainer, trainer.step, final=True)
+            self.rec.keep_previous()
+
+    def _gate(self, trainer: Any) -> None:
+        trainer.model.grad_hook = self.tap if trainer.step % self.grad_every == 0 else None
+
+    def _record(self, trainer: Any, step: int, final: bool) -> None:
+        assert self.rec is not None
+        mats = _lm_mats(trainer.model, self.tied)
+        _safe_record(self.rec, self.run.path, step, mats, self.kind.where(trainer, final))
 
 
-def nmt_run_tracker(
-    run: RunDir, data: Any, cfg: Any, tcfg: TrackConfig | None = None, resume: bool = False
-) -> tuple[Callable[[Any], None], Callable[[Any, int], None]]:
-    """(model_hook, on_step) for ``train_nmt``: the decoder's gradient split, drift and scores."""
-    from embedeval.train.nmt import make_batches, subword_vocab
-
-    steps_per_epoch = len(make_batches(data.src["train"], data.tgt["train"], cfg))
-    if cfg.max_batches:
-        steps_per_epoch = min(steps_per_epoch, cfg.max_batches)
-    vocab = subword_vocab(data)
-    return _run_tracker(run, "nmt", cfg, vocab.words, vocab.counts, steps_per_epoch, tcfg, resume)
-
-
-class _DeferredTap:
-    """Keeps one step's input-side and output-side gradients until the step is over; under DDP they are then
-    averaged over the processes (what DistributedDataParallel does to the parameter's own gradient), so the split
-    describes the gradient the optimizer used, not one process's share."""
-
-    def __init__(self) -> None:
-        self.pending: dict[str, torch.Tensor] = {}
-
-    def __call__(self, role: str, grad: torch.Tensor) -> None:
-        self.pending[role] = grad.detach().clone()  # autograd may reuse the tensor it passes once the hook returns
-
-    def take(self, world: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
-        if len(self.pending) < 2:
-            return None
-        g_in, g_out = self.pending["input"], self.pending["output"]
-        self.pending = {}
-        if world.distributed:
-            import torch.distributed as dist
-
-            g_in, g_out = g_in.clone(), g_out.clone()
-            for g in (g_in, g_out):
-                dist.all_reduce(g)
-                g /= world.size
-        return g_in, g_out
-
-
-def run_hooks(trainer: str, run: RunDir, data: Any, cfg: Any, every: int = 0, resume: bool = False) -> dict[str, Any]:
-    """The keyword arguments that make ``train_lm`` / ``train_nmt`` record one run's dynamics (``--track``); every
-    process of a data-parallel job calls it (they average the recorded gradients; rank 0 writes)."""
-    make = lm_run_tracker if trainer == "lm" else nmt_run_tracker
-    model_hook, on_step = make(run, data, cfg, TrackConfig(every=every, geometry=False), resume)
-    return {"model_hook": model_hook, "on_step": on_step}
-
-
-def _run_tracker(run, trainer, cfg, words, counts, steps_per_epoch, tcfg, resume):
-    """(model_hook, on_step) for every process of a run; only rank 0 keeps a recorder and writes."""
-    from embedeval.train import distributed
-
-    tcfg = tcfg or TrackConfig(geometry=False)
-    world = distributed.world()
-    roles = ("S",) if cfg.tied else ("U", "V")
-    total = cfg.epochs * steps_per_epoch
-    grad_every = grad_interval(tcfg, record_interval(tcfg, total), 4)  # the same on every process
-    tap = _DeferredTap()
-    state: dict[str, Any] = {}
-
-    def model_hook(model: Any) -> None:
-        model.grad_hook = tap
-        if not world.main:
-            return
-        mats = _lm_mats(model, cfg.tied)
-        resume_step = 0
-        if resume:
-            ckpt = load_checkpoint(run.path / CHECKPOINT)  # epoch and batch: every trainer writes them
-            resume_step = ckpt["epoch"] * steps_per_epoch + ckpt["batch"]
-        meta = {"trainer": trainer, "single_run": True, "config": dataclasses.asdict(cfg)}
-        if world.distributed:
-            meta["processes"] = world.size
-        rec = Recorder(run.path, words, counts, tcfg, roles, total, resume_step, meta)
-        rec.start(mats)
-        state["rec"] = rec
-        if not resume:
-            _safe_record(rec, run.path, 0, mats, {"epoch": 0})
-
-    def on_step(model: Any, step: int) -> None:
-        grads = tap.take(world)  # every process takes part in the averaging
-        if world.main:
-            rec = state["rec"]
-            if grads is not None:
-                rec.splits["S" if cfg.tied else "UV"].add_dense(*grads)
-            if rec.due(step) or step == total:  # the final state is always a record
-                _safe_record(rec, run.path, step, _lm_mats(model, cfg.tied), {"epoch": step / steps_per_epoch})
-        model.grad_hook = tap if step % grad_every == 0 else None
-
-    return model_hook, on_step
-
-
-def sgns_run_tracker(run: RunDir, tcfg: TrackConfig | None = None) -> tuple[Any, Callable[[Any, int], None]]:
-    """(on_grads, on_step) for the torch SGNS backend: gradient split, drift and scores of one run."""
-    tcfg = tcfg or TrackConfig(geometry=False)
-    state: dict[str, Any] = {}
-    split_holder: dict[str, GradientSplit] = {}
-
-    class Tap:
-        every = 10**9  # nothing sampled until the recorder exists (after the first step)
-
-        def __call__(self, step: int, rows_in, grad_in, rows_out, grad_out) -> None:
-            if "split" in split_holder:
-                split_holder["split"].add_rows(rows_in, grad_in, rows_out, grad_out)
-
-    def mats(trainer: Any) -> dict[str, np.ndarray]:
-        return _lm_mats(trainer.model, trainer.cfg.tie)
-
-    def on_step(trainer: Any, step: int) -> None:
-        if "rec" not in state:
-            roles = ("S",) if trainer.cfg.tie else ("U", "V")
-            meta = {"trainer": "skipgram", "single_run": True, "config": dataclasses.asdict(trainer.cfg)}
-            rec = Recorder(run.path, trainer.vocab.words, trainer.vocab.counts, tcfg, roles,
-                           trainer.expected_steps(), 0, meta)  # fmt: skip
-            state["rec"] = rec
-            split_holder["split"] = rec.splits["S" if trainer.cfg.tie else "UV"]
-            tap.every = rec.grad_every(25)
-            # the first call comes after step 1: close enough to the start for drift and scores
-            rec.start(mats(trainer))
-        rec = state["rec"]
-        if rec.due(step):
-            _safe_record(rec, run.path, step, mats(trainer), {"epoch": trainer.epoch, "lr": trainer.lr})
-
-    tap = Tap()
-    return tap, on_step
+def run_tracker(trainer: str, run: RunDir, data: Any, cfg: Any, every: int = 0) -> RunTracker:
+    """The hooks that make ``train_lm`` / ``train_nmt`` / ``train_skipgram`` record one run's dynamics
+    (``--track``); every process of a data-parallel job makes one."""
+    tied = cfg.tie if trainer == "skipgram" else cfg.tied  # the language and translation configs say it one way
+    return RunTracker(trainer, run, data, cfg, tied, TrackConfig(every=every, geometry=False))

@@ -1,7 +1,8 @@
-"""The contract every step-wise trainer keeps (the LSTM and Transformer language models, the translation model).
+"""The contract every step-wise trainer keeps (the LSTM and Transformer language models, the translation model, the
+torch skip-gram).
 
-The dynamics tracker, the single-run hooks and the drivers (``train_lm``, ``train_nmt``) are written against these
-two protocols only, so a new model family is a model module, a trainer class and a registration, with no branch
+The dynamics tracker, the single-run tracker and the drivers (``train_lm``, ``train_nmt``, ``train_skipgram``) are
+written against these protocols only, so a new model family is a model module, a trainer class and a registration, with no branch
 elsewhere. ``tests/test_trainers.py`` holds every registered trainer to it: same seed same numbers, bit-exact resume
 after an interrupt, the tie as one tensor, and the gradient tap that splits a tied matrix's gradient into its
 input-side and output-side parts.
@@ -20,13 +21,18 @@ import torch
 from embedeval.errors import EmbedevalError
 from embedeval.files import WriteError
 
+# Called during a step with ("input" | "output", that side's gradient of the embedding): a dense matrix, or, from a
+# trainer that updates rows sparsely (skip-gram), ``hook(role, grad, rows)`` where ``grad[i]`` belongs to row ``rows[i]``
+# (rows may repeat). A tied matrix's two calls are its two parts, G_in and G_out, whose sum is its gradient.
+GradHook = Callable[..., None]
+
 
 @runtime_checkable
 class EmbeddingModel(Protocol):
     """A model with an input embedding U and an output embedding V (the same tensor when tied), as Hugging Face's
     ``get_input_embeddings()`` / ``get_output_embeddings()``."""
 
-    grad_hook: Callable[[str, torch.Tensor], None] | None  # called with ("input" | "output", that side's gradient)
+    grad_hook: GradHook | None  # see GradHook
 
     def input_embedding(self) -> torch.Tensor: ...
 
@@ -43,9 +49,7 @@ class Trainer(Protocol):
     model: Any  # an EmbeddingModel
     step: int  # optimizer steps taken, over all epochs
     epoch: int  # 0-based epoch in progress
-    batch: int  # batches done in this epoch
-    n_batches: int
-    total_steps: int
+    total_steps: int  # over all epochs (skip-gram: an estimate, its pairs are random draws)
     summary: dict[str, Any] | None  # set when the last epoch is done
 
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
@@ -59,6 +63,24 @@ class Trainer(Protocol):
     def interrupt(self, reason: str) -> None:
         """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
         ...
+
+
+class StepHooks(Protocol):
+    """What ``drive`` tells an observer of one run (the single-run dynamics tracker). ``model_hook`` is given to the
+    trainer's constructor, which calls it once the model is built and before a resume restores its weights."""
+
+    def model_hook(self, model: Any) -> None: ...
+
+    def on_start(self, trainer: Any) -> None:
+        """Before the first step (of this process: after a resume, the trainer stands where it stopped)."""
+
+    def on_step(self, trainer: Any, step: int) -> None: ...
+
+    def on_stop(self, trainer: Any) -> None:
+        """The run was interrupted and has checkpointed."""
+
+    def on_end(self, trainer: Any) -> None:
+        """The last epoch is done."""
 
 
 class _Stop:
@@ -84,7 +106,7 @@ class _Stop:
             signal.signal(sig, old)
 
 
-def tapped(weight: torch.Tensor, role: str, hook: Callable[[str, torch.Tensor], None] | None) -> torch.Tensor:
+def tapped(weight: torch.Tensor, role: str, hook: GradHook | None) -> torch.Tensor:
     """``weight`` as one side of the model sees it; with a hook, that side's gradient is reported: a non-leaf alias
     whose hook sees only this path's gradient, so a tied matrix's input-side and output-side parts come apart."""
     if hook is None or not torch.is_grad_enabled():
@@ -196,6 +218,7 @@ class OwnRandomState:
 TRAINERS = {
     "lm": "embedeval.train.lm:LMTrainer",
     "nmt": "embedeval.train.nmt:NMTTrainer",
+    "skipgram": "embedeval.train.skipgram:TorchSGNS",
 }
 
 
@@ -213,32 +236,37 @@ def train(
     run: Any,
     resume: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    on_step: Callable[[Any, int], None] | None = None,
-    model_hook: Callable[[Any], None] | None = None,
+    hooks: StepHooks | None = None,
 ) -> dict[str, Any]:
     """Build a trainer and drive it to the end (checkpoints each epoch and on a signal); return its summary."""
     from embedeval.train import distributed
 
-    trainer = cls(cfg, data, run, resume, model_hook)
+    trainer = cls(cfg, data, run, resume, None if hooks is None else hooks.model_hook)
     world = getattr(trainer, "world", distributed.World())
     # under DDP every process stops at the same step, or the others would wait in an all-reduce forever
-    return drive(trainer, progress, on_step, lambda requested: distributed.any_rank(requested, world))
+    return drive(trainer, progress, hooks, lambda requested: distributed.any_rank(requested, world))
 
 
 def drive(
     trainer: Trainer,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    on_step: Callable[[Any, int], None] | None = None,
+    hooks: StepHooks | None = None,
     stop_everywhere: Callable[[bool], bool] = lambda requested: requested,
 ) -> dict[str, Any]:
     """Run ``trainer`` to the end; SIGINT/SIGTERM checkpoint it at the next step and raise KeyboardInterrupt.
     ``stop_everywhere`` lets data-parallel processes agree to stop at the same step."""
+    if hooks is not None:
+        hooks.on_start(trainer)
     with _Stop() as stop:
         for step in trainer.steps(progress):
-            if on_step is not None:
-                on_step(trainer.model, step)
+            if hooks is not None:
+                hooks.on_step(trainer, step)
             if stop_everywhere(stop.requested is not None):
                 trainer.interrupt(stop.requested or "SIGTERM")
+                if hooks is not None:
+                    hooks.on_stop(trainer)
                 raise KeyboardInterrupt(f"{stop.requested or 'SIGTERM'}: checkpoint saved; continue with --resume")
+    if hooks is not None:
+        hooks.on_end(trainer)
     assert trainer.summary is not None
     return trainer.summary

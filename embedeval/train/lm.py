@@ -26,7 +26,7 @@ from embedeval.files import atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
-from embedeval.train.base import Interruptible, OwnRandomState, train
+from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, train
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 
@@ -481,11 +481,10 @@ def train_lm(
     run: RunDir,
     resume: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    on_step: Callable[[EmbeddingLM, int], None] | None = None,
-    model_hook: Callable[[EmbeddingLM], None] | None = None,
+    hooks: StepHooks | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), export embeddings, return the summary."""
-    return train(LMTrainer, cfg, data, run, resume, progress, on_step, model_hook)
+    return train(LMTrainer, cfg, data, run, resume, progress, hooks)
 
 
 def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConfig) -> None:

@@ -30,7 +30,7 @@ from embedeval.files import atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
-from embedeval.train.base import Interruptible, OwnRandomState, train
+from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, train
 from embedeval.train.lm import cosine_learning_rate
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
@@ -419,11 +419,10 @@ def train_nmt(
     run: RunDir,
     resume: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    on_step: Callable[[Seq2Seq, int], None] | None = None,
-    model_hook: Callable[[Seq2Seq], None] | None = None,
+    hooks: StepHooks | None = None,
 ) -> dict[str, Any]:
     """Train, checkpoint each epoch (and on a signal), score the test set, export embeddings; return the summary."""
-    return train(NMTTrainer, cfg, data, run, resume, progress, on_step, model_hook)
+    return train(NMTTrainer, cfg, data, run, resume, progress, hooks)
 
 
 # --- exports -------------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Two backends. ``gensim`` is the reference implementation (U = ``wv.vectors``, V 
 ``torch`` is the same algorithm written out -- dynamic window, frequent-word subsampling, negatives
 from unigram^0.75, linearly decaying learning rate, U small uniform and V zeros -- with the updates
 computed by hand so that the input-side and output-side parts of every gradient are visible (the
-``on_grads`` hook the dynamics tracker uses) and so that U and V can be one tied matrix.
+gradient tap the dynamics tracker uses) and so that U and V can be one tied matrix. ``TorchSGNS`` keeps the trainer
+contract of :mod:`embedeval.train.base` (it is registered there as ``skipgram``).
 As in word2vec, a (center, context) pair trains the context word's input row to predict the center
 word (and the negatives) on the output side.
 """
@@ -27,9 +28,8 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write
 from embedeval.layout import CHECKPOINT, VOCAB
 from embedeval.rundir import RunDir, model_name
+from embedeval.train.base import GradHook, StepHooks, drive, load_checkpoint
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
-
-GradHook = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
 
 
 def _not_finite(epoch: int, run: RunDir) -> EmbedevalError:
@@ -85,9 +85,8 @@ def train_skipgram(
     corpus: Corpus,
     run: RunDir,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    on_grads: GradHook | None = None,
-    on_step: Callable[[TorchSGNS, int], None] | None = None,
     resume: bool = False,
+    hooks: StepHooks | None = None,
 ) -> dict[str, Any]:
     cfg.validate()
     if resume and cfg.backend != "torch":
@@ -96,7 +95,8 @@ def train_skipgram(
         run.summary("incomplete", config=cfg)
     if cfg.backend == "gensim":
         return _train_gensim(cfg, corpus, run, progress)
-    return _train_torch(cfg, corpus, run, progress, on_grads, on_step, resume)
+    trainer = TorchSGNS(cfg, corpus, run, resume, None if hooks is None else hooks.model_hook)
+    return drive(trainer, progress, hooks)
 
 
 # --- gensim ----------------------------------------------------------------------------------------
@@ -235,10 +235,11 @@ class TorchSGNS:
         cfg: SkipGramConfig,
         corpus: Corpus,
         run: RunDir,
-        on_grads: GradHook | None = None,
         resume: bool = False,
+        model_hook: Callable[[_Matrices], None] | None = None,
     ):
-        self.cfg, self.run, self.on_grads = cfg, run, on_grads
+        self.cfg, self.run = cfg, run
+        self.grad_hook: GradHook | None = None
         torch.manual_seed(cfg.seed)
         if cfg.workers:
             torch.set_num_threads(cfg.workers)
@@ -257,9 +258,11 @@ class TorchSGNS:
         self.v = self.u if cfg.tie else torch.zeros(n, d)  # V zeros (a tied matrix cannot start at 0: no gradient)
         self.keep = keep_probabilities(vocab.counts, cfg.sample)
         self.table = negative_table(vocab.counts)
-        self.step, self.epoch, self.lr = 0, 0, cfg.alpha
+        self.step, self.epoch, self._lr = 0, 0, cfg.alpha
         self.summary: dict[str, Any] | None = None
         self.model = _Matrices(self)
+        if model_hook is not None:
+            model_hook(self.model)
         # where the run stands inside an epoch: the chunk being trained, the random state its pairs were drawn
         # from, the next batch, and the epoch's sums so far (a checkpoint mid-epoch resumes bit-exactly)
         self.position: dict[str, Any] = {"chunk": 0, "rng": None, "batch": 0, "sums": (0.0, 0, 0)}
@@ -272,8 +275,6 @@ class TorchSGNS:
         return self.run.path / CHECKPOINT
 
     def _restore(self) -> None:
-        from embedeval.train.base import load_checkpoint
-
         state = load_checkpoint(
             self.ckpt_path, ("model", "epoch", "batch", "chunk", "rng", "sums", "step", "vocab_size")
         )
@@ -310,10 +311,16 @@ class TorchSGNS:
         self.checkpoint()
         self.run.summary("incomplete", interrupted=reason, epoch=self.epoch + 1)
 
-    def expected_steps(self) -> int:
-        """About how many updates the run makes: kept tokens x (window + 1) pairs each (the mean dynamic window)."""
+    @property
+    def total_steps(self) -> int:
+        """About how many updates the run makes (the pairs are random draws): kept tokens x (window + 1) pairs each
+        (the mean dynamic window)."""
         kept = float((self.keep[self.ids]).sum())
         return int(self.cfg.epochs * kept * (self.cfg.window + 1) / self.cfg.batch_size)
+
+    def lr(self) -> float:
+        """The step size of the last update (word2vec's linear decay from alpha to min_alpha)."""
+        return self._lr
 
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
         cfg, ids, rng, n = self.cfg, self.ids, self.rng, len(self.vocab)
@@ -340,14 +347,14 @@ class TorchSGNS:
                     if a == first and i < skip:
                         continue  # done before the checkpoint this run resumed from
                     progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
-                    self.lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
+                    self._lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
                     loss = _sgns_step(
                         self.u,
                         self.v,
                         inputs_t[b : b + cfg.batch_size],
                         outs_t[b : b + cfg.batch_size],
-                        self.lr,
-                        self.on_grads,
+                        self._lr,
+                        self.grad_hook,
                         self.step,
                     )
                     if loss is not None:
@@ -393,24 +400,25 @@ class TorchSGNS:
             "seconds": seconds,
             "words_per_s": self.vocab.total_tokens * cfg.epochs / seconds,
             "steps": self.step,
+            **self.model.parameter_counts(),
         }
         self.run.summary("complete", **self.summary)
 
 
 class _Matrices:
     """The torch SGNS run's U and V seen through the embedding contract of the other trainers
-    (:class:`embedeval.train.base.EmbeddingModel`); its gradient tap is the ``on_grads`` hook (rows, not dense)."""
+    (:class:`embedeval.train.base.EmbeddingModel`); its gradient tap reports rows, not dense matrices."""
 
     def __init__(self, trainer: TorchSGNS):
         self._trainer = trainer
 
     @property
     def grad_hook(self) -> GradHook | None:
-        return self._trainer.on_grads
+        return self._trainer.grad_hook
 
     @grad_hook.setter
     def grad_hook(self, hook: GradHook | None) -> None:
-        self._trainer.on_grads = hook  # the rows-based tap of _sgns_step
+        self._trainer.grad_hook = hook  # called by _sgns_step with the rows it updates
 
     def input_embedding(self) -> torch.Tensor:
         return self._trainer.u
@@ -426,23 +434,13 @@ class _Matrices:
         return {"u": self._trainer.u, "v": self._trainer.v}
 
 
-def _train_torch(
-    cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress, on_grads: GradHook | None, on_step=None, resume=False
-) -> dict[str, Any]:
-    from embedeval.train.base import drive
-
-    trainer = TorchSGNS(cfg, corpus, run, on_grads, resume)
-    # the SGNS run tracker's on_step takes the trainer itself (it reads U, V, epoch and lr from it)
-    return drive(trainer, progress, None if on_step is None else lambda _model, step: on_step(trainer, step))
-
-
 def _sgns_step(
     u: torch.Tensor,
     v: torch.Tensor,
     inputs: torch.Tensor,
     outputs: torch.Tensor,
     lr: float,
-    on_grads: GradHook | None,
+    grad_hook: GradHook | None,
     step: int,
 ) -> float | None:
     """One batched SGNS update. ``outputs[:, 0]`` is the true word, the rest negatives.
@@ -459,14 +457,14 @@ def _sgns_step(
     sig = torch.sigmoid(scores)
     g = sig.clone()
     g[:, 0] -= 1.0  # d loss / d score: sigmoid(score) - label
-    # a hook may ask to see only every n-th step (its ``every``): the other steps stay on the fast path
-    hooked = on_grads is not None and step % getattr(on_grads, "every", 1) == 0
+    hooked = grad_hook is not None  # the other steps stay on the fast path
     if not hooked:
         g.mul_(-lr)  # fold the step size in once, on the small (B, K+1) array
     grad_in = (g.unsqueeze(2) * y).sum(1)  # (B, d)
     grad_out = (g.unsqueeze(2) * x.unsqueeze(1)).view(-1, d)  # (B*(K+1), d)
     if hooked:
-        on_grads(step, inputs, grad_in, flat, grad_out)
+        grad_hook("input", grad_in, inputs)
+        grad_hook("output", grad_out, flat)
         grad_in, grad_out = grad_in * -lr, grad_out * -lr  # not in place: the hook may keep its tensors
     # both updates use the pre-step values (computed above), then land in U and V (one matrix if tied).
     # scatter_add_ rather than index_add_: on CPU index_add_ dispatches one add per row (2.5x slower here)
