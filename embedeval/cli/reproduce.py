@@ -65,7 +65,8 @@ def _seeds(value: str) -> tuple[int, ...]:
 )
 @DATA_DIR_OPTION
 def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, data_dir) -> None:
-    """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, multi30k-tying), then write
+    """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb,
+    transformer-wikitext-2, multi30k-tying), then write
     TABLE.md, TABLE.json and one compare report per seed:
     mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
     import os
