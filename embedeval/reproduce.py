@@ -162,9 +162,12 @@ def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 
-def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dict[str, Any]:
+def summarise_table(
+    table: Table, seeds: tuple[int, ...], runs_dir: Path, reports_dir: Path | None = None
+) -> dict[str, Any]:
     """Per row: the finished seeds' valid and test scores (perplexity or BLEU), their mean and sd, the parameter
-    count, and the gap to the paper."""
+    count, and the gap to the paper; with ``reports_dir``, the claims of each seed's compare report
+    (``reports_dir/TABLE-sSEED/results.json``) side by side."""
     rows = []
     for row in table.rows:
         found = []
@@ -192,8 +195,50 @@ def summarise_table(table: Table, seeds: tuple[int, ...], runs_dir: Path) -> dic
                 "parameters": found[0]["parameters"] if found else None,
             }
         )
+    claims = seed_claims(table, seeds, reports_dir) if reports_dir is not None else []
     return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds),
-            "metric": table.metric, "rows": rows}  # fmt: skip
+            "metric": table.metric, "rows": rows, "claims": claims}  # fmt: skip
+
+
+def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list[dict[str, Any]]:
+    """The findings of each seed's compare report (embedeval.report.summary.findings), one row per claim and
+    variant, one cell per seed; a seed without a report has no cell."""
+    label = {Path(run.folder).name: run.label for run in table.runs(seeds)}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def cell(claim: str, what: str, seed: int, text: str, data: dict[str, Any]) -> None:
+        row = rows.setdefault((claim, what), {"claim": claim, "variant": what, "seeds": {}, "data": {}})
+        row["seeds"][str(seed)], row["data"][str(seed)] = text, data
+
+    for seed in seeds:
+        path = reports_dir / f"{table.name}-s{seed}" / "results.json"
+        if not path.is_file():
+            continue
+        found = json.loads(path.read_text(encoding="utf-8")).get("findings", [])
+        for f in found:
+            if f["claim"] == "output_vs_input" and f["run"] in label:
+                text = f"V higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, worse {f['worse']}"
+                cell("V against U (untied run)", label[f["run"]], seed, text, f)
+            if f["claim"] != "tied_vs_untied" or f["tied"] not in label or f["untied"] not in label:
+                continue
+            pair = f"{label[f['tied']]} vs {label[f['untied']]}"
+            sides = [f"vs {k.upper()} +{f[f's_vs_{k}']['better']} / -{f[f's_vs_{k}']['worse']} of "
+                     f"{f[f's_vs_{k}']['benchmarks']}" for k in ("v", "u") if f"s_vs_{k}" in f]  # fmt: skip
+            if sides:
+                cell("S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), f)
+            if f.get("corr_sv") is not None and f.get("corr_su") is not None:
+                cell("Table 3: S~V / S~U", pair, seed, f"{f['corr_sv']:.3f} / {f['corr_su']:.3f}", f)
+            saved = ""
+            if f.get("parameters"):
+                saved = f", {f['parameters']['tied'] / f['parameters']['untied'] - 1:+.0%} parameters"
+            if f.get("test_ppl"):
+                t = f["test_ppl"]
+                cell("test perplexity, untied -> tied", pair, seed, f"{t['untied']:.1f} -> {t['tied']:.1f}{saved}", f)
+            if f.get("test_bleu"):
+                t = f["test_bleu"]
+                text = f"{t['untied']:.2f} -> {t['tied']:.2f} (p {t['p']:.2f}){saved}"
+                cell("test BLEU, untied -> tied", pair, seed, text, f)
+    return list(rows.values())
 
 
 def _fmt(mean: float | None, sd: float | None) -> str:
@@ -223,6 +268,29 @@ def table_markdown(result: dict[str, Any]) -> str:
             f"| {r['row']} | {len(r['seeds'])} | {params} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
             f"{_fmt(r['test_mean'], r['test_sd'])} | {r['paper_valid'] or '—'} | {r['paper_test'] or '—'} | {gap} |"
         )
+    return "\n".join(lines) + "\n" + _claims_markdown(result)
+
+
+def _claims_markdown(result: dict[str, Any]) -> str:
+    """The seeds' compare-report findings side by side (nothing when no report was read)."""
+    claims = result.get("claims") or []
+    if not claims:
+        return ""
+    seeds = [str(s) for s in result["seeds"]]
+    lines = [
+        "",
+        "### Claims, seed by seed",
+        "",
+        "From each seed's compare report (`TABLE-sSEED/results.json`, `findings`): embeddings on identical pairs, "
+        "Williams' t with Holm over the benchmarks (alpha 0.05); Table 3 is Spearman between two embeddings' cosines "
+        "over the unique pairs of all benchmarks.",
+        "",
+        "| claim | variant | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|---|---|" + "---|" * len(seeds),
+    ]
+    for c in claims:
+        cells = " | ".join(c["seeds"].get(s, "—") for s in seeds)
+        lines.append(f"| {c['claim']} | {c['variant']} | {cells} |")
     return "\n".join(lines) + "\n"
 
 
@@ -230,7 +298,7 @@ def _runs_markdown(result: dict[str, Any]) -> str:
     """A table whose runs have no single number (SGNS): which seeds are done; the compare reports hold the scores."""
     lines = [f"## {result['title']}", "", f"Paper: {result['source']}.", "", "| run | seeds done |", "|---|---|"]
     lines += [f"| {r['row']} | {', '.join(str(f['seed']) for f in r['seeds']) or '—'} |" for r in result["rows"]]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _claims_markdown(result)
 
 
 def write_table(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:

@@ -2,6 +2,12 @@ import os
 import sys
 from pathlib import Path
 
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # one thread per test process (and the commands it starts): pytest-xdist already runs one process per core,
+    # and torch's default of one thread per core in each would oversubscribe them
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 

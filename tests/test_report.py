@@ -215,6 +215,19 @@ def test_runs_that_differ_only_in_tying_are_paired(lm_track):
     assert (tied.name, untied.name) == ("tied", "untied")
     assert any(line.startswith("Tied S of untied / tied: ") for line in report.summary)
     assert any("tying" in line and "test perplexity from" in line for line in report.summary)
+    # the same claims as data, for reading several reports side by side (embedeval reproduce)
+    by_claim = {f["claim"]: f for f in report.findings}
+    pair = by_claim["tied_vs_untied"]
+    assert (pair["tied"], pair["untied"]) == ("tied", "untied")
+    assert pair["corr_sv"] == report.correlation("tied:tied", "untied:output")
+    assert pair["s_vs_v"]["benchmarks"] == len(report.benchmark_names) >= pair["s_vs_v"]["higher"]
+    assert (
+        pair["test_ppl"]["tied"] == tied.summary["test_ppl"]
+        and pair["parameters"]["tied"] < pair["parameters"]["untied"]
+    )
+    v_vs_u = by_claim["output_vs_input"]
+    assert v_vs_u["run"] == "untied" and v_vs_u["better"] + v_vs_u["worse"] <= v_vs_u["benchmarks"]
+    assert report.to_dict()["findings"] == report.findings
 
 
 def test_the_summary_names_no_winner_on_a_handful_of_pairs_or_without_a_significant_lead(tmp_path):

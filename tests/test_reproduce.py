@@ -63,6 +63,34 @@ def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
     assert table.runs((1,))[0].args[:2] == ("train", "nmt")
 
 
+def test_the_claims_of_each_seeds_report_are_set_side_by_side(tmp_path):
+    table = reproduce.get_table("transformer-ptb")
+    for seed, (u, t, corr_sv) in {
+        1: ("tf-small-ptb-untied", "tf-small-ptb-wt", 0.93),
+        2: ("tf-small-ptb-untied-s2", "tf-small-ptb-wt-s2", 0.91),
+    }.items():
+        report = tmp_path / "reports" / f"transformer-ptb-s{seed}"
+        report.mkdir(parents=True)
+        findings = [
+            {"claim": "output_vs_input", "run": u, "model": "transformer-untied", "benchmarks": 7, "higher": seed,
+             "better": 0, "worse": 1},
+            {"claim": "tied_vs_untied", "tied": t, "untied": u, "corr_sv": corr_sv, "corr_su": 0.33,
+             "s_vs_v": {"benchmarks": 7, "higher": 6, "better": 5, "worse": 0},
+             "test_ppl": {"untied": 131.3, "tied": 123.3}, "parameters": {"untied": 100, "tied": 62}},
+            {"claim": "output_vs_input", "run": "someone-else", "benchmarks": 7, "higher": 7, "better": 7, "worse": 0},
+        ]  # fmt: skip
+        (report / "results.json").write_text(json.dumps({"findings": findings}))
+    result = summarise_table(table, (1, 2, 3), tmp_path / "runs", tmp_path / "reports")
+    text = table_markdown(result)
+    assert (
+        "| V against U (untied run) | untied | V higher on 1/7; significantly better 0, worse 1 | V higher on 2/7; "
+        in text
+    )
+    assert "| Table 3: S~V / S~U | wt vs untied | 0.930 / 0.330 | 0.910 / 0.330 | — |" in text
+    assert "| test perplexity, untied -> tied | wt vs untied | 131.3 -> 123.3, -38% parameters |" in text
+    assert "vs V +5 / -0 of 7" in text and "someone-else" not in text  # runs of other tables are not claims here
+
+
 def test_the_sgns_table_lists_runs_whose_scores_are_in_the_reports(tmp_path):
     table = reproduce.get_table("press-wolf-sgns")
     runs = table.runs((1,))

@@ -67,8 +67,8 @@ def _seeds(value: str) -> tuple[int, ...]:
 def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, data_dir) -> None:
     """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb,
     transformer-wikitext-2, multi30k-tying), then write
-    TABLE.md, TABLE.json and one compare report per seed:
-    mean +- sd over the seeds next to the paper's numbers. Finished runs are kept; interrupted ones resume."""
+    one compare report per seed, then TABLE.md and TABLE.json:
+    mean +- sd over the seeds next to the paper's numbers, and the claims of each seed's report side by side. Finished runs are kept; interrupted ones resume."""
     import os
 
     from embedeval.reproduce import get_table, summarise_table, table_markdown, write_table
@@ -116,13 +116,13 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
         for proc, _ in running.values():
             proc.wait()
         raise KeyboardInterrupt("the running runs checkpointed; call the same command again to resume") from None
-    result = summarise_table(spec, seed_list, root)
+    if report:  # first: the table sets each seed's report findings side by side
+        for seed in seed_list:
+            _report(spec, seed, root, Path(out), env)
+    result = summarise_table(spec, seed_list, root, Path(out))
     console.print(table_markdown(result), highlight=False)
     paths = write_table(result, Path(out))
     console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
-    if report:
-        for seed in seed_list:
-            _report(spec, seed, root, Path(out), env)
     if failed:
         sys.exit(1)
 

@@ -45,6 +45,7 @@ class Report:
     warnings: list[str]
     figures: list[Figure] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # the summary's claims as data (summary.findings)
 
     # --- views the page and the notebooks share -------------------------------------------------------
 
@@ -161,6 +162,7 @@ class Report:
             "command": self.command,
             "settings": self.settings,
             "summary": self.summary,
+            "findings": self.findings,
             "warnings": self.warnings,
             "vocabulary": self.vocabulary,
             "benchmarks": self.benchmarks,
@@ -201,7 +203,7 @@ def build_report(
     bench_notes: list[str] | None = None,
 ) -> Report:
     from embedeval.report.figures import dynamics_report_figures, perplexity_figure, scores_figure
-    from embedeval.report.summary import summarise
+    from embedeval.report.summary import findings, summarise
 
     settings = settings or CompareSettings()
     if not sources.embeddings:
@@ -245,6 +247,7 @@ def build_report(
         versions=package_versions(),
     )
     report.summary = summarise(report, settings.alpha)
+    report.findings = findings(report, settings.alpha)
     if settings.figures:
         for fig in (scores_figure(ev), perplexity_figure(sources.runs)):
             if fig is not None:

@@ -119,21 +119,64 @@ def _translation(report: Any) -> list[str]:
     return lines
 
 
+def _tally(report: Any, a: str, b: str, alpha: float) -> dict[str, int]:
+    """Embedding ``a`` against ``b`` over the benchmarks: how many were tested, on how many ``a`` is nominally
+    higher, and on how many each is significantly better (Williams, Holm)."""
+    n = higher = a_better = b_better = 0
+    for bench in report.benchmark_names:
+        c = report.comparison(a, b, bench)
+        if not c or c["delta"] is None:
+            continue
+        n += 1
+        higher += c["delta"] > 0
+        if _significant(c, alpha):
+            a_better += c["delta"] > 0
+            b_better += c["delta"] < 0
+    return {"benchmarks": n, "higher": higher, "better": a_better, "worse": b_better}
+
+
+def findings(report: Any, alpha: float = 0.05) -> list[dict[str, Any]]:
+    """The claims the summary states, as plain data (results.json ``findings``), so that several reports (one per
+    seed) can be read side by side: ``output_vs_input`` per run with both embeddings (V against U), and per tied
+    run and its untied partner ``tied_vs_untied`` (S against U and V: tallies and the Table-3 correlation, and the
+    test perplexity or BLEU of both with the parameters tying saved)."""
+    out: list[dict[str, Any]] = []
+    for table in report.model_tables():
+        by_role = {row["role"]: row["name"] for row in table["rows"]}
+        if "input" in by_role and "output" in by_role:
+            tally = _tally(report, by_role["output"], by_role["input"], alpha)
+            if tally["benchmarks"]:
+                out.append({"claim": "output_vs_input", "run": table["group"], "model": table["model"], **tally})
+    bleu = {r["run"]: r for r in report.translation()[0]}
+    for _label, tied, untied in tied_pairs(report.sources.runs):
+        s = tied.roles.get("tied")
+        if s is None:
+            continue
+        f: dict[str, Any] = {"claim": "tied_vs_untied", "tied": tied.name, "untied": untied.name}
+        for role, key in (("output", "v"), ("input", "u")):
+            other = untied.roles.get(role)
+            if other is not None:
+                f[f"s_vs_{key}"] = _tally(report, s, other, alpha)
+                f[f"corr_s{key}"] = report.correlation(s, other)
+        if tied.is_lm and tied.summary.get("test_ppl") is not None and untied.summary.get("test_ppl") is not None:
+            f["test_ppl"] = {"untied": untied.summary["test_ppl"], "tied": tied.summary["test_ppl"]}
+        row = bleu.get(tied.name)
+        if row and row.get("untied") == untied.name and row["test_bleu"] is not None:
+            base = bleu[untied.name]
+            f["test_bleu"] = {"untied": base["test_bleu"], "tied": row["test_bleu"], "p": row["p_vs_untied"]}
+        p_tied, p_untied = tied.summary.get("unique_parameters"), untied.summary.get("unique_parameters")
+        if p_tied and p_untied:
+            f["parameters"] = {"untied": p_untied, "tied": p_tied}
+        out.append(f)
+    return out
+
+
 def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[str]:
     by_role = {row["role"]: row["name"] for row in table["rows"]}
     if "input" not in by_role or "output" not in by_role:
         return []
-    u, v = by_role["input"], by_role["output"]
-    wins, sig_v, sig_u, n = 0, 0, 0, 0
-    for bench in report.benchmark_names:
-        c = report.comparison(v, u, bench)
-        if not c or c["delta"] is None:
-            continue
-        n += 1
-        wins += c["delta"] > 0
-        if _significant(c, alpha):
-            sig_v += c["delta"] > 0
-            sig_u += c["delta"] < 0
+    tally = _tally(report, by_role["output"], by_role["input"], alpha)
+    n, wins, sig_v, sig_u = tally["benchmarks"], tally["higher"], tally["better"], tally["worse"]
     if n == 0:
         return []
     is_lm = table["model"].startswith(("lstm", "transformer"))
@@ -206,15 +249,8 @@ def _tied_vs_untied(report: Any, alpha: float) -> list[str]:
             other = untied.roles.get(role)
             if other is None:
                 continue
-            better, worse, n = 0, 0, 0
-            for bench in report.benchmark_names:
-                c = report.comparison(s, other, bench)
-                if not c or c["delta"] is None:
-                    continue
-                n += 1
-                if _significant(c, alpha):
-                    better += c["delta"] > 0
-                    worse += c["delta"] < 0
+            tally = _tally(report, s, other, alpha)
+            better, worse, n = tally["better"], tally["worse"], tally["benchmarks"]
             if better or worse:
                 parts.append(
                     f"vs the untied {ROLE_WORDS[role]} significantly better on {better} and worse on {worse} of {n}"
