@@ -64,6 +64,16 @@ def _clip_without_projection(trainer_ref: dict, clip_p_alone: bool = False) -> I
         torch.nn.utils.clip_grad_norm_ = original
 
 
+def _p_lr(scale: float) -> Callable:
+    """P's own learning rate, ``scale`` times everyone else's (the paper states none for P): its gradient is
+    scaled after clipping, just before the SGD step, which for plain SGD is the same as a learning rate of its own."""
+
+    def hook(model) -> None:
+        model._probe_p_lr = scale  # read by probe() once the optimizer exists
+
+    return hook
+
+
 PROBES: list[tuple[str, str, dict, Callable | None, bool | str]] = [
     # label, variant, config overrides, model hook, clipping: False (global, as trained), True (P left out), "alone"
     ("untied (reference)", "untied", {}, None, False),
@@ -81,6 +91,10 @@ PROBES: list[tuple[str, str, dict, Callable | None, bool | str]] = [
     ("wt+pr, P clipped by a norm of its own, the rest by theirs", "wt+pr", {}, None, "alone"),
     ("wt+pr, penalty 0", "wt+pr", {"pr_lambda": 0.0}, None, False),
     ("wt+pr, P initialised to the identity", "wt+pr", {}, _identity_projection, False),
+    ("pr, P's learning rate x 0.1", "pr", {}, _p_lr(0.1), False),
+    ("pr, P's learning rate x 0.01", "pr", {}, _p_lr(0.01), False),
+    ("pr, P frozen at its initialisation (learning rate 0)", "pr", {}, _p_lr(0.0), False),
+    ("wt+pr, P's learning rate x 0.1", "wt+pr", {}, _p_lr(0.1), False),
 ]
 
 
@@ -97,6 +111,17 @@ def probe(data, variant: str, overrides: dict, hook: Callable | None, clipping: 
     clip = _clip_without_projection(ref, clipping == "alone") if clipping else contextlib.nullcontext()
     with tempfile.TemporaryDirectory() as tmp, clip:
         trainer = LMTrainer(cfg, data, RunDir.create(f"{tmp}/run"), model_hook=model_hook)
+        scale = getattr(ref["model"], "_probe_p_lr", None)
+        if scale is not None:
+            step, projection = trainer.optimizer.step, ref["model"].projection
+
+            def scaled_step(*args, **kwargs):
+                for param in projection.parameters():
+                    if param.grad is not None:
+                        param.grad.mul_(scale)
+                return step(*args, **kwargs)
+
+            trainer.optimizer.step = scaled_step
         for _ in trainer.steps(progress=last.update):
             if trainer.batch >= batches:
                 break

@@ -98,6 +98,25 @@ def test_training_writes_the_run_directory(tmp_path, toy_corpus):
     assert out.bias is not None and out.bias.shape == (len(data.vocab),)
 
 
+@pytest.mark.parametrize("scale", [0.0, 0.1])
+def test_the_projection_can_learn_at_a_rate_of_its_own(tmp_path, toy_corpus, scale):
+    from embedeval.train.lm import LMTrainer
+
+    data = load_lm_data(toy_corpus)
+    runs = {}
+    for s in (1.0, scale):
+        trainer = LMTrainer(tiny("pr", epochs=1, max_batches=3, pr_lr_scale=s), data, RunDir.create(tmp_path / str(s)))
+        start = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        steps = trainer.steps()
+        next(steps)  # one SGD step from the same start
+        runs[s] = {k: trainer.model.state_dict()[k] - start[k] for k in start}
+    p = "projection.weight"
+    torch.testing.assert_close(runs[scale][p], runs[1.0][p] * scale)  # P moved scale times as far
+    assert all(torch.equal(runs[scale][k], runs[1.0][k]) for k in runs[1.0] if k != p)  # everything else alike
+    with pytest.raises(EmbedevalError, match="--pr-lr-scale"):
+        LMTrainer(tiny("wt", pr_lr_scale=0.5), data, RunDir.create(tmp_path / "wt"))
+
+
 def test_tied_run_exports_one_tied_matrix(tmp_path, toy_corpus):
     data = load_lm_data(toy_corpus)
     run = RunDir.create(tmp_path / "run")

@@ -95,6 +95,12 @@ console = Console(stderr=True)
     default=None,
     help="Give the projection a bias, as P&W's TF code does (off by default: it destabilises small PR runs).",
 )
+@click.option(
+    "--pr-lr-scale",
+    type=number(R["pr_lr_scale"]),
+    default=None,
+    help="The projection's learning rate as a multiple of the others' (SGD; default 1).",
+)
 @click.option("--al-tau", type=number(R["al_tau"]), default=None, help="Augmented-loss temperature.")
 @click.option(
     "--al-gamma", type=number(R["al_gamma"]), default=None, help="Augmented-loss weight: alpha = gamma * tau."

@@ -161,7 +161,13 @@ def make_optimizer(model: EmbeddingLM, cfg: LMConfig) -> torch.optim.Optimizer:
     """SGD (Zaremba), or AdamW with weight decay on the weight matrices only: never on the word embeddings U and V
     (tied or not: decaying a tied matrix would pull both sides toward zero at once), biases or LayerNorms."""
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+        own = list(model.projection.parameters()) if model.projection is not None and cfg.pr_lr_scale != 1 else []
+        if not own:
+            return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+        skip = {id(p) for p in own}
+        rest = [p for p in model.parameters() if id(p) not in skip]
+        groups = [{"params": rest}, {"params": own, "lr_scale": cfg.pr_lr_scale}]
+        return torch.optim.SGD(groups, lr=cfg.lr)
     return base.adamw(model, (model.input_embedding(), model.output_embedding()), cfg.lr, cfg.weight_decay, cfg.beta2)
 
 
@@ -348,7 +354,7 @@ class LMTrainer(Interruptible):
         while self.epoch < cfg.epochs:
             lr = self.lr()
             for group in self.optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             model.train()
             if self.hidden is None or self.batch == 0:
                 self.hidden = model.init_hidden(self.train.size(1))  # this process's columns
@@ -375,7 +381,7 @@ class LMTrainer(Interruptible):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 if cfg.schedule == "cosine":
                     for group in self.optimizer.param_groups:
-                        group["lr"] = self.lr()
+                        group["lr"] = self.lr() * group.get("lr_scale", 1.0)
                 self.optimizer.step()
                 self.step += 1
                 self.batch += 1

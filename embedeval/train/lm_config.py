@@ -28,6 +28,7 @@ LM_RANGES = {
     "lr_decay": Range(float, 0, 1, low_open=True),
     "batch_size": positive_int(1_000_000),
     "pr_lambda": Range(float, 0, 1e6),
+    "pr_lr_scale": Range(float, 0, 10),
     "al_tau": Range(float, 0, 1e6, low_open=True),
     "al_gamma": Range(float, 0, 1e6),
     "seed": Range(int, 0, 2**63 - 1),
@@ -67,6 +68,9 @@ class LMConfig:
     # P&W's TF code gives P a bias; with it our small PR runs collapse to a unigram model in the first
     # epoch (b_P moves every logit through V at lr 1). Off by default, as in the paper's h' = P h.
     pr_bias: bool = False
+    # P's learning rate as a multiple of the rest's (the paper states none). At 1, P's own updates slow the first
+    # epoch of pr / wt+pr (reports/press-wolf/PR-GAP.md: train ppl over 400 batches 1,034 at 1, 817 at 0.1)
+    pr_lr_scale: float = 1.0
     al_tau: float = 20.0  # augmented loss temperature (Inan et al.)
     al_gamma: float = 1.0  # alpha = gamma * tau
     # whether the augmented loss's target y~ = softmax(U[target] U^T / tau) passes gradient into U (off: y~ is a
@@ -208,6 +212,11 @@ def validate(cfg: LMConfig) -> None:
         raise EmbedevalError(
             f"variant {cfg.variant} ties U and V, which needs the embedding size ({cfg.embedding_size}) to equal "
             f"the hidden size ({cfg.hidden}): drop --emb-size, or use --variant wt+pr (projection before V)"
+        )
+    if cfg.pr_lr_scale != 1 and not (cfg.projection and cfg.optimizer == "sgd"):
+        raise EmbedevalError(
+            f"--pr-lr-scale {cfg.pr_lr_scale} scales the projection's SGD learning rate: use it with --variant pr or "
+            "wt+pr (and the SGD optimizer)"
         )
     if not 0 < cfg.keep_prob <= 1:
         raise EmbedevalError(f"keep_prob must be in (0, 1], got {cfg.keep_prob}")
