@@ -240,3 +240,19 @@ def test_the_summary_names_no_winner_on_a_handful_of_pairs_or_without_a_signific
     assert "scores highest" not in text
     assert "too few to rank them" in text
     assert "these scores are noise" in text
+
+
+def test_one_untied_run_is_the_partner_of_each_of_its_tied_forms():
+    from types import SimpleNamespace
+
+    from embedeval.report.summary import tied_pairs
+
+    def run(name, variant, tied, lr=1.0):
+        roles = {"tied": f"{name}:tied"} if tied else {"input": f"{name}:input", "output": f"{name}:output"}
+        return SimpleNamespace(name=name, track=None, side=None, roles=roles, trainer="lm",
+                               corpus={"sha256": "x"}, config={"variant": variant, "lr": lr})  # fmt: skip
+
+    runs = [run("untied", "untied", False), run("wt", "wt", True), run("re", "re", True), run("pr", "pr", False),
+            run("wt+pr", "wt+pr", True), run("wt-other-lr", "wt", True, lr=0.5)]  # fmt: skip
+    pairs = {(tied.name, untied.name) for _, tied, untied in tied_pairs(runs)}
+    assert pairs == {("wt", "untied"), ("re", "untied"), ("wt+pr", "pr")}  # not across settings

@@ -203,12 +203,14 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
 
 
 _TIE_FIELDS = ("variant", "tie", "pr_bias")
-_LM_PAIRS = {"wt": "untied", "wt+pr": "pr"}
+# a tied LM variant -> the untied variant it is the tied form of
+_LM_PAIRS = {"wt": "untied", "re": "untied", "wt+pr": "pr", "real": "al"}
 
 
 def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
-    """(label, tied run, untied run): a tracked pair, or two runs whose configs differ only in tying
-    (LM untied/wt or pr/wt+pr, SGNS tie off/on) on the same corpus."""
+    """(label, tied run, untied run): a tracked pair, or two runs whose configs differ only in tying (LM
+    untied/wt, untied/re, pr/wt+pr, al/real; SGNS tie off/on; translation none/decoder, none/all) on the same
+    corpus. Each tied run has at most one partner; an untied run may be the partner of several tied runs."""
     pairs, used = [], set()
     for run in runs:
         partner = next((r for r in runs if r.track == run.track and r.side == "untied"), None)
@@ -219,7 +221,7 @@ def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
         if tied.name in used or not _is_tied(tied):
             continue
         for untied in runs:
-            if untied.name in used or untied is tied or _is_tied(untied) or untied.trainer != tied.trainer:
+            if untied.track or untied is tied or _is_tied(untied) or untied.trainer != tied.trainer:
                 continue
             same_corpus = untied.corpus.get("sha256") == tied.corpus.get("sha256")
             rest = {k: v for k, v in tied.config.items() if k not in _TIE_FIELDS}
@@ -229,7 +231,6 @@ def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
             )
             if same_corpus and rest == rest_u and variants_match:
                 pairs.append((f"{untied.name} / {tied.name}", tied, untied))
-                used.update({tied.name, untied.name})
                 break
     return pairs
 
