@@ -224,8 +224,10 @@ def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
             if untied.track or untied is tied or _is_tied(untied) or untied.trainer != tied.trainer:
                 continue
             same_corpus = untied.corpus.get("sha256") == tied.corpus.get("sha256")
-            rest = {k: v for k, v in tied.config.items() if k not in _TIE_FIELDS}
-            rest_u = {k: v for k, v in untied.config.items() if k not in _TIE_FIELDS}
+            # settings both configs hold (a field added in a later version is absent from older runs' configs)
+            common = (set(tied.config) & set(untied.config)) - set(_TIE_FIELDS)
+            rest = {k: tied.config[k] for k in common}
+            rest_u = {k: untied.config[k] for k in common}
             variants_match = tied.trainer != "lm" or _LM_PAIRS.get(tied.config.get("variant")) == untied.config.get(
                 "variant"
             )
