@@ -572,5 +572,4 @@ class RunTracker:
 def run_tracker(trainer: str, run: RunDir, data: Any, cfg: Any, every: int = 0) -> RunTracker:
     """The hooks that make ``train_lm`` / ``train_nmt`` / ``train_skipgram`` record one run's dynamics
     (``--track``); every process of a data-parallel job makes one."""
-    tied = cfg.tie if trainer == "skipgram" else cfg.tied  # the language and translation configs say it one way
-    return RunTracker(trainer, run, data, cfg, tied, TrackConfig(every=every, geometry=False))
+    return RunTracker(trainer, run, data, cfg, cfg.tied, TrackConfig(every=every, geometry=False))

@@ -349,12 +349,16 @@ class LMTrainer(Interruptible):
             return cosine_learning_rate(self.cfg, self.step, self.total_steps)
         return learning_rate(self.cfg, self.epoch)
 
+    def _apply_lr(self) -> None:
+        """This step's learning rate on every parameter group (the projection's scaled by ``--pr-lr-scale``)."""
+        lr = self.lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
         cfg, model, run = self.cfg, self.model, self.run
         while self.epoch < cfg.epochs:
-            lr = self.lr()
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr * group.get("lr_scale", 1.0)
+            self._apply_lr()
             model.train()
             if self.hidden is None or self.batch == 0:
                 self.hidden = model.init_hidden(self.train.size(1))  # this process's columns
@@ -380,8 +384,7 @@ class LMTrainer(Interruptible):
                 cost.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 if cfg.schedule == "cosine":
-                    for group in self.optimizer.param_groups:
-                        group["lr"] = self.lr() * group.get("lr_scale", 1.0)
+                    self._apply_lr()
                 self.optimizer.step()
                 self.step += 1
                 self.batch += 1

@@ -28,7 +28,7 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write
 from embedeval.layout import CHECKPOINT, VOCAB
 from embedeval.rundir import RunDir, model_name
-from embedeval.train.base import GradHook, StepHooks, drive, load_checkpoint
+from embedeval.train.base import GradHook, StepHooks, load_checkpoint, train
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
 
 
@@ -95,8 +95,7 @@ def train_skipgram(
         run.summary("incomplete", config=cfg)
     if cfg.backend == "gensim":
         return _train_gensim(cfg, corpus, run, progress)
-    trainer = TorchSGNS(cfg, corpus, run, resume, None if hooks is None else hooks.model_hook)
-    return drive(trainer, progress, hooks)
+    return train(TorchSGNS, cfg, corpus, run, resume, progress, hooks)
 
 
 # --- gensim ----------------------------------------------------------------------------------------

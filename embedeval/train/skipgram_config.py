@@ -47,6 +47,11 @@ class SkipGramConfig:
     batch_size: int = 512
     max_vocab: int | None = None
 
+    @property
+    def tied(self) -> bool:
+        """U and V are one matrix (said as the language and translation configs say it)."""
+        return self.tie
+
     def validate(self) -> None:
         check_ranges(self, SKIPGRAM_RANGES)
         if self.min_alpha > self.alpha:
