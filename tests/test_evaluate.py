@@ -9,7 +9,7 @@ from embedeval.data.registry import REGISTRY, load_benchmark, load_benchmarks
 from embedeval.embeddings import Embedding, load_one, write
 from embedeval.errors import EmbedevalError
 from embedeval.evaluate import evaluate
-from embedeval.evaluate.geometry import compare_geometry, linear_cka
+from embedeval.evaluate.geometry import compare_geometry, knn_indices, linear_cka
 from embedeval.evaluate.output import write_csv, write_json
 
 
@@ -156,3 +156,21 @@ def test_cka_and_knn_overlap():
     assert same["knn_overlap"] == 1.0
     noise = compare_geometry(a, a.derive(vectors=rng.normal(size=(300, 16))))
     assert noise["knn_overlap"] < 0.2 and noise["cka"] < 0.3
+
+
+def test_knn_finds_the_neighbours_scikit_learn_finds():
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(500, 12)).astype(np.float32)
+    x[7] = 0.0  # a zero row: similarity 0 to everything, as scikit-learn's cosine has it
+    x[9] = x[8] * 2.0  # a duplicate direction: each is the other's nearest, never its own
+    rows = np.array([0, 7, 8, 9, 123, 499])
+    ours = knn_indices(x, 5, rows, block=4)  # blocks that do not divide the queries
+    _, found = NearestNeighbors(n_neighbors=6, metric="cosine", algorithm="brute").fit(x).kneighbors(x[rows])
+    theirs = [[j for j in f if j != r][:5] for r, f in zip(rows, found)]
+    assert ours[2][0] == 9 and ours[3][0] == 8
+    for r, a, b in zip(rows, ours, theirs):
+        assert r not in a
+        if r != 7:  # the zero row's neighbours are all ties; only the others have one right answer
+            assert list(a) == b

@@ -49,9 +49,8 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
 @click.option(
     "--threads",
     type=number(Range(int, 1, 1_024)),
-    default=2,
-    show_default=True,
-    help="torch threads for the built-in default.",
+    default=None,
+    help="torch threads for the built-in default [default: OMP_NUM_THREADS where set, else 2].",
 )
 @FORMAT_OPTION
 @DATA_DIR_OPTION
@@ -114,7 +113,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
 
     if not paths:
         out_dir = claim.publish()  # the inputs are good and training starts: the new report takes the old one's place
-        from embedeval.report.default import run_default
+        from embedeval.report.default import default_threads, run_default
 
         err.print(
             "[bold]built-in default[/]: SGNS and an LSTM LM, untied and tied, on the Lee corpus (ships with gensim); "
@@ -140,7 +139,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
             bar.set_description(f"SGNS pair, epoch {record['epoch']}/{record['epochs']}")
             bar.refresh()
 
-        paths = run_default(out_dir / "runs", threads=threads, progress=progress)
+        paths = run_default(out_dir / "runs", threads=threads or default_threads(), progress=progress)
         bar.close()
         title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
     stage("reading the inputs")

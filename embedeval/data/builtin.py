@@ -7,6 +7,7 @@ PTB or WikiText-2 from the data directory.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from embedeval.errors import EmbedevalError
@@ -16,11 +17,11 @@ DESCRIPTION = "Lee news corpus shipped with gensim (gensim/test/test_data/lee_ba
 
 
 def builtin_corpus_path() -> Path:
-    try:
-        from gensim.test.utils import datapath
-    except ImportError as err:  # pragma: no cover - gensim is a dependency
-        raise EmbedevalError(f"the built-in corpus comes with gensim, which failed to import: {err}") from None
-    path = Path(datapath("lee_background.cor"))
+    # found, not imported: importing gensim costs about a second that a run on the LSTM or Transformer never uses
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - gensim is a dependency
+        raise EmbedevalError("the built-in corpus comes with the gensim package, which is not installed")
+    path = Path(spec.submodule_search_locations[0], "test", "test_data", "lee_background.cor")
     if not path.is_file():
         raise EmbedevalError("gensim's test data (lee_background.cor) is not installed", path)
     return path

@@ -7,7 +7,6 @@ look at the whole space instead of the benchmark pairs.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
@@ -32,22 +31,32 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(cross / denom) if denom > 0 else float("nan")
 
 
-def knn_indices(x: np.ndarray, k: int, queries: np.ndarray | None = None) -> np.ndarray:
-    """The k nearest rows (cosine) of each query row, excluding the row itself."""
-    nn = NearestNeighbors(n_neighbors=k + 1, metric="cosine", algorithm="brute").fit(x)
-    rows = np.arange(len(x)) if queries is None else queries
-    _, idx = nn.kneighbors(x[rows])
+def knn_indices(x: np.ndarray, k: int, queries: np.ndarray | None = None, block: int = 2048) -> np.ndarray:
+    """The k nearest rows (cosine) of each query row, excluding the row itself, nearest first.
+
+    Cosine similarities of unit rows by matrix product and ``torch.topk`` per block of queries: the dynamics
+    tracker asks this at every record, and scikit-learn's brute-force ``NearestNeighbors`` (the same
+    arithmetic, then a full ``argpartition``) took 2.5-4x longer (benchmarks/bench_knn.py). A zero row stays
+    zero (similarity 0 to everything), as scikit-learn's cosine treats it."""
+    import torch
+
+    unit = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(unit, axis=1, keepdims=True)
+    unit = torch.from_numpy(unit / np.where(norms > 0, norms, 1.0))
+    rows = np.arange(len(x)) if queries is None else np.asarray(queries, dtype=np.int64)
     out = np.empty((len(rows), k), dtype=np.int64)
-    for i, (row, found) in enumerate(zip(rows, idx)):
-        found = found[found != row]
-        out[i] = found[:k]
+    for start in range(0, len(rows), block):
+        chunk = torch.from_numpy(rows[start : start + block])
+        sims = unit[chunk] @ unit.T
+        sims[torch.arange(len(chunk)), chunk] = -float("inf")  # not its own neighbour
+        out[start : start + len(chunk)] = torch.topk(sims, k, dim=1).indices.numpy()
     return out
 
 
 def knn_overlap(x: np.ndarray, y: np.ndarray, k: int = 10, queries: np.ndarray | None = None) -> float:
     """Mean |N_x(w) ∩ N_y(w)| / k over the query rows (all rows by default)."""
     nx, ny = knn_indices(x, k, queries), knn_indices(y, k, queries)
-    shared = [len(set(a).intersection(b)) for a, b in zip(nx, ny)]
+    shared = (nx[:, :, None] == ny[:, None, :]).sum(axis=(1, 2))  # a row's neighbours are distinct: |N_x & N_y|
     return float(np.mean(shared) / k)
 
 

@@ -7,11 +7,21 @@ and an LSTM LM (``demo`` config) untied vs weight-tied, with the dynamics record
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 DEFAULT_LM_CONFIG = "demo"
+
+
+def default_threads() -> int:
+    """OMP_NUM_THREADS where it is set to a positive whole number, else 2 (this machine class has two cores).
+
+    torch.set_num_threads overrides the variable, so a run that names its threads must honour it itself: a
+    caller that already runs one process per core (a test runner, a batch scheduler) says so through it."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 2
 
 
 def run_default(
