@@ -36,7 +36,7 @@ def knn_indices(x: np.ndarray, k: int, queries: np.ndarray | None = None, block:
 
     Cosine similarities of unit rows by matrix product and ``torch.topk`` per block of queries: the dynamics
     tracker asks this at every record, and scikit-learn's brute-force ``NearestNeighbors`` (the same
-    arithmetic, then a full ``argpartition``) took 2.5-4x longer (benchmarks/bench_knn.py). A zero row stays
+    arithmetic, then a full ``argpartition``) took 2-4x longer (benchmarks/bench_knn.py). A zero row stays
     zero (similarity 0 to everything), as scikit-learn's cosine treats it."""
     import torch
 
