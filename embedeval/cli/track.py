@@ -58,7 +58,10 @@ console = Console(stderr=True)
     help="LM variants of the pair: they must differ only in tying.",
 )
 @click.option(
-    "--every", type=number(Range(int, 0)), default=0, help="Steps between records (default: about 40 records per run)."
+    "--every",
+    type=number(Range(int, 0)),
+    default=0,
+    help="Steps between records; 0 (the default) picks about 40 records per run.",
 )
 @click.option(
     "--grad-every",
