@@ -133,3 +133,57 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     code, _, _ = run_main([*args, "--seeds", "3", "--no-train", "--no-report"], monkeypatch, capsys)
     assert code == 0 and not (tmp_path / "runs" / "tiny-untied-s3").exists()  # nothing trained
     assert json.loads((tmp_path / "out" / "toy.json").read_text())["rows"][0]["seeds"] == []
+
+
+def test_a_terminated_reproduce_stops_and_checkpoints_its_runs(tmp_path):
+    """`timeout`, a scheduler or a closed terminal signals the reproduce process only; its runs must not go on
+    training unattended, and what they trained must be kept for the next call."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    script = tmp_path / "reproduce_toy.py"
+    script.write_text(
+        "import sys\n"
+        "from embedeval import reproduce\n"
+        "from embedeval.cli import main\n"
+        "def build(row, seed):\n"
+        "    args = ('train', 'lm', '--corpus', 'builtin', '--config', 'demo', '--epochs', '50', '--variant', row,\n"
+        "            '--seed', str(seed), '--threads', '1')\n"
+        "    return reproduce.Run(row, seed, f'demo-{row}-s{seed}', args)\n"
+        "reproduce.TABLES['toy'] = reproduce.Table('toy', 'a toy table', ('untied',), {}, 'none', build)\n"
+        "sys.argv = ['embedeval', 'reproduce', 'toy', '--seeds', '1', '--runs-dir', 'runs', '--out', 'out']\n"
+        "main()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "runs" / "demo-untied-s1.log"
+    deadline = time.monotonic() + 120
+    while "epoch 1/50" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.5)  # the run is training
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        still_training = [
+            int(pid) for pid in os.listdir("/proc") if pid.isdigit() and b"demo-untied-s1" in _cmdline(pid)
+        ]
+        for pid in still_training:  # never leave a training behind, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+    assert not still_training
+    assert proc.returncode != 0 and "call the same command again to resume" in err
+    summary = json.loads((tmp_path / "runs" / "demo-untied-s1" / "summary.json").read_text())
+    assert summary["status"] == "incomplete" and summary["interrupted"]
+    assert (tmp_path / "runs" / "demo-untied-s1" / "checkpoint.pt").is_file()
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -90,6 +91,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     running: dict[str, tuple[subprocess.Popen, object]] = {}
     failed = []
     root.mkdir(parents=True, exist_ok=True)
+    # A SIGTERM or SIGHUP (a job scheduler, a closed terminal, `timeout`) reaches this process only; without this its
+    # runs would go on training with nobody to collect them. Handled like Ctrl-C: every run checkpoints and stops.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
@@ -111,11 +115,16 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
                 else:
                     err_console.print(f"{folder} complete", highlight=False)
     except KeyboardInterrupt:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the wait for the checkpoints short
         for proc, _ in running.values():
             proc.terminate()  # each run checkpoints on SIGTERM; the next call resumes it
         for proc, _ in running.values():
             proc.wait()
         raise KeyboardInterrupt("the running runs checkpointed; call the same command again to resume") from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if report:  # first: the table sets each seed's report findings side by side
         for seed in seed_list:
             _report(spec, seed, root, Path(out), env)
@@ -125,6 +134,10 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
     if failed:
         sys.exit(1)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _report(spec, seed: int, root: Path, out: Path, env: dict) -> None:
