@@ -173,7 +173,9 @@ def make_config(name: str, variant: str = "untied", **overrides: object) -> LMCo
     arch = overrides.get("arch")
     if arch is not None and arch != values.get("arch", "lstm"):
         suggestion = "tf-tiny, tf-small or tf-base" if arch == "transformer" else "pw-small, small, medium or large"
-        raise EmbedevalError(f"config {name} is not a {arch} config; for --arch {arch} use --config {suggestion}")
+        raise EmbedevalError(
+            f"config {name} is not {'an LSTM' if arch == 'lstm' else 'a Transformer'} config; for --arch {arch} use --config {suggestion}"
+        )
     known = {f.name for f in dataclasses.fields(LMConfig)}
     for key, value in overrides.items():
         if value is None:
