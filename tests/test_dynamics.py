@@ -300,3 +300,29 @@ def test_new_files_carry_the_schema_version(tmp_path, toy):
     track_lm(tiny("untied"), tiny("wt"), load_lm_data(toy), tmp_path / "p", FAST)
     for file in ("track.json", "summary.json", "tied/config.json", "tied/summary.json"):
         assert json_.loads((tmp_path / "p" / file).read_text())["schema"] == SCHEMA, file
+
+
+def test_the_digest_splits_the_intervals_at_half_the_steps():
+    from embedeval.dynamics.digest import digest
+
+    def record(step, su, sv):
+        return {"step": step, "align": {"dS~dU": su, "dS~dV": sv}, "corr": {"S~U": 0.4, "S~V": 0.8, "U~V": 0.3}}
+
+    records = [{"step": 0}, record(10, 0.3, 0.1), record(20, None, None), record(30, 0.1, 0.2), record(40, 0.0, 0.4)]
+    d = digest(records)
+    first, second = d["alignment"]["first_half"], d["alignment"]["second_half"]
+    assert (first["intervals"], first["closer_to_dV"]) == (1, 0)  # step 20 has no value: it counts nowhere
+    assert (second["intervals"], second["closer_to_dV"]) == (2, 2)
+    assert second["dS~dU"] == pytest.approx(0.05) and second["dS~dV"] == pytest.approx(0.3)
+    assert d["end"]["corr"] == {"S~U": 0.4, "S~V": 0.8, "U~V": 0.3} and d["end"]["cka"]["S~V"] is None
+
+
+def test_the_digest_of_the_committed_ptb_pair_is_what_its_readme_states():
+    from embedeval.dynamics.digest import digest, digest_markdown
+    from tests.conftest import ROOT
+
+    text = digest_markdown(digest(read_dynamics(ROOT / "reports" / "dynamics" / "ptb-pw-small-full")))
+    readme = (ROOT / "reports" / "dynamics" / "README.md").read_text()
+    for row in ("| first half | 0.040 | 0.015 | 2 of 19 |", "| second half | 0.006 | 0.009 | 12 of 20 |"):
+        assert row in text
+    assert "| 0.040 | 0.015 | 2 of 19 |" in readme and "| 0.006 | 0.009 | 12 of 20 |" in readme

@@ -57,7 +57,8 @@ def test_a_tracked_pair_gives_the_paper_tables(lm_track, tmp_path):
     assert all(r["test"] > 1 for r in report.lm_rows())
     (dyn,) = report.dynamics_rows()
     assert -1 <= dyn["corr_sv"] <= 1 and -1 <= dyn["corr_su"] <= 1
-    assert any("tied S correlates with the untied V" in line for line in report.summary)
+    assert dyn["align_first"]["intervals"] + dyn["align_second"]["intervals"] == dyn["records"] - 1
+    assert any("tied S correlates with the untied V" in line and "second half" in line for line in report.summary)
     assert {f.name for f in report.figures} >= {"scores", "perplexity", "lm-pair-correlation"}
 
     written = write_report(report, tmp_path / "rep")

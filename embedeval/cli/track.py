@@ -162,9 +162,51 @@ def _finish(summary: dict, out: str, plot: bool) -> None:
     console.print(
         f"[bold]{summary['steps']:,} steps, a record every {summary['every']:,}[/] -> {markup_safe(out)}/dynamics.jsonl"
     )
+    _print_digest(out)
     if plot:
         paths = plot_dynamics(out)
         console.print(f"figures: {markup_safe(', '.join(str(p) for p in paths if p.suffix == '.png'))}")
+
+
+def _print_digest(folder: str) -> None:
+    """The digest as terminal tables (the same numbers as ``digest_markdown``)."""
+    from rich.table import Table
+
+    from embedeval.dynamics.digest import PAIRS, digest
+    from embedeval.dynamics.records import read_dynamics
+
+    d = digest(read_dynamics(folder))
+    if not d["records"]:
+        return
+
+    def fmt(value: float | None, digits: int = 3) -> str:
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    end = Table(title=f"where S ended up (step {d['step']:,})", title_justify="left")
+    end.add_column("measure")
+    for pair in PAIRS:
+        end.add_column(pair, justify="right")
+    for key, name in (("corr", "Table-3 correlation"), ("cka", "linear CKA"), ("knn", "mean k-NN overlap")):
+        end.add_row(name, *(fmt(d["end"][key][p]) for p in PAIRS))
+    console.print(end)
+    halves = d["alignment"]
+    if any(h["intervals"] for h in halves.values()):
+        align = Table(title="update alignment, mean over intervals", title_justify="left")
+        for column in ("half", "cos(dS, dU)", "cos(dS, dV)", "dS closer to dV"):
+            align.add_column(column, justify="left" if column == "half" else "right")
+        for name, h in halves.items():
+            align.add_row(
+                name.replace("_", " "), fmt(h["dS~dU"]), fmt(h["dS~dV"]), f"{h['closer_to_dV']} of {h['intervals']}"
+            )
+        console.print(align)
+    grad = d["gradient"]
+    if grad["share_out"] is not None:
+        console.print(
+            f"gradient of S (mean over records): {fmt(grad['share_out'], 2)} of |G|² from the softmax side, "
+            f"cos(G, G_out) {fmt(grad['cos_g_gout'], 2)}; softmax share by bucket at the end (rare to frequent): "
+            + ", ".join(fmt(b, 2) for b in grad["share_out_by_bucket"]),
+            highlight=False,
+        )
 
 
 def _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed, data_dir,
@@ -204,8 +246,10 @@ def _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_
 )
 @click.option("--title", default=None, help="Figure title prefix (default: the folder name).")
 def plot_dynamics_cmd(source: str, out: str | None, title: str | None) -> None:
-    """Draw the dynamics figures (PNG and SVG) of a track directory or a tracked run directory."""
+    """Draw the dynamics figures (PNG and SVG) of a track directory or a tracked run directory, and print where the
+    tied matrix ended up against U and V, how its updates aligned with theirs, and how its gradient split."""
     from embedeval.dynamics.plots import plot_dynamics
 
     for path in plot_dynamics(source, out, title):
         console.print(markup_safe(path))
+    _print_digest(source)

@@ -130,26 +130,27 @@ class Report:
         return self.__dict__["_translation"]
 
     def dynamics_rows(self) -> list[dict[str, Any]]:
+        from embedeval.dynamics.digest import digest
+
         rows = []
         for track in self.sources.tracks:
             if not track.records:
                 continue
-            last = track.records[-1]
-            corr, cka, knn = last.get("corr") or {}, last.get("cka") or {}, last.get("knn") or {}
-            grad = (last.get("grad") or {}).get("S") or {}
+            d = digest(track.records)
+            end, halves = d["end"], d["alignment"]
             rows.append(
                 {
                     "track": track.name,
                     "trainer": track.trainer,
-                    "step": last.get("step"),
-                    "records": len(track.records),
-                    "corr_su": corr.get("S~U"),
-                    "corr_sv": corr.get("S~V"),
-                    "cka_su": cka.get("S~U"),
-                    "cka_sv": cka.get("S~V"),
-                    "knn_su": knn.get("S~U"),
-                    "knn_sv": knn.get("S~V"),
-                    "share_out": grad.get("share_out"),
+                    "step": d["step"],
+                    "records": d["records"],
+                    **{
+                        f"{m}_{p[0].lower()}{p[2].lower()}": end[m][p]
+                        for m in ("corr", "cka", "knn")
+                        for p in ("S~U", "S~V")
+                    },
+                    "share_out": ((track.records[-1].get("grad") or {}).get("S") or {}).get("share_out"),
+                    **{f"align_{h}": halves[f"{h}_half"] for h in ("first", "second")},
                 }
             )
         return rows

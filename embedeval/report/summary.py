@@ -311,5 +311,16 @@ def _dynamics(report: Any) -> list[str]:
         )
         if row["share_out"] is not None:
             text += f" The output side supplies {row['share_out']:.0%} of the tied gradient's squared norm."
+        halves = [(name, row.get(f"align_{name}") or {}) for name in ("first", "second")]
+        if all(h.get("intervals") for _, h in halves):
+            text += (
+                " Its updates align on average with the untied dU and dV at "
+                + "; ".join(
+                    f"{h['dS~dU']:.3f} and {h['dS~dV']:.3f} in the {name} half of training (closer to dV in "
+                    f"{h['closer_to_dV']} of {h['intervals']} intervals)"
+                    for name, h in halves
+                )
+                + "."
+            )
         lines.append(text)
     return lines
