@@ -7,7 +7,8 @@
   folder. An existing non-empty folder is replaced (``--overwrite``) only when it is recognisably one of ours
   (a run, track or report folder), and only once the new work has started: until :meth:`OutputDir.publish`
   the new output is built in a staging folder beside the target, so a run that fails validation leaves the
-  old one untouched.
+  old one untouched. A new or empty ``--out`` is written in place, and a failure before ``publish`` removes
+  what was written there, so the corrected command finds the folder as the user left it.
 """
 
 from __future__ import annotations
@@ -166,6 +167,7 @@ class OutputDir:
         self.kind = kind
         self.published = False
         self._created = False
+        self._fresh = False
         self._lock: Path | None = None
         target = self.target
         if target.exists() and not target.is_dir():
@@ -211,7 +213,11 @@ class OutputDir:
             self._created = not target.exists()
             target.mkdir(parents=True, exist_ok=True)
             self.path = target
-            self.published = True
+            # a new or empty folder holds only what this claim writes: until publish, a failure removes it all, so
+            # a run refused for bad input leaves nothing that blocks the corrected command. A folder resumed
+            # (exist_ok, not empty) is in place from the start.
+            self._fresh = not replacing
+            self.published = replacing
         if not (self.path / MARKER).exists():
             self._write_marker()
 
@@ -261,6 +267,9 @@ class OutputDir:
         """Put the new output in place of the old one (a no-op once done); returns the target."""
         if self.published:
             return self.target
+        if not self.staged:
+            self.published = True
+            return self.target
         old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
         try:
             os.replace(self.target, old)
@@ -279,11 +288,28 @@ class OutputDir:
         if not ok:
             if not self.published and getattr(self, "path", None) is not None and self.staged:
                 shutil.rmtree(self.path, ignore_errors=True)
+            elif not self.published and self._fresh:
+                self._remove_own_files()
             elif self._created and self.published and self._only_marker():
                 shutil.rmtree(self.target, ignore_errors=True)
         if self._lock is not None:
             _remove_quietly(self._lock)
             self._lock = None
+
+    def _remove_own_files(self) -> None:
+        """Undo a fresh claim that never published: the folder if this claim made it, else what it put inside."""
+        if self._created:
+            shutil.rmtree(self.target, ignore_errors=True)
+            return
+        try:
+            children = list(self.target.iterdir())
+        except OSError:
+            return
+        for child in children:
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                _remove_quietly(child)
 
     def _only_marker(self) -> bool:
         try:

@@ -441,6 +441,24 @@ def test_overwrite_replaces_a_run_only_when_the_new_one_has_started(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "run"]  # no staging, lock or old folder left
 
 
+def test_a_run_refused_for_bad_input_leaves_out_as_it_was(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "short.txt").write_text("a b c d\n")
+    (tmp_path / "c.txt").write_text(CORPUS)
+    (tmp_path / "empty").mkdir()  # the user's own empty folder: kept, and kept empty
+    for out in ("new", "empty"):
+        before = sorted(p.name for p in tmp_path.iterdir())
+        args = ["train", "lm", "--arch", "transformer", "--config", "tf-tiny", "--out", out]
+        code, _, err = run_main([*args, "--corpus", "short.txt"], monkeypatch, capsys)
+        assert code == 2 and "shorter than one batch" in err
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+        assert list((tmp_path / "empty").iterdir()) == []
+        # so the corrected command needs no --overwrite
+        good = [*args, "--corpus", "c.txt", "--epochs", "1", "--max-batches", "2", "--bptt", "8", "--threads", "1"]
+        assert run_main(good, monkeypatch, capsys)[0] == 0
+        assert (tmp_path / out / "summary.json").is_file()
+
+
 def test_a_second_process_cannot_claim_an_out_folder_in_use(tmp_path):
     import subprocess
 
