@@ -258,6 +258,19 @@ def test_cli_track_and_single_run_track(tmp_path, toy):
     assert code == 2 and "--backend torch" in err
 
 
+def test_track_refuses_an_option_of_another_trainer_instead_of_ignoring_it(tmp_path, toy):
+    corpus = str(toy.path("train"))
+    for args, message in (
+        (["--trainer", "skipgram", "--corpus", corpus, "--arch", "transformer"], "--arch is for --trainer lm"),
+        (["--trainer", "lm", "--corpus", corpus, "--dim", "50"], "--dim is for --trainer skipgram"),
+        (["--trainer", "nmt", "--corpus", corpus], "--corpus is for --trainer lm or skipgram"),
+        (["--trainer", "lm", "--corpus", corpus, "--src", "fr"], "--src is for --trainer nmt"),
+    ):
+        code, _, err = run_cli("track", *args, "--out", str(tmp_path / "t"))
+        assert code == 2 and message in err and "Traceback" not in err, err
+        assert not (tmp_path / "t").exists()
+
+
 def test_train_lm_track_records_the_split_of_one_tied_run(tmp_path, toy):
     code, _, err = run_cli(
         "train", "lm", "--corpus", str(toy.path()), "--config", "tiny", "--variant", "wt", "--epochs", "1",

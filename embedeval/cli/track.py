@@ -14,6 +14,38 @@ from embedeval.ranges import Range, positive_int
 
 console = Console(stderr=True)
 
+# options that mean something for some trainers only: set for another, they are refused rather than ignored
+_FOR = {
+    "corpus": ("lm", "skipgram"),
+    "src": ("nmt",),
+    "tgt": ("nmt",),
+    "arch": ("lm",),
+    "config_name": ("lm", "nmt"),
+    "pair": ("lm",),
+    "max_batches": ("lm", "nmt"),
+    "dim": ("skipgram",),
+    "min_count": ("skipgram",),
+}
+
+
+def _refuse_options_for_other_trainers(trainer: str) -> None:
+    from embedeval.errors import EmbedevalError
+
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        trainers = _FOR.get(param.name or "")
+        if (
+            trainers
+            and trainer not in trainers
+            and ctx.get_parameter_source(param.name)
+            not in (
+                click.core.ParameterSource.DEFAULT,
+                None,
+            )
+        ):
+            flag = max(param.opts, key=len)
+            raise EmbedevalError(f"{flag} is for --trainer {' or '.join(trainers)}, not {trainer}; leave it out")
+
 
 @click.command("track")
 @click.option(
@@ -48,7 +80,7 @@ console = Console(stderr=True)
     "config_name",
     default=None,
     help="LM config (pw-small by default; small, medium, large, demo, tiny, tf-tiny, tf-small, tf-base; see train lm "
-    "--help), or for nmt nmt-tiny, nmt-small (default), nmt-base; ignored for skipgram.",
+    "--help), or for nmt nmt-tiny, nmt-small (default), nmt-base.",
 )
 @click.option(
     "--pair",
@@ -76,7 +108,7 @@ console = Console(stderr=True)
 @click.option("--resume", is_flag=True, help="Continue an interrupted pair from its checkpoints.")
 @click.option("--epochs", type=number(positive_int(100_000)), default=None, help="Override the number of epochs.")
 @click.option(
-    "--max-batches", type=number(positive_int()), default=None, help="LM: cut every epoch after this many batches."
+    "--max-batches", type=number(positive_int()), default=None, help="lm, nmt: cut every epoch after this many batches."
 )
 @click.option("--threads", type=number(Range(int, 0, 1_024)), default=None, help="torch CPU threads.")
 @click.option("--seed", type=number(Range(int, 0, 2**32 - 1)), default=1, show_default=True)
@@ -85,10 +117,10 @@ console = Console(stderr=True)
     type=number(positive_int(100_000)),
     default=100,
     show_default=True,
-    help="SGNS dimension (as train skipgram).",
+    help="skipgram: dimension (as train skipgram).",
 )
 @click.option(
-    "--min-count", type=number(positive_int()), default=5, show_default=True, help="SGNS vocabulary threshold."
+    "--min-count", type=number(positive_int()), default=5, show_default=True, help="skipgram: vocabulary threshold."
 )
 @click.option("--no-geometry", is_flag=True, help="Skip CKA and k-NN overlap (faster records).")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Draw the figures at the end.")
@@ -107,6 +139,7 @@ def track_cmd(
     from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
     from embedeval.errors import EmbedevalError
 
+    _refuse_options_for_other_trainers(trainer)
     tcfg = TrackConfig(every=every, grad_every=grad_every, geometry=not no_geometry)
     if trainer == "nmt":
         return _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed,
