@@ -32,6 +32,9 @@ ARCHS = {
     "lstm": ("pw-small", {}),
     "transformer": ("tf-small", dict(hidden=128, bptt=64, warmup=50, min_lr_ratio=1.0)),
     "transformer-full": ("tf-small", dict(min_lr_ratio=1.0)),
+    # tf-small with one of the half-width model's changes at a time
+    "transformer-width128": ("tf-small", dict(hidden=128, min_lr_ratio=1.0)),
+    "transformer-context64": ("tf-small", dict(bptt=64, min_lr_ratio=1.0)),
 }
 DEFAULT_ARCHS = ("lstm", "transformer")
 # The rate each optimiser is normally run with for that model: Zaremba's SGD lr 1 for both (the Transformer
