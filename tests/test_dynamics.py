@@ -295,7 +295,7 @@ def test_committed_track_directories_still_load_and_plot(tmp_path):
     from embedeval.rundir import RunDir
     from tests.conftest import ROOT
 
-    for name in ("ptb-pw-small-full", "sgns-wikitext-2"):
+    for name in ("ptb-pw-small-full", "sgns-wikitext-2", "nmt-m30k-de-en"):
         folder = ROOT / "reports" / "dynamics" / name
         assert kind_of(folder) == "track"
         assert len(read_dynamics(folder)) > 10
