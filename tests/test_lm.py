@@ -372,6 +372,8 @@ def test_the_augmented_loss_is_on_the_scale_of_the_cross_entropy_it_is_added_to(
     cfg = make_config("tiny", "al", loss=loss, al_tau=2.0, al_gamma=0.5)
     torch.manual_seed(0)
     model = build_model(40, cfg)
+    with torch.no_grad():
+        model.decoder.bias.normal_()  # a zero bias would hide which logits carry it
     x, y = torch.randint(0, 40, (6, 3)), torch.randint(0, 40, (6, 3))
     cost, ce_sum, _ = lm_cost(model, cfg, x, y, model.init_hidden(3))
     features, _ = model.features(x, model.init_hidden(3))
@@ -381,6 +383,9 @@ def test_the_augmented_loss_is_on_the_scale_of_the_cross_entropy_it_is_added_to(
     kl = (target * (target.log() - log_pred)).sum()
     scale = 3 if loss == "sum-over-time" else 18
     torch.testing.assert_close(cost, (ce_sum + 0.5 * 2.0 * kl) / scale, rtol=1e-5, atol=1e-5)
+    # the cross-entropy itself keeps the output bias (only the KL's logits drop it)
+    logits = features @ model.decoder.weight.t() + model.decoder.bias
+    torch.testing.assert_close(ce_sum, F.cross_entropy(logits.view(-1, 40), y.reshape(-1), reduction="sum"))
 
 
 def test_the_augmented_loss_target_passes_gradient_only_when_asked():

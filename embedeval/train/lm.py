@@ -95,7 +95,12 @@ def lm_cost(
 ) -> tuple[torch.Tensor, torch.Tensor, list]:
     """(cost to minimise, summed cross-entropy, new hidden). Cost = CE summed over time / batch (+ terms)."""
     features, hidden = model.features(x, hidden)
-    logits = model.logits(features)
+    if cfg.augmented_loss:
+        # the augmented loss needs the bias-free logits too: one output matmul serves both (it is the costliest op)
+        raw = model.logits(features, bias=False)
+        logits = raw if model.decoder.bias is None else raw + model.decoder.bias
+    else:
+        logits = model.logits(features)
     ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
     # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers); every
     # added term is put on the same scale
@@ -108,7 +113,7 @@ def lm_cost(
         target = F.softmax(F.embedding(y, emb) @ emb.t() / tau, dim=-1)
         if not cfg.al_target_grad:
             target = target.detach()
-        log_pred = F.log_softmax(model.logits(features, bias=False) / tau, dim=-1)
+        log_pred = F.log_softmax(raw / tau, dim=-1)
         kl = F.kl_div(log_pred.view(-1, log_pred.size(-1)), target.view(-1, target.size(-1)), reduction="sum")
         cost = cost + cfg.al_gamma * tau * kl / scale
     if model.projection is not None:
