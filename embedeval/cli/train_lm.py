@@ -103,7 +103,10 @@ console = Console(stderr=True)
 )
 @click.option("--al-tau", type=number(R["al_tau"]), default=None, help="Augmented-loss temperature.")
 @click.option(
-    "--al-gamma", type=number(R["al_gamma"]), default=None, help="Augmented-loss weight: alpha = gamma * tau."
+    "--al-gamma",
+    type=number(R["al_gamma"]),
+    default=None,
+    help="Augmented-loss weight: alpha = gamma * tau (default 0.5, Inan et al.'s PTB value; they use 1.0 on WikiText-2).",
 )
 @click.option(
     "--al-target-grad/--no-al-target-grad",

@@ -72,7 +72,8 @@ class LMConfig:
     # epoch of pr / wt+pr (reports/press-wolf/PR-GAP.md: train ppl over 400 batches 1,034 at 1, 817 at 0.1)
     pr_lr_scale: float = 1.0
     al_tau: float = 20.0  # augmented loss temperature (Inan et al.)
-    al_gamma: float = 1.0  # alpha = gamma * tau
+    # alpha = gamma * tau. Inan et al. use gamma 0.5 on PTB and 1.0 on WikiText-2 (docs/methods.md section 7)
+    al_gamma: float = 0.5
     # whether the augmented loss's target y~ = softmax(U[target] U^T / tau) passes gradient into U (off: y~ is a
     # fixed target at each step, as a label would be)
     al_target_grad: bool = False
