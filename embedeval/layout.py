@@ -15,6 +15,8 @@ A run directory (``embedeval train``)::
     RUN_DIR/metrics.jsonl           one JSON object per epoch
     RUN_DIR/summary.json            final numbers, "status": "complete" | "incomplete", schema
     RUN_DIR/checkpoint.pt           language models: tensors and plain numbers (torch.load weights_only=True)
+    RUN_DIR/last-good/              LM runs, only while training and validation perplexity rose in the last epoch:
+                                    the checkpoint and embeddings of the epoch before, put back if the run diverges
 
 A track directory (``embedeval track``) holds ``untied/`` and ``tied/`` run directories, ``track.json``
 (settings, buckets, probe), ``dynamics.jsonl`` (one record per interval), ``summary.json``, ``snapshots/`` and
@@ -32,6 +34,7 @@ PROJECTION = "projection.npz"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.pt"
+LAST_GOOD = "last-good"
 TRACK = "track.json"
 DYNAMICS = "dynamics.jsonl"
 PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint

@@ -356,8 +356,33 @@ def test_a_diverging_run_stops_with_the_previous_checkpoint_kept(tmp_path, toy_c
     monkeypatch.setattr(lm, "evaluate_perplexity", valid_rising)
     with RunDir.create(tmp_path / "run") as run, pytest.raises(EmbedevalError, match="diverging"):
         train_lm(tiny(epochs=6), data, run)
-    assert load_checkpoint(tmp_path / "run" / CHECKPOINT)["epoch"] == 2  # epoch 3 rose twice: not saved
-    assert "diverging" in run.read_json("summary.json")["error"]
+    # epochs 2 and 3 both rose: what is left on disk is epoch 1, the last before the rise, checkpoint and embeddings
+    state = load_checkpoint(tmp_path / "run" / CHECKPOINT)
+    assert state["epoch"] == 1
+    [saved] = load(tmp_path / "run" / "embeddings" / "input.npz")
+    np.testing.assert_array_equal(saved.vectors, state["model"]["encoder.weight"].numpy())
+    assert not (tmp_path / "run" / "last-good").exists()
+    assert "epoch 1, the last before the rise" in run.read_json("summary.json")["error"]
+
+
+def test_one_bad_epoch_keeps_a_copy_aside_until_the_next_one_recovers(tmp_path):
+    from embedeval.train.lm import keep_last_good, restore_last_good, rose
+
+    def h(*pairs):
+        return [{"train_ppl": t, "valid_ppl": v} for t, v in pairs]
+
+    assert rose(h((100, 130), (110, 140))) and not rose(h((100, 130), (90, 140)))
+    run = tmp_path / "run"
+    (run / "embeddings").mkdir(parents=True)
+    (run / "checkpoint.pt").write_bytes(b"epoch 4")
+    (run / "embeddings" / "tied.npz").write_bytes(b"epoch 4 rows")
+    keep_last_good(run)  # epoch 5 rose: epoch 4's files go aside before epoch 5's replace them
+    (run / "checkpoint.pt").write_bytes(b"epoch 5")
+    (run / "embeddings" / "tied.npz").write_bytes(b"epoch 5 rows")
+    restore_last_good(run)  # epoch 6 rose again: the run diverged, epoch 4 comes back
+    assert (run / "checkpoint.pt").read_bytes() == b"epoch 4"
+    assert (run / "embeddings" / "tied.npz").read_bytes() == b"epoch 4 rows"
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "embeddings"]
 
 
 @pytest.mark.parametrize("loss", ["sum-over-time", "mean"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write, atomic_write_npz
-from embedeval.layout import CHECKPOINT, PROJECTION
+from embedeval.layout import CHECKPOINT, EMBEDDINGS, LAST_GOOD, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
 from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, train
@@ -229,13 +231,48 @@ def _refuse_impossible_perplexity(valid_ppl: float, vocab_size: int, run: RunDir
         )
 
 
+def rose(history: list[dict[str, Any]]) -> bool:
+    """Training and validation perplexity both rose in the last epoch (the first step of a divergence)."""
+    if len(history) < 2:
+        return False
+    a, b = history[-2:]
+    return a["valid_ppl"] < b["valid_ppl"] and a["train_ppl"] < b["train_ppl"]
+
+
+def _run_files(folder: Path) -> list[Path]:
+    """The files a run's state is: its checkpoint, embeddings and projection (paths relative to ``folder``)."""
+    files = [Path(CHECKPOINT), Path(PROJECTION)]
+    if (folder / EMBEDDINGS).is_dir():
+        files += [Path(EMBEDDINGS) / p.name for p in sorted((folder / EMBEDDINGS).glob("*.npz"))]
+    return [f for f in files if (folder / f).is_file()]
+
+
+def keep_last_good(run_path: Path) -> None:
+    """Copy the checkpoint and embeddings on disk (the epoch before a rise) aside into ``last-good/``."""
+    side = run_path / LAST_GOOD
+    shutil.rmtree(side, ignore_errors=True)
+    staging = run_path / f".{LAST_GOOD}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    for rel in _run_files(run_path):
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_path / rel, staging / rel)
+    os.replace(staging, side)  # all or nothing: a crash mid-copy leaves no half-filled last-good/
+
+
+def restore_last_good(run_path: Path) -> None:
+    """Put the copies of ``last-good/`` back in place of the diverged epoch's files."""
+    side = run_path / LAST_GOOD
+    if not side.is_dir():
+        return
+    for rel in _run_files(side):
+        os.replace(side / rel, run_path / rel)
+    shutil.rmtree(side, ignore_errors=True)
+
+
 def diverging(history: list[dict[str, Any]]) -> bool:
     """Training *and* validation perplexity rose in each of the last two epochs: the run is coming apart. (Valid
     rising alone is overfitting, which a run without dropout shows for its last epochs and must be allowed.)"""
-    if len(history) < 3:
-        return False
-    a, b, c = history[-3:]
-    return a["valid_ppl"] < b["valid_ppl"] < c["valid_ppl"] and a["train_ppl"] < b["train_ppl"] < c["train_ppl"]
+    return len(history) >= 3 and rose(history[:-1]) and rose(history)
 
 
 class _Cost(torch.nn.Module):
@@ -424,18 +461,25 @@ class LMTrainer(Interruptible):
             }
             _refuse_impossible_perplexity(record["valid_ppl"], len(self.data.vocab), run)
             if diverging([*self.history, record]):
-                kept = self.history[-1]["epoch"]
+                kept = self.history[-2]["epoch"]  # the last epoch before the two rises
+                if self.world.main:
+                    restore_last_good(run.path)
                 last = [*self.history[-2:], record]
                 train = ", ".join(f"{r['train_ppl']:.1f}" for r in last)
                 valid = ", ".join(f"{r['valid_ppl']:.1f}" for r in last)
                 message = (
                     f"diverging: training and validation perplexity rose for two epochs in a row (train {train}; "
-                    f"valid {valid}): stopped; the checkpoint of epoch {kept} is kept (lower --lr, or check the "
-                    "variant's settings)"
+                    f"valid {valid}): stopped; the checkpoint and embeddings of epoch {kept}, the last before the "
+                    "rise, are kept (lower --lr, or check the variant's settings)"
                 )
                 if self.world.main:
                     run.summary("incomplete", error=message)
                 raise EmbedevalError(message, run.path)
+            if self.world.main:  # before the checkpoint below replaces the epoch that may be the last good one
+                if rose([*self.history, record]):
+                    keep_last_good(run.path)
+                else:
+                    shutil.rmtree(run.path / LAST_GOOD, ignore_errors=True)
             self.history.append(record)
             self.epoch, self.batch, self.hidden, self.partial = self.epoch + 1, 0, None, (0.0, 0)
             self.checkpoint()
