@@ -171,10 +171,13 @@ def summarise_table(
     (``reports_dir/TABLE-sSEED/results.json``) side by side."""
     rows = []
     for row in table.rows:
-        found = []
+        found, stopped = [], []
         for seed in seeds:
             run = table.build(row, seed)
-            if run.state(runs_dir) != "complete":
+            state = run.state(runs_dir)
+            if state == "failed":  # stopped by the trainer (diverging, non-finite loss): a result too, not in the means
+                stopped.append({"seed": seed, "error": _error_of(runs_dir / run.folder)})
+            if state != "complete":
                 continue
             summary = json.loads((runs_dir / run.folder / SUMMARY).read_text(encoding="utf-8"))
             found.append({"seed": seed, "valid": summary.get(table.keys[0] or "-"), "test": summary.get(table.keys[1] or "-"),
@@ -194,6 +197,7 @@ def summarise_table(
                 "paper_test": paper[1] if paper else None,
                 "test_gap": (test_mean - paper[1]) if (paper and test_mean is not None) else None,
                 "parameters": found[0]["parameters"] if found else None,
+                "stopped": stopped,
             }
         )
     claims = seed_claims(table, seeds, reports_dir) if reports_dir is not None else []
@@ -242,6 +246,13 @@ def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list
     return list(rows.values())
 
 
+def _error_of(folder: Path) -> str:
+    try:
+        return str(json.loads((folder / SUMMARY).read_text(encoding="utf-8")).get("error", "no reason recorded"))
+    except (OSError, ValueError):
+        return "its summary.json cannot be read"
+
+
 def _fmt(mean: float | None, sd: float | None) -> str:
     if mean is None:
         return "—"
@@ -269,6 +280,10 @@ def table_markdown(result: dict[str, Any]) -> str:
             f"| {r['row']} | {len(r['seeds'])} | {params} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
             f"{_fmt(r['test_mean'], r['test_sd'])} | {r['paper_valid'] or '—'} | {r['paper_test'] or '—'} | {gap} |"
         )
+    stopped = [(r["row"], s) for r in result["rows"] for s in r.get("stopped", [])]
+    if stopped:
+        lines += ["", "Stopped by the trainer, not in the means:", ""]
+        lines += [f"- {row}, seed {s['seed']}: {s['error']}" for row, s in stopped]
     return "\n".join(lines) + "\n" + _claims_markdown(result)
 
 

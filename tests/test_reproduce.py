@@ -50,6 +50,19 @@ def test_the_table_is_mean_and_sd_over_finished_seeds_beside_the_paper(tmp_path)
     assert "| untied | 2 | — | 122.0 ± 1.4 | 115.0 ± 1.4 | 120.7 | 114.5 | +0.5 |" in text
 
 
+def test_a_run_the_trainer_stopped_is_named_under_the_table_not_averaged(tmp_path):
+    table = reproduce.get_table("inan-small")
+    fake_run(tmp_path / "ptb-pw-small-re", "complete", 114.6, 109.3)
+    folder = tmp_path / "ptb-pw-small-real"
+    fake_run(folder, "incomplete")
+    reason = "diverging: training and validation perplexity rose for two epochs in a row"
+    (folder / "summary.json").write_text(json.dumps({"status": "incomplete", "error": reason}))
+    result = summarise_table(table, (1,), tmp_path)
+    real = next(r for r in result["rows"] if r["row"] == "real")
+    assert real["seeds"] == [] and real["stopped"] == [{"seed": 1, "error": reason}]
+    assert f"- real, seed 1: {reason}" in table_markdown(result)
+
+
 def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
     table = reproduce.get_table("multi30k-tying")
     for tie, bleu, params in (("none", 33.0, 11_674_624), ("all", 32.0, 7_578_624)):
