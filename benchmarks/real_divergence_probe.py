@@ -18,6 +18,10 @@ for step.
 
     EMBEDEVAL_DATA=../shared/data python benchmarks/real_divergence_probe.py --steps 13000 --every 100 \
         --json reports/press-wolf/real_divergence_probe.json
+
+``--start CHECKPOINT`` starts both from one saved state instead (a `real` or `re` checkpoint: the two models have
+the same parameters), at its epoch: from REAL's state after epoch 4, it asks whether that state comes apart without
+the augmented loss too.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import torch.nn.functional as F
 from embedeval.data.corpus import resolve_corpus
 from embedeval.files import atomic_write_json
 from embedeval.rundir import RunDir
-from embedeval.train.lm import LMTrainer, load_lm_data
+from embedeval.train.lm import LMTrainer, load_checkpoint, load_lm_data
 from embedeval.train.lm_config import make_config
 
 _last_norm: list[float] = []
@@ -85,12 +89,19 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="Also write the records here.")
+    parser.add_argument("--start", help="A checkpoint to start both runs from (its weights and epoch).")
+    parser.add_argument("--variants", default="real,re", help="Comma-separated, from real, re (default both).")
     args = parser.parse_args()
     if args.steps < 1 or args.every < 1:
         parser.error("--steps and --every must be positive")
     torch.nn.utils.clip_grad_norm_ = _recording_clip
     data = load_lm_data(resolve_corpus("ptb"))
-    variants = ("real", "re")
+    variants = tuple(v.strip() for v in args.variants.split(","))
+    if not variants or any(v not in ("real", "re") for v in variants):
+        parser.error("--variants takes real and/or re")
+    start = load_checkpoint(args.start) if args.start else None
+    if start is not None and start["batch"]:
+        parser.error("--start needs a checkpoint written at the end of an epoch")
     records: dict[str, list[dict]] = {v: [] for v in variants}
     clipped = {v: [0, 0] for v in variants}  # steps clipped, steps in the interval
     grad = {v: [] for v in variants}
@@ -99,6 +110,9 @@ def main() -> None:
         for v in variants:
             cfg = make_config("pw-small", v, seed=args.seed, threads=1)
             trainers[v] = LMTrainer(cfg, data, RunDir.create(f"{tmp}/{v}"))
+            if start is not None:  # SGD keeps no state, pw-small has no dropout: weights and position are the state
+                trainers[v].model.load_state_dict(start["model"])
+                trainers[v].epoch, trainers[v].history = start["epoch"], list(start["history"])
             steps[v] = trainers[v].steps()
         started = time.perf_counter()
         print(f"{'step':>6} {'variant':7} {'train ppl':>9} {'|U| mean':>8} {'p99':>6} {'max':>6} {'top100':>6} "
@@ -138,8 +152,9 @@ def main() -> None:
                         {
                             "config": "pw-small",
                             "seed": args.seed,
-                            "al_tau": trainers["real"].cfg.al_tau,
-                            "al_gamma": trainers["real"].cfg.al_gamma,
+                            "al_tau": trainers[variants[0]].cfg.al_tau,
+                            "al_gamma": trainers[variants[0]].cfg.al_gamma,
+                            "start": args.start,
                             "every": args.every,
                             "steps_done": step,
                             "seconds": time.perf_counter() - started,
