@@ -30,6 +30,7 @@ import argparse
 import math
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -99,7 +100,7 @@ def main() -> None:
     variants = tuple(v.strip() for v in args.variants.split(","))
     if not variants or any(v not in ("real", "re") for v in variants):
         parser.error("--variants takes real and/or re")
-    start = load_checkpoint(args.start) if args.start else None
+    start = load_checkpoint(Path(args.start)) if args.start else None
     if start is not None and start["batch"]:
         parser.error("--start needs a checkpoint written at the end of an epoch")
     records: dict[str, list[dict]] = {v: [] for v in variants}
