@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--json", help="Also write the records here.")
     parser.add_argument("--start", help="A checkpoint to start both runs from (its weights and epoch).")
     parser.add_argument("--variants", default="real,re", help="Comma-separated, from real, re (default both).")
+    parser.add_argument("--lr", type=float, help="SGD rate in place of the schedule's (one change, with --start).")
+    parser.add_argument("--al-target-grad", action="store_true", help="Let the augmented loss's target pass gradient.")
     args = parser.parse_args()
     if args.steps < 1 or args.every < 1:
         parser.error("--steps and --every must be positive")
@@ -109,11 +111,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trainers, steps = {}, {}
         for v in variants:
-            cfg = make_config("pw-small", v, seed=args.seed, threads=1)
+            cfg = make_config("pw-small", v, seed=args.seed, threads=1, al_target_grad=args.al_target_grad or None)
             trainers[v] = LMTrainer(cfg, data, RunDir.create(f"{tmp}/{v}"))
             if start is not None:  # SGD keeps no state, pw-small has no dropout: weights and position are the state
                 trainers[v].model.load_state_dict(start["model"])
                 trainers[v].epoch, trainers[v].history = start["epoch"], list(start["history"])
+            if args.lr is not None:  # every epoch at this rate: the trainer asks its lr() at each epoch's start
+                trainers[v].lr = lambda rate=args.lr: rate
             steps[v] = trainers[v].steps()
         started = time.perf_counter()
         print(f"{'step':>6} {'variant':7} {'train ppl':>9} {'|U| mean':>8} {'p99':>6} {'max':>6} {'top100':>6} "
@@ -156,6 +160,8 @@ def main() -> None:
                             "al_tau": trainers[variants[0]].cfg.al_tau,
                             "al_gamma": trainers[variants[0]].cfg.al_gamma,
                             "start": args.start,
+                            "lr": args.lr,
+                            "al_target_grad": args.al_target_grad,
                             "every": args.every,
                             "steps_done": step,
                             "seconds": time.perf_counter() - started,
