@@ -236,6 +236,13 @@ def test_resume_refuses_other_settings_but_may_add_epochs_and_threads(tmp_path, 
     code, _, err = run_cli(*base, "--epochs", "2", "--threads", "1", *out, "--resume")
     assert code == 0, err
     assert len(RunDir(tmp_path / "run").metrics()) == 2
+    # a setting this variant never reads (wt has no augmented loss) may differ: a default changed since the run began
+    code, _, err = run_cli(*base, "--epochs", "3", "--al-gamma", "2", *out, "--resume")
+    assert code == 0, err
+    al = ("train", "lm", "--corpus", str(toy_corpus.path("train").parent), "--config", "tiny", "--variant", "al")
+    assert run_cli(*al, "--epochs", "1", "--out", str(tmp_path / "al"))[0] == 0
+    code, _, err = run_cli(*al, "--epochs", "2", "--al-gamma", "2", "--out", str(tmp_path / "al"), "--resume")
+    assert code == 2 and "al_gamma 2.0 (the run has 0.5)" in " ".join(err.split())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

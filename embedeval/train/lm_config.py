@@ -117,6 +117,11 @@ class LMConfig:
     def augmented_loss(self) -> bool:
         return self.variant in ("al", "real")
 
+    def unused_fields(self) -> tuple[str, ...]:
+        """Fields this variant never reads: a resume may differ in them (a default changed since the run began)."""
+        unused = () if self.augmented_loss else ("al_tau", "al_gamma", "al_target_grad")
+        return unused + (() if self.projection else ("pr_lambda", "pr_bias", "pr_lr_scale"))
+
 
 # name: (init_scale, lr, clip, layers, bptt, hidden, epochs at full lr, total epochs, keep_prob, decay, batch)
 _ZAREMBA = {
