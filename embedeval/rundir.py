@@ -162,9 +162,12 @@ class RunDir:
             },
         )
 
-    def check_resume_config(self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs")) -> None:
+    def check_resume_config(
+        self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs"), unused: tuple[str, ...] = ()
+    ) -> None:
         """Refuse to resume with settings other than the run's own: the checkpoint would silently continue under
-        a different lr, schedule or loss. Threads and device change no result; more epochs extend the run."""
+        a different lr, schedule or loss. Threads and device change no result; more epochs extend the run; fields
+        the run never reads (``unused``) change nothing either."""
         stored = self.read_json(CONFIG) if (self.path / CONFIG).is_file() else {}
         saved = stored.get("config")
         if not saved:
@@ -173,7 +176,7 @@ class RunDir:
         differ = [
             f"{key} {now[key]!r} (the run has {saved[key]!r})"
             for key in now
-            if key in saved and key not in may_change and now[key] != saved[key]
+            if key in saved and key not in may_change and key not in unused and now[key] != saved[key]
         ]
         if differ:
             raise EmbedevalError(

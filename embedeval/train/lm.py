@@ -329,8 +329,7 @@ class LMTrainer(Interruptible):
         self.partial = (0.0, 0)  # cross-entropy and tokens of the current epoch before a resume
         self.optimizer = make_optimizer(model, cfg)
         if resume:
-            # here, not in the CLI: Python callers get the same check
-            run.check_resume_config(cfg, may_change=("threads", "device", "epochs", *cfg.unused_fields()))
+            run.check_resume_config(cfg, unused=cfg.unused_fields())  # here, not in the CLI: Python callers too
             self._restore()
         self.random = OwnRandomState(cfg.device)  # from here on, dropout draws from this run's own stream
         self.counts = model.parameter_counts()
