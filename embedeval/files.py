@@ -152,6 +152,23 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _lock_pid(lock: Path) -> int:
+    try:
+        return int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def writer_pid(target: str | Path) -> int | None:
+    """The process now writing ``target`` (an ``--out`` folder claimed by :class:`OutputDir`), or None."""
+    pid = _lock_pid(_lock_path(Path(target)))
+    return pid if pid and pid != os.getpid() and _pid_alive(pid) else None
+
+
 class OutputDir:
     """An output folder claimed for one process; see the module docstring.
 
@@ -230,15 +247,12 @@ class OutputDir:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise _oserror(err, "create the parent folder of --out", self.target) from None
-        lock = self.target.parent / f".{self.target.name}.lock"
+        lock = _lock_path(self.target)
         for _ in range(2):
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                try:
-                    pid = int(lock.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
+                pid = _lock_pid(lock)
                 if pid and pid != os.getpid() and _pid_alive(pid):
                     raise EmbedevalError(
                         f"another embedeval process (pid {pid}) is writing to this folder; wait for it to finish or "

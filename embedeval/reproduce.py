@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from embedeval.errors import EmbedevalError
-from embedeval.files import atomic_write_json, atomic_write_text
+from embedeval.files import atomic_write_json, atomic_write_text, writer_pid
 from embedeval.layout import CHECKPOINT, SUMMARY
 
 
@@ -29,7 +29,10 @@ class Run:
     args: tuple[str, ...]  # embedeval arguments, without --out / --resume / --overwrite
 
     def state(self, runs_dir: Path) -> str:
-        """complete, incomplete (resumable), failed (stopped with an error), or absent."""
+        """complete, running (another process trains it now), incomplete (resumable), failed (stopped with an
+        error), or absent."""
+        if writer_pid(runs_dir / self.folder) is not None:
+            return "running"
         summary = runs_dir / self.folder / SUMMARY
         if not summary.is_file():
             return "absent"

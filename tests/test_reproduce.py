@@ -148,6 +148,37 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     assert json.loads((tmp_path / "out" / "toy.json").read_text())["rows"][0]["seeds"] == []
 
 
+def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, monkeypatch, capsys):
+    """Two `reproduce` calls (or a hand-started `train`) over one runs folder: the second must not start a run the
+    first is training, and its dry run says who has it."""
+    import subprocess
+    import sys
+
+    def tiny(row: str, seed: int) -> Run:
+        args = ("train", "lm", "--corpus", "builtin", "--config", "tiny", "--variant", row, "--seed", str(seed))
+        return Run(row, seed, f"tiny-{row}-s{seed}", (*args, "--max-batches", "5", "--threads", "1"))
+
+    monkeypatch.setitem(reproduce.TABLES, "toy", Table("toy", "a toy table", ("untied", "wt"), {}, "none", tiny))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (tmp_path / "runs" / ".tiny-wt-s1.lock").write_text(str(other.pid))  # as OutputDir claims a folder
+        args = ["reproduce", "toy", "--seeds", "1", "--runs-dir", "runs", "--out", "out", "--no-report"]
+        code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)
+        assert code == 0 and f"tiny-wt-s1                   seed 1  running in another process (pid {other.pid})" in out
+        code, out, err = run_main(args, monkeypatch, capsys)
+        assert code == 0, err
+        assert "not started here, already training: tiny-wt-s1" in err
+        assert (tmp_path / "runs" / "tiny-untied-s1" / "summary.json").is_file()
+        assert not (tmp_path / "runs" / "tiny-wt-s1").exists()
+    finally:
+        other.kill()
+        other.wait()
+    code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # the holder is gone: an ordinary absent run
+    assert "tiny-wt-s1                   seed 1  absent" in out
+
+
 def test_a_terminated_reproduce_stops_and_checkpoints_its_runs(tmp_path):
     """`timeout`, a scheduler or a closed terminal signals the reproduce process only; its runs must not go on
     training unattended, and what they trained must be kept for the next call."""

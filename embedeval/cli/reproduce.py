@@ -14,6 +14,7 @@ from embedeval.cli.console import console, err_console
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
+from embedeval.files import writer_pid
 from embedeval.ranges import Range
 
 
@@ -79,15 +80,25 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     root = Path(runs_dir)
     runs = spec.runs(seed_list)
     console.print(f"[bold]{markup_safe(spec.title)}[/]: {len(runs)} runs in {markup_safe(root)}")
+    busy = []
     for run in runs:
         state = run.state(root)
-        console.print(f"  {run.folder:<28} seed {run.seed}  {state}", highlight=False)
-        if dry_run and state != "complete":
+        shown = f"running in another process (pid {writer_pid(root / run.folder)})" if state == "running" else state
+        console.print(f"  {run.folder:<28} seed {run.seed}  {shown}", highlight=False)
+        if dry_run and state not in ("complete", "running"):
             console.print(f"    embedeval {markup_safe(' '.join(run.command(root)))}", highlight=False)
+        busy += [run] if state == "running" else []
     if dry_run:
         return
+    if busy and not no_train:
+        # Started again here it would only be refused (the folder is claimed); its row fills in when it finishes.
+        err_console.print(
+            f"not started here, already training: {', '.join(r.folder for r in busy)}; call this command again "
+            "when they finish to add them to the table",
+            highlight=False,
+        )
     env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
-    waiting = [] if no_train else [r for r in runs if r.state(root) != "complete"]
+    waiting = [] if no_train else [r for r in runs if r.state(root) not in ("complete", "running")]
     running: dict[str, tuple[subprocess.Popen, object]] = {}
     failed = []
     root.mkdir(parents=True, exist_ok=True)
