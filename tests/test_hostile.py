@@ -459,6 +459,38 @@ def test_a_run_refused_for_bad_input_leaves_out_as_it_was(tmp_path, monkeypatch,
         assert (tmp_path / out / "summary.json").is_file()
 
 
+def test_a_batch_too_large_for_memory_is_refused_before_the_old_run_is_replaced(tmp_path, monkeypatch, capsys):
+    """`--bptt 100000` on a Transformer once died in its first step with the allocator's traceback, after the run
+    folder had been replaced. Its logits alone (batch x context x vocabulary) are known before any work."""
+    from embedeval.train import base
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text(CORPUS * 40)
+    args = ["train", "lm", "--arch", "transformer", "--config", "tf-tiny", "--corpus", "c.txt", "--out", "run",
+            "--epochs", "1", "--max-batches", "2", "--threads", "1"]  # fmt: skip
+    assert run_main(args, monkeypatch, capsys)[0] == 0
+    before = (tmp_path / "run" / "summary.json").read_bytes()
+    monkeypatch.setattr(base, "available_memory", lambda device: 2**16)  # a machine with 64 KiB free
+    code, _, err = run_main([*args, "--overwrite", "--bptt", "1000"], monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "needs at least" in err and "for its logits" in err and "use a smaller --batch-size or --bptt" in err
+    assert (tmp_path / "run" / "summary.json").read_bytes() == before  # the old run is untouched
+
+
+def test_running_out_of_memory_mid_step_is_one_line(tmp_path, monkeypatch, capsys):
+    from embedeval.train import lm
+
+    def allocator_fails(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text(CORPUS * 40)
+    monkeypatch.setattr(lm, "lm_cost", allocator_fails)
+    args = ["train", "lm", "--config", "tiny", "--corpus", "c.txt", "--out", "run", "--threads", "1"]
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err and "out of memory in a training or evaluation step" in err
+
+
 def test_a_second_process_cannot_claim_an_out_folder_in_use(tmp_path):
     import subprocess
 

@@ -27,6 +27,34 @@ from embedeval.files import WriteError
 GradHook = Callable[..., None]
 
 
+def available_memory(device: str) -> int | None:
+    """Bytes the process can still allocate on ``device`` (None where it cannot be told)."""
+    if device == "cuda":
+        return torch.cuda.mem_get_info()[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_logits_fit(rows: int, vocab: int, device: str, fix: str) -> None:
+    """Refuse, before any work, a batch whose logits alone cannot be held: ``rows`` predictions x ``vocab`` scores,
+    with their gradient (a lower bound of the step's memory, so nothing that fits is refused). ``fix`` names the
+    flags that shrink it. Without this the allocator fails mid-step with a traceback, after the run folder was
+    replaced."""
+    need = 2 * rows * vocab * 4  # float32 logits and their gradient
+    free = available_memory(device)
+    if free is not None and need > free:
+        raise EmbedevalError(
+            f"one batch needs at least {need / 2**30:,.1f} GiB for its logits ({rows:,} predictions x {vocab:,} "
+            f"words x 4 bytes, and their gradient) and this {device} has {free / 2**30:,.1f} GiB available: {fix}"
+        )
+
+
 @runtime_checkable
 class EmbeddingModel(Protocol):
     """A model with an input embedding U and an output embedding V (the same tensor when tied), as Hugging Face's

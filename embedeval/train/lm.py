@@ -315,6 +315,10 @@ class LMTrainer(Interruptible):
                 f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
             )
         self.train = distributed.shard_columns(self.train, self.world)
+        base.check_logits_fit(
+            max(self.train.size(1), cfg.eval_batch_size) * cfg.bptt, len(data.vocab), cfg.device,
+            "use a smaller --batch-size or --bptt (or --eval-batch-size)",
+        )  # fmt: skip
         self.model = model = build_model(len(data.vocab), cfg).to(cfg.device)  # tied here, before any wrapping
         self.cost = _Cost(model, cfg)
         if self.world.distributed:

@@ -208,6 +208,8 @@ class NMTTrainer(Interruptible):
                 f"a batch of {smallest} sentence pair(s) cannot be shared by {self.world.size} processes: raise "
                 "--batch-tokens or use fewer processes"
             )
+        target_rows = max(len(b) * (max(len(data.tgt["train"][i]) for i in b) + 1) for b in self.batches)
+        base.check_logits_fit(target_rows, len(data.tgt_sp), cfg.device, "use a smaller --batch-tokens or --max-len")
         self.model = model = Seq2Seq(len(data.src_sp), len(data.tgt_sp), cfg).to(cfg.device)  # tied before wrapping
         self.cost = _Cost(model, cfg.label_smoothing)
         if self.world.distributed:
