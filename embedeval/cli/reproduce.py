@@ -22,9 +22,11 @@ def _seeds(value: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(s) for s in value.split(",") if s.strip())
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of seeds, e.g. 1,2,3") from None
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of seeds, e.g. 1,2,3", param_hint="--seeds"
+        ) from None
     if not seeds or any(s < 0 for s in seeds):
-        raise click.BadParameter("give one or more seeds >= 0, e.g. 1,2,3")
+        raise click.BadParameter("give one or more seeds >= 0, e.g. 1,2,3", param_hint="--seeds")
     return seeds
 
 
