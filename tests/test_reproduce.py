@@ -124,6 +124,12 @@ def test_unknown_table_is_one_line(tmp_path, monkeypatch, capsys):
     assert code == 2 and "known tables: press-wolf-table6" in err
 
 
+@pytest.mark.parametrize("seeds", ["1,x", ",", "-1"])
+def test_bad_seeds_name_the_option(seeds, monkeypatch, capsys):
+    code, _, err = run_main(["reproduce", "inan-small", "--seeds", seeds, "--dry-run"], monkeypatch, capsys)
+    assert code == 2 and "Invalid value for --seeds" in err and "e.g. 1,2,3" in err
+
+
 def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, capsys):
     def tiny(row: str, seed: int) -> Run:
         args = ("train", "lm", "--corpus", "builtin", "--config", "tiny", "--variant", row, "--seed", str(seed))
