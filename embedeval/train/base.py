@@ -30,7 +30,10 @@ GradHook = Callable[..., None]
 def available_memory(device: str) -> int | None:
     """Bytes the process can still allocate on ``device`` (None where it cannot be told)."""
     if device == "cuda":
-        return torch.cuda.mem_get_info()[0]
+        try:
+            return torch.cuda.mem_get_info()[0]
+        except (RuntimeError, AssertionError):  # no usable GPU: the trainer's own device check says so
+            return None
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:
