@@ -286,17 +286,6 @@ def main() -> None:
     except MemoryError:
         err_console.print("[bold red]error[/]: out of memory; use smaller inputs or settings", highlight=False)
         sys.exit(2)
-    except RuntimeError as err:
-        # torch's allocator failing mid-step (CPU: "can't allocate memory"; CUDA: OutOfMemoryError): a trainer keeps
-        # its last checkpoint, so say what ran out and how to shrink the step, without a traceback
-        if type(err).__name__ != "OutOfMemoryError" and "can't allocate memory" not in str(err):
-            raise
-        err_console.print(
-            "[bold red]error[/]: out of memory in a training or evaluation step; use a smaller --batch-size, "
-            "--bptt or model (a run stopped here keeps its last checkpoint)",
-            highlight=False,
-        )
-        sys.exit(2)
     except click.exceptions.Abort as err:
         # click turns KeyboardInterrupt into Abort; trainers put "checkpoint saved ..." in the interrupt
         cause = str(err.__context__ or "")
@@ -309,6 +298,17 @@ def main() -> None:
         # trainers raise KeyboardInterrupt("SIGTERM: checkpoint saved; continue with --resume")
         err_console.print(f"interrupted: {markup_safe(err)}" if str(err) else "interrupted", highlight=False)
         sys.exit(130)
+    except RuntimeError as err:  # after click's Abort, which is a RuntimeError too
+        # torch's allocator failing mid-step (CPU: "can't allocate memory"; CUDA: OutOfMemoryError): a trainer keeps
+        # its last checkpoint, so say what ran out and how to shrink the step, without a traceback
+        if type(err).__name__ != "OutOfMemoryError" and "can't allocate memory" not in str(err):
+            raise
+        err_console.print(
+            "[bold red]error[/]: out of memory in a training or evaluation step; use a smaller --batch-size, "
+            "--bptt or model (a run stopped here keeps its last checkpoint)",
+            highlight=False,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":
