@@ -252,8 +252,8 @@ class OutputDir:
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                pid = _lock_pid(lock)
-                if pid and pid != os.getpid() and _pid_alive(pid):
+                pid = writer_pid(self.target)
+                if pid is not None:
                     raise EmbedevalError(
                         f"another embedeval process (pid {pid}) is writing to this folder; wait for it to finish or "
                         "choose another --out",

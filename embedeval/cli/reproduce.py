@@ -82,16 +82,16 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     root = Path(runs_dir)
     runs = spec.runs(seed_list)
     console.print(f"[bold]{markup_safe(spec.title)}[/]: {len(runs)} runs in {markup_safe(root)}")
-    busy = []
+    states = {run.folder: run.state(root) for run in runs}
     for run in runs:
-        state = run.state(root)
+        state = states[run.folder]
         shown = f"running in another process (pid {writer_pid(root / run.folder)})" if state == "running" else state
         console.print(f"  {run.folder:<28} seed {run.seed}  {shown}", highlight=False)
         if dry_run and state not in ("complete", "running"):
             console.print(f"    embedeval {markup_safe(' '.join(run.command(root)))}", highlight=False)
-        busy += [run] if state == "running" else []
     if dry_run:
         return
+    busy = [run for run in runs if states[run.folder] == "running"]
     if busy and not no_train:
         # Started again here it would only be refused (the folder is claimed); its row fills in when it finishes.
         err_console.print(
@@ -100,7 +100,7 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
             highlight=False,
         )
     env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
-    waiting = [] if no_train else [r for r in runs if r.state(root) not in ("complete", "running")]
+    waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
     running: dict[str, tuple[subprocess.Popen, object]] = {}
     failed = []
     root.mkdir(parents=True, exist_ok=True)
