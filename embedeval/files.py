@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime
 import errno
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -23,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from embedeval.errors import EmbedevalError
-from embedeval.layout import CONFIG, DYNAMICS, MARKER, RESULTS, TRACK
+from embedeval.errors import EmbedevalError, printable
+from embedeval.layout import CONFIG, DYNAMICS, MARKER, OWN_ENTRIES, RESULTS, TRACK
 
 KINDS = ("run", "track", "report")
 
@@ -42,16 +44,51 @@ def _oserror(err: OSError, what: str, path: Path) -> WriteError:
     return WriteError(f"cannot {what} ({reason})", path, err.errno)
 
 
-def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp)`` to fill a temporary file, then move it over ``target`` in one rename."""
+def short_name(name: str, limit: int = 160) -> str:
+    """``name`` cut to at most ``limit`` UTF-8 bytes (with a hash of the whole so cut names stay distinct): a
+    temporary, lock or staging name built on a legal 255-byte name must still be legal."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    return raw[: limit - 13].decode("utf-8", "ignore") + "-" + digest
+
+
+def output_target(target: str | Path) -> Path:
+    """Where writing ``target`` really goes: a symbolic link is followed (its target is replaced, the link stays)."""
     target = Path(target)
+    if str(target) == "":
+        raise EmbedevalError("an empty file name was given; name a file, or - for standard output")
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp)`` to fill a temporary file, then move it over ``target`` in one rename.
+
+    ``-`` is standard output. A symbolic link is followed and the file it points to is replaced (the link stays).
+    A target that exists and is not a regular file (a device such as ``/dev/null``, a FIFO) is written to
+    directly and never renamed over: replacing it would destroy the node.
+    """
+    if str(target) == "-":
+        return _write_stdout(write)
+    target = output_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise _oserror(err, "create the folder for this file", target) from None
-    if target.is_dir():
+    try:
+        info = os.stat(target)
+    except OSError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise EmbedevalError("is a folder; give a file name", target)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        try:
+            write(target)  # a device or FIFO: its reader gets the bytes, the node stays what it was
+        except OSError as err:
+            raise _oserror(err, f"write {target.name}", target) from None
+        return target
+    tmp = target.with_name(f".{short_name(target.name)}.{os.getpid()}.tmp")
     try:
         write(tmp)
         with open(tmp, "rb") as handle:  # the rename must not reach the disk before the data
@@ -64,6 +101,21 @@ def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> Path:
         _remove_quietly(tmp)
         raise
     return target
+
+
+def _write_stdout(write: Callable[[Path], Any]) -> Path:
+    """Fill a private temporary file, then copy it to standard output (the writers take a path)."""
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="embedeval-") as folder:
+        tmp = Path(folder) / "out"
+        write(tmp)
+        sys.stdout.flush()
+        with open(tmp, "rb") as handle:
+            shutil.copyfileobj(handle, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    return Path("-")
 
 
 def atomic_write_text(target: str | Path, text: str) -> Path:
@@ -92,6 +144,53 @@ def _remove_quietly(path: Path) -> None:
         pass
 
 
+MAX_JSON_DEPTH = 64
+
+
+def parse_json(text: str | bytes, where: str | Path, expect: type | None = dict, what: str = "JSON file") -> Any:
+    """``text`` parsed as JSON, or a one-line error naming ``where``: not JSON, not UTF-8, nested deeper than
+    :data:`MAX_JSON_DEPTH` (which would exhaust Python's recursion), or not of the ``expect`` type. Numbers such as
+    ``NaN`` parse as floats; the callers that need finite values check them."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise EmbedevalError(f"damaged {what} (bytes that are not UTF-8)", where) from None
+    except RecursionError:
+        raise EmbedevalError(f"damaged {what} (nested too deeply)", where) from None
+    except ValueError as err:
+        raise EmbedevalError(f"damaged {what} (not JSON: {err})", where) from None
+    stack, depth = [(data, 1)], 0
+    while stack:
+        value, level = stack.pop()
+        depth = max(depth, level)
+        if depth > MAX_JSON_DEPTH:
+            raise EmbedevalError(f"damaged {what} (nested more than {MAX_JSON_DEPTH} levels deep)", where)
+        if isinstance(value, dict):
+            stack.extend((v, level + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, level + 1) for v in value)
+    if expect is not None and not isinstance(data, expect):
+        kind = {dict: "a JSON object", list: "a JSON list"}.get(expect, expect.__name__)
+        raise EmbedevalError(f"damaged {what} (expected {kind}, found {type(data).__name__})", where)
+    return data
+
+
+def read_json_file(
+    path: str | Path, expect: type | None = dict, what: str = "JSON file", limit: int = 256 << 20
+) -> Any:
+    """:func:`parse_json` of a file (refusing one over ``limit`` bytes, or a device or FIFO)."""
+    info = check_regular_file(Path(path), what)
+    if info.st_size > limit:
+        raise EmbedevalError(f"{what} is {info.st_size:,} bytes, more than such a file ever holds", path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise EmbedevalError(f"cannot read the {what} ({err.strerror or err})", path) from None
+    return parse_json(raw, path, expect, what)
+
+
 def check_regular_file(path: Path, what: str) -> os.stat_result:
     """``path`` as a readable regular file (FIFOs and devices would hang or never end), or a one-line error."""
     try:
@@ -116,10 +215,12 @@ def kind_of(path: str | Path) -> str | None:
     if not path.is_dir():
         return None
     marker = path / MARKER
+    if marker.is_symlink():
+        return None  # a marker must be one we wrote, not a link planted to make a folder look like ours
     if marker.is_file():
         try:
-            kind = json.loads(marker.read_text(encoding="utf-8")).get("kind")
-        except (OSError, ValueError, AttributeError):
+            kind = read_json_file(marker, limit=1 << 16).get("kind")
+        except EmbedevalError:
             kind = None
         return kind if kind in KINDS else None
     if (path / TRACK).is_file() and (path / DYNAMICS).is_file():
@@ -136,37 +237,195 @@ def _json_keys(path: Path) -> set[str]:
     if not path.is_file() or path.stat().st_size > 64 << 20:
         return set()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return set(read_json_file(path))
+    except EmbedevalError:
         return set()
-    return set(data) if isinstance(data, dict) else set()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def foreign_entries(folder: Path, kind: str) -> list[str]:
+    """What sits in ``folder`` that embedeval does not write into a ``kind`` folder (sorted names)."""
+    own = OWN_ENTRIES[kind]
+    found = []
+    for child in folder.iterdir():
+        name = child.name
+        if name.startswith(".") and name.endswith(".tmp"):
+            continue  # an interrupted atomic write of ours
+        if name not in own or (child.is_symlink() and name != MARKER):
+            found.append(name)
+    return sorted(found)
+
+
+def _resolved(path: str | Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_out_folder(target: Path, inputs: tuple[str | Path, ...] = (), replacing: bool = False) -> None:
+    """Refuse an output folder that would destroy what the command reads or where the user stands: the current
+    folder or one above it, a folder inside one of the inputs, or (``replacing``) one that holds an input."""
+    real = _resolved(target)
+    cwd = _resolved(".")
+    if _inside(cwd, real):
+        raise EmbedevalError(
+            "--out is the current folder or one above it; name a new folder for embedeval to fill", target
+        )
+    for given in inputs:
+        source = _resolved(given)
+        if _inside(real, source):
+            raise EmbedevalError(f"--out lies inside the input {printable(given)}; choose a folder outside it", target)
+        if replacing and _inside(source, real):
+            raise EmbedevalError(
+                f"--out holds the input {printable(given)}, which --overwrite would delete; move the input or "
+                "choose another --out",
+                target,
+            )
+
+
+def check_output_files(outputs: dict[str, str | Path | None], inputs: tuple[str | Path, ...] = ()) -> None:
+    """Refuse output files that would destroy an input or each other: a name given twice, an output equal to an
+    input, or an output inside a folder embedeval wrote that the command reads (a run, track or report).
+    ``outputs`` maps an option (``--json``) to its value; ``-`` (standard output) is exempt."""
+    seen: dict[Path, str] = {}
+    for option, value in outputs.items():
+        if value is None:
+            continue
+        if str(value) == "":
+            raise EmbedevalError(f"{option} was given an empty file name; name a file, or - for standard output")
+        if str(value) == "-":
+            continue
+        real = _resolved(value)
+        if real.exists() and not real.is_file() and not real.is_dir():
+            continue  # a device such as /dev/null takes any number of outputs
+        if real in seen:
+            raise EmbedevalError(f"{option} and {seen[real]} name the same file; give each output its own name", value)
+        seen[real] = option
+    protected = []
+    for given in inputs:
+        source = _resolved(given)
+        for folder in (source, *source.parents):
+            if kind_of(folder) is not None:
+                protected.append((folder, given))
+                break
+    for real, option in seen.items():
+        for given in inputs:
+            if real == _resolved(given):
+                raise EmbedevalError(
+                    f"{option} names an input file, which would be overwritten; choose another name", real
+                )
+        for folder, given in protected:
+            if _inside(real, folder):
+                raise EmbedevalError(
+                    f"{option} lies inside the embedeval folder of the input {printable(given)}; writing there would "
+                    "change that run or report. Choose a path outside it",
+                    real,
+                )
 
 
 def _lock_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.lock"
+    return target.parent / f".{short_name(target.name)}.lock"
 
 
-def _lock_pid(lock: Path) -> int:
+def _process_start(pid: int) -> str:
+    """The start time of ``pid`` in clock ticks since boot (Linux), so a reused pid is not mistaken for the holder."""
     try:
-        return int(lock.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return "?"
+
+
+class FolderLock:
+    """One writer per folder: an exclusive ``flock`` on ``.NAME.lock`` beside the folder, held while the process
+    works and released by the kernel if it dies, so a crash never leaves a lock that blocks the next run.
+
+    The file says who holds it (pid and process start time) for the messages; the kernel lock decides. A holder
+    removes the file while still holding it, so a newcomer that opened the old file checks after locking that
+    the file is still the one at the path, and otherwise tries again.
+    """
+
+    def __init__(self, target: str | Path, what: str = "--out"):
+        self.target = Path(target)
+        self.path = _lock_path(self.target)
+        self.what = what
+        self._fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        flags = os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+        for _ in range(100):
+            try:
+                fd = os.open(self.path, flags, 0o644)
+            except OSError as err:
+                if err.errno == errno.ELOOP:
+                    raise EmbedevalError(
+                        f"the lock file of {self.what} is a symbolic link; remove it", self.path
+                    ) from None
+                raise _oserror(err, f"claim {self.what}", self.target) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise EmbedevalError(
+                    f"another embedeval process ({holder}) is writing to this folder (lock file {self.path.name}); "
+                    f"wait for it to finish or choose another {self.what}",
+                    self.target,
+                ) from None
+            try:
+                same = os.stat(self.path, follow_symlinks=False)
+                held = os.fstat(fd)
+            except FileNotFoundError:
+                same = held = None
+            if same is None or (same.st_dev, same.st_ino) != (held.st_dev, held.st_ino):
+                os.close(fd)  # the holder released and removed it between our open and lock: take the new one
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {_process_start(os.getpid())}\n".encode())
+            self._fd = fd
+            return self
+        raise EmbedevalError(f"could not claim {self.what} (its lock file keeps changing)", self.target)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            _remove_quietly(self.path)  # while still holding it: see the class docstring
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 200, 0).decode("ascii", "replace").split()
+    except OSError:
+        text = []
+    return f"pid {text[0]}" if text and text[0].isdigit() else "pid unknown"
 
 
 def writer_pid(target: str | Path) -> int | None:
-    """The process now writing ``target`` (an ``--out`` folder claimed by :class:`OutputDir`), or None."""
-    pid = _lock_pid(_lock_path(Path(target)))
-    return pid if pid and pid != os.getpid() and _pid_alive(pid) else None
+    """The process now writing ``target`` (a folder claimed by :class:`FolderLock`), or None."""
+    path = _lock_path(Path(target))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd).removeprefix("pid ")
+            pid = int(holder) if holder.isdigit() else -1
+            return None if pid == os.getpid() else pid
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 class OutputDir:
@@ -177,19 +436,30 @@ class OutputDir:
     claim created and nothing else wrote into) is removed and the old folder stays as it was.
     """
 
-    def __init__(self, target: str | Path, kind: str, overwrite: bool = False, exist_ok: bool = False):
+    def __init__(
+        self,
+        target: str | Path,
+        kind: str,
+        overwrite: bool = False,
+        exist_ok: bool = False,
+        inputs: tuple[str | Path, ...] = (),
+    ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        self.target = Path(target)
+        if str(target) in ("", "-"):
+            raise EmbedevalError(f"--out {str(target)!r} is not a folder name; name a folder")
+        # a symbolic link is followed: the folder it points to is written (and replaced), the link stays
+        self.target = Path(os.path.realpath(target)) if Path(target).is_symlink() else Path(target)
         self.kind = kind
         self.published = False
         self._created = False
         self._fresh = False
-        self._lock: Path | None = None
+        self._lock: FolderLock | None = None
         target = self.target
         if target.exists() and not target.is_dir():
             raise EmbedevalError("--out exists and is not a folder; choose a folder name", target)
-        self._claim_lock()  # first: a second process must see "in use", not a half-made folder
+        check_out_folder(target, inputs, replacing=overwrite)
+        self._lock = FolderLock(target).acquire()  # first: a second process must see "in use", not a half-made folder
         try:
             self._prepare(overwrite, exist_ok)
         except OSError as err:
@@ -222,7 +492,15 @@ class OutputDir:
                     f"{kind}. Choose another folder",
                     target,
                 )
-            self.path = target.parent / f".{target.name}.new-{os.getpid()}"
+            foreign = foreign_entries(target, found)
+            if foreign:
+                shown = ", ".join(printable(name) for name in foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                raise EmbedevalError(
+                    f"--out is an embedeval {found} folder but also holds {len(foreign)} thing(s) embedeval did not "
+                    f"write ({shown}); --overwrite would delete them. Move them out, or choose another folder",
+                    target,
+                )
+            self.path = target.parent / f".{short_name(target.name)}.new-{os.getpid()}"
             if self.path.exists():
                 shutil.rmtree(self.path)
             self.path.mkdir()
@@ -242,33 +520,6 @@ class OutputDir:
     def staged(self) -> bool:
         return self.path != self.target
 
-    def _claim_lock(self) -> None:
-        try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise _oserror(err, "create the parent folder of --out", self.target) from None
-        lock = _lock_path(self.target)
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                pid = writer_pid(self.target)
-                if pid is not None:
-                    raise EmbedevalError(
-                        f"another embedeval process (pid {pid}) is writing to this folder; wait for it to finish or "
-                        "choose another --out",
-                        self.target,
-                    ) from None
-                _remove_quietly(lock)  # left by a process that no longer runs
-                continue
-            except OSError as err:
-                raise _oserror(err, "claim --out", self.target) from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            self._lock = lock
-            return
-        raise EmbedevalError("could not claim --out (a lock file keeps reappearing)", self.target)
-
     def _write_marker(self) -> None:
         info = {
             "kind": self.kind,
@@ -284,7 +535,7 @@ class OutputDir:
         if not self.staged:
             self.published = True
             return self.target
-        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+        old = self.target.parent / f".{short_name(self.target.name)}.old-{os.getpid()}"
         try:
             os.replace(self.target, old)
             os.replace(self.path, self.target)
@@ -307,7 +558,7 @@ class OutputDir:
             elif self._created and self.published and self._only_marker():
                 shutil.rmtree(self.target, ignore_errors=True)
         if self._lock is not None:
-            _remove_quietly(self._lock)
+            self._lock.release()
             self._lock = None
 
     def _remove_own_files(self) -> None:

@@ -40,3 +40,14 @@ DYNAMICS = "dynamics.jsonl"
 PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint
 RESULTS = "results.json"
 ROLE_ORDER = ("source", "input", "output", "tied", "sum", "projection")
+
+# What embedeval writes at the top of each kind of folder: ``--overwrite`` replaces a folder only when it holds
+# nothing else (plus the temporary names of an interrupted write, ``.NAME.PID.tmp``).
+OWN_ENTRIES = {
+    "run": {
+        MARKER, CONFIG, VOCAB, EMBEDDINGS, SUBWORDS, PROJECTION, METRICS, SUMMARY, CHECKPOINT, LAST_GOOD,
+        "subword.model", "subword.src.model", "subword.tgt.model", "valid.hyp.txt", "test.hyp.txt", "test.ref.txt",
+    },
+    "track": {MARKER, "untied", "tied", TRACK, DYNAMICS, SUMMARY, PREVIOUS, "snapshots", "figures"},
+    "report": {MARKER, "index.html", RESULTS, "results.csv", "pairs.csv", "tests.csv", "runs"},
+}  # fmt: skip

@@ -8,15 +8,15 @@ a time, one thread each) and then prints and writes the table. Run directories a
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from embedeval.errors import EmbedevalError
-from embedeval.files import atomic_write_json, atomic_write_text, writer_pid
+from embedeval.files import FolderLock, atomic_write_json, atomic_write_text, writer_pid
 from embedeval.layout import CHECKPOINT, SUMMARY
+from embedeval.rundir import checked_summary, read_run_file
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ class Run:
         if not summary.is_file():
             return "absent"
         try:
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_run_file(summary, "summary.json")
+        except EmbedevalError:
             return "failed"
         if data.get("status") == "complete":
-            return "complete"
+            return "complete" if not checked_summary(data, summary)[1] else "failed"
         if "error" in data:
             return "failed"
         return "incomplete" if (runs_dir / self.folder / CHECKPOINT).is_file() else "absent"
@@ -68,9 +68,12 @@ class Table:
 
 
 def _pw_small(row: str, seed: int) -> Run:
-    folder = f"ptb-pw-small-{row}" + ("" if seed == 1 else f"-s{seed}")
-    args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", row, "--seed", str(seed))
-    return Run(row, seed, folder, (*args, "--threads", "1"))
+    """A row is a variant; the projection rows train P with its bias, as Press & Wolf's published code does, and
+    ``-nobias`` rows are the ablation without it."""
+    variant = row.removesuffix("-nobias")
+    bias = ("--pr-bias",) if variant in ("pr", "wt+pr") and not row.endswith("-nobias") else ()
+    args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *bias, "--seed", str(seed))
+    return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, "--threads", "1"))
 
 
 def _multi30k(row: str, seed: int) -> Run:
@@ -80,7 +83,7 @@ def _multi30k(row: str, seed: int) -> Run:
 
 def _tf_small(corpus: str) -> Any:
     def build(row: str, seed: int) -> Run:
-        folder = f"tf-small-{corpus}-{row}" + ("" if seed == 1 else f"-s{seed}")
+        folder = f"{corpus}-tf-small-{row}-s{seed}"
         args = ("train", "lm", "--arch", "transformer", "--config", "tf-small", "--corpus", corpus, "--variant", row,
                 "--seed", str(seed), "--threads", "1")  # fmt: skip
         return Run(row, seed, folder, args)
@@ -182,7 +185,7 @@ def summarise_table(
                 stopped.append({"seed": seed, "error": _error_of(runs_dir / run.folder)})
             if state != "complete":
                 continue
-            summary = json.loads((runs_dir / run.folder / SUMMARY).read_text(encoding="utf-8"))
+            summary = read_run_file(runs_dir / run.folder / SUMMARY, "summary.json")
             found.append({"seed": seed, "valid": summary.get(table.keys[0] or "-"), "test": summary.get(table.keys[1] or "-"),
                           "parameters": summary.get("unique_parameters")})  # fmt: skip
         valid_mean, valid_sd = _mean_sd([f["valid"] for f in found if f["valid"] is not None])
@@ -222,38 +225,57 @@ def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list
         path = reports_dir / f"{table.name}-s{seed}" / "results.json"
         if not path.is_file():
             continue
-        found = json.loads(path.read_text(encoding="utf-8")).get("findings", [])
-        for f in found:
-            if f["claim"] == "output_vs_input" and f["run"] in label:
-                text = f"V higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, worse {f['worse']}"
-                cell("V against U (untied run)", label[f["run"]], seed, text, f)
-            if f["claim"] != "tied_vs_untied" or f["tied"] not in label or f["untied"] not in label:
-                continue
-            pair = f"{label[f['tied']]} vs {label[f['untied']]}"
-            sides = [f"vs {k.upper()} +{f[f's_vs_{k}']['better']} / -{f[f's_vs_{k}']['worse']} of "
-                     f"{f[f's_vs_{k}']['benchmarks']}" for k in ("v", "u") if f"s_vs_{k}" in f]  # fmt: skip
-            if sides:
-                cell("S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), f)
-            if f.get("corr_sv") is not None and f.get("corr_su") is not None:
-                cell("Table 3: S~V / S~U", pair, seed, f"{f['corr_sv']:.3f} / {f['corr_su']:.3f}", f)
-            saved = ""
-            if f.get("parameters"):
-                saved = f", {f['parameters']['tied'] / f['parameters']['untied'] - 1:+.0%} parameters"
-            if f.get("test_ppl"):
-                t = f["test_ppl"]
-                cell("test perplexity, untied -> tied", pair, seed, f"{t['untied']:.1f} -> {t['tied']:.1f}{saved}", f)
-            if f.get("test_bleu"):
-                t = f["test_bleu"]
-                text = f"{t['untied']:.2f} -> {t['tied']:.2f} (p {t['p']:.2f}){saved}"
-                cell("test BLEU, untied -> tied", pair, seed, text, f)
+        found = (read_run_file(path, "report results.json") or {}).get("findings", [])
+        if not isinstance(found, list) or not all(isinstance(f, dict) for f in found):
+            raise EmbedevalError("damaged report results.json ('findings' is not a list of objects)", path)
+        try:
+            _seed_cells(found, label, seed, cell)
+        except (KeyError, TypeError, ValueError) as err:
+            raise EmbedevalError(
+                f"damaged report results.json (a finding lacks or mangles {err}); write the report again with "
+                "`embedeval compare`",
+                path,
+            ) from None
     return list(rows.values())
+
+
+def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, cell: Any) -> None:
+    for f in found:
+        if f["claim"] == "output_vs_input" and f["run"] in label:
+            text = (
+                f"V higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, worse {f['worse']}"
+            )
+            cell("V against U (untied run)", label[f["run"]], seed, text, f)
+        if f["claim"] != "tied_vs_untied" or f["tied"] not in label or f["untied"] not in label:
+            continue
+        pair = f"{label[f['tied']]} vs {label[f['untied']]}"
+        sides = [f"vs {k.upper()} +{f[f's_vs_{k}']['better']} / -{f[f's_vs_{k}']['worse']} of "
+                 f"{f[f's_vs_{k}']['benchmarks']}" for k in ("v", "u") if f"s_vs_{k}" in f]  # fmt: skip
+        if sides:
+            cell("S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), f)
+        if f.get("corr_sv") is not None and f.get("corr_su") is not None:
+            cell("Table 3: S~V / S~U", pair, seed, f"{f['corr_sv']:.3f} / {f['corr_su']:.3f}", f)
+        saved = ""
+        if f.get("parameters"):
+            saved = f", {f['parameters']['tied'] / f['parameters']['untied'] - 1:+.0%} parameters"
+        if f.get("test_ppl"):
+            t = f["test_ppl"]
+            cell("test perplexity, untied -> tied", pair, seed, f"{t['untied']:.1f} -> {t['tied']:.1f}{saved}", f)
+        if f.get("test_bleu"):
+            t = f["test_bleu"]
+            text = f"{t['untied']:.2f} -> {t['tied']:.2f} (p {t['p']:.2f}){saved}"
+            cell("test BLEU, untied -> tied", pair, seed, text, f)
 
 
 def _error_of(folder: Path) -> str:
     try:
-        return str(json.loads((folder / SUMMARY).read_text(encoding="utf-8")).get("error", "no reason recorded"))
-    except (OSError, ValueError):
-        return "its summary.json cannot be read"
+        summary = read_run_file(folder / SUMMARY, "summary.json") or {}
+    except EmbedevalError as err:
+        return str(err)
+    if "error" in summary:
+        return str(summary["error"])
+    bad = checked_summary(summary, folder / SUMMARY)[1]
+    return "; ".join(bad) if bad else "no reason recorded"
 
 
 def _fmt(mean: float | None, sd: float | None) -> str:
@@ -320,8 +342,45 @@ def _runs_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n" + _claims_markdown(result)
 
 
-def write_table(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
-    """``TABLE.json`` and ``TABLE.md`` in ``folder``."""
-    json_path = atomic_write_json(folder / f"{result['table']}.json", result)
-    md_path = atomic_write_text(folder / f"{result['table']}.md", table_markdown(result))
-    return json_path, md_path
+def _table_is_ours(md: Path, json_path: Path, name: str) -> bool:
+    """A table file reproduce wrote (its first line says so; tables from before that line have the JSON twin)."""
+    try:
+        with open(md, encoding="utf-8", errors="replace") as handle:
+            if handle.readline().strip() == _FIRST_LINE.format(name=name):
+                return True
+        twin = read_run_file(json_path, "table JSON")
+    except (OSError, EmbedevalError):
+        return False
+    return twin is not None and twin.get("table") == name
+
+
+_FIRST_LINE = "<!-- written by `embedeval reproduce {name}`; regenerated from the runs, do not edit -->"
+
+
+def check_table_target(name: str, folder: Path, overwrite: bool = False) -> tuple[Path, Path]:
+    """``TABLE.md`` and ``TABLE.json`` in ``folder``, refused (before any training) when they are not regular files,
+    or when the ``TABLE.md`` there is not one reproduce wrote and ``overwrite`` is off."""
+    md, json_path = folder / f"{name}.md", folder / f"{name}.json"
+    for path in (md, json_path):
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise EmbedevalError("is not a regular file; move it or choose another --out", path)
+    if md.exists() and not overwrite and not _table_is_ours(md, json_path, name):
+        raise EmbedevalError(f"{md.name} is not a table embedeval wrote; pass --overwrite to replace it", md)
+    return md, json_path
+
+
+def write_table(result: dict[str, Any], folder: Path, overwrite: bool = False) -> tuple[Path, Path]:
+    """``TABLE.json`` and ``TABLE.md`` in ``folder`` (claimed with a lock while writing). Refused when no run of
+    the table has finished (a table of empty rows would replace the committed one), or when a ``TABLE.md`` there
+    is not one reproduce wrote, unless ``overwrite``."""
+    name = result["table"]
+    if not any(r["seeds"] for r in result["rows"]):
+        raise EmbedevalError(
+            f"no run of {name} has finished (see --runs-dir); nothing to write, and the existing table is kept", folder
+        )
+    md, json_path = check_table_target(name, folder, overwrite)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FolderLock(folder, "--out"):
+        json_out = atomic_write_json(json_path, result)
+        md_out = atomic_write_text(md, _FIRST_LINE.format(name=name) + "\n\n" + table_markdown(result))
+    return json_out, md_out

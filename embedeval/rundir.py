@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import platform
 import sys
 from dataclasses import asdict, is_dataclass
@@ -17,7 +18,7 @@ import embedeval
 from embedeval.embeddings.embedding import Embedding
 from embedeval.embeddings.formats import write
 from embedeval.errors import EmbedevalError
-from embedeval.files import OutputDir, atomic_write, atomic_write_json
+from embedeval.files import OutputDir, atomic_write, atomic_write_json, parse_json, read_json_file
 from embedeval.layout import (
     CONFIG,
     EMBEDDINGS,
@@ -25,6 +26,64 @@ from embedeval.layout import (
     SCHEMA,
     SUMMARY,
 )
+
+# --- reading run, track and report files: the one reader, so a damaged file is one line naming it everywhere ---
+
+_SHAPES = {CONFIG: {"config": dict, "trainer": str, "corpus": dict, "command": str},
+           SUMMARY: {"status": str, "error": str}}  # fmt: skip
+
+
+def read_run_file(path: str | Path, what: str = "run file") -> dict[str, Any] | None:
+    """A run's (or track's, or report's) JSON file as a dict, None when absent; a damaged one (not JSON, not an
+    object, nested too deeply, a field of the wrong type) is a one-line :class:`EmbedevalError` naming it."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    data = read_json_file(path, what=what)
+    for key, kind in _SHAPES.get(path.name, {}).items():
+        if key in data and not isinstance(data[key], kind):
+            raise EmbedevalError(
+                f"damaged {what} ({key!r} is a {type(data[key]).__name__}, not a {kind.__name__})", path
+            )
+    return data
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float (a perplexity, a BLEU), else None: a string, NaN or Infinity is no result."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+SUMMARY_NUMBERS = ("valid_ppl", "test_ppl", "valid_bleu", "test_bleu", "unique_parameters", "state_dict_entries")
+
+
+def checked_summary(summary: dict[str, Any], path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """``summary`` without the result fields that are not finite numbers (a string, NaN, Infinity), and a line
+    naming each one left out: such a run has no result to show or average."""
+    kept, problems = dict(summary), []
+    for key in SUMMARY_NUMBERS:
+        if key in kept and finite(kept[key]) is None:
+            problems.append(f"{Path(path).name}: {key} is {kept.pop(key)!r}, not a finite number (left out)")
+    return kept, problems
+
+
+def read_metrics(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The records of a ``metrics.jsonl`` (or ``dynamics.jsonl``) and the problems met: a damaged line (cut by a
+    kill, not UTF-8, not an object) is skipped and named."""
+    path = Path(path)
+    if not path.is_file():
+        return [], []
+    records, problems = [], []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            records.append(parse_json(raw, f"{path}:{number}", dict, "record"))
+        except EmbedevalError as err:
+            problems.append(f"{path.name} line {number} is damaged ({err.message}; skipped)")
+    return records, problems
 
 
 def model_name(trainer: str | None, config: dict[str, Any]) -> str:
@@ -101,9 +160,10 @@ class RunDir:
         return run
 
     @classmethod
-    def create(cls, path: str | Path, overwrite: bool = False) -> RunDir:
-        """A fresh run directory; refuses a non-empty folder unless ``overwrite`` and it is a run of ours."""
-        claim = OutputDir(path, "run", overwrite)
+    def create(cls, path: str | Path, overwrite: bool = False, inputs: tuple[str | Path, ...] = ()) -> RunDir:
+        """A fresh run directory; refuses a non-empty folder unless ``overwrite`` and it is a run of ours, and any
+        folder that holds one of the run's ``inputs`` (its corpus files)."""
+        claim = OutputDir(path, "run", overwrite, inputs=inputs)
         try:
             (claim.path / EMBEDDINGS).mkdir(exist_ok=True)
         except OSError as err:
@@ -137,15 +197,9 @@ class RunDir:
         return atomic_write_json(self.path / name, data, default=_jsonable)
 
     def read_json(self, name: str) -> dict[str, Any]:
-        target = self.path / name
-        if not target.is_file():
+        data = read_run_file(self.path / name)
+        if data is None:
             raise EmbedevalError(f"run directory has no {name}", self.path)
-        try:
-            data = json.loads(target.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise EmbedevalError(f"damaged run file ({err}); start the run again with --overwrite", target) from None
-        if not isinstance(data, dict):
-            raise EmbedevalError("damaged run file (not a JSON object); start the run again with --overwrite", target)
         return data
 
     def write_config(self, config: Any, trainer: str, corpus: dict[str, Any], argv: list[str] | None = None) -> None:
@@ -162,16 +216,30 @@ class RunDir:
             },
         )
 
+    def ensure_config(self, config: Any, trainer: str) -> None:
+        """A run started from Python (not the CLI) gets its config.json too, so it can be resumed and compared like
+        any other; the CLI has written a fuller one (corpus, command line) before training starts."""
+        if not (self.path / CONFIG).exists():
+            self.write_config(config, trainer, {}, ["(Python API)"])
+
     def check_resume_config(
         self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs"), unused: tuple[str, ...] = ()
     ) -> None:
         """Refuse to resume with settings other than the run's own: the checkpoint would silently continue under
         a different lr, schedule or loss. Threads and device change no result; more epochs extend the run; fields
         the run never reads (``unused``) change nothing either."""
-        stored = self.read_json(CONFIG) if (self.path / CONFIG).is_file() else {}
+        if not (self.path / CONFIG).is_file():
+            raise EmbedevalError(
+                "cannot --resume: the run has no config.json, so its settings cannot be checked against these; "
+                "start it again with --overwrite",
+                self.path,
+            )
+        stored = self.read_json(CONFIG)
         saved = stored.get("config")
         if not saved:
-            return
+            raise EmbedevalError(
+                "cannot --resume: config.json holds no settings; start it again with --overwrite", self.path
+            )
         now = json.loads(json.dumps(config, default=_jsonable))  # compare as stored: lists, not tuples
         differ = [
             f"{key} {now[key]!r} (the run has {saved[key]!r})"
@@ -185,6 +253,19 @@ class RunDir:
                 self.path,
             )
 
+    def check_resume_corpus(self, corpus: dict[str, Any]) -> None:
+        """Refuse to resume on other text than the run was trained on (by the sha256 config.json keeps)."""
+        stored = (self.read_json(CONFIG).get("corpus") or {}).get("sha256") or {}
+        now = corpus.get("sha256") or {}
+        changed = [name for name in stored if name in now and now[name] != stored[name]]
+        missing = [name for name in stored if name not in now]
+        if changed or (stored and missing and len(missing) == len(stored)):
+            raise EmbedevalError(
+                "--resume with other training text than the run was trained on (sha256 differs for "
+                f"{', '.join(changed or missing)}); resume with the run's own files",
+                self.path,
+            )
+
     def log(self, record: dict[str, Any]) -> None:
         """Add one epoch's record; a record for an epoch already logged (a run resumed from an older checkpoint)
         replaces it and everything after it, so every epoch appears once."""
@@ -195,16 +276,9 @@ class RunDir:
         atomic_write(self.path / METRICS, lambda tmp: tmp.write_text(lines, encoding="utf-8"))
 
     def metrics(self) -> list[dict[str, Any]]:
-        target = self.path / METRICS
-        if not target.is_file():
-            return []
-        records = []
-        for line in target.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                break  # a line cut by a kill (files written before writes were atomic)
-        return records
+        return read_metrics(self.path / METRICS)[
+            0
+        ]  # a damaged line (cut by a kill before writes were atomic) is left out
 
     def save_embedding(self, role: str, emb: Embedding) -> Path:
         target = self.path / EMBEDDINGS / f"{role}.npz"

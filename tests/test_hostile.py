@@ -85,6 +85,31 @@ def long_name(_: Path) -> None:
     return None
 
 
+def finished_run(test_ppl: float) -> Callable[[Path], None]:
+    """A finished run's folder as reproduce reads it (config and summary)."""
+
+    def make(path: Path) -> None:
+        path.mkdir(parents=True)
+        (path / "config.json").write_text('{"trainer": "lm", "config": {}, "versions": {}}')
+        summary = {"status": "complete", "valid_ppl": test_ppl + 5, "test_ppl": test_ppl}
+        (path / "summary.json").write_text(json.dumps(summary))
+
+    return make
+
+
+def damaged_run(name: str, content: str | None) -> Callable[[Path], None]:
+    """A run folder with embeddings whose ``name`` holds ``content`` (None: the file is missing)."""
+
+    def make(path: Path) -> None:
+        our_run(path)
+        if content is None:
+            (path / name).unlink(missing_ok=True)
+        else:
+            (path / name).write_text(content)
+
+    return make
+
+
 CASES = [
     # --- critical: no code runs from a data file; --overwrite deletes only what is ours, and only after validation
     Case("pickle-named-txt", {"vectors.txt": pickled}, ["eval", "vectors.txt"], 2, "never unpickles"),
@@ -103,7 +128,7 @@ CASES = [
         {"c.txt": CORPUS, "thesis.tex": "\\chapter{One}"},
         ["train", "skipgram", "--corpus", "c.txt", "--out", ".", "--overwrite", "--min-count", "1"],
         2,
-        "not a folder embedeval wrote",
+        "the current folder or one above it",
     ),
     Case(
         "overwrite-a-report-with-a-run",
@@ -343,6 +368,271 @@ CASES = [
         2,
         "no checkpoint.pt",
     ),  # fmt: skip
+    # --- outputs never replace an input, each other, or what is not ours (issue: reliability round 3)
+    Case("json-empty-name", {"e.txt": ROWS}, ["eval", "e.txt", "-b", "rg65", "--json", ""], 2, "empty file name"),
+    Case(
+        "json-and-csv-one-file",
+        {"e.txt": ROWS},
+        ["eval", "e.txt", "-b", "rg65", "--json", "x", "--csv", "./x"],
+        2,
+        "--csv and --json name the same file",
+    ),  # fmt: skip
+    Case(
+        "pairs-and-tests-one-file",
+        {"e.txt": ROWS},
+        ["eval", "e.txt", "-b", "rg65", "--pairs-csv", "p.csv", "--tests-csv", "p.csv"],
+        2,
+        "name the same file",
+    ),  # fmt: skip
+    Case(
+        "two-outputs-on-stdout",
+        {"e.txt": ROWS},
+        ["eval", "e.txt", "-b", "rg65", "--json", "-", "--csv", "-"],
+        2,
+        "can be - (standard output)",
+    ),  # fmt: skip
+    Case(
+        "json-over-a-run-summary",
+        {"run": our_run},
+        ["eval", "run", "-b", "rg65", "--json", "run/summary.json"],
+        2,
+        "inside the embedeval folder of the input run",
+    ),  # fmt: skip
+    Case(
+        "pairs-csv-over-a-run-embedding",
+        {"run": our_run},
+        ["eval", "run", "-b", "rg65", "--pairs-csv", "run/embeddings/input.npz"],
+        2,
+        "inside the embedeval folder",
+    ),  # fmt: skip
+    Case(
+        "json-inside-the-run-of-an-input-file",
+        {"run": our_run},
+        ["eval", "run/embeddings/input.npz", "-b", "rg65", "--json", "run/r.json"],
+        2,
+        "inside the embedeval folder",
+    ),  # fmt: skip
+    Case(
+        "export-over-its-input",
+        {"e.txt": ROWS},
+        ["eval", "e.txt", "-b", "rg65", "--export", "word2vec", "--export-dir", "."],
+        2,
+        "names an input file",
+    ),  # fmt: skip
+    Case(
+        "export-into-a-run",
+        {"run": our_run},
+        ["eval", "run", "-b", "rg65", "--export", "npz", "--export-dir", "run/embeddings"],
+        2,
+        "inside the embedeval folder",
+    ),  # fmt: skip
+    Case(
+        "export-and-json-one-file",
+        {"e.txt": ROWS},
+        ["eval", "e.txt", "-b", "rg65", "--export", "npz", "--export-dir", "x", "--json", "x/e.npz"],
+        2,
+        "name the same file",
+    ),  # fmt: skip
+    Case(
+        "overwrite-a-run-holding-its-corpus",
+        {"run": our_run, "run/c.txt": CORPUS},
+        ["train", "skipgram", "--corpus", "run/c.txt", "--out", "run", "--overwrite", "--min-count", "1"],
+        2,
+        "which --overwrite would delete",
+    ),  # fmt: skip
+    Case(
+        "overwrite-a-run-holding-its-corpus-in-a-subfolder",
+        {"c/c.txt": CORPUS, "c/.embedeval": '{"kind": "run"}', "c/config.json": '{"trainer": "lm"}'},
+        ["train", "lm", "--corpus", "c/c.txt", "--config", "tiny", "--out", "c", "--overwrite"],
+        2,
+        "which --overwrite would delete",
+    ),  # fmt: skip
+    Case(
+        "overwrite-a-run-with-a-thesis-inside",
+        {"c.txt": CORPUS, "run": our_run, "run/thesis.tex": "\\chapter{One}"},
+        ["train", "skipgram", "--corpus", "c.txt", "--out", "run", "--overwrite", "--min-count", "1"],
+        2,
+        "did not write (thesis.tex)",
+    ),  # fmt: skip
+    Case(
+        "overwrite-a-report-with-notes-inside",
+        {"e.txt": ROWS, "rep/.embedeval": '{"kind": "report"}', "rep/index.html": "<html>", "rep/notes.md": "x"},
+        ["compare", "e.txt", "-b", "rg65", "--out", "rep", "--overwrite"],
+        2,
+        "did not write (notes.md)",
+    ),  # fmt: skip
+    Case(
+        "overwrite-trusts-no-symlinked-marker",
+        {
+            "c.txt": CORPUS,
+            "m.json": '{"kind": "run"}',
+            "run/x.txt": "mine",
+            "run/.embedeval": lambda p: p.symlink_to(p.parent.parent / "m.json"),
+        },
+        ["train", "skipgram", "--corpus", "c.txt", "--out", "run", "--overwrite", "--min-count", "1"],
+        2,
+        "not a folder embedeval wrote",
+    ),  # fmt: skip
+    Case(
+        "out-dot-in-an-empty-folder",
+        {"sub/c.txt": CORPUS},
+        ["train", "skipgram", "--corpus", "sub/c.txt", "--out", ".", "--min-count", "1"],
+        2,
+        "the current folder or one above it",
+    ),  # fmt: skip
+    Case(
+        "out-dot-dot",
+        {"c.txt": CORPUS},
+        ["train", "lm", "--corpus", "c.txt", "--config", "tiny", "--out", "..", "--overwrite"],
+        2,
+        "the current folder or one above it",
+    ),  # fmt: skip
+    Case(
+        "compare-out-inside-an-input-run",
+        {"run": our_run},
+        ["compare", "run", "-b", "rg65", "--out", "run/report"],
+        2,
+        "--out lies inside the input",
+    ),  # fmt: skip
+    Case(
+        "compare-out-dash",
+        {"e.txt": ROWS},
+        ["compare", "e.txt", "-b", "rg65", "--out", "-"],
+        2,
+        "not a folder name",
+    ),  # fmt: skip
+    # --- reproduce: one table writer, never over a user's file, never an empty table
+    Case(
+        "reproduce-over-a-user-table",
+        {"out/press-wolf-table6.md": "# my own notes", "runs/ptb-pw-small-wt-s1": finished_run(110.0)},
+        ["reproduce", "press-wolf-table6", "--no-train", "--no-report", "--runs-dir", "runs", "--out", "out"],
+        2,
+        "not a table embedeval wrote",
+    ),  # fmt: skip
+    Case(
+        "reproduce-with-no-finished-run",
+        {
+            "runs/x": "",
+            "out/press-wolf-table6.md": "<!-- written by `embedeval reproduce press-wolf-table6`; regenerated from "
+            "the runs, do not edit -->\n",
+        },
+        ["reproduce", "press-wolf-table6", "--no-train", "--no-report", "--runs-dir", "runs", "--out", "out"],
+        2,
+        "no run of press-wolf-table6 has finished",
+    ),  # fmt: skip
+    Case(
+        "reproduce-a-seed-twice",
+        {},
+        ["reproduce", "press-wolf-table6", "--seeds", "1,1", "--no-train"],
+        2,
+        "seed 1 given twice",
+    ),  # fmt: skip
+    Case(
+        "reproduce-a-damaged-seed-report",
+        {
+            "runs/ptb-pw-small-wt-s1": finished_run(110.0),
+            "runs/ptb-pw-small-untied-s1": finished_run(114.0),
+            "out/press-wolf-table6-s1/results.json": '{"findings": [{"claim": "output_vs_input", "run": "ptb-pw-small-untied-s1"}]}',
+        },
+        [
+            "reproduce",
+            "press-wolf-table6",
+            "--seeds",
+            "1",
+            "--no-train",
+            "--no-report",
+            "--runs-dir",
+            "runs",
+            "--out",
+            "out",
+        ],
+        2,
+        "a finding lacks or mangles 'higher'",
+        "out",
+    ),  # fmt: skip
+    # --- damaged run and embedding files: one line naming the file, never a RecursionError or a KeyError
+    Case(
+        "config-nested-deep",
+        {"run": damaged_run("config.json", "[" * 100_000 + "]" * 100_000)},
+        ["compare", "run", "-b", "rg65", "--out", "rep"],
+        2,
+        "config.json: damaged run file (nested",
+        "rep",
+    ),
+    Case(
+        "config-a-list",
+        {"run": damaged_run("config.json", "[1, 2]")},
+        ["compare", "run", "-b", "rg65", "--out", "rep"],
+        2,
+        "expected a JSON object, found list",
+        "rep",
+    ),
+    Case(
+        "config-field-of-wrong-type",
+        {"run": damaged_run("config.json", '{"config": [1]}')},
+        ["compare", "run", "-b", "rg65", "--out", "rep"],
+        2,
+        "'config' is a list, not a dict",
+        "rep",
+    ),
+    Case(
+        "summary-nested-deep",
+        {"run": damaged_run("summary.json", '{"a":' * 50_000 + "1" + "}" * 50_000)},
+        ["compare", "run", "-b", "rg65", "--out", "rep"],
+        2,
+        "summary.json: damaged run file",
+        "rep",
+    ),
+    Case(
+        "summary-status-a-list",
+        {"run": damaged_run("summary.json", '{"status": []}')},
+        ["compare", "run", "-b", "rg65", "--out", "rep"],
+        2,
+        "'status' is a list",
+        "rep",
+    ),
+    Case(
+        "safetensors-words-nested-deep",
+        {"e.safetensors": lambda p: safetensors_bytes("[" * 100_000 + "]" * 100_000)},
+        ["eval", "e.safetensors"],
+        2,
+        "JSON list of strings",
+    ),
+    Case(
+        "npz-meta-nested-deep",
+        {"e.npz": lambda p: npz_bytes(words=np.array(["a"]), vectors=np.ones((1, 3)), meta=np.asarray("[" * 100_000))},
+        ["eval", "e.npz"],
+        2,
+        "e.npz: damaged 'meta' entry",
+    ),
+    Case(
+        "npz-meta-deep-but-valid",
+        {
+            "e.npz": lambda p: npz_bytes(
+                words=np.array(["a"]), vectors=np.ones((1, 3)), meta=np.asarray('{"a":' * 500 + "1" + "}" * 500)
+            )
+        },
+        ["eval", "e.npz"],
+        2,
+        "nested more than 64 levels",
+    ),
+    # --- text that is not an embedding file
+    Case("all-nul-bytes", {"z.txt": b"\0" * 100_000}, ["eval", "z.txt", "-b", "rg65"], 2, "z.txt:1: a NUL byte"),
+    Case(
+        "nul-in-a-word",
+        {"n.txt": b"2 3\ncat 1 0 0\nd\0g 0 1 0\n"},
+        ["eval", "n.txt", "-b", "rg65"],
+        2,
+        "n.txt:3: a NUL byte",
+    ),
+    Case("rows-without-values", {"w.txt": "cat\ndog\n"}, ["eval", "w.txt", "-b", "rg65"], 2, "has no values"),
+    Case(
+        "data-dir-that-does-not-exist",
+        {"e.txt": ROWS},
+        ["eval", "e.txt", "-b", "rg65", "--data-dir", "nope"],
+        2,
+        "'nope' is not a folder",
+    ),
     # --- file names are not markup or terminal codes
     Case("markup-closing-tag-name", {}, ["eval", "[/]nope.txt"], 2, "[/]nope.txt: embedding file does not exist"),
     Case("markup-style-name", {}, ["eval", "[bold red]nope.txt"], 2, "[bold red]nope.txt: embedding file"),
@@ -434,9 +724,12 @@ def test_overwrite_replaces_a_run_only_when_the_new_one_has_started(tmp_path, mo
     (tmp_path / "c.txt").write_text(CORPUS)
     args = ["train", "skipgram", "--corpus", "c.txt", "--out", "run", "--min-count", "1", "--epochs", "1"]
     assert run_main([*args, "--workers", "1"], monkeypatch, capsys)[0] == 0
-    (tmp_path / "run" / "note.txt").write_text("mine")  # inside our run: --overwrite may replace it
+    (tmp_path / "run" / "note.txt").write_text("mine")  # the user's file inside our run: never deleted
+    code, _, err = run_main([*args, "--overwrite", "--dim", "7", "--workers", "1"], monkeypatch, capsys)
+    assert code == 2 and "did not write (note.txt)" in err
+    assert (tmp_path / "run" / "note.txt").read_text() == "mine"
+    (tmp_path / "run" / "note.txt").unlink()
     assert run_main([*args, "--overwrite", "--dim", "7", "--workers", "1"], monkeypatch, capsys)[0] == 0
-    assert not (tmp_path / "run" / "note.txt").exists()
     assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["dim"] == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "run"]  # no staging, lock or old folder left
 
@@ -497,31 +790,80 @@ def test_a_second_process_cannot_claim_an_out_folder_in_use(tmp_path):
     from embedeval.errors import EmbedevalError
     from embedeval.files import OutputDir
 
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = subprocess.Popen(  # holds the claim until its stdin closes
+        [sys.executable, "-c", "import sys; from embedeval.files import OutputDir; c = OutputDir(sys.argv[1], "
+         "'report'); print('held', flush=True); sys.stdin.read(); c.release()", str(tmp_path / "rep")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        (tmp_path / ".rep.lock").write_text(str(sleeper.pid))
-        with pytest.raises(EmbedevalError, match="another embedeval process"):
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(EmbedevalError, match=rf"another embedeval process \(pid {holder.pid}\).*\.rep\.lock"):
             OutputDir(tmp_path / "rep", "report")
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    with OutputDir(tmp_path / "rep", "report") as claim:  # the lock of a process that ended is taken over
-        assert claim.path == tmp_path / "rep"
+        holder.kill()  # killed, not released: the kernel drops its lock, and the left lock file blocks nothing
+        holder.wait()
+    assert (tmp_path / ".rep.lock").exists()
+    with OutputDir(tmp_path / "rep", "report", overwrite=True) as claim:
+        assert claim.publish() == tmp_path / "rep"
     assert not (tmp_path / ".rep.lock").exists()
 
 
-def test_two_claims_in_one_folder_exclude_each_other(tmp_path):
+def test_a_lock_file_naming_a_live_unrelated_process_blocks_nothing(tmp_path):
+    from embedeval.files import OutputDir
+
+    (tmp_path / ".rep.lock").write_text("1 1\n")  # pid 1 lives for ever; a pid in a file is no claim
+    with OutputDir(tmp_path / "rep", "report") as claim:
+        assert claim.path == tmp_path / "rep"
+
+
+def test_two_claims_in_one_process_exclude_each_other(tmp_path):
     from embedeval.errors import EmbedevalError
     from embedeval.files import OutputDir
 
     first = OutputDir(tmp_path / "rep", "report")
     try:
-        lock = tmp_path / ".rep.lock"
-        lock.write_text(str(os.getppid()))  # as if another live process held it
         with pytest.raises(EmbedevalError, match="another embedeval process"):
             OutputDir(tmp_path / "rep", "report")
     finally:
         first.release()
+
+
+def _race(target: str, rounds: int, start, hold, results) -> None:
+    from embedeval.errors import EmbedevalError
+    from embedeval.files import OutputDir
+
+    for _ in range(rounds):
+        start.wait()
+        try:
+            claim = OutputDir(target, "report", exist_ok=True)
+        except EmbedevalError:
+            claim = None
+        results.put(claim is not None)
+        hold.wait()  # both tried while the winner holds it
+        if claim is not None:
+            claim.release()
+        start.wait()  # ... and released before the next round
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_two_processes_racing_for_one_folder_never_both_win(stale, tmp_path):
+    """200 rounds of two processes claiming one folder behind a barrier: exactly one wins each round (the old
+    O_EXCL lock let both in about a third of the rounds), with or without a lock file left by a dead process."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    rounds = 200
+    start, hold, results = ctx.Barrier(2), ctx.Barrier(2), ctx.Queue()
+    target = str(tmp_path / "rep")
+    if stale:
+        (tmp_path / ".rep.lock").write_text("999999 0\n")
+    workers = [ctx.Process(target=_race, args=(target, rounds, start, hold, results)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    wins = [results.get(timeout=60) for _ in range(2 * rounds)]
+    for w in workers:
+        w.join(timeout=60)
+    assert sum(wins) == rounds, f"{sum(wins)} wins in {rounds} rounds"
 
 
 def test_a_long_line_is_trained_in_pieces_not_dropped(tmp_path):
@@ -602,6 +944,8 @@ def _damage(run: Path, how: str) -> None:
         (run / "vocab.tsv").write_text("word\tcount\nthe\tmany\n")
     elif how == "config-corrupt":
         (run / "config.json").write_text("{not json")
+    elif how == "config-missing":
+        (run / "config.json").unlink()
     elif how == "checkpoint-empty":
         (run / "checkpoint.pt").write_bytes(b"")
     elif how == "checkpoint-garbage":
@@ -618,6 +962,7 @@ def _damage(run: Path, how: str) -> None:
         ("vocab-missing", "vocabulary file is missing"),
         ("vocab-corrupt", "expected 'word<TAB>count'"),
         ("config-corrupt", "damaged run file"),
+        ("config-missing", "no config.json"),
         ("checkpoint-empty", "checkpoint is empty"),
         ("checkpoint-garbage", "not a checkpoint embedeval can load safely"),
         ("checkpoint-no-rng", "lacks torch_rng"),
@@ -633,3 +978,155 @@ def test_resume_of_a_damaged_run_is_one_line(how, message, tmp_path, monkeypatch
     assert code == 2 and message in err and "Traceback" not in err, err
     assert "weights_only=False" not in err  # never suggest the unsafe load
     assert not (tmp_path / "PWNED").exists()
+
+
+# --- where outputs go: devices, FIFOs, links and standard output stay what they were -------------------------
+
+
+def test_an_output_on_a_device_is_written_to_not_renamed_over(tmp_path, monkeypatch, capsys):
+    import stat
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text(ROWS)
+    before = os.stat("/dev/null")
+    code, _, err = run_main(
+        ["eval", "e.txt", "-b", "rg65", "--json", "/dev/null", "--csv", "/dev/null"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_output_on_a_fifo_reaches_its_reader(tmp_path, monkeypatch, capsys):
+    import stat
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text(ROWS)
+    os.mkfifo(tmp_path / "pipe")
+    got = []
+    reader = threading.Thread(target=lambda: got.append((tmp_path / "pipe").read_bytes()))
+    reader.start()
+    code, _, err = run_main(["eval", "e.txt", "-b", "rg65", "--json", "pipe"], monkeypatch, capsys)
+    reader.join(timeout=30)
+    assert code == 0, err
+    assert json.loads(got[0])["results"][0]["benchmark"] == "rg65"
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)
+
+
+def test_an_output_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text(ROWS)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "r.json").write_text("old")
+    (tmp_path / "link.json").symlink_to(tmp_path / "results" / "r.json")
+    assert run_main(["eval", "e.txt", "-b", "rg65", "--json", "link.json"], monkeypatch, capsys)[0] == 0
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "results" / "r.json").read_text())["results"]
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "results" / "new.json")  # a link to a file not there yet
+    assert run_main(["eval", "e.txt", "-b", "rg65", "--json", "dangling.json"], monkeypatch, capsys)[0] == 0
+    assert (tmp_path / "dangling.json").is_symlink() and (tmp_path / "results" / "new.json").is_file()
+
+
+def test_json_dash_is_standard_output_and_the_table_goes_to_stderr(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text(ROWS)
+    code, out, err = run_main(["eval", "e.txt", "-b", "rg65", "--json", "-"], monkeypatch, capsys)
+    assert code == 0
+    assert json.loads(out)["results"][0]["benchmark"] == "rg65"  # `--json - | jq .` works
+    assert "rg65" in err and "wrote" not in err
+    code, out, _ = run_main(["eval", "e.txt", "-b", "rg65", "--csv", "-"], monkeypatch, capsys)
+    assert code == 0 and out.splitlines()[0].startswith("embedding,")
+
+
+def test_out_given_as_a_symlink_replaces_the_folder_it_points_to(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text(ROWS)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "rep").symlink_to(tmp_path / "real")
+    args = ["compare", "e.txt", "-b", "rg65", "--out", "rep", "--bootstrap", "0"]
+    assert run_main(args, monkeypatch, capsys)[0] == 0
+    assert run_main([*args, "--overwrite"], monkeypatch, capsys)[0] == 0
+    assert (tmp_path / "rep").is_symlink() and (tmp_path / "real" / "index.html").is_file()
+
+
+def test_a_legal_255_byte_name_is_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text(ROWS)
+    name = "r" * 250 + ".json"
+    assert run_main(["eval", "e.txt", "-b", "rg65", "--json", name], monkeypatch, capsys)[0] == 0
+    assert json.loads((tmp_path / name).read_text())["results"]
+    out = "o" * 255
+    assert run_main(["compare", "e.txt", "-b", "rg65", "--out", out, "--bootstrap", "0"], monkeypatch, capsys)[0] == 0
+    assert run_main(["compare", "e.txt", "-b", "rg65", "--out", out, "--bootstrap", "0", "--overwrite"],
+                    monkeypatch, capsys)[0] == 0  # fmt: skip
+    assert (tmp_path / out / "index.html").is_file()
+
+
+# --- runs that must stop, and resumes that must be refused ------------------------------------------------------
+
+
+def test_a_perplexity_too_large_for_a_float_stops_the_run_instead_of_overflowing():
+    from embedeval.errors import EmbedevalError
+    from embedeval.train.base import check_finite_epoch, nll_to_ppl
+
+    assert nll_to_ppl(1e4) == float("inf")  # math.exp raised OverflowError here (--lr 10000 on a Transformer)
+
+    class Run:
+        path = "run"
+        written = None
+
+        def summary(self, status, **values):
+            Run.written = (status, values)
+
+    with pytest.raises(EmbedevalError, match="train_ppl inf at the end of epoch 3: the model diverged"):
+        check_finite_epoch({"epoch": 3, "train_ppl": nll_to_ppl(1e4), "valid_ppl": 5.0}, Run())
+    assert Run.written[0] == "incomplete" and "train_ppl inf" in Run.written[1]["error"]
+
+
+def test_resume_on_other_training_text_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text(CORPUS)
+    train = ["train", "lm", "--corpus", "c.txt", "--config", "tiny", "--out", "run", "--max-batches", "2"]
+    assert run_main([*train, "--epochs", "1"], monkeypatch, capsys)[0] == 0
+    (tmp_path / "c.txt").write_text(CORPUS.replace("mat", "hat"))  # same words, other text
+    code, _, err = run_main([*train, "--epochs", "2", "--resume"], monkeypatch, capsys)
+    assert code == 2 and "other training text than the run was trained on" in err
+
+
+def test_a_same_size_edit_with_the_mtime_restored_is_not_served_from_the_cache(tmp_path, monkeypatch):
+    from embedeval.embeddings import load_one
+
+    monkeypatch.setenv("EMBEDEVAL_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "e.txt"
+    path.write_text(ROWS)
+    first = load_one(path, cache=True)
+    info = os.stat(path)
+    path.write_text(ROWS.replace("tiger", "tigre"))  # same size
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # and the modification time put back
+    assert load_one(path, cache=True).words[0] == "tigre" != first.words[0]
+
+
+def test_reproduce_counts_a_non_finite_result_as_failed(tmp_path):
+    from embedeval.reproduce import get_table, summarise_table
+
+    runs = tmp_path / "runs"
+    for row, ppl in (("untied", "NaN"), ("wt", "Infinity"), ("pr", "110.5")):
+        folder = runs / f"ptb-pw-small-{row}-s1"
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(f'{{"status": "complete", "valid_ppl": {ppl}, "test_ppl": 100.0}}')
+    result = summarise_table(get_table("press-wolf-table6"), (1,), runs)
+    rows = {r["row"]: r for r in result["rows"]}
+    assert rows["pr"]["valid_mean"] == 110.5
+    for row in ("untied", "wt"):
+        assert rows[row]["seeds"] == [] and "not a finite number" in rows[row]["stopped"][0]["error"]
+
+
+def test_translation_files_with_bad_bytes_are_one_line(tmp_path):
+    from embedeval.errors import EmbedevalError
+    from embedeval.report.translation import _lines
+
+    (tmp_path / "test.hyp.txt").write_bytes(b"ein Hund\nzwei \xff Katzen\n")
+    with pytest.raises(EmbedevalError, match=r"test.hyp.txt:2: bytes that are not UTF-8"):
+        _lines(tmp_path / "test.hyp.txt")

@@ -152,12 +152,15 @@ def eval_cmd(
     from embedeval.evaluate import evaluate
     from embedeval.evaluate.output import write_csv, write_json, write_pairs_csv, write_tests_csv
     from embedeval.evaluate.table import print_evaluation
+    from embedeval.files import check_output_files
 
-    _refuse_overwriting_inputs(
-        embeddings,
-        benchmarks,
-        {"--json": json_path, "--csv": csv_path, "--pairs-csv": pairs_csv, "--tests-csv": tests_csv},
-    )
+    outputs = {"--json": json_path, "--csv": csv_path, "--pairs-csv": pairs_csv, "--tests-csv": tests_csv}
+    read = tuple(embeddings) + tuple(b for b in benchmarks if Path(b).exists())
+    check_output_files(outputs, read)  # before any work: an output must never replace an input or another output
+    if list(outputs.values()).count("-") > 1:
+        raise EmbedevalError("only one of --json, --csv, --pairs-csv and --tests-csv can be - (standard output)")
+    # with a result on standard output, the table and messages go to stderr so that `--json - | jq .` works
+    out = err_console if "-" in outputs.values() else console
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
     for note in notes:
         err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
@@ -166,14 +169,14 @@ def eval_cmd(
     if not embeddings:
         from embedeval.examples import example_embeddings
 
-        with console.status("training the built-in example (gensim SGNS on the Lee corpus)..."):
+        with out.status("training the built-in example (gensim SGNS on the Lee corpus)..."):
             embs = example_embeddings()
-        console.print(
+        out.print(
             "[dim]built-in example: SGNS U (input) and V (output) trained by gensim on the Lee news "
             "corpus shipped with gensim; real results need PTB or WikiText-2[/]"
         )
     for path in embeddings:
-        with console.status(f"loading {markup_safe(path)}..."):
+        with out.status(f"loading {markup_safe(path)}..."):
             found = load(path, fmt, cache)
         for emb in found:
             if "no_output" in emb.meta:
@@ -192,7 +195,7 @@ def eval_cmd(
         embs.extend(found)
     if add_sum:
         embs.extend(_sums(embs))
-    with console.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
+    with out.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
         ev = evaluate(
             embs,
             benches,
@@ -202,15 +205,7 @@ def eval_cmd(
             seed=seed,
             fold_case=not case_sensitive,
         )
-    print_evaluation(ev, console)
-    if json_path:
-        console.print(f"wrote {markup_safe(write_json(ev, json_path))}")
-    if csv_path:
-        console.print(f"wrote {markup_safe(write_csv(ev, csv_path))}")
-    if pairs_csv:
-        console.print(f"wrote {markup_safe(write_pairs_csv(ev, pairs_csv))}")
-    if tests_csv:
-        console.print(f"wrote {markup_safe(write_tests_csv(ev, tests_csv))}")
+    exports = {}
     if export:
         ext = {
             "word2vec": ".txt",
@@ -221,19 +216,21 @@ def eval_cmd(
         }[export]
         for emb in embs:
             target = Path(export_dir) / (emb.name.replace(":", "_").replace("/", "_") + ext)
-            console.print(f"wrote {markup_safe(write(emb, target, export))}")
-
-
-def _refuse_overwriting_inputs(inputs, benchmarks, outputs: dict) -> None:
-    """--json or --csv naming an input file would replace the user's data with our results."""
-    read = {}
-    for path in [*inputs, *benchmarks]:
-        candidate = Path(path)
-        if candidate.exists():
-            read[candidate.resolve()] = path
-    for option, out in outputs.items():
-        if out and Path(out).resolve() in read:
-            raise EmbedevalError(f"{option} names an input file, which would be overwritten; choose another name", out)
+            exports[f"--export of {emb.name}"] = target
+        check_output_files({**outputs, **exports}, read)  # export names are known only now: before writing any
+    print_evaluation(ev, out)
+    for path, writer in (
+        (json_path, write_json),
+        (csv_path, write_csv),
+        (pairs_csv, write_pairs_csv),
+        (tests_csv, write_tests_csv),
+    ):
+        if path:
+            written = writer(ev, path)
+            if str(written) != "-":
+                out.print(f"wrote {markup_safe(written)}")
+    for emb, target in zip(embs, exports.values()):
+        out.print(f"wrote {markup_safe(write(emb, target, export))}")
 
 
 def _sums(embs: list) -> list:
@@ -268,11 +265,29 @@ cli.add_command(compare_cmd)
 cli.add_command(reproduce_cmd)
 
 
+def _from_torchrun_process(message: str) -> bool:
+    """In a process of a torchrun that embedeval launched: leave the message for the launcher, which prints each
+    distinct one once (instead of once per process)."""
+    import os
+
+    from embedeval.cli.train_lm import ERRORS_DIR
+
+    folder, rank = os.environ.get(ERRORS_DIR), os.environ.get("RANK")
+    if not folder or rank is None:
+        return False
+    try:
+        Path(folder, f"rank-{int(rank)}.txt").write_text(message, encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except EmbedevalError as err:
-        err_console.print(f"[bold red]error[/]: {markup_safe(err)}", highlight=False, soft_wrap=True)
+        if not _from_torchrun_process(str(err)):
+            err_console.print(f"[bold red]error[/]: {markup_safe(err)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as err:  # a file that vanished, a full disk, a name too long: one line, not a traceback
         where = f"{printable(err.filename)}: " if err.filename else ""

@@ -73,19 +73,12 @@ def compare_cmd(
     """
     from rich.console import Console
 
-    from embedeval.errors import EmbedevalError
     from embedeval.report.html import prepare_report_dir
 
     err = Console(stderr=True)
     paths = [Path(p) for p in inputs]
-    target = Path(out).resolve()
-    for path in paths:
-        if path.resolve() == target or target in path.resolve().parents:
-            raise EmbedevalError(
-                "this input lies inside --out, which the new report replaces; copy it elsewhere or choose another --out",
-                path,
-            )
-    claim = prepare_report_dir(out, overwrite)  # refuse early, before minutes of training
+    # refused early, before minutes of training: an --out inside an input, or holding one --overwrite would delete
+    claim = prepare_report_dir(out, overwrite, inputs=tuple(paths) + tuple(b for b in benchmarks if Path(b).exists()))
     with claim:
         _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err)
 

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 # the readers' formats (embedeval.embeddings.formats.FORMATS), spelled out so --help does not import NumPy
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
+
+
+def _existing_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An explicit --data-dir must be a folder (a typo must not pass silently because the benchmarks asked for
+    happen to be bundled). $EMBEDEVAL_DATA is read only where data is needed, so a stale value never blocks the
+    bundled benchmarks."""
+    if value is not None and not Path(value).expanduser().is_dir():
+        raise click.BadParameter(f"{value!r} is not a folder (the data directory holds corpora/ and similarity/)")
+    return value
+
+
 DATA_DIR_OPTION = click.option(
     "--data-dir",
-    type=click.Path(file_okay=False),
+    type=click.Path(),
     default=None,
-    envvar="EMBEDEVAL_DATA",
+    callback=_existing_folder,
     help="Data directory holding corpora/ and similarity/ (default: $EMBEDEVAL_DATA).",
 )
 

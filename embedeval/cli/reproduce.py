@@ -27,6 +27,11 @@ def _seeds(value: str) -> tuple[int, ...]:
         ) from None
     if not seeds or any(s < 0 for s in seeds):
         raise click.BadParameter("give one or more seeds >= 0, e.g. 1,2,3", param_hint="--seeds")
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise click.BadParameter(
+            f"seed {', '.join(map(str, twice))} given twice: each seed is one run per row", param_hint="--seeds"
+        )
     return seeds
 
 
@@ -67,18 +72,20 @@ def _seeds(value: str) -> tuple[int, ...]:
     help="Also write one compare report per seed (OUT/TABLE-sSEED/) over that seed's finished runs: their embeddings "
     "on identical pairs, perplexity or BLEU with tests.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace a TABLE.md in --out that embedeval did not write.")
 @DATA_DIR_OPTION
-def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, data_dir) -> None:
+def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, overwrite, data_dir) -> None:
     """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb,
     transformer-wikitext-2, multi30k-tying), then write
     one compare report per seed, then TABLE.md and TABLE.json:
     mean +- sd over the seeds next to the paper's numbers, and the claims of each seed's report side by side. Finished runs are kept; interrupted ones resume."""
     import os
 
-    from embedeval.reproduce import get_table, summarise_table, table_markdown, write_table
+    from embedeval.reproduce import check_table_target, get_table, summarise_table, table_markdown, write_table
 
     spec = get_table(table)
     seed_list = _seeds(seeds)
+    check_table_target(spec.name, Path(out), overwrite)  # before hours of training
     root = Path(runs_dir)
     runs = spec.runs(seed_list)
     console.print(f"[bold]{markup_safe(spec.title)}[/]: {len(runs)} runs in {markup_safe(root)}")
@@ -143,7 +150,7 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
             _report(spec, seed, root, Path(out), env)
     result = summarise_table(spec, seed_list, root, Path(out))
     console.print(table_markdown(result), highlight=False)
-    paths = write_table(result, Path(out))
+    paths = write_table(result, Path(out), overwrite)
     console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
     if failed:
         sys.exit(1)

@@ -220,9 +220,10 @@ def train_lm_cmd(
         run = RunDir.open(out)
     else:
         data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
-        run = RunDir.create(out, overwrite)
+        run = RunDir.create(out, overwrite, inputs=source.paths())
     with run:
         if resume:  # the trainer checks the settings against config.json
+            run.check_resume_corpus(source.describe())
             from embedeval.data.corpus import Vocab
 
             vocab = Vocab.load(run.path / VOCAB)
@@ -239,11 +240,24 @@ def train_lm_cmd(
         _train(run, cfg, data, source, out, resume, track, track_every)
 
 
+ERRORS_DIR = "EMBEDEVAL_ERRORS_DIR"  # where the processes of a torchrun launched by embedeval leave their errors
+
+
 def _launch_torchrun(nproc: int, out: str) -> None:
-    """Run this very command under torchrun with ``nproc`` processes on this machine."""
-    import subprocess
+    """Run this very command under torchrun with ``nproc`` processes on this machine.
+
+    torchrun runs in this process, so its ChildFailedError is caught instead of printed as a traceback; the
+    processes leave their error messages in a folder (ERRORS_DIR), and each distinct one is printed once here.
+    """
+    import logging
+    import os
+    import tempfile
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
 
     from embedeval.errors import EmbedevalError
+    from embedeval.layout import CHECKPOINT
 
     argv, skip = [], False
     for arg in sys.argv[1:]:
@@ -253,16 +267,41 @@ def _launch_torchrun(nproc: int, out: str) -> None:
             skip = True
         elif not arg.startswith("--nproc="):
             argv.append(arg)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-    code = subprocess.call([*cmd, "-m", "embedeval", *argv])
-    if code == 2:  # a usage or input error, already printed by the first process
-        sys.exit(2)
-    if code:
+    for name in ("torch.distributed", "torch.distributed.run", "torch.distributed.elastic"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)  # its notices would bury the one message that matters
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the trainers set their own --threads; this only quiets torchrun
+    with tempfile.TemporaryDirectory(prefix="embedeval-ranks-") as errors:
+        os.environ[ERRORS_DIR] = errors
+        args = parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "embedeval", *argv])
+        try:
+            run(args)
+            return
+        except ChildFailedError as failed:
+            codes = {f.exitcode for f in failed.failures.values()}
+        finally:
+            os.environ.pop(ERRORS_DIR, None)
+        messages = [p.read_text(encoding="utf-8") for p in sorted(Path(errors).glob("rank-*.txt"))]
+    shown = list(dict.fromkeys(m.strip() for m in messages if m.strip()))
+    if (
+        2 in codes and all(c == 2 or c < 0 for c in codes) and shown
+    ):  # (< 0: stopped by torchrun after the first)  # an input or usage error, the same in every process: say it once
         raise EmbedevalError(
-            f"a training process failed (exit code {code}); the last checkpoint is intact: continue with --resume "
-            "(with any --nproc)",
-            out,
+            shown[0]
+            + (
+                f" (and {len(shown) - 1} other message(s) from other processes: " + "; ".join(shown[1:]) + ")"
+                if len(shown) > 1
+                else ""
+            )
         )
+    resume = (
+        " the last checkpoint is intact: continue with --resume (with any --nproc)"
+        if (Path(out) / CHECKPOINT).is_file()
+        else " no checkpoint was written"
+    )
+    detail = f": {shown[0]}" if shown else ""
+    raise EmbedevalError(
+        f"a training process failed (exit code {', '.join(map(str, sorted(codes)))}){detail};{resume}", out
+    )
 
 
 def _train(run, cfg, data, source, out, resume, track, track_every) -> None:

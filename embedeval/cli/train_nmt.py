@@ -144,11 +144,16 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
         if not (Path(out) / CHECKPOINT).is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
         run = RunDir.open(out)
+        try:
+            run.check_resume_corpus(source.describe())
+        except BaseException:
+            run.close(ok=False)
+            raise
         src_sp, tgt_sp = nmt.load_subwords(run.path)
     else:
         with console.status(f"learning the {cfg.vocab} subword vocabulary ({cfg.vocab_size:,} pieces)..."):
             src_sp, tgt_sp = nmt.build_subwords(text, cfg)
-        run = RunDir.create(out, overwrite)
+        run = RunDir.create(out, overwrite, inputs=source.paths())
     with run:
         data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=store)
         if not resume:

@@ -104,8 +104,10 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
 
         if not (Path(out) / CHECKPOINT).is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
-    with RunDir.open(out) if resume else RunDir.create(out, overwrite) as run:
-        if not resume:
+    with RunDir.open(out) if resume else RunDir.create(out, overwrite, inputs=source.paths()) as run:
+        if resume:
+            run.check_resume_corpus(source.describe())
+        else:
             run.write_config(cfg, "skipgram", source.describe(), sys.argv)
         _train(run, cfg, source, out, track, track_every, resume)
 

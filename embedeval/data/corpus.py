@@ -50,6 +50,10 @@ class Corpus:
             raise EmbedevalError(f"corpus {self.name} has no {split!r} split (it has {', '.join(self.splits)})")
         return self.splits[split]
 
+    def paths(self) -> tuple[Path, ...]:
+        """Every file this corpus reads (an output folder must never hold one it would replace)."""
+        return tuple(self.splits.values())
+
     def lines(self, split: str = "train") -> Iterator[list[str]]:
         return iter_lines(self.path(split), self.kind)
 

@@ -21,7 +21,8 @@ def data_dir(override: str | Path | None = None, required: bool = False) -> Path
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise EmbedevalError(f"data directory does not exist or is not a folder ({HOW_TO_SET})", path)
+        origin = "--data-dir" if override is not None else f"{ENV_VAR}={value}"
+        raise EmbedevalError(f"the data directory ({origin}) does not exist or is not a folder; {HOW_TO_SET}", path)
     return path
 
 

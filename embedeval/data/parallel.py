@@ -43,6 +43,10 @@ class ParallelCorpus:
     files: dict[str, tuple[Path, Path]]
     sha256: dict[str, str] = field(default_factory=dict)
 
+    def paths(self) -> tuple[Path, ...]:
+        """Every file this corpus reads (an output folder must never hold one it would replace)."""
+        return tuple(p for pair in self.files.values() for p in pair)
+
     def describe(self) -> dict[str, object]:
         def portable(path: Path) -> str:
             return f"data:parallel/{MULTI30K}/{path.name}" if self.name == MULTI30K else str(path)

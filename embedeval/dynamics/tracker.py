@@ -223,15 +223,17 @@ def _disk_full(errno_: int | None, detail: str, out: Path, step: int) -> Embedev
     )
 
 
-def prepare_out(out: str | Path, overwrite: bool, resume: bool) -> OutputDir:
+def prepare_out(out: str | Path, overwrite: bool, resume: bool, corpus: dict[str, Any] | None = None) -> OutputDir:
     """Claim the track folder (see :class:`embedeval.files.OutputDir`): an old pair it replaces is removed only
-    when the new pair's trainers are built (their ``publish``)."""
+    when the new pair's trainers are built (their ``publish``), and never when it holds the corpus."""
     out = Path(out)
     if resume:
         if not (out / TRACK).is_file():
             raise EmbedevalError("nothing to resume: no track.json (start the pair without --resume)", out)
         return OutputDir(out, "track", exist_ok=True)
-    return OutputDir(out, "track", overwrite)
+    files = (corpus or {}).get("files", {}).values()
+    paths = [p for f in files for p in ([f] if isinstance(f, str) else f) if not p.startswith(("data:", "gensim:"))]
+    return OutputDir(out, "track", overwrite, inputs=tuple(paths))
 
 
 # --- LSTM language model ---------------------------------------------------------------------------
@@ -356,7 +358,7 @@ def track_lm(
 
     tcfg = tcfg or TrackConfig()
     check_pair(untied_cfg, tied_cfg, ("variant",))
-    with prepare_out(out, overwrite, resume) as claim:
+    with prepare_out(out, overwrite, resume, corpus) as claim:
         return _track_pair(_lm_kind(data), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
@@ -378,7 +380,7 @@ def track_nmt(
     check_pair(untied_cfg, tied_cfg, ("tie",))
     if tied_cfg.tie != "decoder":
         raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
-    with prepare_out(out, overwrite, resume) as claim:
+    with prepare_out(out, overwrite, resume, corpus) as claim:
         return _track_pair(_nmt_kind(data), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
@@ -492,7 +494,7 @@ def track_skipgram(
         raise EmbedevalError("tracking SGNS needs --backend torch (gensim cannot tie, nor expose its gradients)")
     untied_cfg, tied_cfg = dataclasses.replace(cfg, tie=False), dataclasses.replace(cfg, tie=True)
     check_pair(untied_cfg, tied_cfg, ("tie",))
-    with prepare_out(out, overwrite, resume) as claim:
+    with prepare_out(out, overwrite, resume, corpus.describe()) as claim:
         return _track_pair(
             _sgns_kind(), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
         )

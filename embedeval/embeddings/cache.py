@@ -1,7 +1,8 @@
 """A binary cache of parsed text embeddings that opens memory-mapped in well under a second.
 
 The cache of ``/x/vec.txt`` lives in ``$EMBEDEVAL_CACHE`` (default ``~/.cache/embedeval``) under a key
-made of the file's absolute path, size and modification time, so an edited file is parsed again.
+made of the file's absolute path, size, modification time, inode and change time (ctime), so an edited file is
+parsed again, even when the edit kept its size and set the modification time back (ctime cannot be set back).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def cache_root() -> Path:
 def cache_dir_for(path: str | Path) -> Path:
     path = Path(path).resolve()
     stat = path.stat()
-    key = hashlib.sha1(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    # ctime cannot be set back by a user (unlike mtime, which `touch -d` restores): any edit of the file, or a
+    # file replaced under the same name (new inode), gets a new key. Content hashing would read the whole file.
+    key = f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0{stat.st_ino}\0{stat.st_dev}"
+    key = hashlib.sha1(key.encode()).hexdigest()[:20]
     return cache_root() / "embeddings" / key
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from embedeval.embeddings.embedding import Embedding
-from embedeval.errors import EmbedevalError
-from embedeval.files import atomic_write, check_regular_file
+from embedeval.errors import EmbedevalError, printable
+from embedeval.files import atomic_write, check_regular_file, parse_json
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
 _CHUNK_BYTES = 32 << 20
@@ -35,6 +35,14 @@ PICKLE_REFUSED = (
 
 
 def _decode(raw: bytes, path: Path, first_line: int) -> str:
+    nul = raw.find(b"\0")
+    if nul >= 0:  # never part of a word in a text file: a binary file, or a damaged one
+        raise EmbedevalError(
+            "a NUL byte, which a text embedding file never holds (a binary file? word2vec binary needs a "
+            "'count dim' header line, or --format word2vec-binary)",
+            path,
+            first_line + raw[:nul].count(b"\n"),
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -55,6 +63,8 @@ def _parse_chunk(lines: list[str], dim: int | None, path: Path, numbers: list[in
         rests.append(rest)
     if dim is None:
         dim = len(rests[0].split())
+        if dim == 0:
+            raise EmbedevalError(f"row for {printable(words[0])!r} has no values", path, numbers[0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -232,13 +242,7 @@ def read_npz(path: str | Path) -> Embedding:
 
 
 def _parse_meta(text: str, path: Path) -> dict:
-    try:
-        meta = json.loads(text)
-    except ValueError:
-        raise EmbedevalError("the 'meta' entry is not valid JSON", path) from None
-    if not isinstance(meta, dict):
-        raise EmbedevalError(f"the 'meta' entry must be a JSON object, found {type(meta).__name__}", path)
-    return meta
+    return parse_json(text, path, dict, "'meta' entry (a JSON object)")
 
 
 def read_safetensors(path: str | Path) -> Embedding:
@@ -260,8 +264,8 @@ def read_safetensors(path: str | Path) -> Embedding:
     except Exception as err:  # safetensors raises its own error types
         raise EmbedevalError(f"not a readable safetensors file ({err})", path) from None
     try:
-        words = json.loads(header["words"])
-    except ValueError:
+        words = parse_json(header["words"], path, list, "'words' metadata entry")
+    except EmbedevalError:
         words = None
     if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
         raise EmbedevalError("the 'words' metadata entry must be a JSON list of strings", path)
@@ -378,8 +382,12 @@ def detect_format(path: str | Path) -> str:
     if len(first) == 2 and all(part.isdigit() for part in first):
         sample = start.split(b"\n", 1)[1][:1024] if b"\n" in start else b""
         try:
-            sample.decode("utf-8")
-            binary = any(byte < 9 for byte in sample)
+            lines = sample.decode("utf-8").split("\n")[:-1]  # the last may be cut by the sample
+            dim = int(first[1])
+            # text whose rows have the declared shape is text, even with a stray control byte in a word
+            binary = any(byte < 9 for byte in sample) and not (
+                lines and all(len(line.split()) == dim + 1 for line in lines)
+            )
         except UnicodeDecodeError as err:
             binary = err.start < len(sample) - 4  # a character cut at the sample's end is not binary
         return "word2vec-binary" if binary else "word2vec"

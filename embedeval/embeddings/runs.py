@@ -45,6 +45,12 @@ def average_pieces(emb: Embedding, words: list[str]) -> Embedding:
     model = run_dir / ("subword.src.model" if emb.role == "source" else "subword.tgt.model")
     sp = Subwords.load(model if model.is_file() else run_dir / "subword.model")
     pieces = read_npz(pieces_file)
+    if len(pieces.words) != len(sp):
+        raise EmbedevalError(
+            f"holds {len(pieces.words):,} rows but the run's subword model has {len(sp):,} pieces: the run is damaged "
+            "(train it again, or score it without --pieces average)",
+            pieces_file,
+        )
     known = {w.casefold() for w in emb.words}
     wanted = [w for w in dict.fromkeys(words) if w.casefold() not in known]
     added, rows = [], []

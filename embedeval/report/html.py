@@ -53,10 +53,11 @@ def render_html(report: Report) -> str:
     )
 
 
-def prepare_report_dir(out: str | Path, overwrite: bool) -> OutputDir:
+def prepare_report_dir(out: str | Path, overwrite: bool, inputs: tuple[str | Path, ...] = ()) -> OutputDir:
     """Claim the report folder (see :class:`embedeval.files.OutputDir`): refused early, before minutes of training,
-    when it is not empty and ``overwrite`` is off, or when it is not a report folder embedeval wrote."""
-    return OutputDir(out, "report", overwrite)
+    when it is not empty and ``overwrite`` is off, when it is not a report folder embedeval wrote, or when it lies
+    inside an input or holds one."""
+    return OutputDir(out, "report", overwrite, inputs=inputs)
 
 
 def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:

@@ -3,7 +3,6 @@ one is missing said plainly."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from embedeval.data.datadir import sha256_file
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
-from embedeval.rundir import model_name
+from embedeval.rundir import checked_summary, model_name, read_metrics, read_run_file
 
 _HASH_LIMIT = 256 << 20  # larger embedding files are not hashed (say so instead of waiting minutes)
 
@@ -74,15 +73,6 @@ class Sources:
     warnings: list[str] = field(default_factory=list)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise EmbedevalError(f"not valid JSON ({err}); the run directory is damaged", path) from None
-
-
 def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str:
     epochs = config.get("epochs")
     if "error" in summary:
@@ -99,25 +89,16 @@ def read_run(
     """A run directory and its embeddings; an incomplete run is kept, with what it lacks in ``problems``."""
     from embedeval.embeddings.runs import load_run_embeddings
 
-    cfg_file = _read_json(path / CONFIG)
-    summary = _read_json(path / SUMMARY) or {}
-    problems = []
+    cfg_file = read_run_file(path / CONFIG)
+    summary, problems = checked_summary(read_run_file(path / SUMMARY) or {}, path / SUMMARY)
     if cfg_file is None:
         problems.append("no config.json: its configuration and command line are unknown")
         cfg_file = {}
     config = cfg_file.get("config", {})
     trainer = cfg_file.get("trainer")
     status = summary.get("status", "unknown")
-    history = []
-    metrics = path / METRICS
-    if metrics.is_file():
-        for line_no, line in enumerate(metrics.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                history.append(json.loads(line))
-            except json.JSONDecodeError:
-                problems.append(f"metrics.jsonl line {line_no} is damaged (skipped)")
+    history, damaged = read_metrics(path / METRICS)
+    problems += damaged
     if status == "incomplete":
         done = len(history)
         problems.append(
@@ -164,7 +145,7 @@ def _read_track(path: Path, name: str) -> TrackInfo | None:
     if not file.is_file():
         return None
     records = read_dynamics(file)
-    meta = _read_json(path / TRACK) or {}
+    meta = read_run_file(path / TRACK, "track file") or {}
     return TrackInfo(name, str(path), meta.get("trainer"), records, meta)
 
 

@@ -23,7 +23,7 @@ def _references(run: Any) -> tuple[list[str] | None, str | None]:
     file, checked against the sha256 the run was trained with."""
     own = Path(run.path) / "test.ref.txt"
     if own.is_file():
-        return own.read_text(encoding="utf-8").split("\n")[:-1], None
+        return _lines(own), None
     files = (run.corpus.get("files") or {}).get("test")
     if not files:
         return None, "the run does not say which test files it used"
@@ -54,7 +54,17 @@ def _hypotheses(run: Any) -> list[str] | None:
     path = Path(run.path) / "test.hyp.txt"
     if not path.is_file():
         return None
-    return path.read_text(encoding="utf-8").split("\n")[:-1]
+    return _lines(path)
+
+
+def _lines(path: Path) -> list[str]:
+    """The lines of a run's translation file; bytes that are not UTF-8 are a one-line error naming the line."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8").split("\n")[:-1]
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise EmbedevalError("bytes that are not UTF-8: the run's translation file is damaged", path, line) from None
 
 
 def translation_rows(runs: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -90,6 +100,11 @@ def translation_rows(runs: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
             score = BLEU().corpus_score(hyps, [refs], n_bootstrap=BOOTSTRAP_SAMPLES)
             row["bleu_low"], row["bleu_high"] = score._mean - score._ci, score._mean + score._ci
             row["_hyps"], row["_refs"] = hyps, refs
+        elif refs is not None and hyps is not None:
+            notes.append(
+                f"{run.name}: no BLEU interval, test.hyp.txt has {len(hyps):,} lines but the references have "
+                f"{len(refs):,} (the run's translation file is incomplete or damaged)"
+            )
         elif why:
             notes.append(f"{run.name}: no BLEU interval, {why}")
         rows.append(row)
@@ -105,15 +120,21 @@ def _paired_tests(rows: list[dict[str, Any]], notes: list[str]) -> None:
     from sacrebleu.significance import PairedTest
 
     untied = {(r["pair"], r["seed"]): r for r in rows if r["tie"] == "none" and "_hyps" in r}
+    other_refs = []
     for row in rows:
         base = untied.get((row["pair"], row["seed"]))
-        if row["tie"] == "none" or base is None or "_hyps" not in row or base["_refs"] != row["_refs"]:
+        if row["tie"] == "none" or base is None or "_hyps" not in row:
+            continue
+        if base["_refs"] != row["_refs"]:
+            other_refs.append(f"{row['run']} vs {base['run']}")
             continue
         test = PairedTest([(base["run"], base["_hyps"]), (row["run"], row["_hyps"])], {"BLEU": BLEU()},
                           [base["_refs"]], test_type="bs", n_samples=BOOTSTRAP_SAMPLES)  # fmt: skip
         _, scores = test()
         row["p_vs_untied"] = float(scores["BLEU"][1].p_value)
         row["untied"] = base["run"]
-    if rows and not any(r["p_vs_untied"] is not None for r in rows):
+    if other_refs:
+        notes.append(f"no paired test for {', '.join(other_refs)}: their test references differ")
+    elif rows and not any(r["p_vs_untied"] is not None for r in rows):
         if any(r["tie"] != "none" for r in rows) and untied:
             notes.append("no paired test: no tied run shares a language pair and seed with an untied run")

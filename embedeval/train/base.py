@@ -11,6 +11,7 @@ input-side and output-side parts.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -25,6 +26,29 @@ from embedeval.files import WriteError
 # trainer that updates rows sparsely (skip-gram), ``hook(role, grad, rows)`` where ``grad[i]`` belongs to row ``rows[i]``
 # (rows may repeat). A tied matrix's two calls are its two parts, G_in and G_out, whose sum is its gradient.
 GradHook = Callable[..., None]
+
+
+def nll_to_ppl(mean_nll: float) -> float:
+    """exp of a mean negative log-likelihood; ``inf`` instead of an OverflowError for a diverged model (the
+    non-finite guards stop the run on it)."""
+    return math.exp(mean_nll) if mean_nll < 700 else math.inf
+
+
+def check_finite_epoch(
+    record: dict[str, Any], run: Any, write: bool = True, keys: tuple[str, ...] = ("train_ppl", "valid_ppl")
+) -> None:
+    """Stop a run whose epoch ended with an infinite or NaN perplexity, before its checkpoint replaces the last
+    good one (``write``: this process records why in the summary)."""
+    bad = [f"{key} {record[key]}" for key in keys if key in record and not math.isfinite(record[key])]
+    if bad:
+        where = f"epoch {record.get('epoch', '?')}"
+        if write:
+            run.summary("incomplete", error=f"{', '.join(bad)} at the end of {where}")
+        raise EmbedevalError(
+            f"{', '.join(bad)} at the end of {where}: the model diverged; stopped, the last good checkpoint is kept "
+            "(lower --lr or --clip)",
+            run.path,
+        )
 
 
 def available_memory(device: str) -> int | None:

@@ -28,7 +28,7 @@ from embedeval.files import atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, EMBEDDINGS, LAST_GOOD, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
-from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, train
+from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, check_finite_epoch, nll_to_ppl, train
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 
@@ -146,7 +146,7 @@ def evaluate_perplexity(model: EmbeddingLM, ids: torch.Tensor, cfg: LMConfig, ba
         total += F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum").item()
         count += y.numel()
     model.train()
-    return math.exp(total / max(count, 1))
+    return nll_to_ppl(total / max(count, 1))
 
 
 def learning_rate(cfg: LMConfig, epoch: int) -> float:
@@ -327,6 +327,8 @@ class LMTrainer(Interruptible):
             self.cost = DistributedDataParallel(self.cost)  # broadcasts rank 0's initial weights to every rank
         if self.world.main:
             run.publish()  # inputs are good and the model is built: now the run may replace an old one
+            if not resume:
+                run.ensure_config(cfg, "lm")
         if model_hook is not None:
             model_hook(model)
         self.epoch, self.batch, self.hidden, self.history = 0, 0, None, []
@@ -444,7 +446,7 @@ class LMTrainer(Interruptible):
                             "epochs": cfg.epochs,
                             "batch": self.batch,
                             "batches": self.n_batches,
-                            "train_ppl": math.exp(ce_total / tokens),
+                            "train_ppl": nll_to_ppl(ce_total / tokens),
                             "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9),
                         }
                     )
@@ -457,12 +459,13 @@ class LMTrainer(Interruptible):
             record = {
                 "epoch": self.epoch + 1,
                 "lr": self.optimizer.param_groups[0]["lr"],  # the last step's (cosine changes it every step)
-                "train_ppl": math.exp(ce_total / max(tokens, 1)),
+                "train_ppl": nll_to_ppl(ce_total / max(tokens, 1)),
                 "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
                 "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
                 "seconds": elapsed,
                 "step": self.step,
             }
+            check_finite_epoch(record, run, write=self.world.main)
             _refuse_impossible_perplexity(record["valid_ppl"], len(self.data.vocab), run)
             if diverging([*self.history, record]):
                 kept = self.history[-2]["epoch"]  # the last epoch before the two rises

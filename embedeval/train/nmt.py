@@ -30,7 +30,7 @@ from embedeval.files import atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
-from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, train
+from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, check_finite_epoch, nll_to_ppl, train
 from embedeval.train.lm import cosine_learning_rate
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
@@ -218,6 +218,8 @@ class NMTTrainer(Interruptible):
             self.cost = DistributedDataParallel(self.cost)  # broadcasts rank 0's initial weights to every rank
         if self.world.main:
             run.publish()  # inputs are good and the model is built: now the run may replace an old one
+            if not resume:
+                run.ensure_config(cfg, "nmt")
         if model_hook is not None:
             model_hook(model)
         self.optimizer = make_optimizer(model, cfg)
@@ -300,7 +302,7 @@ class NMTTrainer(Interruptible):
                 self.partial = (loss_sum, nll_sum, tokens)
                 if progress is not None and (self.batch % 20 == 1 or self.batch == self.n_batches):
                     progress({"epoch": self.epoch + 1, "epochs": cfg.epochs, "batch": self.batch,
-                              "batches": self.n_batches, "train_ppl": math.exp(nll_sum / tokens),
+                              "batches": self.n_batches, "train_ppl": nll_to_ppl(nll_sum / tokens),
                               "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9)})  # fmt: skip
                 yield self.step
             elapsed = time.perf_counter() - started
@@ -314,13 +316,14 @@ class NMTTrainer(Interruptible):
                     "epoch": self.epoch + 1,
                     "lr": self.optimizer.param_groups[0]["lr"],  # the last step's
                     "train_loss": loss_sum / max(tokens, 1),
-                    "train_ppl": math.exp(nll_sum / max(tokens, 1)),
+                    "train_ppl": nll_to_ppl(nll_sum / max(tokens, 1)),
                     "valid_ppl": self.perplexity("valid"),
                     **{f"valid_{k}": v for k, v in self.score("valid", beam=1).items() if k in ("bleu", "chrf")},
                     "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
                     "seconds": elapsed,
                     "step": self.step,
                 }
+                check_finite_epoch(record, self.run)
                 self.history.append(record)
             self.epoch, self.batch, self.partial = self.epoch + 1, 0, (0.0, 0.0, 0)
             self.checkpoint()
@@ -350,7 +353,7 @@ class NMTTrainer(Interruptible):
             ).item()
             count += int((t_out != PAD).sum())
         self.model.train()
-        return math.exp(total / max(count, 1))
+        return nll_to_ppl(total / max(count, 1))
 
     def hypotheses(self, split: str, beam: int) -> list[str]:
         limit = self.cfg.max_eval_sentences or len(self.data.src[split])

@@ -157,6 +157,7 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
     if len(model.wv) == 0:
         raise EmbedevalError(f"no word occurs at least min_count={cfg.min_count} times; lower --min-count")
     run.publish()  # inputs are good: now the new run may replace an old one (--overwrite)
+    run.ensure_config(cfg, "skipgram")
     total_words = model.corpus_total_words
     words = list(model.wv.index_to_key)
     counts = np.array([model.wv.get_vecattr(w, "count") for w in words])
@@ -268,6 +269,8 @@ class TorchSGNS:
         if resume:
             run.check_resume_config(cfg, may_change=("workers", "epochs"))
             self._restore()
+        else:
+            run.ensure_config(cfg, "skipgram")
 
     @property
     def ckpt_path(self) -> Path:
