@@ -337,13 +337,17 @@ def _process_start(pid: int) -> str:
         return "?"
 
 
+_HELD: dict[str, FolderLock] = {}  # the locks this process holds, by lock file
+
+
 class FolderLock:
     """One writer per folder: an exclusive ``flock`` on ``.NAME.lock`` beside the folder, held while the process
     works and released by the kernel if it dies, so a crash never leaves a lock that blocks the next run.
 
     The file says who holds it (pid and process start time) for the messages; the kernel lock decides. A holder
     removes the file while still holding it, so a newcomer that opened the old file checks after locking that
-    the file is still the one at the path, and otherwise tries again.
+    the file is still the one at the path, and otherwise tries again. Within one process a later claim takes over
+    an earlier one that was never released (a run interrupted in a notebook, resumed in the next cell).
     """
 
     def __init__(self, target: str | Path, what: str = "--out"):
@@ -368,6 +372,10 @@ class FolderLock:
             except BlockingIOError:
                 holder = _read_holder(fd)
                 os.close(fd)
+                mine = _HELD.get(os.path.abspath(self.path))
+                if mine is not None:  # a claim this process left open (an interrupted run in a notebook): take it
+                    mine.release()
+                    continue
                 raise EmbedevalError(
                     f"another embedeval process ({holder}) is writing to this folder (lock file {self.path.name}); "
                     f"wait for it to finish or choose another {self.what}",
@@ -384,12 +392,15 @@ class FolderLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()} {_process_start(os.getpid())}\n".encode())
             self._fd = fd
+            _HELD[os.path.abspath(self.path)] = self
             return self
         raise EmbedevalError(f"could not claim {self.what} (its lock file keeps changing)", self.target)
 
     def release(self) -> None:
         if self._fd is not None:
-            _remove_quietly(self.path)  # while still holding it: see the class docstring
+            if _HELD.get(os.path.abspath(self.path)) is self:
+                del _HELD[os.path.abspath(self.path)]
+                _remove_quietly(self.path)  # while still holding it: see the class docstring
             os.close(self._fd)
             self._fd = None
 
@@ -459,6 +470,10 @@ class OutputDir:
         if target.exists() and not target.is_dir():
             raise EmbedevalError("--out exists and is not a folder; choose a folder name", target)
         check_out_folder(target, inputs, replacing=overwrite)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise _oserror(err, "create the parent folder of --out", target) from None
         self._lock = FolderLock(target).acquire()  # first: a second process must see "in use", not a half-made folder
         try:
             self._prepare(overwrite, exist_ok)

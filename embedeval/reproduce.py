@@ -62,6 +62,8 @@ class Table:
     build: Any = field(repr=False, default=None)  # (row, seed) -> Run
     metric: str = "perplexity"  # what valid / test hold: perplexity (lower is better) or BLEU (higher)
     keys: tuple[str, str] = ("valid_ppl", "test_ppl")  # where summary.json holds them
+    contrasts: tuple[tuple[str, str], ...] = ()  # (A, B): is B's test score different from A's, or equal?
+    margin: float = 1.0  # of the equivalence test, in the metric's units
 
     def runs(self, seeds: tuple[int, ...]) -> list[Run]:
         return [self.build(row, seed) for seed in seeds for row in self.rows]
@@ -106,10 +108,25 @@ TABLES = {
     "press-wolf-table6": Table(
         "press-wolf-table6",
         "Press & Wolf 2017, Table 6: PTB, small LSTM (2 x 200) without dropout, 13 epochs",
-        ("untied", "wt", "pr", "wt+pr"),
-        {"untied": (120.7, 114.5), "wt": (117.5, 112.4), "pr": (116.0, 111.7), "wt+pr": (104.9, 100.9)},
+        ("untied", "wt", "pr", "wt+pr", "pr-nobias", "wt+pr-nobias"),
+        {
+            "untied": (120.7, 114.5),
+            "wt": (117.5, 112.4),
+            "pr": (116.0, 111.7),
+            "wt+pr": (104.9, 100.9),
+            "pr-nobias": (116.0, 111.7),
+            "wt+pr-nobias": (104.9, 100.9),
+        },  # fmt: skip
         "Press & Wolf (2017), Using the Output Embedding to Improve Language Models, Table 6",
         _pw_small,
+        contrasts=(
+            ("untied", "wt"),
+            ("untied", "pr"),
+            ("wt", "wt+pr"),
+            ("untied", "wt+pr"),
+            ("pr-nobias", "pr"),
+            ("wt+pr-nobias", "wt+pr"),
+        ),  # fmt: skip
     ),
     "inan-small": Table(
         "inan-small",
@@ -119,6 +136,7 @@ TABLES = {
         {},  # Inan et al. report them with variational dropout and far longer training: no row to match here
         "Inan, Khosravi & Socher (2017), Tying Word Vectors and Word Classifiers, Table 1 (other setting)",
         _pw_small,
+        contrasts=(("untied", "al"), ("untied", "re"), ("re", "real")),
     ),
     "press-wolf-sgns": Table(
         "press-wolf-sgns",
@@ -141,6 +159,7 @@ TABLES = {
             "no published row; the aim: below Press & Wolf's small tied LSTM on PTB (valid 117.5) at a similar "
             "parameter count",
             _tf_small(corpus),
+            contrasts=(("untied", "wt"), ("untied", "re"), ("wt", "re")),
         )
         for corpus, name in (("ptb", "PTB"), ("wikitext-2", "WikiText-2"))
     },
@@ -153,6 +172,7 @@ TABLES = {
         _multi30k,
         metric="BLEU",
         keys=("valid_bleu", "test_bleu"),
+        contrasts=(("none", "decoder"), ("none", "all")),
     ),
 }
 
@@ -208,13 +228,56 @@ def summarise_table(
         )
     claims = seed_claims(table, seeds, reports_dir) if reports_dir is not None else []
     return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds),
-            "metric": table.metric, "rows": rows, "claims": claims}  # fmt: skip
+            "metric": table.metric, "rows": rows, "claims": claims,
+            "tests": seed_tests(table, rows)}  # fmt: skip
+
+
+def seed_tests(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table's contrasts tested across seeds (docs/methods.md, the claims rule): B - A in test score per seed,
+    paired t with Holm over the contrasts of the table (the family its sentences count), and an equivalence test
+    within +-``table.margin``. A verdict names a difference only when Holm's p < 0.05, equality only when the 90%
+    interval lies inside the margin, and says "one seed" when only one seed has both."""
+    from dataclasses import asdict
+
+    from embedeval.evaluate.stats import holm, paired_seed_test
+
+    test_of = {r["row"]: {f["seed"]: f["test"] for f in r["seeds"] if f["test"] is not None} for r in rows}
+    found = []
+    for a, b in table.contrasts:
+        if a in test_of and b in test_of:
+            found.append({"a": a, "b": b, **asdict(paired_seed_test(test_of[a], test_of[b], table.margin))})
+    tested = [f for f in found if f["p"] is not None]
+    for f, adjusted in zip(tested, holm([f["p"] for f in tested]) if tested else []):
+        f["p_holm"] = float(adjusted)
+    lower_better = table.metric != "BLEU"
+    for f in found:
+        f["verdict"] = _verdict(f, lower_better, table.metric)
+    return found
+
+
+def _p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
+
+
+def _verdict(f: dict[str, Any], lower_better: bool, metric: str) -> str:
+    if f["n"] == 0:
+        return "no seed has both"
+    if f["n"] == 1:
+        return f"one seed only: {f['mean']:+.2f}, no test"
+    if f.get("p_holm") is not None and f["p_holm"] < 0.05:
+        better = (f["mean"] < 0) == lower_better
+        return f"{f['b']} {'better' if better else 'worse'} than {f['a']} (Holm p {_p(f['p_holm'])})"
+    if f["equivalent"]:
+        return f"equal within ±{f['margin']:g} {metric} (TOST, 90% interval inside)"
+    return f"no difference shown (Holm p {f.get('p_holm', f['p']):.2f}), and equality not shown at ±{f['margin']:g}"
 
 
 def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list[dict[str, Any]]:
     """The findings of each seed's compare report (embedeval.report.summary.findings), one row per claim and
     variant, one cell per seed; a seed without a report has no cell."""
     label = {Path(run.folder).name: run.label for run in table.runs(seeds)}
+    # reports written before run folders had one naming scheme name them as they were then
+    label.update({_legacy_name(run.folder): run.label for run in table.runs(seeds)})
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
     def cell(claim: str, what: str, seed: int, text: str, data: dict[str, Any]) -> None:
@@ -237,6 +300,16 @@ def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list
                 path,
             ) from None
     return list(rows.values())
+
+
+def _legacy_name(folder: str) -> str:
+    """A run folder's name before the one scheme (``CORPUS-CONFIG-ROW-sSEED``): seed 1 had no suffix, and the
+    Transformer's folders were ``tf-small-CORPUS-ROW``."""
+    name = folder.removesuffix("-s1")
+    for corpus in ("ptb", "wikitext-2"):
+        if name.startswith(f"{corpus}-tf-small-"):
+            name = f"tf-small-{corpus}-" + name.removeprefix(f"{corpus}-tf-small-")
+    return name
 
 
 def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, cell: Any) -> None:
@@ -309,7 +382,33 @@ def table_markdown(result: dict[str, Any]) -> str:
     if stopped:
         lines += ["", "Stopped by the trainer, not in the means:", ""]
         lines += [f"- {row}, seed {s['seed']}: {s['error']}" for row, s in stopped]
-    return "\n".join(lines) + "\n" + _claims_markdown(result)
+    return "\n".join(lines) + "\n" + _tests_markdown(result) + _claims_markdown(result)
+
+
+def _tests_markdown(result: dict[str, Any]) -> str:
+    """The contrasts tested across seeds (nothing for tables without contrasts or for older JSON)."""
+    tests = result.get("tests") or []
+    if not tests:
+        return ""
+    metric = result.get("metric") or "score"
+    lines = [
+        "",
+        "### Tests across seeds",
+        "",
+        f"B − A in test {metric}, per seed, then a paired t-test over the seeds both finished (Holm over the "
+        f"{len(tests)} contrasts of this table) and an equivalence test (TOST: the 90% interval of the mean difference "
+        "inside the margin). With three seeds only large, consistent differences can be shown.",
+        "",
+        "| A | B | seeds | B − A (mean) | 95% interval | p | Holm p | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tests:
+        mean = "—" if t["mean"] is None else f"{t['mean']:+.2f}"
+        ci = "—" if t["ci95"] is None else f"[{t['ci95'][0]:+.2f}, {t['ci95'][1]:+.2f}]"
+        p = "—" if t["p"] is None else _p(t["p"])
+        holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
+        lines.append(f"| {t['a']} | {t['b']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |")
+    return "\n".join(lines) + "\n"
 
 
 def _claims_markdown(result: dict[str, Any]) -> str:

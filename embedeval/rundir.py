@@ -220,7 +220,7 @@ class RunDir:
         """A run started from Python (not the CLI) gets its config.json too, so it can be resumed and compared like
         any other; the CLI has written a fuller one (corpus, command line) before training starts."""
         if not (self.path / CONFIG).exists():
-            self.write_config(config, trainer, {}, ["(Python API)"])
+            self.write_config(config, trainer, {}, ["embedeval.train from Python (no command line)"])
 
     def check_resume_config(
         self, config: Any, may_change: tuple[str, ...] = ("threads", "device", "epochs"), unused: tuple[str, ...] = ()

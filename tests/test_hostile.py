@@ -816,16 +816,18 @@ def test_a_lock_file_naming_a_live_unrelated_process_blocks_nothing(tmp_path):
         assert claim.path == tmp_path / "rep"
 
 
-def test_two_claims_in_one_process_exclude_each_other(tmp_path):
-    from embedeval.errors import EmbedevalError
-    from embedeval.files import OutputDir
+def test_a_claim_this_process_left_open_is_taken_over(tmp_path):
+    """A run interrupted in a notebook keeps its claim until garbage collection; resuming it in the next cell
+    must not be refused as 'another process'."""
+    from embedeval.files import OutputDir, writer_pid
 
     first = OutputDir(tmp_path / "rep", "report")
-    try:
-        with pytest.raises(EmbedevalError, match="another embedeval process"):
-            OutputDir(tmp_path / "rep", "report")
-    finally:
-        first.release()
+    second = OutputDir(tmp_path / "rep", "report", exist_ok=True)
+    assert writer_pid(tmp_path / "rep") is None  # held by this process
+    first.release()  # the old claim's release leaves the new one in force
+    assert (tmp_path / ".rep.lock").exists()
+    second.release()
+    assert not (tmp_path / ".rep.lock").exists()
 
 
 def _race(target: str, rounds: int, start, hold, results) -> None:

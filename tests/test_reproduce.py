@@ -24,23 +24,27 @@ def fake_run(folder, status, valid=None, test=None, checkpoint=False):
 def test_states_and_commands_of_table6_runs(tmp_path):
     table = reproduce.get_table("press-wolf-table6")
     runs = table.runs((1, 2))
-    assert [r.folder for r in runs[:5]] == [
-        "ptb-pw-small-untied", "ptb-pw-small-wt", "ptb-pw-small-pr", "ptb-pw-small-wt+pr", "ptb-pw-small-untied-s2",
+    assert [r.folder for r in runs[:7]] == [
+        "ptb-pw-small-untied-s1", "ptb-pw-small-wt-s1", "ptb-pw-small-pr-s1", "ptb-pw-small-wt+pr-s1",
+        "ptb-pw-small-pr-nobias-s1", "ptb-pw-small-wt+pr-nobias-s1", "ptb-pw-small-untied-s2",
     ]  # fmt: skip
-    fake_run(tmp_path / "ptb-pw-small-untied", "complete", 121.2, 114.7)
-    fake_run(tmp_path / "ptb-pw-small-wt", "incomplete", checkpoint=True)
+    # the projection rows train P with its bias, as Press & Wolf's published code does; -nobias is the ablation
+    assert "--pr-bias" in runs[2].args and "--pr-bias" in runs[3].args and "--pr-bias" not in runs[4].args
+    assert runs[5].args[runs[5].args.index("--variant") + 1] == "wt+pr"
+    fake_run(tmp_path / "ptb-pw-small-untied-s1", "complete", 121.2, 114.7)
+    fake_run(tmp_path / "ptb-pw-small-wt-s1", "incomplete", checkpoint=True)
     states = {r.folder: r.state(tmp_path) for r in runs}
-    assert states["ptb-pw-small-untied"] == "complete" and states["ptb-pw-small-wt"] == "incomplete"
-    assert states["ptb-pw-small-pr"] == "absent"
+    assert states["ptb-pw-small-untied-s1"] == "complete" and states["ptb-pw-small-wt-s1"] == "incomplete"
+    assert states["ptb-pw-small-pr-s1"] == "absent"
     assert runs[1].command(tmp_path)[-1] == "--resume" and runs[2].command(tmp_path)[-1] == "--overwrite"
-    assert "--seed" in runs[4].args and runs[4].args[runs[4].args.index("--seed") + 1] == "2"
+    assert "--seed" in runs[6].args and runs[6].args[runs[6].args.index("--seed") + 1] == "2"
 
 
 def test_the_table_is_mean_and_sd_over_finished_seeds_beside_the_paper(tmp_path):
     table = reproduce.get_table("press-wolf-table6")
-    fake_run(tmp_path / "ptb-pw-small-untied", "complete", 121.0, 114.0)
+    fake_run(tmp_path / "ptb-pw-small-untied-s1", "complete", 121.0, 114.0)
     fake_run(tmp_path / "ptb-pw-small-untied-s2", "complete", 123.0, 116.0)
-    fake_run(tmp_path / "ptb-pw-small-wt", "incomplete", checkpoint=True)
+    fake_run(tmp_path / "ptb-pw-small-wt-s1", "incomplete", checkpoint=True)
     result = summarise_table(table, (1, 2), tmp_path)
     untied, wt = result["rows"][0], result["rows"][1]
     assert untied["test_mean"] == pytest.approx(115.0) and untied["test_sd"] == pytest.approx(2**0.5)
@@ -52,8 +56,8 @@ def test_the_table_is_mean_and_sd_over_finished_seeds_beside_the_paper(tmp_path)
 
 def test_a_run_the_trainer_stopped_is_named_under_the_table_not_averaged(tmp_path):
     table = reproduce.get_table("inan-small")
-    fake_run(tmp_path / "ptb-pw-small-re", "complete", 114.6, 109.3)
-    folder = tmp_path / "ptb-pw-small-real"
+    fake_run(tmp_path / "ptb-pw-small-re-s1", "complete", 114.6, 109.3)
+    folder = tmp_path / "ptb-pw-small-real-s1"
     fake_run(folder, "incomplete")
     reason = "diverging: training and validation perplexity rose for two epochs in a row"
     (folder / "summary.json").write_text(json.dumps({"status": "incomplete", "error": reason}))
@@ -79,8 +83,8 @@ def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
 def test_the_claims_of_each_seeds_report_are_set_side_by_side(tmp_path):
     table = reproduce.get_table("transformer-ptb")
     for seed, (u, t, corr_sv) in {
-        1: ("tf-small-ptb-untied", "tf-small-ptb-wt", 0.93),
-        2: ("tf-small-ptb-untied-s2", "tf-small-ptb-wt-s2", 0.91),
+        1: ("ptb-tf-small-untied-s1", "ptb-tf-small-wt-s1", 0.93),
+        2: ("ptb-tf-small-untied-s2", "ptb-tf-small-wt-s2", 0.91),
     }.items():
         report = tmp_path / "reports" / f"transformer-ptb-s{seed}"
         report.mkdir(parents=True)
@@ -143,15 +147,17 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     assert code == 0, err
     result = json.loads((tmp_path / "out" / "toy.json").read_text())
     assert [len(r["seeds"]) for r in result["rows"]] == [2, 2]
-    assert (tmp_path / "out" / "toy.md").read_text().startswith("## a toy table")
+    assert (tmp_path / "out" / "toy.md").read_text().splitlines()[2] == "## a toy table"
     for seed in (1, 2):  # one compare report per seed
         page = (tmp_path / "out" / f"toy-s{seed}" / "index.html").read_text()
         assert f"a toy table (seed {seed})" in page and f"tiny-wt-s{seed}" in page
     code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # everything done: nothing to run
     assert code == 0 and out.count("complete") == 4
-    code, _, _ = run_main([*args, "--seeds", "3", "--no-train", "--no-report"], monkeypatch, capsys)
-    assert code == 0 and not (tmp_path / "runs" / "tiny-untied-s3").exists()  # nothing trained
-    assert json.loads((tmp_path / "out" / "toy.json").read_text())["rows"][0]["seeds"] == []
+    table = (tmp_path / "out" / "toy.md").read_bytes()
+    code, _, err = run_main([*args, "--seeds", "3", "--no-train", "--no-report"], monkeypatch, capsys)
+    assert not (tmp_path / "runs" / "tiny-untied-s3").exists()  # nothing trained
+    assert code == 2 and "no run of toy has finished" in err  # and no table of empty rows over the good one
+    assert (tmp_path / "out" / "toy.md").read_bytes() == table
 
 
 def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, monkeypatch, capsys):
@@ -167,9 +173,13 @@ def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, mon
     monkeypatch.setitem(reproduce.TABLES, "toy", Table("toy", "a toy table", ("untied", "wt"), {}, "none", tiny))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs").mkdir()
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    other = subprocess.Popen(  # claims the folder as a training run does, and holds it
+        [sys.executable, "-c", "from embedeval.files import FolderLock; import time; FolderLock('runs/tiny-wt-s1')"
+         ".acquire(); print('held', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
-        (tmp_path / "runs" / ".tiny-wt-s1.lock").write_text(str(other.pid))  # as OutputDir claims a folder
+        assert other.stdout.readline().strip() == "held"
         args = ["reproduce", "toy", "--seeds", "1", "--runs-dir", "runs", "--out", "out", "--no-report"]
         code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)
         assert code == 0 and f"tiny-wt-s1                   seed 1  running in another process (pid {other.pid})" in out
@@ -237,3 +247,32 @@ def _cmdline(pid: str) -> bytes:
             return f.read()
     except OSError:
         return b""
+
+
+REGENERATED = [  # table, seeds, folder of the committed run summaries, folder of the committed table
+    ("press-wolf-table6", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
+    ("inan-small", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
+    ("transformer-ptb", "1,2,3", "reports/transformer", "reports/transformer"),
+    ("multi30k-tying", "1,2", "reports/nmt", "reports/nmt"),
+]
+
+
+@pytest.mark.parametrize("table, seeds, runs, committed", REGENERATED, ids=[r[0] for r in REGENERATED])
+def test_every_committed_table_regenerates_from_committed_files(table, seeds, runs, committed, tmp_path, monkeypatch,
+                                                                capsys):  # fmt: skip
+    """The command each RESULTS.md gives, run over the files in the repository, writes the committed table."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    for report in (ROOT / committed).glob(f"{table}-s*"):  # the seeds' compare reports hold the claims
+        shutil.copytree(report, tmp_path / report.name)
+    args = ["reproduce", table, "--seeds", seeds, "--no-train", "--no-report", "--runs-dir", str(ROOT / runs),
+            "--out", str(tmp_path)]  # fmt: skip
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 0, err
+
+    def body(path):
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("<!--")]
+
+    assert body(tmp_path / f"{table}.md") == body(ROOT / committed / f"{table}.md")

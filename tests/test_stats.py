@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sstats
@@ -78,3 +79,22 @@ def test_paired_bootstrap_detects_a_real_difference():
     test = stats.compare_dependent(gold, good, bad, counts)
     assert test.delta > 0 and test.delta_low > 0
     assert test.williams_p < 1e-6 and test.bootstrap_p < 0.01
+
+
+def test_the_seed_test_is_scipys_paired_t_and_its_tost_follows_the_90_percent_interval():
+    from scipy import stats as sps
+
+    from embedeval.evaluate.stats import paired_seed_test
+
+    a = {1: 110.7, 2: 110.6, 3: 109.9, 4: 111.0}
+    b = {1: 109.0, 2: 109.1, 3: 109.8, 5: 100.0}  # seed 4 and 5 are in one side only: left out
+    t = paired_seed_test(a, b, margin=2.0)
+    ref = sps.ttest_rel([109.0, 109.1, 109.8], [110.7, 110.6, 109.9])
+    assert t.n == 3 and t.mean == pytest.approx(-1.1) and t.p == pytest.approx(ref.pvalue)
+    assert t.t == pytest.approx(ref.statistic)
+    low, high = ref.confidence_interval(0.95)
+    assert t.ci95 == pytest.approx((low, high))
+    assert t.equivalent is (-2.0 < t.ci90[0] and t.ci90[1] < 2.0)
+    assert paired_seed_test(a, b, margin=0.5).equivalent is False  # the interval reaches past -0.5
+    one = paired_seed_test({1: 1.0}, {1: 3.0}, margin=1.0)
+    assert one.n == 1 and one.mean == 2.0 and one.p is None and one.equivalent is None  # one seed: no test

@@ -155,3 +155,46 @@ def holm(pvalues: list[float] | np.ndarray) -> np.ndarray:
         running = max(running, min(1.0, (m - rank) * p[index]))
         adjusted[index] = running
     return adjusted
+
+
+@dataclass
+class SeedTest:
+    """B minus A over the seeds both finished (the claims rule, docs/methods.md section 10)."""
+
+    n: int
+    mean: float | None  # mean of the per-seed differences
+    sd: float | None
+    t: float | None
+    p: float | None  # paired t, two-sided, n - 1 degrees of freedom
+    ci95: tuple[float, float] | None
+    ci90: tuple[float, float] | None  # TOST at 5%: equivalence when it lies inside (-margin, +margin)
+    margin: float | None
+    equivalent: bool | None
+
+
+def paired_seed_test(a: dict[int, float], b: dict[int, float], margin: float | None = None) -> SeedTest:
+    """Paired t-test of ``b - a`` over the seeds present in both, its 95% interval, and an equivalence test (two
+    one-sided tests = the 90% interval inside +-``margin``). With fewer than two seeds nothing is tested."""
+    seeds = sorted(set(a) & set(b))
+    d = np.array([b[s] - a[s] for s in seeds], dtype=np.float64)
+    n = len(d)
+    if n == 0:
+        return SeedTest(0, None, None, None, None, None, None, margin, None)
+    mean = float(d.mean())
+    if n < 2:
+        return SeedTest(n, mean, None, None, None, None, None, margin, None)
+    sd = float(d.std(ddof=1))
+    se = sd / np.sqrt(n)
+
+    def ci(level: float) -> tuple[float, float]:
+        half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
+        return mean - half, mean + half
+
+    if se == 0:
+        t, p = (float("inf") if mean else 0.0), (0.0 if mean else 1.0)
+    else:
+        t = mean / se
+        p = float(2 * stats.t.sf(abs(t), n - 1))
+    ci90 = ci(0.90)
+    equivalent = None if margin is None else bool(-margin < ci90[0] and ci90[1] < margin)
+    return SeedTest(n, mean, sd, float(t), p, ci(0.95), ci90, margin, equivalent)

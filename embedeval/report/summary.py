@@ -64,6 +64,7 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
     n_boot = int(ev.settings.get("n_bootstrap") or 0)
     undecided = []
     if len(names) > 1:
+        family = _family_holm(ev.comparisons)
         for bench in benches:
             rows = [ev.result(n, bench) for n in names]
             ranked = sorted((r for r in rows if r.spearman is not None), key=lambda r: -r.spearman)
@@ -75,19 +76,24 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
                     f"On {bench}, only {best.pairs_used} pairs are covered by every embedding: too few to rank them."
                 )
                 continue
-            c = report.comparison(best.embedding, second.embedding, bench)
-            if _significant(c, alpha):
+            # "best" is chosen by its score, so it is a claim against every other embedding, each tested, with Holm
+            # over every comparison this report makes (all pairs on all benchmarks): the family the summary counts
+            against = [family.get((best.embedding, r.embedding, bench)) for r in ranked[1:]]
+            if against and all(p is not None and p < alpha for p in against):
                 lines.append(
                     f"On {bench} ({best.pairs_used} pairs), {best.embedding} scores highest, {_rho(best)}, "
-                    f"significantly ahead of the runner-up {second.embedding} ({second.spearman:.3f}; {_p(c, n_boot)})."
+                    f"significantly above each of the other {len(against)} (runner-up {second.embedding} "
+                    f"{second.spearman:.3f}; largest Williams p {max(against):.3g}, Holm over all {len(family) // 2} "
+                    "comparisons in this report)."
                 )
             else:
+                c = report.comparison(best.embedding, second.embedding, bench)
                 undecided.append(f"{bench} ({best.embedding} {best.spearman:.3f} vs {second.embedding} "
                                  f"{second.spearman:.3f}; {_p(c, n_boot) if c else 'no test'})")  # fmt: skip
         if undecided:
             lines.append(
-                "The data cannot tell the best two embeddings apart (no significant lead at alpha "
-                f"{alpha}) on: {'; '.join(undecided)}."
+                "No embedding is shown to be the best (significantly above every other one, Holm over all "
+                f"comparisons in this report, alpha {alpha}) on: {'; '.join(undecided)}."
             )
     for table in report.model_tables():
         lines.extend(_input_vs_output(report, table, alpha))
@@ -96,6 +102,19 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
     lines.extend(_translation(report))
     lines.extend(_dynamics(report))
     return lines
+
+
+def _family_holm(comparisons: list[Any]) -> dict[tuple[str, str, str], float]:
+    """Williams' p of every comparison in the report, Holm-corrected over all of them, keyed both ways round."""
+    from embedeval.evaluate.stats import holm
+
+    tested = [c for c in comparisons if c.williams_p is not None]
+    adjusted = holm([c.williams_p for c in tested]) if tested else []
+    family: dict[tuple[str, str, str], float] = {}
+    for c, p in zip(tested, adjusted):
+        family[(c.embedding_a, c.embedding_b, c.benchmark)] = float(p)
+        family[(c.embedding_b, c.embedding_a, c.benchmark)] = float(p)
+    return family
 
 
 def _translation(report: Any) -> list[str]:
@@ -279,9 +298,10 @@ def _perplexity(report: Any) -> list[str]:
     for label, tied, untied in tied_pairs(report.sources.runs):
         p_tied, p_untied = tied.summary.get("test_ppl"), untied.summary.get("test_ppl")
         if tied.is_lm and p_tied is not None and p_untied is not None:
-            change = "lowered" if p_tied < p_untied else "raised"
             lines.append(
-                f"In {label}, tying {change} test perplexity from {p_untied:.1f} to {p_tied:.1f} (P&W: tying lowers it)."
+                f"In {label} (one run each, so no test across seeds: `embedeval reproduce` runs several), test "
+                f"perplexity is {p_untied:.1f} untied and {p_tied:.1f} tied ({p_tied - p_untied:+.1f}; P&W: tying "
+                "lowers it)."
             )
     return lines
 
