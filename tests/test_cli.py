@@ -143,3 +143,31 @@ def test_the_recorded_command_line_names_embedeval_not_a_machine_path(tmp_path):
     assert _command(["/some/venv/lib/embedeval/__main__.py", "train", "lm"]) == "embedeval train lm"
     assert _command(["/home/me/.venv/bin/embedeval", "eval", "x"]) == "embedeval eval x"
     assert _command(["benchmarks/sgns_quality.py", "torch"]) == "benchmarks/sgns_quality.py torch"
+
+
+def test_a_reader_that_stops_early_costs_no_output_file(tmp_path):
+    """`embedeval eval ... | head -1`: the command still writes its --json and exits 0, without a traceback."""
+    import subprocess
+    import sys
+
+    from tests.test_hostile import ROWS
+
+    (tmp_path / "e.txt").write_text(ROWS)
+    cmd = f"{sys.executable} -m embedeval.cli eval e.txt -b rg65 -b ws353 --json r.json | head -c 10"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["results"]
+
+
+def test_progress_in_a_log_is_whole_lines(tmp_path):
+    """Piped to a file, a training run's progress is plain lines (no carriage-return redraws), and the messages
+    around it start on lines of their own."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat and the dog sat on the log\n" * 400)
+    code, _, err = run_cli("train", "lm", "--corpus", str(corpus), "--config", "tiny", "--out", str(tmp_path / "r"),
+                           "--epochs", "2", "--threads", "1")  # fmt: skip
+    assert code == 0, err
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert lines and lines[-1].startswith("epoch 2/2") and "100%" in lines[-1]

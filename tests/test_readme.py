@@ -33,3 +33,29 @@ def test_committed_results_name_no_file_outside_the_repository():
                     if machine_path.search(line):
                         offenders.append(f"{path.relative_to(ROOT)}:{number}")
     assert not offenders, f"machine paths in committed files: {offenders[:10]}"
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's Python API example, verbatim, on a small word2vec file named as in the example."""
+    import re
+
+    from tests.test_hostile import ROWS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "evaluate(" in b)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.w2v").write_text(f"12 4\n{ROWS}")
+    exec(compile(block, "README.md", "exec"), {})
+
+
+def test_a_missing_result_lists_what_is_there():
+    import numpy as np
+    import pytest
+
+    from embedeval.data.registry import load_benchmarks
+    from embedeval.embeddings import Embedding
+    from embedeval.evaluate import evaluate
+
+    ev = evaluate(Embedding(["cat", "dog"], np.eye(2), name="model"), load_benchmarks(["rg65"]), n_bootstrap=0)
+    with pytest.raises(KeyError, match="embeddings: model; benchmarks: rg65"):
+        ev.result("model:input", "rg65")

@@ -162,8 +162,6 @@ def eval_cmd(
     # with a result on standard output, the table and messages go to stderr so that `--json - | jq .` works
     out = err_console if "-" in outputs.values() else console
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
-    for note in notes:
-        err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
     benches = load_benchmarks(names, data_dir, lenient)
     embs = []
     if not embeddings:
@@ -193,6 +191,8 @@ def eval_cmd(
                     err_console.print(f"[yellow]note[/]: {markup_safe(e.name)}: {e.meta['averaged']} benchmark words "
                                       "are the mean of several subword pieces (--pieces average)")  # fmt: skip
         embs.extend(found)
+    for note in notes:  # after the inputs loaded: a bad file is then one line, not notes and then the error
+        err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
     if add_sum:
         embs.extend(_sums(embs))
     with out.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
@@ -282,7 +282,40 @@ def _from_torchrun_process(message: str) -> bool:
     return True
 
 
+class _ClosedPipeSafe:
+    """Standard output that survives its reader going away (``embedeval eval ... | head -1``): the rest of the
+    command still runs (its --json and --csv files are still written) and it exits as it would have, quietly."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _closed(self) -> None:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)  # what is still printed goes nowhere, flushes included
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._closed()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main() -> None:
+    if not sys.stdout.isatty() and not isinstance(sys.stdout, _ClosedPipeSafe):
+        sys.stdout = _ClosedPipeSafe(sys.stdout)
     try:
         cli.main(standalone_mode=False)
     except EmbedevalError as err:

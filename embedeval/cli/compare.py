@@ -84,9 +84,8 @@ def compare_cmd(
 
 
 def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err):
-    from tqdm import tqdm
-
     from embedeval.cli.console import console
+    from embedeval.cli.progress import progress_bar, say
     from embedeval.data.registry import choose_benchmarks, load_benchmarks
     from embedeval.errors import markup_safe
     from embedeval.evaluate.table import embeddings_table
@@ -102,7 +101,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
 
     def stage(text: str) -> None:  # one line per stage, so a log shows where the time went
         done[0] += 1
-        err.print(f"[{done[0]}/{stages}] {text}  ({time.perf_counter() - started:.0f} s)", highlight=False)
+        say(f"[{done[0]}/{stages}] {text}  ({time.perf_counter() - started:.0f} s)", err)
 
     if not paths:
         out_dir = claim.publish()  # the inputs are good and training starts: the new report takes the old one's place
@@ -114,8 +113,8 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         )
         from embedeval.cli.progress import lm_progress
 
-        bar = tqdm(total=None, dynamic_ncols=True, file=sys.stderr, unit="step", delay=1)  # no empty bar before work
-        lm_bar = lm_progress(bar)
+        bar = progress_bar("step")  # no empty bar before work
+        lm_bar = lm_progress(bar, "LSTM pair, epoch")
 
         seen: set[str] = set()
 

@@ -133,8 +133,7 @@ def track_cmd(
     N steps, how the tied S moves relative to U and V: Table-3 correlation, CKA, 10-NN overlap, the gradient
     split G = G_in + G_out, update alignment cos(dS, dU) / cos(dS, dV), drift and benchmark scores, overall
     and per frequency bucket, into DIR/dynamics.jsonl (figures in DIR/figures)."""
-    from tqdm import tqdm
-
+    from embedeval.cli.progress import progress_bar
     from embedeval.data.corpus import resolve_corpus
     from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
     from embedeval.errors import EmbedevalError
@@ -147,7 +146,7 @@ def track_cmd(
     if corpus is None:
         raise EmbedevalError(f"--corpus is needed for --trainer {trainer} (ptb, wikitext-2, builtin or a text file)")
     source = resolve_corpus(corpus, data_dir)
-    bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work starts
+    bar = progress_bar("step")  # no empty bar before work starts
     if trainer == "lm":
         from embedeval.cli.progress import lm_progress
         from embedeval.train.lm import load_lm_data
@@ -244,9 +243,7 @@ def _print_digest(folder: str) -> None:
 
 def _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed, data_dir,
                plot) -> None:  # fmt: skip
-    from tqdm import tqdm
-
-    from embedeval.cli.progress import lm_progress
+    from embedeval.cli.progress import lm_progress, progress_bar
     from embedeval.data import parallel
     from embedeval.dynamics.tracker import track_nmt
     from embedeval.train import nmt
@@ -265,7 +262,7 @@ def _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_
         src_sp, tgt_sp = nmt.build_subwords(text, untied_cfg)
     data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt)
     console.print(f"tracking tie none vs decoder ({name}) on Multi30k {src}->{tgt} -> {markup_safe(out)}")
-    bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr, delay=1)
+    bar = progress_bar("step")
     summary = track_nmt(untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, lm_progress(bar),
                         source.describe(), sys.argv)  # fmt: skip
     bar.close()

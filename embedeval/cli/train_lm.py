@@ -311,9 +311,9 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"training {cfg.variant} on {markup_safe(source.name)} ({len(data.vocab)} words, {data.train.numel()} train "
         f"tokens) -> {markup_safe(out)}"
     )
-    from tqdm import tqdm
+    from embedeval.cli.progress import progress_bar
 
-    bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr, delay=1)  # no empty bar before work
+    bar = progress_bar("batch")  # no empty bar before work
 
     progress = lm_progress(bar)
     hooks = None

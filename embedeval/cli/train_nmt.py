@@ -163,8 +163,7 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
 
 
 def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
-    from tqdm import tqdm
-
+    from embedeval.cli.progress import progress_bar
     from embedeval.train.nmt import train_nmt
 
     pairs = len(data.src["train"])
@@ -172,7 +171,7 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"training tie={cfg.tie} on {markup_safe(source.name)} {data.src_lang}->{data.tgt_lang} ({pairs:,} pairs, "
         f"{len(data.src_sp):,}{'' if data.joint else ' + ' + format(len(data.tgt_sp), ',')} pieces) -> {markup_safe(out)}"
     )
-    bar = tqdm(total=None, unit="batch", dynamic_ncols=True, file=sys.stderr, delay=1)
+    bar = progress_bar("batch")
     hooks = None
     if track:
         from embedeval.dynamics.tracker import run_tracker

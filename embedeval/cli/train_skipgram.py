@@ -113,21 +113,14 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
 
 
 def _train(run, cfg, source, out, track, track_every, resume=False) -> None:
-    from tqdm import tqdm
-
+    from embedeval.cli.progress import progress_bar
     from embedeval.train.skipgram import train_skipgram
 
     console.print(
         f"training SGNS ({cfg.backend}{', tied' if cfg.tie else ''}) on {markup_safe(source.name)} -> "
         f"{markup_safe(out)}"
     )
-    bar = tqdm(
-        total=100,
-        unit="%",
-        dynamic_ncols=True,
-        file=sys.stderr,
-        bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}",
-    )
+    bar = progress_bar("%", total=100, bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}")
 
     def progress(record: dict) -> None:
         bar.n = round(100 * record.get("fraction", record["epoch"] / cfg.epochs), 1)

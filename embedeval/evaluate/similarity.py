@@ -225,7 +225,19 @@ class Evaluation:
         for r in self.results:
             if r.embedding == embedding and r.benchmark == benchmark:
                 return r
-        raise KeyError((embedding, benchmark))
+        names = list(dict.fromkeys(r.embedding for r in self.results))
+        benches = list(dict.fromkeys(r.benchmark for r in self.results))
+        raise ResultNotFound(
+            f"no result for embedding {embedding!r} on {benchmark!r}; embeddings: {', '.join(names)}; benchmarks: "
+            f"{', '.join(benches)}"
+        )
+
+
+class ResultNotFound(KeyError):
+    """A KeyError whose message lists what is there (KeyError would print only the missing key)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _finite(value: float) -> float | None:

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from embedeval.errors import markup_safe as esc
 from embedeval.evaluate.similarity import Evaluation
+
+
+class TitledTable(Table):
+    """A rich Table whose title is one line above it, never wrapped to the table's width (a narrow table of one
+    embedding used to split its title over three lines)."""
+
+    def __rich_console__(self, console, options):  # noqa: ANN001 - rich's protocol
+        title, self.title = self.title, None
+        try:
+            if title:
+                yield Text(str(title), style="italic", no_wrap=True, overflow="ellipsis")
+            yield from super().__rich_console__(console, options)
+        finally:
+            self.title = title
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -20,7 +35,7 @@ def scores_table(ev: Evaluation) -> Table:
     title = f"Spearman rho [95% CI] · pairs used/total · OOV policy {policy}"
     if len(embeddings) > 1 and ev.settings.get("intersect") and policy == "drop":
         title += " · scored on the pairs every embedding covers"
-    table = Table(title=title, title_justify="left")
+    table = TitledTable(title=title, title_justify="left")
     table.add_column("benchmark", style="bold")
     for name in embeddings:
         table.add_column(esc(name), justify="right")
@@ -40,7 +55,7 @@ def scores_table(ev: Evaluation) -> Table:
 
 
 def comparisons_table(ev: Evaluation, alpha: float = 0.05) -> Table:
-    table = Table(
+    table = TitledTable(
         title=f"a vs b on identical pairs: delta rho [95% bootstrap CI], Holm-corrected p (Williams t / paired bootstrap); * p < {alpha}",
         title_justify="left",
     )
@@ -61,7 +76,7 @@ def comparisons_table(ev: Evaluation, alpha: float = 0.05) -> Table:
 
 
 def correlations_table(ev: Evaluation) -> Table:
-    table = Table(
+    table = TitledTable(
         title="Embedding vs embedding (P&W Table 3): Spearman of cosines over the pairs both cover",
         title_justify="left",
     )
@@ -93,7 +108,7 @@ def embeddings_table(ev: Evaluation) -> Table:
     benchmarks = list(dict.fromkeys(r.benchmark for r in ev.results))
     by_key = {(r.embedding, r.benchmark): r for r in ev.results}
     policy = ev.settings.get("oov_policy", "drop")
-    table = Table(title=f"Spearman rho [95% CI] on identical pairs · OOV policy {policy}", title_justify="left")
+    table = TitledTable(title=f"Spearman rho [95% CI] on identical pairs · OOV policy {policy}", title_justify="left")
     table.add_column("embedding", style="bold")
     best = {}
     for bench in benchmarks:
