@@ -171,3 +171,22 @@ def test_progress_in_a_log_is_whole_lines(tmp_path):
     assert "\r" not in err
     lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert lines and lines[-1].startswith("epoch 2/2") and "100%" in lines[-1]
+
+
+def test_compare_names_the_input_that_empties_the_shared_pairs_and_offers_no_intersect(tmp_path):
+    from embedeval.data.registry import load_benchmarks
+
+    rg65 = load_benchmarks(["rg65"])[0]
+    words = sorted(set(rg65.words1) | set(rg65.words2))
+    rng = np.random.default_rng(0)
+    write(Embedding(words, rng.normal(size=(len(words), 8))), tmp_path / "wide.txt", "word2vec")
+    write(Embedding(["cord", "smile"], rng.normal(size=(2, 8))), tmp_path / "tiny.txt", "word2vec")
+    args = [str(tmp_path / "wide.txt"), str(tmp_path / "tiny.txt"), "-b", "rg65", "--bootstrap", "0"]
+    code, _, err = run_cli("compare", *args, "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    assert "rg65: tiny.txt covers 1 of 65 pairs (the others up to 65)" in err and "--no-intersect" in err
+    code, out, err = run_cli("compare", *args, "--out", str(tmp_path / "b"), "--no-intersect")
+    assert code == 0, err
+    result = {r["embedding"]: r for r in json.loads((tmp_path / "b" / "results.json").read_text())["results"]}
+    assert result["wide.txt"]["pairs_used"] == 65 and result["tiny.txt"]["pairs_used"] == 1
+    assert "each on its own covered pairs" in out

@@ -48,3 +48,28 @@ def test_the_report_renders_in_chromium(default_report):
     assert "Summary" in page.text and "Provenance" in page.text
     assert page.too_wide == {1400: [], 1000: []}  # nothing cut off at either width
     assert shot.stat().st_size > 50_000
+
+
+@pytest.mark.slow
+def test_resume_keeps_the_finished_pairs_and_rewrites_the_report(default_report, tmp_path):
+    import shutil
+
+    out, _ = default_report
+    copy = tmp_path / "report"
+    shutil.copytree(out, copy)
+    dynamics = (copy / "runs" / "lstm-lee" / "dynamics.jsonl").read_bytes()
+    (copy / "index.html").unlink()  # as if interrupted before the report was written
+    code, _, err = run_cli("compare", "--out", str(copy), "--resume")
+    assert code == 0, err[-2000:]
+    assert "training and tracking" not in err  # both pairs had finished: nothing trained again
+    assert (copy / "index.html").is_file()
+    assert (copy / "runs" / "lstm-lee" / "dynamics.jsonl").read_bytes() == dynamics
+    before, after = (json.loads((d / "results.json").read_text()) for d in (out, copy))
+    assert [r["spearman"] for r in after["results"]] == [r["spearman"] for r in before["results"]]
+
+
+def test_resume_is_refused_with_inputs_or_without_a_default_report(tmp_path):
+    code, _, err = run_cli("compare", "x.txt", "--out", str(tmp_path / "r"), "--resume")
+    assert code == 2 and "--resume continues the built-in default" in err
+    code, _, err = run_cli("compare", "--out", str(tmp_path / "r"), "--resume")
+    assert code == 2 and "nothing to resume" in err

@@ -25,6 +25,12 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     help="Replace --out when it is a report folder embedeval wrote (any other folder is refused); the old report is "
     "removed only once the new one is ready (or, for the built-in default, once its training starts).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Built-in default: keep the pairs already trained in --out/runs, continue an interrupted one from its "
+    "checkpoint, then write the report.",
+)
 @OOV_OPTION
 @click.option(
     "--bootstrap",
@@ -45,6 +51,12 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     help="Significance level (after Holm).",
 )
 @click.option("--no-sum", is_flag=True, help="Do not add U+V for sources holding both embeddings.")
+@click.option(
+    "--no-intersect",
+    is_flag=True,
+    help="Score each embedding on its own covered pairs (default: all on the pairs every one covers, so they are "
+    "comparable and tested).",
+)
 @click.option("--title", default=None, help="Report title.")
 @click.option(
     "--threads",
@@ -55,7 +67,8 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
 @FORMAT_OPTION
 @DATA_DIR_OPTION
 def compare_cmd(
-    inputs, benchmarks, out, overwrite, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir
+    inputs, benchmarks, out, overwrite, resume, oov, n_bootstrap, seed, alpha, no_sum, no_intersect, title, threads, fmt,
+    data_dir,
 ) -> None:  # fmt: skip
     """Score and compare embeddings of runs, tracked pairs and files; write REPORT_DIR/index.html (one
     self-contained page), results.json and results.csv, and print the main table.
@@ -71,19 +84,33 @@ def compare_cmd(
       embedeval compare runs/ptb-untied runs/ptb-wt --out reports/ptb
       embedeval compare runs/track-ptb vectors.txt -b simlex999 -b men
     """
-    from rich.console import Console
-
+    from embedeval.cli.console import err_console
     from embedeval.report.html import prepare_report_dir
 
-    err = Console(stderr=True)
+    err = err_console
     paths = [Path(p) for p in inputs]
     # refused early, before minutes of training: an --out inside an input, or holding one --overwrite would delete
-    claim = prepare_report_dir(out, overwrite, inputs=tuple(paths) + tuple(b for b in benchmarks if Path(b).exists()))
+    if resume:
+        from embedeval.errors import EmbedevalError
+        from embedeval.files import kind_of
+
+        if paths:
+            raise EmbedevalError(
+                "--resume continues the built-in default (no inputs); give no inputs, or drop --resume"
+            )
+        if overwrite:
+            raise EmbedevalError("--resume keeps what --out holds and --overwrite replaces it: give one of them")
+        if kind_of(out) != "report" or not (Path(out) / "runs").is_dir():
+            raise EmbedevalError("nothing to resume: --out is not a built-in default report with runs/ inside", out)
+    inputs_read = tuple(paths) + tuple(b for b in benchmarks if Path(b).exists())
+    claim = prepare_report_dir(out, overwrite, inputs=inputs_read, exist_ok=resume)
     with claim:
-        _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err)
+        _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err,
+                 resume, not no_intersect)  # fmt: skip
 
 
-def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err):
+def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err,
+             resume=False, intersect=True):  # fmt: skip
     from embedeval.cli.console import console
     from embedeval.cli.progress import progress_bar, say
     from embedeval.data.registry import choose_benchmarks, load_benchmarks
@@ -131,14 +158,21 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
             bar.set_description(f"SGNS pair, epoch {record['epoch']}/{record['epochs']}")
             bar.refresh()
 
-        paths = run_default(out_dir / "runs", threads=threads or default_threads(), progress=progress)
+        paths = run_default(out_dir / "runs", threads=threads or default_threads(), progress=progress, resume=resume)
         bar.close()
         title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
     stage("reading the inputs")
     with console.status("reading the inputs..."):
         sources = collect(paths, fmt, add_sum=not no_sum)
     settings = CompareSettings(
-        benchmarks=names, oov=oov, n_bootstrap=n_bootstrap, seed=seed, alpha=alpha, add_sum=not no_sum, title=title
+        benchmarks=names,
+        oov=oov,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        alpha=alpha,
+        add_sum=not no_sum,
+        title=title,
+        intersect=intersect,
     )
     n = len(sources.embeddings)
     stage(f"scoring {n} embeddings on {len(benches)} benchmarks: tests and figures")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 
+from embedeval.cli.console import err_console
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
 
-console = Console(stderr=True)
+console = err_console
 
 # options that mean something for some trainers only: set for another, they are refused rather than ignored
 _FOR = {

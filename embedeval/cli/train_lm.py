@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from embedeval.cli.console import err_console
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.progress import lm_progress
 from embedeval.cli.types import number
@@ -18,7 +18,7 @@ from embedeval.train.lm_config import ARCHS, CONFIGS, LM_RANGES, VARIANTS
 R = LM_RANGES
 DRY_RUN_EVAL_TOKENS = 2_000
 
-console = Console(stderr=True)
+console = err_console
 
 
 @click.command("lm")

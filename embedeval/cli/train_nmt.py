@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from embedeval.cli.console import err_console
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.progress import lm_progress
 from embedeval.cli.types import number
@@ -17,7 +17,7 @@ from embedeval.train.nmt_config import CONFIGS, NMT_RANGES, TIES, VOCABS
 
 R = NMT_RANGES
 DRY_RUN_SENTENCES = 50
-console = Console(stderr=True)
+console = err_console
 
 
 @click.command("nmt")

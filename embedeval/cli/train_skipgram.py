@@ -6,15 +6,15 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from embedeval.cli.console import err_console
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range
 from embedeval.train.skipgram_config import SKIPGRAM_RANGES as R
 
-console = Console(stderr=True)
+console = err_console
 
 
 @click.command("skipgram")

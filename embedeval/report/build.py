@@ -29,6 +29,7 @@ class CompareSettings:
     add_sum: bool = True
     figures: bool = True
     title: str | None = None
+    intersect: bool = True  # score every embedding on the pairs all cover (False: each on its own covered pairs)
 
 
 @dataclass
@@ -196,6 +197,25 @@ def vocabulary_overlap(sources: Sources, fold_case: bool = True) -> dict[str, An
     return {"sizes": sizes, "shared": n_shared, "differ": any(n != n_shared for n in distinct)}
 
 
+def _narrowest_inputs(ev: Any, benches: list[Any]) -> list[str]:
+    """Name the embedding that limits the shared pairs of a benchmark when it covers less than half of what the
+    others do: one small-vocabulary input can leave every score undefined, and the user must know which."""
+    notes = []
+    for b in benches:
+        rows = [r for r in ev.results if r.benchmark == b.name]
+        if len(rows) < 2:
+            continue
+        narrowest = min(rows, key=lambda r: r.pairs_covered)
+        rest = max(r.pairs_covered for r in rows if r is not narrowest)
+        if narrowest.pairs_covered < 0.5 * rest:
+            notes.append(
+                f"{b.name}: {narrowest.embedding} covers {narrowest.pairs_covered} of {len(b)} pairs (the others up to "
+                f"{rest}), so every embedding is scored on {narrowest.pairs_used} shared pairs; leave it out, or pass "
+                "--no-intersect to score each on its own pairs"
+            )
+    return notes
+
+
 def build_report(
     sources: Sources,
     benches: list[Benchmark],
@@ -211,9 +231,15 @@ def build_report(
         raise EmbedevalError("nothing to compare: give run directories, track directories or embedding files")
     if not benches:
         raise EmbedevalError("no benchmarks to score on; name some with --benchmark")
-    ev = evaluate(sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed)
+    ev = evaluate(sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed,
+                  intersect=settings.intersect)  # fmt: skip
     vocab = vocabulary_overlap(sources)
     warnings = list(sources.warnings) + list(bench_notes or [])
+    if settings.intersect:
+        warnings.extend(_narrowest_inputs(ev, benches))
+    else:
+        warnings.append("--no-intersect: each embedding is scored on its own covered pairs, so scores on one benchmark "
+                        "rest on different pairs and the pairwise tests are left out")  # fmt: skip
     if vocab["differ"]:
         sizes = ", ".join(f"{n} {s:,}" for n, s in vocab["sizes"].items())
         warnings.append(

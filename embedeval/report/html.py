@@ -53,11 +53,13 @@ def render_html(report: Report) -> str:
     )
 
 
-def prepare_report_dir(out: str | Path, overwrite: bool, inputs: tuple[str | Path, ...] = ()) -> OutputDir:
+def prepare_report_dir(
+    out: str | Path, overwrite: bool, inputs: tuple[str | Path, ...] = (), exist_ok: bool = False
+) -> OutputDir:
     """Claim the report folder (see :class:`embedeval.files.OutputDir`): refused early, before minutes of training,
     when it is not empty and ``overwrite`` is off, when it is not a report folder embedeval wrote, or when it lies
     inside an input or holds one."""
-    return OutputDir(out, "report", overwrite, inputs=inputs)
+    return OutputDir(out, "report", overwrite, exist_ok=exist_ok, inputs=inputs)
 
 
 def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:

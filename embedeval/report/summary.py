@@ -43,9 +43,11 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
     names, benches = report.names, report.benchmark_names
     lines: list[str] = []
     pairs = ", ".join(f"{b['name']} {b['pairs_used']}/{b['pairs']}" for b in report.benchmarks)
+    same = ev.settings.get("intersect", True) or len(names) < 2
     lines.append(
-        f"{len(names)} embeddings scored on {len(benches)} benchmarks, all on identical pairs (pairs used/total: "
-        f"{pairs}); OOV policy {ev.settings.get('oov_policy')}."
+        f"{len(names)} embeddings scored on {len(benches)} benchmarks, "
+        + ("all on identical pairs" if same else "each on its own covered pairs (--no-intersect: not comparable)")
+        + f" (pairs used/total: {pairs}); OOV policy {ev.settings.get('oov_policy')}."
     )
     thin = [b["name"] for b in report.benchmarks if b["pairs"] and b["pairs_used"] / b["pairs"] < 0.5]
     if thin:
