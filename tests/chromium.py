@@ -40,18 +40,27 @@ class PageCheck:
     too_wide: dict[int, list[str]] = field(default_factory=dict)  # viewport width -> elements cut off at it
 
 
-# Elements whose right edge passes the viewport and that no horizontally scrolling box holds: what a reader cannot
-# see at that width (a wide table inside an overflow-x: auto box scrolls, so it does not count).
-_TOO_WIDE = """JSON.stringify(Array.from(document.body.querySelectorAll('*')).filter(e => {
-  const r = e.getBoundingClientRect();
-  if (r.width === 0 || r.right <= document.documentElement.clientWidth + 1) return false;
-  for (let p = e.parentElement; p; p = p.parentElement) {
-    const o = getComputedStyle(p).overflowX;
-    if (o === 'auto' || o === 'scroll' || o === 'hidden') return false;
-  }
-  return true;
-}).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ': ' +
-  (e.textContent || '').trim().slice(0, 40)).slice(0, 10))"""
+# What a reader cannot see at that width without scrolling sideways: elements whose right edge passes the viewport
+# outside any scrolling box, and scrolling boxes whose content is wider than the box (a matrix cut off on the right
+# with only a scroll bar to say so). Closed <details> are opened first, so content folded away is measured too.
+_TOO_WIDE = """(() => {
+  document.querySelectorAll('details').forEach(d => d.open = true);
+  const cut = Array.from(document.body.querySelectorAll('*')).filter(e => {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.right <= document.documentElement.clientWidth + 1) return false;
+    for (let p = e.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') return false;
+    }
+    return true;
+  });
+  const scrolled = Array.from(document.body.querySelectorAll('*')).filter(e => {
+    const o = getComputedStyle(e).overflowX;
+    return (o === 'auto' || o === 'scroll' || o === 'hidden') && e.scrollWidth > e.clientWidth + 2;
+  });
+  return JSON.stringify([...cut, ...scrolled].map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+    + ': ' + (e.textContent || '').trim().slice(0, 40)).slice(0, 10));
+})()"""
 
 
 def check_page(

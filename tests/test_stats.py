@@ -98,3 +98,18 @@ def test_the_seed_test_is_scipys_paired_t_and_its_tost_follows_the_90_percent_in
     assert paired_seed_test(a, b, margin=0.5).equivalent is False  # the interval reaches past -0.5
     one = paired_seed_test({1: 1.0}, {1: 3.0}, margin=1.0)
     assert one.n == 1 and one.mean == 2.0 and one.p is None and one.equivalent is None  # one seed: no test
+
+
+def test_the_perplexity_interval_covers_the_perplexity_and_narrows_with_more_text():
+    from embedeval.train.base import ppl_interval
+
+    rng = np.random.default_rng(1)
+    short = [(float(n), 100) for n in rng.normal(460, 40, size=20)]  # ~exp(4.6) = 100 per block
+    long = short * 25
+    point = math.exp(sum(b[0] for b in short) / sum(b[1] for b in short))
+    low, high = ppl_interval(short)
+    assert low < point < high
+    low_long, high_long = ppl_interval(long)
+    assert high_long - low_long < (high - low) / 3  # 25 times the text: about a fifth of the width
+    assert ppl_interval(short[:4]) is None  # too few blocks to say anything
+    assert ppl_interval(short) == ppl_interval(short)  # seeded

@@ -62,7 +62,8 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     "--threads",
     type=number(Range(int, 1, 1_024)),
     default=None,
-    help="torch threads for the built-in default [default: OMP_NUM_THREADS where set, else 2].",
+    help="torch threads for the built-in default [default: OMP_NUM_THREADS where set, else 1: its models are too "
+    "small to gain from more].",
 )
 @FORMAT_OPTION
 @DATA_DIR_OPTION

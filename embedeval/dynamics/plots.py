@@ -175,11 +175,16 @@ def dynamics_figures(
 
     benches = list(records[-1].get("scores", {}))
     if benches:
-        # constrained layout: five panels' y-tick labels otherwise run into the panel on their left
-        fig, axes = plt.subplots(
-            1, len(benches) + 1, figsize=(3.6 * (len(benches) + 1), 3.9), sharex=True, layout="constrained"
-        )
-        axes = np.atleast_1d(axes)
+        # at most three panels a row, so the text stays readable when the page scales the figure to its width;
+        # constrained layout keeps each panel's y-tick labels out of its neighbour
+        panels = len(benches) + 1
+        cols = min(3, panels)
+        rows = -(-panels // cols)
+        fig, grid = plt.subplots(rows, cols, figsize=(4.3 * cols, 3.4 * rows), sharex=True, layout="constrained")
+        grid = np.atleast_1d(grid).ravel()
+        for ax in grid[panels:]:
+            ax.set_visible(False)
+        axes = grid[:panels]
         roles = list(records[-1]["scores"][benches[0]])
         for ax, bench in zip(axes, benches):
             for role in roles:

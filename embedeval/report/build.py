@@ -51,6 +51,21 @@ class Report:
     # --- views the page and the notebooks share -------------------------------------------------------
 
     @property
+    def demonstration(self) -> str | None:
+        """Why this report is a demonstration and not a result (every run trained on the built-in corpus), or None."""
+        from embedeval.data.builtin import BUILTIN_CORPUS
+
+        runs = self.sources.runs
+        if not runs or any(r.corpus.get("name") != BUILTIN_CORPUS for r in runs):
+            return None
+        return (
+            "every run here trained on the Lee news corpus that ships with gensim (about 60k tokens), to show each "
+            "stage of the tool; at this size the scores and perplexities are noise, and which variant looks better "
+            "can flip with a seed or a thread count. Real results need PTB or WikiText-2: see the reports under "
+            "reports/ in the repository"
+        )
+
+    @property
     def names(self) -> list[str]:
         return list(dict.fromkeys(r.embedding for r in self.evaluation.results))
 
@@ -115,6 +130,7 @@ class Report:
                     "epochs": f"{len(run.history)}/{run.config.get('epochs', '?')}",
                     "valid": run.summary.get("valid_ppl", last.get("valid_ppl")),
                     "test": run.summary.get("test_ppl"),
+                    "test_ci": _interval(run.summary.get("test_ppl_ci")),
                     "status": run.status,
                     "corpus": run.corpus.get("name"),
                     "held_out": run.summary.get("held_out"),
@@ -163,6 +179,7 @@ class Report:
             "created": self.created,
             "command": self.command,
             "settings": self.settings,
+            "demonstration": self.demonstration,
             "summary": self.summary,
             "findings": self.findings,
             "warnings": self.warnings,
@@ -179,6 +196,15 @@ class Report:
             ],
             "versions": self.versions,
         }
+
+
+def _interval(value: Any) -> list[float] | None:
+    """A stored [low, high] when it is two finite numbers (a damaged summary shows no interval, not an error)."""
+    from embedeval.rundir import finite
+
+    if isinstance(value, list) and len(value) == 2 and all(finite(v) is not None for v in value):
+        return [float(v) for v in value]
+    return None
 
 
 def vocabulary_overlap(sources: Sources, fold_case: bool = True) -> dict[str, Any]:

@@ -42,6 +42,8 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
     ev = report.evaluation
     names, benches = report.names, report.benchmark_names
     lines: list[str] = []
+    if report.demonstration:
+        lines.append(f"Demonstration, not a result: {report.demonstration}.")
     pairs = ", ".join(f"{b['name']} {b['pairs_used']}/{b['pairs']}" for b in report.benchmarks)
     same = ev.settings.get("intersect", True) or len(names) < 2
     lines.append(
@@ -300,10 +302,14 @@ def _perplexity(report: Any) -> list[str]:
     for label, tied, untied in tied_pairs(report.sources.runs):
         p_tied, p_untied = tied.summary.get("test_ppl"), untied.summary.get("test_ppl")
         if tied.is_lm and p_tied is not None and p_untied is not None:
+            ci_u, ci_t = untied.summary.get("test_ppl_ci"), tied.summary.get("test_ppl_ci")
+            spread = ""
+            if isinstance(ci_u, list) and isinstance(ci_t, list) and len(ci_u) == len(ci_t) == 2:
+                spread = f"; 95% intervals over the test text [{ci_u[0]:.1f}, {ci_u[1]:.1f}] and [{ci_t[0]:.1f}, {ci_t[1]:.1f}]"
             lines.append(
                 f"In {label} (one run each, so no test across seeds: `embedeval reproduce` runs several), test "
-                f"perplexity is {p_untied:.1f} untied and {p_tied:.1f} tied ({p_tied - p_untied:+.1f}; P&W: tying "
-                "lowers it)."
+                f"perplexity is {p_untied:.1f} untied and {p_tied:.1f} tied ({p_tied - p_untied:+.1f}{spread}; P&W: "
+                "tying lowers it)."
             )
     return lines
 

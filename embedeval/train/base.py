@@ -34,6 +34,25 @@ def nll_to_ppl(mean_nll: float) -> float:
     return math.exp(mean_nll) if mean_nll < 700 else math.inf
 
 
+def ppl_interval(
+    blocks: list[tuple[float, int]], n_boot: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float] | None:
+    """A percentile interval of perplexity from a bootstrap over blocks of the evaluated text ((summed NLL, tokens)
+    per block, resampled with replacement, seeded): how much the number could move with other text of this size.
+    None with fewer than 5 blocks."""
+    import numpy as np
+
+    if len(blocks) < 5:
+        return None
+    nll = np.array([b[0] for b in blocks], dtype=np.float64)
+    tokens = np.array([b[1] for b in blocks], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(blocks), size=(n_boot, len(blocks)))
+    ppl = np.exp(np.minimum(nll[picks].sum(axis=1) / tokens[picks].sum(axis=1), 700.0))
+    low, high = np.percentile(ppl, [50 * (1 - confidence), 50 * (1 + confidence)])
+    return float(low), float(high)
+
+
 def check_finite_epoch(
     record: dict[str, Any], run: Any, write: bool = True, keys: tuple[str, ...] = ("train_ppl", "valid_ppl")
 ) -> None:

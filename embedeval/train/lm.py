@@ -28,7 +28,15 @@ from embedeval.files import atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, EMBEDDINGS, LAST_GOOD, PROJECTION
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
-from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, check_finite_epoch, nll_to_ppl, train
+from embedeval.train.base import (
+    Interruptible,
+    OwnRandomState,
+    StepHooks,
+    check_finite_epoch,
+    nll_to_ppl,
+    ppl_interval,
+    train,
+)
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
 
@@ -127,8 +135,15 @@ def lm_cost(
 
 
 @torch.no_grad()
-def evaluate_perplexity(model: EmbeddingLM, ids: torch.Tensor, cfg: LMConfig, batch_size: int | None = None) -> float:
-    """Perplexity with the hidden state carried over the whole split (batch 1 by default)."""
+def evaluate_perplexity(
+    model: EmbeddingLM,
+    ids: torch.Tensor,
+    cfg: LMConfig,
+    batch_size: int | None = None,
+    blocks: list[tuple[float, int]] | None = None,
+) -> float:
+    """Perplexity with the hidden state carried over the whole split (batch 1 by default); ``blocks`` collects each
+    chunk's (summed negative log-likelihood, tokens) for an interval (:func:`embedeval.train.base.ppl_interval`)."""
     model.eval()
     if cfg.max_eval_tokens:
         ids = ids[: cfg.max_eval_tokens + 1]
@@ -143,8 +158,11 @@ def evaluate_perplexity(model: EmbeddingLM, ids: torch.Tensor, cfg: LMConfig, ba
         y = data[start + 1 : start + 1 + x.size(0)]
         x = x[: y.size(0)]
         logits, hidden = model(x, hidden)
-        total += F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum").item()
+        nll = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum").item()
+        total += nll
         count += y.numel()
+        if blocks is not None:
+            blocks.append((nll, y.numel()))
     model.train()
     return nll_to_ppl(total / max(count, 1))
 
@@ -492,14 +510,18 @@ class LMTrainer(Interruptible):
             self.checkpoint()
             if self.world.main:
                 run.log(record)  # after the checkpoint: an epoch whose checkpoint failed is not logged
+        test_blocks: list[tuple[float, int]] = []
         self.summary = {
             "valid_ppl": self.history[-1]["valid_ppl"]
             if self.history
             else evaluate_perplexity(model, self.data.valid, cfg),
-            "test_ppl": evaluate_perplexity(model, self.data.test, cfg),
+            "test_ppl": evaluate_perplexity(model, self.data.test, cfg, blocks=test_blocks),
             "epochs": cfg.epochs,
             **self.counts,
         }
+        interval = ppl_interval(test_blocks)
+        if interval is not None:
+            self.summary["test_ppl_ci"] = list(interval)
         if self.data.held_out:
             self.summary["held_out"] = self.data.held_out
         if self.world.distributed:
