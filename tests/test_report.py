@@ -178,23 +178,23 @@ def test_runs_that_differ_only_in_tying_are_paired(lm_track):
 
     report = small_report(lm_track / "untied", lm_track / "tied")  # given as two separate runs
     [(label, tied, untied)] = tied_pairs(report.sources.runs)
-    assert (tied.name, untied.name) == ("tied", "untied")
-    assert any(line.startswith("Tied S of untied / tied: ") for line in report.summary)
+    assert (tied.name, untied.name) == ("lm-pair/tied", "lm-pair/untied")  # runs of a track carry its name
+    assert any(line.startswith("Tied S of lm-pair/untied / lm-pair/tied: ") for line in report.summary)
     assert any(
         "one run each, so no test across seeds" in line and "test perplexity is" in line for line in report.summary
     )
     # the same claims as data, for reading several reports side by side (embedeval reproduce)
     by_claim = {f["claim"]: f for f in report.findings}
     pair = by_claim["tied_vs_untied"]
-    assert (pair["tied"], pair["untied"]) == ("tied", "untied")
-    assert pair["corr_sv"] == report.correlation("tied:tied", "untied:output")
+    assert (pair["tied"], pair["untied"]) == ("lm-pair/tied", "lm-pair/untied")
+    assert pair["corr_sv"] == report.correlation("lm-pair/tied:tied", "lm-pair/untied:output")
     assert pair["s_vs_v"]["benchmarks"] == len(report.benchmark_names) >= pair["s_vs_v"]["higher"]
     assert (
         pair["test_ppl"]["tied"] == tied.summary["test_ppl"]
         and pair["parameters"]["tied"] < pair["parameters"]["untied"]
     )
     v_vs_u = by_claim["output_vs_input"]
-    assert v_vs_u["run"] == "untied" and v_vs_u["better"] + v_vs_u["worse"] <= v_vs_u["benchmarks"]
+    assert v_vs_u["run"] == "lm-pair/untied" and v_vs_u["better"] + v_vs_u["worse"] <= v_vs_u["benchmarks"]
     assert report.to_dict()["findings"] == report.findings
 
 

@@ -186,5 +186,5 @@ def test_compare_pairs_a_tied_and_an_untied_transformer(tmp_path, toy_corpus):
     [(_, tied, untied)] = tied_pairs(sources.runs)
     assert (tied.model, untied.model) == ("transformer-wt", "transformer-untied")
     report = build_report(sources, load_benchmarks(["ws353"]), CompareSettings(n_bootstrap=0), "test")
-    assert any("tying" in line and "test perplexity from" in line for line in report.summary)
+    assert any("test perplexity is" in line and "untied and" in line for line in report.summary)
     assert [r["variant"] for r in report.lm_rows()] == ["untied", "wt"]

@@ -176,6 +176,9 @@ def eval_cmd(
     for path in embeddings:
         with out.status(f"loading {markup_safe(path)}..."):
             found = load(path, fmt, cache)
+        unfinished = _unfinished(path)
+        if unfinished:
+            err_console.print(f"[yellow]note[/]: {markup_safe(path)}: {markup_safe(unfinished)}", highlight=False)
         for emb in found:
             if "no_output" in emb.meta:
                 err_console.print(
@@ -231,6 +234,27 @@ def eval_cmd(
                 out.print(f"wrote {markup_safe(written)}")
     for emb, target in zip(embs, exports.values()):
         out.print(f"wrote {markup_safe(write(emb, target, export))}")
+
+
+def _unfinished(path: str) -> str | None:
+    """Why a run folder's embeddings are not those of a finished run, or None (a file, or a finished run)."""
+    from embedeval.layout import SUMMARY, TRACK
+    from embedeval.rundir import read_run_file
+
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    if (folder / TRACK).is_file():  # a tracked pair: finished when it wrote its summary
+        return None if (folder / SUMMARY).is_file() else "the tracked pair has not finished (no summary.json)"
+    summary = read_run_file(folder / SUMMARY) or {}
+    status = summary.get("status")
+    if status == "complete":
+        return None
+    why = f" ({summary['error']})" if "error" in summary else ""
+    return (
+        f"training has not finished (status {status or 'unknown'}{why}): these embeddings are from its last "
+        "checkpoint; continue it with 'embedeval train ... --resume'"
+    )
 
 
 def _sums(embs: list) -> list:

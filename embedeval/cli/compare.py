@@ -72,7 +72,8 @@ def compare_cmd(
     data_dir,
 ) -> None:  # fmt: skip
     """Score and compare embeddings of runs, tracked pairs and files; write REPORT_DIR/index.html (one
-    self-contained page), results.json and results.csv, and print the main table.
+    self-contained page), results.json, results.csv, pairs.csv (every benchmark pair with each embedding's cosine)
+    and tests.csv (the pairwise tests), and print the main table.
 
     \b
     With no inputs, the built-in default runs first (no data needed; its cost: benchmarks/bench_main_job.py):
@@ -187,4 +188,5 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         console.print(f"• {markup_safe(line)}", highlight=False)
     stage("writing the report")
     written = write_report(report, claim)
-    console.print(markup_safe(f"wrote {written['html']}, {written['json'].name}, {written['csv'].name}"))
+    names = ", ".join(written[k].name for k in ("json", "csv", "pairs", "tests"))
+    console.print(markup_safe(f"wrote {written['html']}, {names}"))

@@ -222,7 +222,8 @@ def train_lm_cmd(
         data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
         run = RunDir.create(out, overwrite, inputs=source.paths())
     with run:
-        if resume:  # the trainer checks the settings against config.json
+        if resume:  # before anything is printed: a refused resume says only why
+            run.check_resume_config(cfg, unused=cfg.unused_fields())
             run.check_resume_corpus(source.describe())
             from embedeval.data.corpus import Vocab
 

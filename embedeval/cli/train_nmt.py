@@ -145,6 +145,7 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
         run = RunDir.open(out)
         try:
+            run.check_resume_config(cfg)  # before anything is printed: a refused resume says only why
             run.check_resume_corpus(source.describe())
         except BaseException:
             run.close(ok=False)

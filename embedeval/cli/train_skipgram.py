@@ -105,7 +105,8 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
         if not (Path(out) / CHECKPOINT).is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
     with RunDir.open(out) if resume else RunDir.create(out, overwrite, inputs=source.paths()) as run:
-        if resume:
+        if resume:  # before anything is printed: a refused resume says only why
+            run.check_resume_config(cfg, may_change=("workers", "epochs"))
             run.check_resume_corpus(source.describe())
         else:
             run.write_config(cfg, "skipgram", source.describe(), sys.argv)
@@ -116,6 +117,12 @@ def _train(run, cfg, source, out, track, track_every, resume=False) -> None:
     from embedeval.cli.progress import progress_bar
     from embedeval.train.skipgram import train_skipgram
 
+    if resume:
+        from embedeval.layout import METRICS
+        from embedeval.rundir import read_metrics
+
+        done = len(read_metrics(run.path / METRICS)[0])
+        console.print(f"resuming {markup_safe(run.path)} after epoch {done} of {cfg.epochs}")
     console.print(
         f"training SGNS ({cfg.backend}{', tied' if cfg.tie else ''}) on {markup_safe(source.name)} -> "
         f"{markup_safe(out)}"
@@ -144,8 +151,12 @@ def _train(run, cfg, source, out, track, track_every, resume=False) -> None:
             f"{stop or 'SIGINT'}: finished epochs are kept in the run directory, marked incomplete"
         ) from None
     bar.close()
+    speed = (
+        f"{summary['words_per_s']:,.0f} words/s"
+        if summary.get("words_per_s")
+        else "nothing left to train: the run had finished all its epochs (give more --epochs to extend it)"
+    )
     console.print(
-        f"[bold]{summary['words']:,} words, {summary['trained_tokens']:,} tokens trained per epoch, "
-        f"{summary['words_per_s']:,.0f} words/s[/] -> {markup_safe(run.path)}  (score it: embedeval eval "
-        f"{markup_safe(run.path)})"
+        f"[bold]{summary['words']:,} words, {summary['trained_tokens']:,} tokens trained per epoch, {speed}[/] -> "
+        f"{markup_safe(run.path)}  (score it: embedeval eval {markup_safe(run.path)})"
     )

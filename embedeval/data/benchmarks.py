@@ -133,6 +133,7 @@ def parse_pairs(
     lines: list[int] = []
     skipped = 0
     first_data = True
+    header: list[str] = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or (comment and line.startswith(comment)):
             continue
@@ -147,6 +148,7 @@ def parse_pairs(
         elif not _NUMBER.match(parts[cols[2]]):
             if first_data and spec is None:  # a header line in a file given by path
                 first_data = False
+                header = parts
                 continue
             problem = f"score {parts[cols[2]]!r} is not a number"
         elif not parts[cols[0]] or not parts[cols[1]]:
@@ -158,7 +160,7 @@ def parse_pairs(
             if lenient:
                 skipped += 1
                 continue
-            raise EmbedevalError(problem + " (use --lenient to skip such lines)", path, line_no)
+            raise EmbedevalError(problem + _layout_hint(header) + " (use --lenient to skip such lines)", path, line_no)
         if spec and spec.where and parts[spec.where[0]] != spec.where[1]:
             continue
         w1, w2 = parts[cols[0]], parts[cols[1]]
@@ -181,6 +183,21 @@ def parse_pairs(
         lines=lines,
         skipped_lines=skipped,
     )
+
+
+# a column name in the header of a known release -> the registered benchmark that reads its layout
+_KNOWN_HEADERS = {"SimLex999": "simlex999-full", "SimVerb": "simverb3500"}
+
+
+def _layout_hint(header: list[str]) -> str:
+    for column in header:
+        for marker, name in _KNOWN_HEADERS.items():
+            if column.startswith(marker):
+                return (
+                    f"; its header ({', '.join(header[:4])}, ...) is that of a release whose score is not in the third "
+                    f"column: use -b {name} (read from the data directory), or cut the file to 'word1 word2 score'"
+                )
+    return ""
 
 
 def _strip_pos(word: str) -> str:

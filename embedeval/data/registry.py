@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedeval.data.benchmarks import Benchmark, BenchmarkSpec, bundled_dir, parse_pairs
+from embedeval.data.benchmarks import MAX_BENCHMARK_BYTES, Benchmark, BenchmarkSpec, bundled_dir, parse_pairs
 from embedeval.data.datadir import HOW_TO_SET, data_dir, verify_sha256
 from embedeval.errors import EmbedevalError
 
@@ -381,6 +381,19 @@ def locate(spec: BenchmarkSpec, data: str | Path | None = None) -> Availability:
     return Availability(spec, path, "found" if path.is_file() else "missing")
 
 
+def _parse_given_file(path: Path, lenient: bool) -> Benchmark:
+    """A pairs file given by path. A known release (by its sha256: the original SimLex-999, MEN or SimVerb file
+    copied anywhere) is read with its own layout and name; any other file by detection."""
+    if path.is_file():
+        from embedeval.data.datadir import sha256_file
+
+        digest = sha256_file(path) if path.stat().st_size <= MAX_BENCHMARK_BYTES else None
+        known = next((s for s in SPECS if s.sha256 == digest and s.kind == "similarity"), None)
+        if known is not None:
+            return parse_pairs(path, spec=known, lenient=lenient)
+    return parse_pairs(path, lenient=lenient)
+
+
 def load_benchmark(name_or_path: str | Path, data: str | Path | None = None, lenient: bool = False) -> Benchmark:
     """A registered benchmark by name (checksum verified), or any pairs file by path."""
     key = str(name_or_path)
@@ -388,9 +401,15 @@ def load_benchmark(name_or_path: str | Path, data: str | Path | None = None, len
     if spec is None:
         path = Path(key)
         if path.exists() or any(ch in key for ch in "/\\.") or key.endswith((".txt", ".csv", ".tsv")):
-            return parse_pairs(path, lenient=lenient)
-        known = ", ".join(REGISTRY)
-        raise EmbedevalError(f"unknown benchmark {key!r}: not a registered name ({known}) and not a file")
+            return _parse_given_file(path, lenient)
+        import difflib
+
+        close = difflib.get_close_matches(key.lower(), list(REGISTRY), n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise EmbedevalError(
+            f"unknown benchmark {key!r}: {hint}not a registered name and not a file (`embedeval benchmarks` lists "
+            f"the {len(REGISTRY)} known ones)"
+        )
     if spec.kind != "similarity":
         raise EmbedevalError(f"{spec.name} is an analogy set, not a word-similarity benchmark")
     found = locate(spec, data)

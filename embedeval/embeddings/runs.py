@@ -7,11 +7,15 @@ from pathlib import Path
 from embedeval.embeddings.embedding import Embedding
 from embedeval.embeddings.formats import read_npz
 from embedeval.errors import EmbedevalError
-from embedeval.layout import EMBEDDINGS, ROLE_ORDER, SUBWORDS
+from embedeval.layout import EMBEDDINGS, ROLE_ORDER, SUBWORDS, TRACK
 
 
 def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
+    """The embeddings of a run folder, named ``RUN:role``; a track folder gives both of its runs, and a run inside a
+    track is named ``TRACK/untied:role`` so that two tracks' runs never share a name."""
     run_dir = Path(run_dir)
+    if (run_dir / TRACK).is_file() and (run_dir / "untied").is_dir() and (run_dir / "tied").is_dir():
+        return [*load_run_embeddings(run_dir / "untied"), *load_run_embeddings(run_dir / "tied")]
     folder = run_dir / EMBEDDINGS
     files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
     if not files:
@@ -22,7 +26,8 @@ def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
     for file in files:
         emb = read_npz(file)
         emb.role = emb.role or (file.stem if file.stem in ROLE_ORDER else None)
-        emb.name = f"{run_dir.name}:{file.stem}"
+        in_track = (run_dir.parent / TRACK).is_file()
+        emb.name = f"{run_dir.parent.name}/{run_dir.name}:{file.stem}" if in_track else f"{run_dir.name}:{file.stem}"
         emb.run = str(run_dir)
         found.append(emb)
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}

@@ -179,7 +179,8 @@ def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = Tru
             if track is not None:
                 src.tracks.append(track)
         elif path.is_dir() and is_run_dir(path):
-            info, embs = read_run(path, path.name)
+            # a run of a track is named after the track too: two tracks' untied runs must not share a name
+            info, embs = read_run(path, f"{path.parent.name}/{path.name}" if is_track_dir(path.parent) else path.name)
             _add_run(src, info, embs, add_sum)
             track = _read_track(path, path.name)
             if track is not None:

@@ -329,6 +329,7 @@ class TorchSGNS:
         total = cfg.epochs * len(ids)
         chunk = 200_000
         started_all = time.perf_counter()
+        epochs_before = self.epoch + self.position["chunk"] / max(len(ids), 1)  # a resumed run starts part-way
         while self.epoch < cfg.epochs:
             epoch = self.epoch
             started = time.perf_counter()
@@ -400,7 +401,10 @@ class TorchSGNS:
             "trained_tokens": len(self.ids),
             "long_lines_split": self.line_stats.get("long_lines_split", 0),
             "seconds": seconds,
-            "words_per_s": self.vocab.total_tokens * cfg.epochs / seconds,
+            # the epochs trained by this call (a resumed run trained only the rest; a finished one nothing)
+            "words_per_s": self.vocab.total_tokens * (cfg.epochs - epochs_before) / seconds
+            if cfg.epochs > epochs_before
+            else None,
             "steps": self.step,
             **self.model.parameter_counts(),
         }
