@@ -73,7 +73,7 @@ def _pw_small(row: str, seed: int) -> Run:
     """A row is a variant; the projection rows train P with its bias, as Press & Wolf's published code does, and
     ``-nobias`` rows are the ablation without it."""
     variant = row.removesuffix("-nobias")
-    bias = ("--pr-bias",) if variant in ("pr", "wt+pr") and not row.endswith("-nobias") else ()
+    bias = (("--no-pr-bias",) if row.endswith("-nobias") else ("--pr-bias",)) if variant in ("pr", "wt+pr") else ()
     args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *bias, "--seed", str(seed))
     return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, "--threads", "1"))
 

@@ -28,10 +28,10 @@ def test_parameter_counts_match_the_closed_form():
     assert untied["unique_parameters"] == 4_653_200
     assert tied["unique_parameters"] == 2_653_200
     assert tied["state_dict_entries"] == 4_653_200  # the tied matrix is listed twice
-    pr = RNNLM(10000, make_config("pw-small", "wt+pr")).parameter_counts()
-    assert pr["unique_parameters"] == 2_653_200 + 200 * 200  # P = H x H, no bias by default
-    with_bias = RNNLM(10000, make_config("pw-small", "wt+pr", pr_bias=True)).parameter_counts()
-    assert with_bias["unique_parameters"] == 2_653_200 + 200 * 200 + 200  # P&W's code: H*H + H
+    pr = RNNLM(10000, make_config("pw-small", "wt+pr", pr_bias=False)).parameter_counts()
+    assert pr["unique_parameters"] == 2_653_200 + 200 * 200  # the paper's h' = P h: P = H x H
+    with_bias = RNNLM(10000, make_config("pw-small", "wt+pr")).parameter_counts()
+    assert with_bias["unique_parameters"] == 2_653_200 + 200 * 200 + 200  # the default, as P&W's code: H*H + H
     assert "decoder.bias" not in RNNLM(10000, make_config("pw-small", "re")).state_dict()
 
 

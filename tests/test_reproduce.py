@@ -29,7 +29,7 @@ def test_states_and_commands_of_table6_runs(tmp_path):
         "ptb-pw-small-pr-nobias-s1", "ptb-pw-small-wt+pr-nobias-s1", "ptb-pw-small-untied-s2",
     ]  # fmt: skip
     # the projection rows train P with its bias, as Press & Wolf's published code does; -nobias is the ablation
-    assert "--pr-bias" in runs[2].args and "--pr-bias" in runs[3].args and "--pr-bias" not in runs[4].args
+    assert "--pr-bias" in runs[2].args and "--pr-bias" in runs[3].args and "--no-pr-bias" in runs[4].args
     assert runs[5].args[runs[5].args.index("--variant") + 1] == "wt+pr"
     fake_run(tmp_path / "ptb-pw-small-untied-s1", "complete", 121.2, 114.7)
     fake_run(tmp_path / "ptb-pw-small-wt-s1", "incomplete", checkpoint=True)

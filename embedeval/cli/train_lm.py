@@ -93,7 +93,8 @@ console = err_console
 @click.option(
     "--pr-bias/--no-pr-bias",
     default=None,
-    help="Give the projection a bias, as P&W's TF code does (off by default: it destabilises small PR runs).",
+    help="Give the projection P a bias, as Press & Wolf's published code does (default: on). It slows the first "
+    "epochs and generalises better at the end (reports/press-wolf/PR-GAP.md); --no-pr-bias is the paper's h' = Ph.",
 )
 @click.option(
     "--pr-lr-scale",
