@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from embedeval.data.analogies import parse_analogies
 from embedeval.data.benchmarks import bundled_dir
 from embedeval.embeddings import Embedding
-from embedeval.evaluate.analogy import evaluate_analogies, mcnemar_exact, parse_analogies, wilson
+from embedeval.evaluate.analogy import evaluate_analogies, mcnemar_exact, wilson
 
 GOOGLE = bundled_dir() / "questions-words.txt"
 

@@ -101,7 +101,29 @@ def benchmarks_cmd(data_dir: str | None) -> None:
     help="Bootstrap resamples for CIs and paired tests (0: Fisher-z CIs only).",
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--no-intersect", is_flag=True, help="Score each embedding on its own covered pairs.")
+@click.option("--no-intersect", is_flag=True, help="Score each embedding on its own covered pairs (or questions).")
+@click.option(
+    "--analogy-vocab",
+    type=click.IntRange(1, 100_000_000),
+    default=300_000,
+    show_default=True,
+    help="Analogies: search the answer among this many most frequent words (an embedding's first rows), and count "
+    "a question only when its four words are among them (gensim's restrict_vocab).",
+)
+@click.option(
+    "--analogy-method",
+    type=click.Choice(["add", "mul"]),
+    default="add",
+    show_default=True,
+    help="Analogies: 3CosAdd (add) or 3CosMul (mul, Levy & Goldberg 2014).",
+)
+@click.option(
+    "--geometry",
+    "with_geometry",
+    is_flag=True,
+    help="Also measure each embedding's shape: anisotropy (mean cosine of random pairs), isotropy I(W), effective "
+    "rank, first-PC variance share, mean norm, norm vs frequency rank (docs/methods.md).",
+)
 @click.option("--case-sensitive", is_flag=True, help="Match words exactly instead of case-folded.")
 @click.option("--lenient", is_flag=True, help="Skip (and count) malformed benchmark lines instead of stopping.")
 @click.option(
@@ -131,6 +153,9 @@ def eval_cmd(
     n_bootstrap,
     seed,
     no_intersect,
+    analogy_vocab,
+    analogy_method,
+    with_geometry,
     case_sensitive,
     lenient,
     cache,
@@ -162,7 +187,13 @@ def eval_cmd(
     # with a result on standard output, the table and messages go to stderr so that `--json - | jq .` works
     out = err_console if "-" in outputs.values() else console
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
-    benches = load_benchmarks(names, data_dir, lenient)
+    from embedeval.data.registry import is_analogy, load_analogy_set
+
+    analogy_sets = [load_analogy_set(n, data_dir) for n in names if is_analogy(n)]
+    names = [n for n in names if not is_analogy(n)]
+    if not names and any((csv_path, pairs_csv, tests_csv)):
+        raise EmbedevalError("--csv, --pairs-csv and --tests-csv hold word-pair results: add a similarity benchmark")
+    benches = load_benchmarks(names, data_dir, lenient) if names else []
     embs = []
     if not embeddings:
         from embedeval.examples import example_embeddings
@@ -198,16 +229,24 @@ def eval_cmd(
         err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
     if add_sum:
         embs.extend(_sums(embs))
-    with out.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
-        ev = evaluate(
-            embs,
-            benches,
-            oov=oov,
-            intersect=not no_intersect,
-            n_bootstrap=n_bootstrap,
-            seed=seed,
-            fold_case=not case_sensitive,
-        )
+    ev = aev = None
+    if benches:
+        with out.status(f"scoring {len(embs)} embedding(s) on {len(benches)} benchmark(s)..."):
+            ev = evaluate(
+                embs,
+                benches,
+                oov=oov,
+                intersect=not no_intersect,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                fold_case=not case_sensitive,
+            )
+    if analogy_sets:
+        from embedeval.evaluate.analogy import evaluate_analogies
+
+        with out.status(f"answering analogies with {len(embs)} embedding(s)..."):
+            aev = evaluate_analogies(embs, analogy_sets, analogy_method, analogy_vocab, not case_sensitive,
+                                     intersect=not no_intersect)  # fmt: skip
     exports = {}
     if export:
         ext = {
@@ -221,9 +260,22 @@ def eval_cmd(
             target = Path(export_dir) / (emb.name.replace(":", "_").replace("/", "_") + ext)
             exports[f"--export of {emb.name}"] = target
         check_output_files({**outputs, **exports}, read)  # export names are known only now: before writing any
-    print_evaluation(ev, out)
+    if ev is not None:
+        print_evaluation(ev, out)
+    if aev is not None:
+        from embedeval.evaluate.table import print_analogies
+
+        print_analogies(aev, out)
+    shapes = None
+    if with_geometry:
+        from embedeval.evaluate.geometry import geometry
+        from embedeval.evaluate.table import print_geometry
+
+        with out.status("measuring the embeddings' geometry..."):
+            shapes = [geometry(e, seed=seed) for e in embs]
+        print_geometry(shapes, out)
     for path, writer in (
-        (json_path, write_json),
+        (json_path, lambda _, target: write_json(ev, target, aev, shapes)),
         (csv_path, write_csv),
         (pairs_csv, write_pairs_csv),
         (tests_csv, write_tests_csv),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from embedeval.data.benchmarks import MAX_BENCHMARK_BYTES, Benchmark, BenchmarkSpec, bundled_dir, parse_pairs
 from embedeval.data.datadir import HOW_TO_SET, data_dir, verify_sha256
@@ -123,6 +124,16 @@ SPECS: tuple[BenchmarkSpec, ...] = (
         (0, 0),
         _GOOGLE,
         bundled=True,
+        kind="analogy",
+    ),
+    BenchmarkSpec(
+        "msr-analogy",
+        "MSR syntactic analogies (8,000 questions)",
+        "analogy/msr/msr.csv",
+        "1f20d6f2ff22bcc6cb03148ac39c82cf9327befa4c15bb034a44ac91a74f1d44",
+        8000,
+        (0, 0),
+        "Mikolov, Yih & Zweig (2013), Linguistic Regularities in Continuous Space Word Representations",
         kind="analogy",
     ),
     # original layouts, from the data directory
@@ -429,6 +440,36 @@ def load_benchmark(name_or_path: str | Path, data: str | Path | None = None, len
     return bench
 
 
+def is_analogy(name_or_path: str) -> bool:
+    """A registered analogy set, or a file in an analogy layout (not word pairs)."""
+    from embedeval.data.analogies import looks_like_analogies
+
+    spec = REGISTRY.get(name_or_path) or REGISTRY.get(name_or_path.lower())
+    if spec is not None:
+        return spec.kind == "analogy"
+    return Path(name_or_path).is_file() and looks_like_analogies(name_or_path)
+
+
+def load_analogy_set(name_or_path: str, data: str | Path | None = None) -> Any:
+    """A registered analogy set by name (checksum verified) or an analogy file by path."""
+    from embedeval.data.analogies import parse_analogies
+
+    spec = REGISTRY.get(name_or_path) or REGISTRY.get(name_or_path.lower())
+    if spec is None:
+        return parse_analogies(name_or_path)
+    found = locate(spec, data)
+    if found.path is None:
+        raise EmbedevalError(
+            f"{spec.name} is read from the data directory ({spec.relpath}), but none is set: {HOW_TO_SET}"
+        )
+    if found.status == "missing":
+        raise EmbedevalError(f"{spec.name} is missing: put the original file here (sha256 {spec.sha256})", found.path)
+    verify_sha256(found.path, spec.sha256)
+    aset = parse_analogies(found.path, name=spec.name)
+    aset.path = f"{'bundled' if found.status == 'bundled' else 'data'}:{spec.relpath}"
+    return aset
+
+
 def load_benchmarks(
     names: list[str] | tuple[str, ...] | None = None,
     data: str | Path | None = None,
@@ -447,6 +488,8 @@ __all__ = [
     "REGISTRY",
     "SPECS",
     "choose_benchmarks",
+    "is_analogy",
+    "load_analogy_set",
     "load_benchmark",
     "load_benchmarks",
     "locate",

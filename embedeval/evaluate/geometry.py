@@ -1,10 +1,13 @@
-"""Embedding-vs-embedding measures over a shared vocabulary: linear CKA and mean k-NN overlap.
+"""The geometry of embeddings: embedding-vs-embedding measures over a shared vocabulary (linear CKA, mean k-NN
+overlap) and the shape of one embedding (anisotropy, isotropy, effective rank, first-PC share, norms).
 
-The benchmark-pair correlation of P&W Table 3 lives in :mod:`embedeval.evaluate.similarity`; these two
-look at the whole space instead of the benchmark pairs.
+The benchmark-pair correlation of P&W Table 3 lives in :mod:`embedeval.evaluate.similarity`; these look at the
+whole space instead of the benchmark pairs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -74,3 +77,79 @@ def compare_geometry(
         "knn_overlap": knn_overlap(x, y, k, query_rows) if len(words) > k + 1 else float("nan"),
         "k": k,
     }
+
+
+# --- the shape of one embedding (docs/methods.md, section 12) ----------------------------------------------------
+
+
+def anisotropy(x: np.ndarray, pairs: int = 10_000, seed: int = 0) -> dict[str, float]:
+    """Mean cosine of random pairs of distinct rows (Ethayarajh 2019), from a seeded sample, with a normal 95%
+    interval: 0 for directions spread evenly, near 1 for a narrow cone (Gao et al. 2019)."""
+    n = len(x)
+    if n < 2:
+        raise EmbedevalError("anisotropy needs at least two rows")
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, size=pairs)
+    j = (i + rng.integers(1, n, size=pairs)) % n  # never the row itself
+    unit = _unit(x)
+    cos = np.einsum("ij,ij->i", unit[i], unit[j])
+    half = 1.96 * float(cos.std(ddof=1)) / np.sqrt(pairs)
+    return {"mean_cosine": float(cos.mean()), "ci_low": float(cos.mean()) - half, "ci_high": float(cos.mean()) + half}
+
+
+def isotropy(x: np.ndarray) -> float:
+    """Mu & Viswanath (2018): I(W) = min over the principal directions c of Z(c) / max Z(c), with the partition
+    function Z(c) = sum_w exp(c . w) over the (uncentred) rows; 1 for an isotropic embedding. Computed in log space:
+    exp(c . w) overflows for large vectors."""
+    from scipy.special import logsumexp
+
+    x = np.asarray(x, dtype=np.float64)
+    _, _, directions = np.linalg.svd(x, full_matrices=False)  # eigenvectors of W^T W
+    log_z = logsumexp(x @ directions.T, axis=0)
+    return float(np.exp(log_z.min() - log_z.max()))
+
+
+def effective_rank(x: np.ndarray) -> float:
+    """Roy & Vetterli (2007): exp of the entropy of the normalised singular values; k for k equal ones."""
+    s = np.linalg.svd(np.asarray(x, dtype=np.float64), compute_uv=False)
+    if not s.size or s.max() == 0:
+        return 0.0
+    s = s[s > s.max() * 1e-12]
+    p = s / s.sum()
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def first_pc_share(x: np.ndarray) -> float:
+    """The share of the (centred) variance along the first principal component."""
+    centred = np.asarray(x, dtype=np.float64) - np.asarray(x, dtype=np.float64).mean(axis=0)
+    s = np.linalg.svd(centred, compute_uv=False) ** 2
+    return float(s[0] / s.sum()) if s.sum() > 0 else float("nan")
+
+
+def geometry(emb: Embedding, pairs: int = 10_000, seed: int = 0, max_rows: int | None = 50_000) -> dict[str, Any]:
+    """Every shape measure of one embedding, over its first ``max_rows`` rows (the most frequent words of a
+    frequency-ordered file or run): anisotropy with its interval, isotropy I(W), effective rank, the first PC's
+    variance share, the mean norm, and Spearman's rho between a row's norm and its rank (its frequency rank where
+    rows are in frequency order, as in word2vec files and embedeval runs)."""
+    from scipy import stats
+
+    x = np.asarray(emb.vectors[:max_rows] if max_rows else emb.vectors, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1)
+    rank_rho = stats.spearmanr(norms, np.arange(len(norms))).statistic if len(norms) > 2 and np.ptp(norms) else None
+    return {
+        "embedding": emb.name,
+        "rows": len(x),
+        "dim": x.shape[1],
+        "anisotropy": anisotropy(x, pairs, seed),
+        "isotropy": isotropy(x),
+        "effective_rank": effective_rank(x),
+        "first_pc_share": first_pc_share(x),
+        "mean_norm": float(norms.mean()),
+        "norm_vs_rank_spearman": None if rank_rho is None else float(rank_rho),
+    }
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)

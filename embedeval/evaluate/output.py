@@ -6,13 +6,21 @@ import csv
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from embedeval.evaluate.similarity import Evaluation
 from embedeval.files import atomic_write, atomic_write_text
 
 
-def write_json(ev: Evaluation, path: str | Path) -> Path:
-    return atomic_write_text(path, json.dumps(ev.to_dict(), indent=2) + "\n")
+def write_json(ev: Evaluation | None, path: str | Path, analogies: Any = None, geometry: Any = None) -> Path:
+    """The word-pair results (``ev``), the analogy results (an AnalogyEvaluation) and the geometry of each embedding
+    (a list of dicts), any of which may be None."""
+    data = ev.to_dict() if ev is not None else {}
+    if analogies is not None:
+        data.update(analogies.to_dict())
+    if geometry is not None:
+        data["geometry"] = geometry
+    return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def _write_rows(path: str | Path, rows: list[dict], empty_header: str) -> Path:
