@@ -225,3 +225,15 @@ def test_one_untied_run_is_the_partner_of_each_of_its_tied_forms():
     runs[2].config["al_target_grad"] = False  # a field the untied run's older config does not have
     pairs = {(tied.name, untied.name) for _, tied, untied in tied_pairs(runs)}
     assert pairs == {("wt", "untied"), ("re", "untied"), ("wt+pr", "pr")}  # not across settings
+
+
+def test_the_tracker_records_the_shape_of_u_v_and_s(lm_track):
+    """Anisotropy and effective rank of every matrix at every record, and a figure of them in the report."""
+    from embedeval.dynamics.plots import dynamics_figures
+    from embedeval.dynamics.records import read_dynamics
+
+    records = read_dynamics(lm_track)
+    last = records[-1]["shape"]
+    assert set(last) == {"U", "V", "S"}
+    assert all(-1 <= m["anisotropy"] <= 1 and 0 < m["effective_rank"] <= 64 for m in last.values())
+    assert "shape" in [name for name, _ in dynamics_figures(records, "pair")]

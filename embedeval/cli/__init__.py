@@ -86,11 +86,12 @@ def benchmarks_cmd(data_dir: str | None) -> None:
 @click.option("--sum", "add_sum", is_flag=True, help="Also score U+V for sources that hold input and output.")
 @click.option(
     "--pieces",
-    type=click.Choice(["single", "average"]),
+    type=click.Choice(["single", "first", "last", "mean", "average"]),
     default="single",
     show_default=True,
-    help="Translation runs: a word is covered when it is one subword piece (single), or also when it is several, "
-    "as the mean of their rows (average; the added words are counted in the output).",
+    help="Subword models (pretrained model folders, translation runs): a word is covered when it is one piece "
+    "(single), or also when it is several: its first or last piece, or the mean of their rows (mean; 'average' "
+    "is the same for translation runs). The policy and its coverage go into the results.",
 )
 @click.option(
     "--bootstrap",
@@ -204,9 +205,19 @@ def eval_cmd(
             "[dim]built-in example: SGNS U (input) and V (output) trained by gensim on the Lee news "
             "corpus shipped with gensim; real results need PTB or WikiText-2[/]"
         )
+    from embedeval.embeddings.pretrained import is_model_dir, load_pretrained
+
     for path in embeddings:
         with out.status(f"loading {markup_safe(path)}..."):
-            found = load(path, fmt, cache)
+            if Path(path).is_dir() and is_model_dir(path):
+                words = sorted({w for b in benches for w in (*b.words1, *b.words2)})
+                words += sorted({w for a in analogy_sets for q in a.questions for w in q} - set(words))
+                policy = "mean" if pieces == "average" else pieces
+                found = load_pretrained(path, words or None, policy)
+                for note in found[0].meta["pretrained"]["notes"]:
+                    err_console.print(f"[yellow]warning[/]: {markup_safe(path)}: {markup_safe(note)}", highlight=False)
+            else:
+                found = load(path, fmt, cache)
         unfinished = _unfinished(path)
         if unfinished:
             err_console.print(f"[yellow]note[/]: {markup_safe(path)}: {markup_safe(unfinished)}", highlight=False)
@@ -215,7 +226,7 @@ def eval_cmd(
                 err_console.print(
                     f"[yellow]note[/]: {markup_safe(path)}: no output embedding ({emb.meta['no_output']})"
                 )
-        if pieces == "average" and Path(path).is_dir() and (Path(path) / "subwords").is_dir():
+        if pieces in ("average", "mean") and Path(path).is_dir() and (Path(path) / "subwords").is_dir():
             from embedeval.embeddings.runs import average_pieces
 
             words = [w for b in benches for w in (*b.words1, *b.words2)]
@@ -275,7 +286,7 @@ def eval_cmd(
             shapes = [geometry(e, seed=seed) for e in embs]
         print_geometry(shapes, out)
     for path, writer in (
-        (json_path, lambda _, target: write_json(ev, target, aev, shapes)),
+        (json_path, lambda _, target: write_json(ev, target, aev, shapes, _model_cards(embs))),
         (csv_path, write_csv),
         (pairs_csv, write_pairs_csv),
         (tests_csv, write_tests_csv),
@@ -288,13 +299,20 @@ def eval_cmd(
         out.print(f"wrote {markup_safe(write(emb, target, export))}")
 
 
+def _model_cards(embs: list) -> list[dict] | None:
+    """The card of each pretrained model among the inputs (family, vocabulary, tying, pieces policy), or None."""
+    cards = {e.source: e.meta["pretrained"] for e in embs if "pretrained" in e.meta}
+    return list(cards.values()) or None
+
+
 def _unfinished(path: str) -> str | None:
     """Why a run folder's embeddings are not those of a finished run, or None (a file, or a finished run)."""
+    from embedeval.embeddings.pretrained import is_model_dir
     from embedeval.layout import SUMMARY, TRACK
     from embedeval.rundir import read_run_file
 
     folder = Path(path)
-    if not folder.is_dir():
+    if not folder.is_dir() or is_model_dir(folder):
         return None
     if (folder / TRACK).is_file():  # a tracked pair: finished when it wrote its summary
         return None if (folder / SUMMARY).is_file() else "the tracked pair has not finished (no summary.json)"

@@ -11,7 +11,7 @@ import numpy as np
 
 from embedeval.data.benchmarks import Benchmark
 from embedeval.dynamics.buckets import Buckets
-from embedeval.evaluate.geometry import knn_indices, linear_cka
+from embedeval.evaluate.geometry import anisotropy, effective_rank, knn_indices, linear_cka
 from embedeval.evaluate.similarity import fold
 from embedeval.evaluate.stats import spearman
 
@@ -132,6 +132,15 @@ def compare_states(
         d = {m: mats[m] - previous[m] for m in names}
         record["align"] = {f"dS~d{o}": flat_cos(d["S"], d[o]) for o in others}
     knn: dict[str, np.ndarray | None] = {}
+    if geometry:
+        # does a matrix degenerate into a narrow cone (Gao et al. 2019)? mean cosine of random row pairs, effective rank
+        record["shape"] = {
+            m: {
+                "anisotropy": anisotropy(mats[m], pairs=2_000)["mean_cosine"],
+                "effective_rank": effective_rank(mats[m]),
+            }
+            for m in names
+        }
     if geometry and pairs:
         record["cka"] = {f"{a}~{b}": linear_cka(mats[a], mats[b]) for a, b in pairs}
         knn = {m: _knn(mats[m], queries, k) for m in names}

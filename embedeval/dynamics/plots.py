@@ -207,4 +207,19 @@ def dynamics_figures(
             fontsize=10,
         )
         figures.append(("scores", _format_steps(fig)))
+
+    shaped = [m for m in ("U", "V", "S") if any(np.isfinite(_get(r, "shape", m, "anisotropy")) for r in records)]
+    if shaped:  # records written before the shape was measured have none
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharex=True, layout="constrained")
+        for m in shaped:
+            axes[0].plot(x, _series(records, "shape", m, "anisotropy"), label=m, color=COLORS.get(m), lw=1.6)
+            axes[1].plot(x, _series(records, "shape", m, "effective_rank"), label=m, color=COLORS.get(m), lw=1.6)
+        axes[0].set_title("anisotropy: mean cosine of random word pairs", fontsize=10)
+        axes[1].set_title("effective rank (Roy & Vetterli)", fontsize=10)
+        for ax in axes:
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"{title}: does a matrix degenerate into a narrow cone?", fontsize=11)
+        figures.append(("shape", _format_steps(fig)))
     return figures

@@ -15,13 +15,19 @@ _CACHEABLE = ("word2vec", "word2vec-binary", "glove")
 
 
 def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) -> list[Embedding]:
-    """Every embedding at ``path``: a file (any supported format) or a run directory.
+    """Every embedding at ``path``: a file (any supported format), a run or track directory, or a pretrained model's
+    folder (U and V of its one-token words; :func:`embedeval.embeddings.pretrained.load_pretrained` for other
+    pieces policies).
 
     ``cache``: keep a binary copy of a parsed text/binary word2vec file for memory-mapped reopening;
     ``None`` caches files over 64 MB.
     """
     path = Path(path)
     if path.is_dir():
+        from embedeval.embeddings.pretrained import is_model_dir, load_pretrained
+
+        if is_model_dir(path):  # a pretrained model (config.json and weights): its vocabulary's one-token words
+            return load_pretrained(path)
         return load_run_embeddings(path)
     if not path.exists():
         raise EmbedevalError("embedding file does not exist", path)

@@ -12,7 +12,9 @@ from embedeval.evaluate.similarity import Evaluation
 from embedeval.files import atomic_write, atomic_write_text
 
 
-def write_json(ev: Evaluation | None, path: str | Path, analogies: Any = None, geometry: Any = None) -> Path:
+def write_json(
+    ev: Evaluation | None, path: str | Path, analogies: Any = None, geometry: Any = None, models: Any = None
+) -> Path:
     """The word-pair results (``ev``), the analogy results (an AnalogyEvaluation) and the geometry of each embedding
     (a list of dicts), any of which may be None."""
     data = ev.to_dict() if ev is not None else {}
@@ -20,6 +22,8 @@ def write_json(ev: Evaluation | None, path: str | Path, analogies: Any = None, g
         data.update(analogies.to_dict())
     if geometry is not None:
         data["geometry"] = geometry
+    if models is not None:
+        data["pretrained"] = models  # each model's card: family, vocabulary, tying, pieces policy
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 

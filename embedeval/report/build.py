@@ -191,6 +191,7 @@ class Report:
             "dynamics": self.dynamics_rows(),
             "runs": [asdict(r) for r in self.sources.runs],
             "files": [asdict(f) for f in self.sources.files],
+            "pretrained": self.sources.models,
             "tracks": [
                 {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
             ],

@@ -120,6 +120,8 @@ DYNAMICS_CAPTIONS = {
     "alignment": "Does the tied update move like U's or V's? cos(dS, dU) and cos(dS, dV) over each interval, per "
     "frequency bucket.",
     "scores": "Benchmark Spearman of U, V and S over training, and each matrix's drift from its start.",
+    "shape": "The shape of U, V and S over training: the mean cosine of random word pairs (high: a narrow cone, "
+    "the degeneration Gao et al. 2019 blame on tying) and the effective rank.",
 }
 
 

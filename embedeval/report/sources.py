@@ -71,6 +71,7 @@ class Sources:
     tracks: list[TrackInfo] = field(default_factory=list)
     files: list[FileInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)  # pretrained models' cards
 
 
 def _describe_incomplete(summary: dict[str, Any], config: dict[str, Any]) -> str:
@@ -158,8 +159,10 @@ def is_run_dir(path: Path) -> bool:
 
 
 def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = True) -> Sources:
-    """Read every input; a track directory gives its two runs and its dynamics."""
+    """Read every input; a track directory gives its two runs and its dynamics, a pretrained model's folder its
+    card and its U and V (or tied S) over its one-token words."""
     from embedeval.embeddings import load
+    from embedeval.embeddings.pretrained import is_model_dir, load_pretrained
 
     src = Sources()
     seen: set[Path] = set()
@@ -178,6 +181,15 @@ def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = Tru
                 _add_run(src, info, embs, add_sum)
             if track is not None:
                 src.tracks.append(track)
+        elif path.is_dir() and is_model_dir(path):  # a pretrained model: its card, and U and V (or S)
+            embs = load_pretrained(path)
+            card = embs[0].meta["pretrained"]
+            src.models.append(card)
+            src.warnings.extend(f"{path.name}: {note}" for note in card["notes"])
+            src.embeddings.extend(embs)
+            src.groups[path.name] = [e.name for e in embs]
+            if add_sum:
+                _add_sum(src, path.name, embs)
         elif path.is_dir() and is_run_dir(path):
             # a run of a track is named after the track too: two tracks' untied runs must not share a name
             info, embs = read_run(path, f"{path.parent.name}/{path.name}" if is_track_dir(path.parent) else path.name)

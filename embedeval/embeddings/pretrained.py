@@ -1,0 +1,382 @@
+"""The input and output embeddings of a pretrained language model in a local folder (``save_pretrained`` or a hub
+snapshot), read without loading the model.
+
+Only the two matrices are read, memory-mapped: from ``model.safetensors``, sharded safetensors with their index, or
+``pytorch_model.bin`` through ``torch.load(weights_only=True, mmap=True)`` (never unpickled). Which tensors hold U
+and V is found by name (the layouts of GPT-2, GPT-NeoX/Pythia, Llama/Mistral/Qwen/Gemma/OLMo, OPT, BERT and T5 and
+the like); tying is read from the weights (V absent from a checkpoint whose class has a head: the head is U; or V
+present with the same contents) and set beside the config's ``tie_word_embeddings``.
+
+Words: a word is covered by a token when the tokenizer encodes it, as it appears after a space inside a sentence,
+as exactly that one token (docs/pretrained.md). :func:`word_view` adds the other pieces policies (first, last,
+mean over the pieces) for a given list of words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedeval.embeddings.embedding import Embedding
+from embedeval.errors import EmbedevalError
+from embedeval.files import parse_json, read_json_file
+
+# where each family keeps its input and output matrices (the first name found wins)
+INPUT_NAMES = (
+    "model.embed_tokens.weight",  # Llama, Mistral, Qwen2, Gemma, OLMo-2, SmolLM
+    "transformer.wte.weight",  # GPT-2
+    "wte.weight",
+    "gpt_neox.embed_in.weight",  # GPT-NeoX, Pythia
+    "embed_in.weight",
+    "model.decoder.embed_tokens.weight",  # OPT
+    "decoder.embed_tokens.weight",
+    "bert.embeddings.word_embeddings.weight",  # BERT
+    "roberta.embeddings.word_embeddings.weight",
+    "embeddings.word_embeddings.weight",
+    "shared.weight",  # T5
+    "embed_tokens.weight",
+    "transformer.word_embeddings.weight",  # BLOOM
+    "word_embeddings.weight",
+)
+OUTPUT_NAMES = ("lm_head.weight", "embed_out.weight", "cls.predictions.decoder.weight", "lm_head.decoder.weight")
+OUTPUT_BIAS_NAMES = ("cls.predictions.bias", "cls.predictions.decoder.bias", "lm_head.bias", "final_logits_bias")
+HEAD_SUFFIXES = ("LMHeadModel", "ForCausalLM", "ForMaskedLM", "ForConditionalGeneration", "WithLMHead")
+CONTEXT = "the"  # a word is encoded as it appears after this word and a space
+
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def is_model_dir(path: str | Path) -> bool:
+    """A folder that looks like a pretrained model, even a damaged one (weights, a tokenizer, or a transformers
+    config.json), not an embedeval run: :func:`read_pretrained` then says what is missing."""
+    path = Path(path)
+    if any((path / name).is_file() for name in (*WEIGHT_FILES, "tokenizer.json")):
+        return True
+    config = path / "config.json"
+    try:
+        keys = set(read_json_file(config, what="config.json")) if config.is_file() else set()
+    except EmbedevalError:
+        return False
+    return bool(keys & {"model_type", "architectures"}) and "trainer" not in keys
+
+
+@dataclass
+class Pretrained:
+    """The two matrices of a pretrained model, as the model defines them, and what is known about them."""
+
+    path: str
+    model_type: str
+    architectures: list[str]
+    input: np.ndarray  # rows: token ids (beyond the tokenizer's vocabulary left out)
+    output: np.ndarray | None  # None: a base model without a head
+    output_bias: np.ndarray | None
+    tied_by_weights: bool | None
+    tied_by_config: bool | None
+    input_name: str
+    output_name: str | None
+    dtype: str
+    rows_dropped: int = 0  # padded rows past the tokenizer's vocabulary
+    notes: list[str] = field(default_factory=list)
+
+    def card(self) -> dict[str, Any]:
+        return {"path": self.path, "family": self.model_type, "architectures": self.architectures,
+                "vocabulary": int(self.input.shape[0]), "width": int(self.input.shape[1]), "dtype": self.dtype,
+                "input_tensor": self.input_name, "output_tensor": self.output_name,
+                "tied_by_weights": self.tied_by_weights, "tied_by_config": self.tied_by_config,
+                "padded_rows_left_out": self.rows_dropped, "notes": self.notes}  # fmt: skip
+
+
+class _Weights:
+    """Named tensors of a checkpoint, read one at a time (memory-mapped), whatever the file layout."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        index = next((folder / n for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+                      if (folder / n).is_file()), None)  # fmt: skip
+        if index is not None:
+            weight_map = read_json_file(index, what="checkpoint index").get("weight_map")
+            if not isinstance(weight_map, dict):
+                raise EmbedevalError("checkpoint index has no weight_map", index)
+            self.where = {str(k): folder / str(v) for k, v in weight_map.items()}
+            missing = sorted({str(p.name) for p in self.where.values() if not p.is_file()})
+            if missing:
+                raise EmbedevalError(f"the checkpoint index names shards that are not there: {', '.join(missing)}",
+                                     index)  # fmt: skip
+        elif (folder / "model.safetensors").is_file():
+            file = folder / "model.safetensors"
+            self.where = {k: file for k in _safetensors_keys(file)}
+        elif (folder / "pytorch_model.bin").is_file():
+            file = folder / "pytorch_model.bin"
+            self.where = {k: file for k in _torch_state(file)}
+        else:
+            raise EmbedevalError("no weights: expected model.safetensors (or shards with their index) or "
+                                 "pytorch_model.bin", folder)  # fmt: skip
+
+    def names(self) -> list[str]:
+        return list(self.where)
+
+    def get(self, name: str) -> Any:
+        import torch
+
+        file = self.where[name]
+        if file.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            try:
+                with safe_open(str(file), framework="pt") as handle:
+                    return handle.get_tensor(name)
+            except Exception as err:  # safetensors raises its own error types
+                raise EmbedevalError(f"cannot read tensor {name} ({err})", file) from None
+        tensor = _torch_state(file).get(name)
+        if not isinstance(tensor, torch.Tensor):
+            raise EmbedevalError(f"tensor {name} is not in the file", file)
+        return tensor
+
+
+def _safetensors_keys(file: Path) -> list[str]:
+    """The tensor names of a safetensors file, from its header, checked against the file's size (a header that
+    promises more bytes than there are is refused here, not met later as a crash)."""
+    size = file.stat().st_size
+    with open(file, "rb") as handle:
+        raw = handle.read(8)
+        if len(raw) < 8:
+            raise EmbedevalError("not a safetensors file (shorter than its 8-byte header length)", file)
+        n = int.from_bytes(raw, "little")
+        if n <= 0 or 8 + n > size:
+            raise EmbedevalError(f"safetensors header says {n:,} bytes but the file holds {size:,}", file)
+        header = parse_json(handle.read(n), file, dict, "safetensors header")
+    end = 8 + n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= size - end):
+            raise EmbedevalError(f"safetensors header places tensor {name} outside the file", file)
+    return [k for k in header if k != "__metadata__"]
+
+
+_STATES: dict[Path, dict[str, Any]] = {}
+
+
+def _torch_state(file: Path) -> dict[str, Any]:
+    """A pytorch_model.bin's tensors, memory-mapped, loaded with weights_only=True (tensors and plain data: never
+    code)."""
+    import pickle
+
+    import torch
+
+    if file not in _STATES:
+        try:
+            state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+            raise EmbedevalError(f"not a checkpoint embedeval can load safely ({str(err).splitlines()[0]})",
+                                 file) from None  # fmt: skip
+        if not isinstance(state, dict):
+            raise EmbedevalError("pytorch_model.bin does not hold a dict of tensors", file)
+        _STATES[file] = state
+    return _STATES[file]
+
+
+def read_pretrained(folder: str | Path, vocab_size: int | None = None) -> Pretrained:
+    """U and V of the model in ``folder``, float32, exactly the rows of ``get_input_embeddings().weight`` and
+    ``get_output_embeddings().weight``; rows past ``vocab_size`` (a padded vocabulary) are left out and counted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EmbedevalError("not a folder", folder)
+    if not (folder / "config.json").is_file():
+        raise EmbedevalError("no config.json: not a model folder as save_pretrained writes it", folder)
+    config = read_json_file(folder / "config.json", what="config.json")
+    weights = _Weights(folder)
+    names = weights.names()
+    input_name = next((n for n in INPUT_NAMES if n in names), None)
+    if input_name is None:
+        shown = ", ".join(n for n in names if "emb" in n or "wte" in n or "shared" in n)[:300] or ", ".join(names[:8])
+        raise EmbedevalError(
+            f"cannot find the input embedding among the checkpoint's tensors (seen: {shown}); this architecture "
+            f"({config.get('model_type', '?')}) is not one embedeval knows yet",
+            folder,
+        )
+    u = weights.get(input_name)
+    architectures = [str(a) for a in config.get("architectures") or []]
+    has_head = any(a.endswith(HEAD_SUFFIXES) for a in architectures)
+    output_name = next((n for n in OUTPUT_NAMES if n in names), None)
+    by_config = config.get("tie_word_embeddings")
+    by_config = bool(by_config) if isinstance(by_config, bool) else (True if has_head else None)  # HF's default
+    notes: list[str] = []
+    v = None
+    tied: bool | None
+    if output_name is not None:
+        v = weights.get(output_name)
+        tied = bool(v.shape == u.shape and (v.data_ptr() == u.data_ptr() or bool((v == u).all())))
+    elif has_head:
+        tied, v, output_name = True, u, input_name  # the head is U itself (transformers ties it on loading)
+        if by_config is False:
+            notes.append("the checkpoint holds no output matrix, yet its config says the embeddings are not tied: "
+                         "transformers would give this model a random head; V is read as U")  # fmt: skip
+    else:
+        tied = None
+        notes.append("a base model without a language-model head: it has an input embedding U only")
+    if tied is not None and by_config is not None and tied != by_config:
+        notes.append(f"tying found in the weights ({'tied' if tied else 'untied'}) differs from the config's "
+                     f"tie_word_embeddings ({by_config})")  # fmt: skip
+    bias_name = next((n for n in OUTPUT_BIAS_NAMES if n in names), None)
+    bias = weights.get(bias_name).float().numpy().reshape(-1) if bias_name and v is not None else None
+    dtype = str(u.dtype).removeprefix("torch.")
+    u_np = u.float().numpy()
+    v_np = None if v is None else (u_np if v is u else v.float().numpy())
+    rows = u_np.shape[0]
+    if vocab_size is not None:
+        if vocab_size > rows:
+            raise EmbedevalError(f"the tokenizer has {vocab_size:,} tokens but the input embedding only {rows:,} "
+                                 "rows: they do not belong together", folder)  # fmt: skip
+        u_np = u_np[:vocab_size]
+        v_np = None if v_np is None else v_np[:vocab_size]
+        bias = None if bias is None else bias[:vocab_size]
+    return Pretrained(str(folder), str(config.get("model_type", "?")), architectures, u_np, v_np, bias, tied,
+                      by_config, input_name, output_name, dtype, rows - u_np.shape[0], notes)  # fmt: skip
+
+
+# --- the tokenizer and the word views ------------------------------------------------------------------------
+
+
+class Pieces:
+    """A model's tokenizer: ``tokenizer.json`` (HF tokenizers), ``vocab.json`` + ``merges.txt`` (byte-level BPE),
+    ``vocab.txt`` (WordPiece), or a SentencePiece ``tokenizer.model`` / ``spiece.model``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.special: set[int] = set()
+        self._sp = None
+        self._tok = None
+        if (folder / "tokenizer.json").is_file():
+            from tokenizers import Tokenizer
+
+            try:
+                self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            except Exception as err:  # tokenizers raises its own error types
+                raise EmbedevalError(f"not a readable tokenizer ({err})", folder / "tokenizer.json") from None
+            self.special = {i for i, t in self._tok.get_added_tokens_decoder().items() if t.special}
+            self.size = self._tok.get_vocab_size(with_added_tokens=True)
+        elif (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+            from tokenizers import ByteLevelBPETokenizer
+
+            self._tok = ByteLevelBPETokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+            self.size = self._tok.get_vocab_size()
+        elif (folder / "vocab.txt").is_file():
+            from tokenizers import BertWordPieceTokenizer
+
+            self._tok = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=False)
+            self.size = self._tok.get_vocab_size()
+            self.special = {i for w, i in self._tok.get_vocab().items() if w.startswith("[") and w.endswith("]")}
+        elif any((folder / n).is_file() for n in ("tokenizer.model", "spiece.model")):
+            import sentencepiece as spm
+
+            model = next(folder / n for n in ("tokenizer.model", "spiece.model") if (folder / n).is_file())
+            self._sp = spm.SentencePieceProcessor(model_file=str(model))
+            self.size = self._sp.get_piece_size()
+            self.special = {i for i in range(self.size) if self._sp.is_control(i) or self._sp.is_unknown(i)}
+        else:
+            raise EmbedevalError("no tokenizer: expected tokenizer.json, vocab.json + merges.txt, vocab.txt or a "
+                                 "SentencePiece tokenizer.model / spiece.model", folder)  # fmt: skip
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        if self._sp is not None:
+            return [list(ids) for ids in self._sp.encode(texts)]
+        return [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    def pieces(self, words: list[str]) -> list[list[int]]:
+        """Each word's token ids as it appears after a space inside a sentence (special tokens left out)."""
+        (prefix,) = self.encode([CONTEXT])
+        out = []
+        for ids in self.encode([f"{CONTEXT} {w}" for w in words]):
+            if ids[: len(prefix)] != prefix:  # the context word merged with the next: no clean split
+                out.append([])
+                continue
+            out.append([i for i in ids[len(prefix) :] if i not in self.special])
+        return out
+
+    def decode_one(self, ids: list[int]) -> list[str]:
+        if self._sp is not None:
+            return [self._sp.id_to_piece(i).replace("\u2581", " ") for i in ids]
+        return [self._tok.decode([i], skip_special_tokens=False) for i in ids]
+
+
+POLICIES = ("single", "first", "last", "mean")
+
+
+def word_view(
+    matrix: np.ndarray, pieces: list[list[int]], words: list[str], policy: str
+) -> tuple[list[str], np.ndarray]:
+    """The rows of ``words`` under a pieces policy: ``single`` covers a word only when it is one token; ``first``,
+    ``last`` and ``mean`` take that piece or the mean of all of them. A word the tokenizer cannot split cleanly (or
+    that encodes to special tokens only) stays out."""
+    if policy not in POLICIES:
+        raise EmbedevalError(f"unknown pieces policy {policy!r}; use one of {', '.join(POLICIES)}")
+    kept, rows = [], []
+    for word, ids in zip(words, pieces):
+        ids = [i for i in ids if i < matrix.shape[0]]
+        if not ids or (policy == "single" and len(ids) != 1):
+            continue
+        kept.append(word)
+        pick = {"single": ids[:1], "first": ids[:1], "last": ids[-1:], "mean": ids}[policy]
+        rows.append(matrix[pick].mean(axis=0))
+    dim = matrix.shape[1]
+    return kept, (np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, dim), dtype=np.float32))
+
+
+def vocabulary_words(tok: Pieces, rows: int) -> tuple[list[str], list[int]]:
+    """Every token that is a whole word after a space (the ``single`` view of the whole vocabulary), in id order
+    (for most tokenizers, the order of merges or frequency): its word and its row."""
+    ids = [i for i in range(min(tok.size, rows)) if i not in tok.special]
+    texts = tok.decode_one(ids)
+    candidates = [(i, t.strip()) for i, t in zip(ids, texts) if t.strip() and not any(c.isspace() for c in t.strip())]
+    encoded = tok.pieces([w for _, w in candidates])
+    words, found, seen = [], [], set()
+    for (i, word), pieces in zip(candidates, encoded):
+        if pieces == [i] and word not in seen:
+            seen.add(word)
+            words.append(word)
+            found.append(i)
+    return words, found
+
+
+def load_pretrained(folder: str | Path, words: list[str] | None = None, policy: str = "single") -> list[Embedding]:
+    """U and V (or the tied S) of the model in ``folder`` as word embeddings: for ``words`` under ``policy``, or the
+    whole vocabulary's single-token words when no words are given. Each carries the model card in ``meta``."""
+    folder = Path(folder)
+    tok = Pieces(folder)
+    model = read_pretrained(folder, vocab_size=tok.size)
+    if words is None:
+        vocab, ids = vocabulary_words(tok, model.input.shape[0])
+        view = lambda m: (vocab, m[ids])  # noqa: E731 - one line, used twice below
+        policy = "single"
+    else:
+        pieces = tok.pieces(words)
+        view = lambda m: word_view(m, pieces, words, policy)  # noqa: E731
+    card = {**model.card(), "pieces_policy": policy, "tokenizer_size": tok.size}
+    name = folder.name
+    roles = [("tied", model.input)] if model.tied_by_weights else [("input", model.input)]
+    if model.output is not None and not model.tied_by_weights:
+        roles.append(("output", model.output))
+    out = []
+    for role, matrix in roles:
+        kept, vectors = view(matrix)
+        if not kept:
+            raise EmbedevalError(f"no word is covered under the pieces policy {policy!r}; try --pieces mean", folder)
+        meta = {"pretrained": card}
+        if role in ("output", "tied") and model.output_bias is not None:
+            meta["output_bias"] = True
+        if model.output is None:
+            meta["no_output"] = "a base model without a language-model head"
+        out.append(Embedding(kept, vectors, name=f"{name}:{role}", source=str(folder), role=role,
+                             model=f"{model.model_type} (pretrained)", run=str(folder), meta=meta))  # fmt: skip
+    return out
