@@ -110,9 +110,10 @@ def test_the_projection_can_learn_at_a_rate_of_its_own(tmp_path, toy_corpus, sca
         steps = trainer.steps()
         next(steps)  # one SGD step from the same start
         runs[s] = {k: trainer.model.state_dict()[k] - start[k] for k in start}
-    p = "projection.weight"
-    torch.testing.assert_close(runs[scale][p], runs[1.0][p] * scale)  # P moved scale times as far
-    assert all(torch.equal(runs[scale][k], runs[1.0][k]) for k in runs[1.0] if k != p)  # everything else alike
+    p = ("projection.weight", "projection.bias")  # P and its bias (on by default, as in P&W's code)
+    for k in p:
+        torch.testing.assert_close(runs[scale][k], runs[1.0][k] * scale)  # P moved scale times as far
+    assert all(torch.equal(runs[scale][k], runs[1.0][k]) for k in runs[1.0] if k not in p)  # everything else alike
     with pytest.raises(EmbedevalError, match="--pr-lr-scale"):
         LMTrainer(tiny("wt", pr_lr_scale=0.5), data, RunDir.create(tmp_path / "wt"))
 

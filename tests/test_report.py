@@ -125,7 +125,7 @@ def test_a_file_and_a_run_can_be_mixed(lm_track, tmp_path):
     report = small_report(lm_track / "untied", tmp_path / "glove.txt")
     assert "glove.txt" in report.names
     assert any("mixing 1 run(s) and 1 embedding file(s)" in w for w in report.warnings)
-    assert [t["group"] for t in report.model_tables()] == ["untied", "glove.txt"]
+    assert [t["group"] for t in report.model_tables()] == ["lm-pair/untied", "glove.txt"]
 
 
 def test_an_incomplete_run_is_reported_with_what_it_lacks(lm_track, tmp_path):
