@@ -98,3 +98,29 @@ def test_the_msr_csv_layout_reads_its_sections(tmp_path):
     aset = parse_analogies(tmp_path / "msr.csv")
     assert aset.sections == ["JJ_JJR", "NN_NNS"] and aset.questions[1] == ("cat", "cats", "dog", "dogs")
     assert all(aset.syntactic(s) for s in aset.sections)
+
+
+def test_eval_and_compare_score_analogies_and_geometry(tmp_path, monkeypatch, capsys):
+    import json
+
+    from embedeval.embeddings import write
+    from tests.test_hostile import run_main
+
+    write(structured(), tmp_path / "good.txt", "word2vec")
+    noisy = structured(noise=1.2)
+    write(noisy, tmp_path / "noisy.txt", "word2vec")
+    files = [str(tmp_path / "good.txt"), str(tmp_path / "noisy.txt")]
+    code, _, err = run_main(["eval", *files, "-b", "google-analogy", "--geometry", "--json", str(tmp_path / "r.json")],
+                            monkeypatch, capsys)  # fmt: skip
+    assert code == 0, err
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [r["embedding"] for r in data["analogies"]] == ["good", "noisy"]
+    assert data["analogies"][0]["correct"] > data["analogies"][1]["correct"]
+    assert {g["embedding"] for g in data["geometry"]} == {"good", "noisy"}
+    code, out, err = run_main(["compare", *files, "-b", "rg65", "-b", "google-analogy", "--out", str(tmp_path / "rep"),
+                               "--bootstrap", "0"], monkeypatch, capsys)  # fmt: skip
+    assert code == 0, err
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert 'id="analogies"' in page and 'id="geometry"' in page and "McNemar" in page
+    results = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert results["analogy_comparisons"] and len(results["geometry"]) == 2

@@ -115,14 +115,18 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
              resume=False, intersect=True):  # fmt: skip
     from embedeval.cli.console import console
     from embedeval.cli.progress import progress_bar, say
-    from embedeval.data.registry import choose_benchmarks, load_benchmarks
-    from embedeval.errors import markup_safe
+    from embedeval.data.registry import choose_benchmarks, is_analogy, load_analogy_set, load_benchmarks
+    from embedeval.errors import EmbedevalError, markup_safe
     from embedeval.evaluate.table import embeddings_table
     from embedeval.report.build import CompareSettings, build_report
     from embedeval.report.html import write_report
     from embedeval.report.sources import collect
 
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
+    analogy_sets = [load_analogy_set(n, data_dir) for n in names if is_analogy(n)]
+    names = [n for n in names if not is_analogy(n)]
+    if not names:
+        raise EmbedevalError("compare needs at least one word-similarity benchmark beside the analogy sets")
     benches = load_benchmarks(names, data_dir)
     started = time.perf_counter()
     stages = 5 if not paths else 3
@@ -179,7 +183,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
     n = len(sources.embeddings)
     stage(f"scoring {n} embeddings on {len(benches)} benchmarks: tests and figures")
     with console.status(f"scoring {n} embeddings on {len(benches)} benchmarks, tests and figures..."):
-        report = build_report(sources, benches, settings, " ".join(["embedeval", *sys.argv[1:]]), notes)
+        report = build_report(sources, benches, settings, " ".join(["embedeval", *sys.argv[1:]]), notes, analogy_sets)
     console.print(embeddings_table(report.evaluation))
     for w in report.warnings:
         err.print(f"[yellow]note[/]: {markup_safe(w)}", highlight=False)

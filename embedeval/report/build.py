@@ -30,6 +30,8 @@ class CompareSettings:
     figures: bool = True
     title: str | None = None
     intersect: bool = True  # score every embedding on the pairs all cover (False: each on its own covered pairs)
+    analogy_vocab: int = 300_000  # analogies: the most frequent words searched (gensim's restrict_vocab)
+    geometry: bool = True  # the shape of each embedding (anisotropy, isotropy, effective rank ...)
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)  # the summary's claims as data (summary.findings)
+    analogies: Any = None  # an AnalogyEvaluation when analogy sets were asked for
+    geometry: list[dict[str, Any]] = field(default_factory=list)  # the shape of each embedding
 
     # --- views the page and the notebooks share -------------------------------------------------------
 
@@ -192,6 +196,8 @@ class Report:
             "runs": [asdict(r) for r in self.sources.runs],
             "files": [asdict(f) for f in self.sources.files],
             "pretrained": self.sources.models,
+            **(self.analogies.to_dict() if self.analogies is not None else {}),
+            "geometry": self.geometry,
             "tracks": [
                 {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
             ],
@@ -249,6 +255,7 @@ def build_report(
     settings: CompareSettings | None = None,
     command: str = "",
     bench_notes: list[str] | None = None,
+    analogy_sets: list[Any] | None = None,
 ) -> Report:
     from embedeval.report.figures import dynamics_report_figures, perplexity_figure, scores_figure
     from embedeval.report.summary import findings, summarise
@@ -300,6 +307,15 @@ def build_report(
         warnings=warnings,
         versions=package_versions(),
     )
+    if analogy_sets:
+        from embedeval.evaluate.analogy import evaluate_analogies
+
+        report.analogies = evaluate_analogies(sources.embeddings, analogy_sets, restrict_vocab=settings.analogy_vocab,
+                                              intersect=settings.intersect)  # fmt: skip
+    if settings.geometry:
+        from embedeval.evaluate.geometry import geometry
+
+        report.geometry = [geometry(e, seed=settings.seed, max_rows=20_000) for e in sources.embeddings]
     report.summary = summarise(report, settings.alpha)
     report.findings = findings(report, settings.alpha)
     if settings.figures:
