@@ -105,11 +105,12 @@ def test_eval_writes_the_pairs_the_tests_and_the_oov_words(tmp_path):
     assert "love" in oov["b"]["ws353"] and "love" not in oov["a"]["ws353"]
 
 
-def test_the_command_line_starts_without_torch_scipy_or_sklearn():
+def test_the_command_line_starts_without_torch_scipy_sklearn_or_the_model_readers():
     import subprocess
     import sys
 
-    probe = "import sys, embedeval.cli; print(sorted(m for m in ('torch', 'scipy', 'sklearn') if m in sys.modules))"
+    heavy = ("torch", "scipy", "sklearn", "transformers", "tokenizers", "safetensors")
+    probe = f"import sys, embedeval.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
 
 

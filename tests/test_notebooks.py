@@ -11,12 +11,13 @@ from tests.conftest import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_tying_dynamics.ipynb",
         "03_reproduction.ipynb",
         "04_translation.ipynb",
+        "05_pretrained.ipynb",
     ]
 
 
