@@ -71,22 +71,37 @@ def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> Path:
     """
     if str(target) == "-":
         return _write_stdout(write)
-    target = output_target(target)
+    target = Path(target)
+    if str(target) == "":
+        raise EmbedevalError("an empty file name was given; name a file, or - for standard output")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise _oserror(err, "create the folder for this file", target) from None
-    try:
-        info = os.stat(target)
+        info = os.stat(target)  # through a link: what it points to
     except OSError:
         info = None
+    if info is None or stat.S_ISREG(info.st_mode):
+        target = output_target(target)  # a link to a file (or to nothing yet): its target is replaced
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise _oserror(err, "create the folder for this file", target) from None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise EmbedevalError("is a folder; give a file name", target)
     if info is not None and not stat.S_ISREG(info.st_mode):
+        held = None
+        if stat.S_ISFIFO(info.st_mode):
+            try:  # a FIFO nobody reads would block for ever: refuse it instead
+                held = os.open(target, os.O_WRONLY | os.O_NONBLOCK)  # kept open: the reader sees no EOF in between
+            except OSError as err:
+                if err.errno == errno.ENXIO:
+                    raise EmbedevalError("is a FIFO that nobody reads; start its reader first", target) from None
+                raise _oserror(err, f"write {target.name}", target) from None
         try:
             write(target)  # a device or FIFO: its reader gets the bytes, the node stays what it was
         except OSError as err:
             raise _oserror(err, f"write {target.name}", target) from None
+        finally:
+            if held is not None:
+                os.close(held)
         return target
     tmp = target.with_name(f".{short_name(target.name)}.{os.getpid()}.tmp")
     try:

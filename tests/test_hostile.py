@@ -369,6 +369,13 @@ CASES = [
         "no checkpoint.pt",
     ),  # fmt: skip
     # --- outputs never replace an input, each other, or what is not ours (issue: reliability round 3)
+    Case(
+        "json-to-a-fifo-nobody-reads",
+        {"e.txt": ROWS, "p": fifo},
+        ["eval", "e.txt", "-b", "rg65", "--json", "p"],
+        2,
+        "FIFO that nobody reads",
+    ),  # fmt: skip
     Case("json-empty-name", {"e.txt": ROWS}, ["eval", "e.txt", "-b", "rg65", "--json", ""], 2, "empty file name"),
     Case(
         "json-and-csv-one-file",

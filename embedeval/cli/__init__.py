@@ -186,7 +186,7 @@ def eval_cmd(
     if list(outputs.values()).count("-") > 1:
         raise EmbedevalError("only one of --json, --csv, --pairs-csv and --tests-csv can be - (standard output)")
     # with a result on standard output, the table and messages go to stderr so that `--json - | jq .` works
-    out = err_console if "-" in outputs.values() else console
+    out = err_console if any(_is_stdout(v) for v in outputs.values()) else console
     names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
     from embedeval.data.registry import is_analogy, load_analogy_set
 
@@ -297,6 +297,21 @@ def eval_cmd(
                 out.print(f"wrote {markup_safe(written)}")
     for emb, target in zip(embs, exports.values()):
         out.print(f"wrote {markup_safe(write(emb, target, export))}")
+
+
+def _is_stdout(value: str | None) -> bool:
+    """``-``, or a path that is standard output itself (``/dev/stdout``, ``/proc/self/fd/1``)."""
+    import os
+
+    if value is None:
+        return False
+    if value == "-":
+        return True
+    try:
+        here, there = os.fstat(sys.stdout.fileno()), os.stat(value)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _model_cards(embs: list) -> list[dict] | None:
