@@ -1,3 +1,41 @@
-"""embedeval: input and output word embeddings, weight tying, and how the tied matrix evolves."""
+"""embedeval: input and output word embeddings, weight tying, and how the tied matrix evolves.
+
+The public API, flat: ``import embedeval as ee`` and then ``ee.load``, ``ee.evaluate``, ``ee.compare`` ...
+(docs/api.md). The names are imported on first use, so that ``embedeval --help`` stays light.
+"""
+
+from embedeval.lazy import lazy_exports
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    # embeddings
+    "Embedding": "embedeval.embeddings",
+    "load": "embedeval.embeddings",
+    "load_one": "embedeval.embeddings",
+    "load_pretrained": "embedeval.embeddings.pretrained",
+    "read_pretrained": "embedeval.embeddings.pretrained",
+    # benchmarks and scores
+    "load_benchmarks": "embedeval.data.registry",
+    "load_analogy_set": "embedeval.data.registry",
+    "evaluate": "embedeval.evaluate",
+    "evaluate_analogies": "embedeval.evaluate.analogy",
+    "geometry": "embedeval.evaluate.geometry",
+    "paired_seed_test": "embedeval.evaluate.stats",
+    # reports
+    "compare": "embedeval.api",
+    "collect": "embedeval.report.sources",
+    "build_report": "embedeval.report.build",
+    "write_report": "embedeval.report.html",
+    # training and tracking
+    "RunDir": "embedeval.rundir",
+    "train_lm": "embedeval.train.lm",
+    "train_nmt": "embedeval.train.nmt",
+    "train_skipgram": "embedeval.train.skipgram",
+    "track_lm": "embedeval.dynamics.tracker",
+    "track_nmt": "embedeval.dynamics.tracker",
+    "track_skipgram": "embedeval.dynamics.tracker",
+}
+
+__getattr__ = lazy_exports("embedeval", _EXPORTS)
+__all__ = ["__version__", *sorted(_EXPORTS)]

@@ -1,0 +1,25 @@
+"""The flat public API: every name resolves, and the one-call helpers do what the commands do."""
+
+from __future__ import annotations
+
+import embedeval as ee
+
+
+def test_every_public_name_resolves():
+    for name in ee.__all__:
+        assert getattr(ee, name) is not None, name
+
+
+def test_compare_from_python_is_the_compare_command(tmp_path):
+    from tests.test_analogy import structured
+
+    from embedeval.embeddings import write
+
+    good, noisy = structured(), structured(noise=1.2)
+    write(good, tmp_path / "good.txt", "word2vec")
+    write(noisy, tmp_path / "noisy.txt", "word2vec")
+    report = ee.compare([tmp_path / "good.txt", tmp_path / "noisy.txt"], ["rg65", "google-analogy"],
+                        out=tmp_path / "rep", n_bootstrap=0)  # fmt: skip
+    assert report.names == ["good.txt", "noisy.txt"]
+    assert report.analogies.results[0].correct > report.analogies.results[1].correct
+    assert (tmp_path / "rep" / "index.html").is_file()
