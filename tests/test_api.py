@@ -11,9 +11,8 @@ def test_every_public_name_resolves():
 
 
 def test_compare_from_python_is_the_compare_command(tmp_path):
-    from tests.test_analogy import structured
-
     from embedeval.embeddings import write
+    from tests.test_analogy import structured
 
     good, noisy = structured(), structured(noise=1.2)
     write(good, tmp_path / "good.txt", "word2vec")
