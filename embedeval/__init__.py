@@ -13,6 +13,8 @@ _EXPORTS = {
     "Embedding": "embedeval.embeddings",
     "load": "embedeval.embeddings",
     "load_one": "embedeval.embeddings",
+    "write": "embedeval.embeddings",
+    "example_embeddings": "embedeval.examples",
     "load_pretrained": "embedeval.embeddings.pretrained",
     "read_pretrained": "embedeval.embeddings.pretrained",
     # benchmarks and scores
@@ -24,6 +26,7 @@ _EXPORTS = {
     "paired_seed_test": "embedeval.evaluate.stats",
     # reports
     "compare": "embedeval.api",
+    "CompareSettings": "embedeval.report.build",
     "collect": "embedeval.report.sources",
     "build_report": "embedeval.report.build",
     "write_report": "embedeval.report.html",

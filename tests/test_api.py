@@ -22,3 +22,13 @@ def test_compare_from_python_is_the_compare_command(tmp_path):
     assert report.names == ["good.txt", "noisy.txt"]
     assert report.analogies.results[0].correct > report.analogies.results[1].correct
     assert (tmp_path / "rep" / "index.html").is_file()
+
+
+def test_evaluate_is_callable_though_a_subpackage_shares_its_name():
+    import numpy as np
+
+    import embedeval.evaluate  # noqa: F401 - the import that makes ee.evaluate name the subpackage
+
+    emb = ee.Embedding(["cat", "dog", "car"], np.eye(3), name="e")
+    ev = ee.evaluate(emb, ee.load_benchmarks(["rg65"]), n_bootstrap=0)
+    assert ev.result("e", "rg65").pairs_total == 65

@@ -1,5 +1,8 @@
 """Word-similarity evaluation: scores, coverage, CIs, significance, embedding-vs-embedding measures."""
 
+import sys
+import types
+
 from embedeval.evaluate.similarity import (
     OOV_POLICIES,
     Comparison,
@@ -19,3 +22,14 @@ __all__ = [
     "evaluate",
     "pair_cosines",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``ee.evaluate(...)``: the package ``embedeval.evaluate`` shares its name with the function, and once imported
+    the subpackage is what ``embedeval.evaluate`` names; calling it calls the function."""
+
+    def __call__(self, *args: object, **kwargs: object) -> Evaluation:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
