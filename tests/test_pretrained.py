@@ -199,6 +199,7 @@ def test_special_tokens_are_never_words(tmp_path, tokenizers_by_kind):
         ("missing-shard", "names shards that are not there"),
         ("lying-header", "safetensors header"),
         ("tokenizer-too-big", "do not belong together"),
+        ("code-in-pytorch-model-bin", "never unpickles code"),
     ],
 )
 def test_bad_model_folders_are_one_line(damage, message, tmp_path, tokenizers_by_kind, monkeypatch, capsys):
@@ -227,6 +228,11 @@ def test_bad_model_folders_are_one_line(damage, message, tmp_path, tokenizers_by
         raw = bytearray((folder / "model.safetensors").read_bytes())
         raw[:8] = (len(raw) * 2).to_bytes(8, "little")
         (folder / "model.safetensors").write_bytes(bytes(raw))
+    elif damage == "code-in-pytorch-model-bin":
+        from tests.test_hostile import pickled
+
+        (folder / "model.safetensors").unlink()
+        (folder / "pytorch_model.bin").write_bytes(pickled(folder))
     elif damage == "tokenizer-too-big":
         shutil.copy(folder / "tokenizer.json", tmp_path / "t.json")
         bigger = tokenizer("bpe")
@@ -234,6 +240,7 @@ def test_bad_model_folders_are_one_line(damage, message, tmp_path, tokenizers_by
         bigger.save(str(folder / "tokenizer.json"))
     code, _, err = run_main(["eval", str(folder), "-b", "rg65"], monkeypatch, capsys)
     assert code == 2 and message in err and "Traceback" not in err, err
+    assert "weights_only` set to `False" not in err and not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
 
 
 def test_eval_and_compare_take_a_model_folder(tmp_path, tokenizers_by_kind, monkeypatch, capsys):

@@ -176,9 +176,17 @@ def _torch_state(file: Path) -> dict[str, Any]:
 
     if file not in _STATES:
         try:
-            state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-            raise EmbedevalError(f"not a checkpoint embedeval can load safely ({str(err).splitlines()[0]})",
+            try:
+                state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as err:  # a legacy (pre-zip) file cannot be memory-mapped: read it whole, still safely
+                if "mmap" not in str(err):
+                    raise
+                state = torch.load(file, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise EmbedevalError("holds more than tensors and plain data, and embedeval never unpickles code "
+                                 "(torch.load with weights_only=True refused it)", file) from None  # fmt: skip
+        except (RuntimeError, EOFError, ValueError) as err:
+            raise EmbedevalError(f"not a checkpoint embedeval can read ({str(err).splitlines()[0][:200]})",
                                  file) from None  # fmt: skip
         if not isinstance(state, dict):
             raise EmbedevalError("pytorch_model.bin does not hold a dict of tensors", file)
