@@ -134,6 +134,8 @@ def geometry(emb: Embedding, pairs: int = 10_000, seed: int = 0, max_rows: int |
     from scipy import stats
 
     x = np.asarray(emb.vectors[:max_rows] if max_rows else emb.vectors, dtype=np.float64)
+    if len(x) < 2:
+        raise EmbedevalError(f"{emb.name}: geometry needs at least two words, the embedding has {len(x)}")
     norms = np.linalg.norm(x, axis=1)
     rank_rho = stats.spearmanr(norms, np.arange(len(norms))).statistic if len(norms) > 2 and np.ptp(norms) else None
     return {

@@ -315,7 +315,7 @@ def build_report(
     if settings.geometry:
         from embedeval.evaluate.geometry import geometry
 
-        report.geometry = [geometry(e, seed=settings.seed, max_rows=20_000) for e in sources.embeddings]
+        report.geometry = [geometry(e, seed=settings.seed, max_rows=20_000) for e in sources.embeddings if len(e) > 1]
     report.summary = summarise(report, settings.alpha)
     report.findings = findings(report, settings.alpha)
     if settings.figures:
