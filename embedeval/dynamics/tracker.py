@@ -35,7 +35,7 @@ from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write_json, atomic_write_npz, atomic_write_text
 from embedeval.layout import PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
 from embedeval.rundir import RunDir, package_versions
-from embedeval.train.base import _Stop
+from embedeval.train.base import StopOnSignal
 from embedeval.train.lm import LMTrainer
 from embedeval.train.skipgram import TorchSGNS
 
@@ -426,7 +426,7 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
     checkpointed_epoch = tied.epoch
     if step == 0:
         _safe_record(rec, out, 0, pair_mats(), kind.start(tied))
-    with _Stop() as stop:
+    with StopOnSignal() as stop:
         while True:
             sampled = step % grad_every == 0
             untied.model.grad_hook = taps["untied"] if sampled else None

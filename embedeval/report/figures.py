@@ -12,8 +12,6 @@ import numpy as np
 from embedeval.errors import mathtext_safe
 from embedeval.evaluate.similarity import Evaluation
 
-ROLE_COLORS = {"input": "#1f77b4", "output": "#d62728", "tied": "#2ca02c", "sum": "#9467bd", "source": "#8c564b"}
-
 
 @dataclass
 class Figure:

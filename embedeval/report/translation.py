@@ -15,7 +15,6 @@ from embedeval.data.datadir import data_dir, sha256_file
 from embedeval.errors import EmbedevalError
 
 BOOTSTRAP_SAMPLES = 1000
-BOOTSTRAP_SEED = 12345  # sacreBLEU's own default: the same resamples for every pair of systems
 
 
 def _references(run: Any) -> tuple[list[str] | None, str | None]:

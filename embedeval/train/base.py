@@ -157,14 +157,14 @@ class StepHooks(Protocol):
         """The last epoch is done."""
 
 
-class _Stop:
+class StopOnSignal:
     """SIGINT/SIGTERM set a flag; the loop checkpoints at the next batch and exits cleanly."""
 
     def __init__(self) -> None:
         self.requested: str | None = None
         self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> _Stop:
+    def __enter__(self) -> StopOnSignal:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -331,7 +331,7 @@ def drive(
     ``stop_everywhere`` lets data-parallel processes agree to stop at the same step."""
     if hooks is not None:
         hooks.on_start(trainer)
-    with _Stop() as stop:
+    with StopOnSignal() as stop:
         for step in trainer.steps(progress):
             if hooks is not None:
                 hooks.on_step(trainer, step)

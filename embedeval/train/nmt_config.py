@@ -84,15 +84,14 @@ class NMTConfig:
         return False  # as fairseq and Vaswani et al.: the softmax layer has no bias, tied or not
 
 
-_BASE = {}
 CONFIGS = {
     # smoke tests: seconds on a CPU
-    "nmt-tiny": dict(_BASE, vocab_size=120, d_model=32, layers=1, decoder_layers=1, heads=2, ff=64, dropout=0.0,
+    "nmt-tiny": dict(vocab_size=120, d_model=32, layers=1, decoder_layers=1, heads=2, ff=64, dropout=0.0,
                      lr=3e-3, warmup=5, batch_tokens=512, epochs=2, beam=2, max_len=64),
     # Multi30k on a CPU: 3+3 layers, width 256
-    "nmt-small": dict(_BASE, warmup=400),
+    "nmt-small": dict(warmup=400),
     # for a GPU: Transformer-base-like width and depth
-    "nmt-base": dict(_BASE, vocab_size=10_000, d_model=512, layers=6, decoder_layers=6, heads=8, ff=2048, dropout=0.3,
+    "nmt-base": dict(vocab_size=10_000, d_model=512, layers=6, decoder_layers=6, heads=8, ff=2048, dropout=0.3,
                      lr=5e-4, warmup=2000, batch_tokens=8192, epochs=40),
 }  # fmt: skip
 

@@ -92,7 +92,3 @@ class Subwords:
         """How often each piece occurs in ``encoded``."""
         flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int64)
         return np.bincount(flat, minlength=len(self)).astype(np.int64)
-
-    def word_pieces(self, word: str) -> list[int]:
-        """The pieces of one word as it appears inside a sentence (after a space)."""
-        return self.sp.encode(word)
