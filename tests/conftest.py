@@ -58,3 +58,33 @@ def run_cli(*args: str) -> tuple[int, str, str]:
         env={**os.environ, "COLUMNS": "200"},
     )
     return proc.returncode, proc.stdout, proc.stderr
+
+
+# The fast lane (`pytest -m "not slow"`) leaves out the end-to-end runs that take more than a few seconds each:
+# several processes, whole notebooks, trainings resumed through the command line, the built-in default.
+SLOW_FILES = ("tests/test_distributed.py", "tests/test_main_job.py")
+SLOW_TESTS = (
+    "tests/test_notebooks.py::test_notebook_runs",
+    "tests/test_reproduce.py::test_reproduce_runs_resumes_and_writes_the_table",
+    "tests/test_reproduce.py::test_a_run_another_process_is_training_is_shown_and_left_alone",
+    "tests/test_reproduce.py::test_a_terminated_reproduce_stops_and_checkpoints_its_runs",
+    "tests/test_lm.py::test_resume_refuses_other_settings_but_may_add_epochs_and_threads",
+    "tests/test_lm.py::test_pw_small_dry_run_on_ptb",
+    "tests/test_nmt.py::test_track_cli_pairs_untied_and_decoder_tied_translation_runs_on_multi30k",
+    "tests/test_nmt.py::test_a_single_run_can_record_its_decoder_dynamics",
+    "tests/test_report.py::test_cli_refuses_an_existing_report_folder",
+    "tests/test_dynamics.py::test_track_refuses_an_option_of_another_trainer_instead_of_ignoring_it",
+    "tests/test_dynamics.py::test_committed_track_directories_still_load_and_plot",
+    "tests/test_dynamics.py::test_cli_track_and_single_run_track",
+    "tests/test_dynamics.py::test_train_lm_track_records_the_split_of_one_tied_run",
+    "tests/test_skipgram.py::test_cli_resumes_a_torch_run_and_refuses_gensim",
+    "tests/test_cli.py::test_compare_names_the_input_that_empties_the_shared_pairs_and_offers_no_intersect",
+)
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001 - pytest's hook signature
+    import pytest
+
+    for item in items:
+        if item.nodeid.startswith(SLOW_FILES) or item.nodeid.split("[")[0] in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
