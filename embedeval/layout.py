@@ -49,5 +49,6 @@ OWN_ENTRIES = {
         "subword.model", "subword.src.model", "subword.tgt.model", "valid.hyp.txt", "test.hyp.txt", "test.ref.txt",
     },
     "track": {MARKER, "untied", "tied", TRACK, DYNAMICS, SUMMARY, PREVIOUS, "snapshots", "figures"},
-    "report": {MARKER, "index.html", RESULTS, "results.csv", "pairs.csv", "tests.csv", "runs"},
+    "report": {MARKER, "index.html", RESULTS, "results.csv", "pairs.csv", "tests.csv", "analogies.csv", "geometry.csv",
+               "runs"},
 }  # fmt: skip

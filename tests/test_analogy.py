@@ -124,3 +124,6 @@ def test_eval_and_compare_score_analogies_and_geometry(tmp_path, monkeypatch, ca
     assert 'id="analogies"' in page and 'id="geometry"' in page and "McNemar" in page
     results = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert results["analogy_comparisons"] and len(results["geometry"]) == 2
+    rows = (tmp_path / "rep" / "analogies.csv").read_text().splitlines()
+    assert rows[0].startswith("embedding,analogy,method") and any(",syntactic," in r for r in rows)
+    assert (tmp_path / "rep" / "geometry.csv").read_text().splitlines()[0].startswith("embedding,rows,dim")

@@ -192,5 +192,7 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         console.print(f"• {markup_safe(line)}", highlight=False)
     stage("writing the report")
     written = write_report(report, claim)
-    names = ", ".join(written[k].name for k in ("json", "csv", "pairs", "tests"))
+    names = ", ".join(
+        written[k].name for k in ("json", "csv", "pairs", "tests", "analogies", "geometry") if k in written
+    )
     console.print(markup_safe(f"wrote {written['html']}, {names}"))

@@ -8,7 +8,13 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 import embedeval
-from embedeval.evaluate.output import write_csv, write_pairs_csv, write_tests_csv
+from embedeval.evaluate.output import (
+    write_analogies_csv,
+    write_csv,
+    write_geometry_csv,
+    write_pairs_csv,
+    write_tests_csv,
+)
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.layout import RESULTS
 from embedeval.report.build import Report
@@ -63,8 +69,8 @@ def prepare_report_dir(
 
 
 def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:
-    """Write index.html, results.json, results.csv, pairs.csv and tests.csv, each atomically; an :class:`OutputDir`
-    is published first."""
+    """Write index.html, results.json, results.csv, pairs.csv, tests.csv and, when measured, analogies.csv and
+    geometry.csv, each atomically; an :class:`OutputDir` is published first."""
     claim = out if isinstance(out, OutputDir) else prepare_report_dir(out, overwrite)
     with claim:
         folder = claim.publish()
@@ -80,4 +86,8 @@ def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = 
         write_csv(report.evaluation, targets["csv"])
         write_pairs_csv(report.evaluation, targets["pairs"])
         write_tests_csv(report.evaluation, targets["tests"])
+        if report.analogies is not None:
+            targets["analogies"] = write_analogies_csv(report.analogies, folder / "analogies.csv")
+        if report.geometry:
+            targets["geometry"] = write_geometry_csv(report.geometry, folder / "geometry.csv")
     return targets
