@@ -334,7 +334,7 @@ def _dynamics(report: Any) -> list[str]:
         else:
             agrees = ", as P&W report" if sv > su else ", unlike P&W, who find S closer to V"
         text = (
-            f"Dynamics of {row['track']} at step {row['step']:,}: the tied S correlates with the untied V at "
+            f"Dynamics of {row['track']} (one tracked pair, one seed) at step {row['step']:,}: the tied S correlates with the untied V at "
             f"{sv:.3f} and with U at {su:.3f} (P&W Table 3 measure), so S is {closer}{agrees}."
         )
         if row["share_out"] is not None:
