@@ -29,3 +29,32 @@ def compare(
     if out is not None:
         write_report(report, out, overwrite=overwrite)
     return report
+
+
+def lm_config(name: str, variant: str = "untied", **overrides: Any) -> Any:
+    """A language-model config by name (``pw-small``, ``demo``, ``tf-small`` ...) for a variant, fields overridden."""
+    from embedeval.train.lm_config import config_for, make_config
+
+    return make_config(config_for(name, overrides.get("arch")), variant, **overrides)
+
+
+def nmt_config(name: str = "nmt-small", tie: str = "none", **overrides: Any) -> Any:
+    """A translation config by name (``nmt-tiny``, ``nmt-small``, ``nmt-base``) for a tying mode."""
+    from embedeval.train.nmt_config import make_config
+
+    return make_config(name, tie, **overrides)
+
+
+def train_translation(
+    text: Any, cfg: Any, out: str | Path, src: str, tgt: str, overwrite: bool = False
+) -> dict[str, Any]:
+    """What ``embedeval train nmt`` does with parallel text already read (:func:`embedeval.data.parallel.
+    load_parallel`): learn the subword model, encode, write the run folder (config.json included) and train."""
+    from embedeval.rundir import RunDir
+    from embedeval.train import nmt
+
+    src_sp, tgt_sp = nmt.build_subwords(text, cfg)
+    data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt)
+    with RunDir.create(out, overwrite) as run:
+        nmt.save_subwords(data, run)
+        return nmt.train_nmt(cfg, data, run)

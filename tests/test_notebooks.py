@@ -22,6 +22,13 @@ def test_the_five_notebooks_are_there():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_use_only_the_public_api(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "from embedeval" not in code and "import embedeval." not in code, f"{path.name}: use import embedeval as ee"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_notebooks_carry_no_outputs(path):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
