@@ -258,3 +258,10 @@ def test_eval_and_compare_take_a_model_folder(tmp_path, tokenizers_by_kind, monk
     assert code == 0, err
     page = (tmp_path / "rep" / "index.html").read_text()
     assert "tied by weights" in page and "gpt_neox" in page
+    code, out, err = run_main(["compare", str(tmp_path / "tied-model"), str(tmp_path / "untied-model"), "-b", "men",
+                               "--out", str(tmp_path / "rep2"), "--bootstrap", "0", "--pieces", "mean"],
+                              monkeypatch, capsys)  # fmt: skip
+    assert code == 0, err
+    report = json.loads((tmp_path / "rep2" / "results.json").read_text())
+    assert {m["pieces_policy"] for m in report["pretrained"]} == {"mean"}
+    assert report["benchmarks"][0]["pairs_used"] == 3000  # every MEN word is some mean of pieces

@@ -52,6 +52,14 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
 )
 @click.option("--no-sum", is_flag=True, help="Do not add U+V for sources holding both embeddings.")
 @click.option(
+    "--pieces",
+    type=click.Choice(["single", "first", "last", "mean"]),
+    default="single",
+    show_default=True,
+    help="Pretrained model folders: a benchmark word is covered when it is one token (single), or also when it is "
+    "several: its first or last piece, or the mean of their rows (docs/pretrained.md).",
+)
+@click.option(
     "--no-intersect",
     is_flag=True,
     help="Score each embedding on its own covered pairs (default: all on the pairs every one covers, so they are "
@@ -68,8 +76,8 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
 @FORMAT_OPTION
 @DATA_DIR_OPTION
 def compare_cmd(
-    inputs, benchmarks, out, overwrite, resume, oov, n_bootstrap, seed, alpha, no_sum, no_intersect, title, threads, fmt,
-    data_dir,
+    inputs, benchmarks, out, overwrite, resume, oov, n_bootstrap, seed, alpha, no_sum, pieces, no_intersect, title, threads,
+    fmt, data_dir,
 ) -> None:  # fmt: skip
     """Score and compare embeddings of runs, tracked pairs and files; write REPORT_DIR/index.html (one
     self-contained page), results.json, results.csv, pairs.csv (every benchmark pair with each embedding's cosine)
@@ -108,11 +116,11 @@ def compare_cmd(
     claim = prepare_report_dir(out, overwrite, inputs=inputs_read, exist_ok=resume)
     with claim:
         _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err,
-                 resume, not no_intersect)  # fmt: skip
+                 resume, not no_intersect, pieces)  # fmt: skip
 
 
 def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err,
-             resume=False, intersect=True):  # fmt: skip
+             resume=False, intersect=True, pieces="single"):  # fmt: skip
     from embedeval.cli.console import console
     from embedeval.cli.progress import progress_bar, say
     from embedeval.data.registry import choose_benchmarks, is_analogy, load_analogy_set, load_benchmarks
@@ -169,7 +177,9 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
     stage("reading the inputs")
     with console.status("reading the inputs..."):
-        sources = collect(paths, fmt, add_sum=not no_sum)
+        words = sorted({w for b in benches for w in (*b.words1, *b.words2)} |
+                       {w for a in analogy_sets for q in a.questions for w in q})  # fmt: skip
+        sources = collect(paths, fmt, add_sum=not no_sum, words=words, pieces=pieces)
     settings = CompareSettings(
         benchmarks=names,
         oov=oov,

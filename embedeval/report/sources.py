@@ -158,9 +158,15 @@ def is_run_dir(path: Path) -> bool:
     return (path / CONFIG).is_file() or (path / EMBEDDINGS).is_dir() or (path / SUMMARY).is_file()
 
 
-def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = True) -> Sources:
+def collect(
+    paths: list[str | Path],
+    fmt: str | None = None,
+    add_sum: bool = True,
+    words: list[str] | None = None,
+    pieces: str = "single",
+) -> Sources:
     """Read every input; a track directory gives its two runs and its dynamics, a pretrained model's folder its
-    card and its U and V (or tied S) over its one-token words."""
+    card and its U and V (or tied S): over its one-token words, or over ``words`` under the ``pieces`` policy."""
     from embedeval.embeddings import load
     from embedeval.embeddings.pretrained import is_model_dir, load_pretrained
 
@@ -182,7 +188,11 @@ def collect(paths: list[str | Path], fmt: str | None = None, add_sum: bool = Tru
             if track is not None:
                 src.tracks.append(track)
         elif path.is_dir() and is_model_dir(path):  # a pretrained model: its card, and U and V (or S)
-            embs = load_pretrained(path)
+            embs = (
+                load_pretrained(path, words, pieces)
+                if words is not None and pieces != "single"
+                else load_pretrained(path)
+            )
             card = embs[0].meta["pretrained"]
             src.models.append(card)
             src.warnings.extend(f"{path.name}: {note}" for note in card["notes"])
