@@ -8,6 +8,8 @@ a time, one thread each) and then prints and writes the table. Run directories a
 
 from __future__ import annotations
 
+import math
+
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,7 +231,51 @@ def summarise_table(
     claims = seed_claims(table, seeds, reports_dir) if reports_dir is not None else []
     return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds),
             "metric": table.metric, "rows": rows, "claims": claims,
-            "tests": seed_tests(table, rows)}  # fmt: skip
+            "tests": seed_tests(table, rows), "claim_tests": claim_tests(claims)}  # fmt: skip
+
+
+def claim_tests(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The embedding claims of the seeds' reports tested across seeds (docs/methods.md, section 10): per seed one
+    number (an embedding's Spearman averaged over the report's benchmarks, or a Table-3 correlation), B - A paired
+    over the seeds, Holm over every test in this list (the family the claims section counts)."""
+    from dataclasses import asdict
+
+    from embedeval.evaluate.stats import holm, paired_seed_test
+
+    def per_seed(row: dict[str, Any], get: Any) -> dict[int, float]:
+        out = {}
+        for seed, data in row["data"].items():
+            value = get(data)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                out[int(seed)] = float(value)
+        return out
+
+    wanted = {
+        "V against U (untied run)": [("V − U, mean Spearman", "u", "v")],
+        "S against the untied V and U (significant, Holm)": [("S − V, mean Spearman", "v", "s"),
+                                                              ("S − U, mean Spearman", "u", "s")],
+    }  # fmt: skip
+    found = []
+    for row in claims:
+        for what, a, b in wanted.get(row["claim"], []):
+            pa = per_seed(row, lambda d, k=a: (d.get("mean_rho") or {}).get(k))
+            pb = per_seed(row, lambda d, k=b: (d.get("mean_rho") or {}).get(k))
+            found.append({"variant": row["variant"], "what": what, **asdict(paired_seed_test(pa, pb))})
+        if row["claim"] == "Table 3: S~V / S~U":
+            pa, pb = per_seed(row, lambda d: d.get("corr_su")), per_seed(row, lambda d: d.get("corr_sv"))
+            found.append({"variant": row["variant"], "what": "Table 3: S~V − S~U", **asdict(paired_seed_test(pa, pb))})
+    tested = [f for f in found if f["p"] is not None]
+    for f, adjusted in zip(tested, holm([f["p"] for f in tested]) if tested else []):
+        f["p_holm"] = float(adjusted)
+    for f in found:
+        if f["n"] < 2:
+            f["verdict"] = "one seed only, no test" if f["n"] == 1 else "no seed"
+        elif f.get("p_holm") is not None and f["p_holm"] < 0.05:
+            b, a = f["what"].removeprefix("Table 3: ").split(",")[0].split(" − ")
+            f["verdict"] = f"{b} {'above' if f['mean'] > 0 else 'below'} {a} (Holm p {_p(f['p_holm'])})"
+        else:
+            f["verdict"] = f"not shown (Holm p {f.get('p_holm', f['p']):.2f})"
+    return found
 
 
 def seed_tests(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -288,11 +334,12 @@ def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list
         path = reports_dir / f"{table.name}-s{seed}" / "results.json"
         if not path.is_file():
             continue
-        found = (read_run_file(path, "report results.json") or {}).get("findings", [])
+        report = read_run_file(path, "report results.json") or {}
+        found = report.get("findings", [])
         if not isinstance(found, list) or not all(isinstance(f, dict) for f in found):
             raise EmbedevalError("damaged report results.json ('findings' is not a list of objects)", path)
         try:
-            _seed_cells(found, label, seed, cell)
+            _seed_cells(found, label, seed, cell, _mean_rho(report.get("results", [])))
         except (KeyError, TypeError, ValueError) as err:
             raise EmbedevalError(
                 f"damaged report results.json (a finding lacks or mangles {err}); write the report again with "
@@ -312,20 +359,33 @@ def _legacy_name(folder: str) -> str:
     return name
 
 
-def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, cell: Any) -> None:
+def _mean_rho(results: Any) -> dict[str, float]:
+    """Each embedding's Spearman averaged over the report's benchmarks (all on identical pairs in one report)."""
+    scores: dict[str, list[float]] = {}
+    for r in results if isinstance(results, list) else []:
+        if isinstance(r, dict) and isinstance(r.get("spearman"), (int, float)) and math.isfinite(r["spearman"]):
+            scores.setdefault(str(r.get("embedding")), []).append(float(r["spearman"]))
+    return {name: sum(v) / len(v) for name, v in scores.items()}
+
+
+def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, cell: Any,
+                mean_rho: dict[str, float]) -> None:  # fmt: skip
     for f in found:
         if f["claim"] == "output_vs_input" and f["run"] in label:
             text = (
                 f"V higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, worse {f['worse']}"
             )
-            cell("V against U (untied run)", label[f["run"]], seed, text, f)
+            rho = {k: mean_rho.get(f"{f['run']}:{role}") for k, role in (("u", "input"), ("v", "output"))}
+            cell("V against U (untied run)", label[f["run"]], seed, text, {**f, "mean_rho": rho})
         if f["claim"] != "tied_vs_untied" or f["tied"] not in label or f["untied"] not in label:
             continue
         pair = f"{label[f['tied']]} vs {label[f['untied']]}"
         sides = [f"vs {k.upper()} +{f[f's_vs_{k}']['better']} / -{f[f's_vs_{k}']['worse']} of "
                  f"{f[f's_vs_{k}']['benchmarks']}" for k in ("v", "u") if f"s_vs_{k}" in f]  # fmt: skip
+        rho = {"s": mean_rho.get(f"{f['tied']}:tied"), "u": mean_rho.get(f"{f['untied']}:input"),
+               "v": mean_rho.get(f"{f['untied']}:output")}  # fmt: skip
         if sides:
-            cell("S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), f)
+            cell("S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), {**f, "mean_rho": rho})
         if f.get("corr_sv") is not None and f.get("corr_su") is not None:
             cell("Table 3: S~V / S~U", pair, seed, f"{f['corr_sv']:.3f} / {f['corr_su']:.3f}", f)
         saved = ""
@@ -431,6 +491,23 @@ def _claims_markdown(result: dict[str, Any]) -> str:
     for c in claims:
         cells = " | ".join(c["seeds"].get(s, "—") for s in seeds)
         lines.append(f"| {c['claim']} | {c['variant']} | {cells} |")
+    tests = result.get("claim_tests") or []
+    if tests:
+        lines += [
+            "",
+            "The same claims tested across seeds: one number per seed (the embedding's Spearman averaged over the "
+            "report's benchmarks, or the Table-3 correlation), B − A paired over the seeds (t-test), Holm over the "
+            f"{len(tests)} tests of this list.",
+            "",
+            "| variant | B − A | seeds | mean | 95% interval | p | Holm p | verdict |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for t in tests:
+            mean = "—" if t["mean"] is None else f"{t['mean']:+.3f}"
+            ci = "—" if t["ci95"] is None else f"[{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}]"
+            p = "—" if t["p"] is None else _p(t["p"])
+            holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
+            lines.append(f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -108,6 +108,26 @@ def test_the_claims_of_each_seeds_report_are_set_side_by_side(tmp_path):
     assert "vs V +5 / -0 of 7" in text and "someone-else" not in text  # runs of other tables are not claims here
 
 
+def test_the_embedding_claims_are_tested_across_seeds(tmp_path):
+    """V - U per seed is the mean over the report's benchmarks; the test is a paired t over the seeds."""
+    table = reproduce.get_table("transformer-ptb")
+    gaps = {1: 0.10, 2: 0.12, 3: 0.08}
+    for seed, gap in gaps.items():
+        u = f"ptb-tf-small-untied-s{seed}"
+        report = tmp_path / "reports" / f"transformer-ptb-s{seed}"
+        report.mkdir(parents=True)
+        results = [{"embedding": f"{u}:input", "benchmark": b, "spearman": 0.2 + i / 10} for i, b in enumerate("xy")]
+        results += [{"embedding": f"{u}:output", "benchmark": b, "spearman": 0.2 + i / 10 + gap} for i, b in enumerate("xy")]
+        findings = [{"claim": "output_vs_input", "run": u, "benchmarks": 2, "higher": 2, "better": 0, "worse": 0}]
+        (report / "results.json").write_text(json.dumps({"findings": findings, "results": results}))
+    result = summarise_table(table, (1, 2, 3), tmp_path / "runs", tmp_path / "reports")
+    (test,) = result["claim_tests"]
+    assert test["what"] == "V − U, mean Spearman" and test["n"] == 3
+    assert test["mean"] == pytest.approx(0.10) and test["sd"] == pytest.approx(0.02)
+    assert test["p"] == pytest.approx(0.0131, abs=1e-3)  # t = 0.10 / (0.02 / sqrt 3) = 8.66, 2 df
+    assert "| untied | V − U, mean Spearman | 3 | +0.100 |" in table_markdown(result)
+
+
 def test_the_sgns_table_lists_runs_whose_scores_are_in_the_reports(tmp_path):
     table = reproduce.get_table("press-wolf-sgns")
     runs = table.runs((1,))
