@@ -5,6 +5,9 @@
 The reference is the canonical word-language-model loop written out here (nn.Embedding -> nn.LSTM ->
 nn.Linear -> cross-entropy -> SGD with clipping). Both run on the same random token stream with PTB's
 vocabulary size; rounds alternate so machine noise hits both alike. Target: ratio >= 1.0.
+Matmul bound: tokens/s x training FLOPs per token / the sgemm FLOP/s measured here at the same thread count.
+Training FLOPs per token = 6 x the weights used in matmuls (each LSTM layer's 4h x (input + h), the output
+embedding h x vocabulary); the input embedding is a lookup and costs none.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import lm_benchmark_setup, trainer_tokens_per_s  # noqa: E402
+from common import lm_benchmark_setup, print_time_shares, sgemm_flops, trainer_tokens_per_s  # noqa: E402
 
 
 class PlainLM(nn.Module):
@@ -54,19 +57,29 @@ def plain_loop(ids: torch.Tensor, cfg, batches: int) -> float:
     return batches * cfg.bptt * cfg.batch_size / (time.perf_counter() - start)
 
 
+def train_flops_per_token(cfg) -> float:
+    h, width = cfg.hidden, cfg.emb_size or cfg.hidden
+    lstm = sum(4 * h * ((width if layer == 0 else h) + h) for layer in range(cfg.layers))
+    return 6 * (lstm + h * 10000)
+
+
 def main() -> None:
     args, cfg, ids = lm_benchmark_setup(__doc__, "pw-small", "untied", 150, 10000)
-    plain, mine = [], []
+    plain, mine, peak = [], [], []
     for _ in range(args.rounds):
+        peak.append(sgemm_flops())
         plain.append(plain_loop(ids, cfg, args.batches))
         mine.append(trainer_tokens_per_s(ids, cfg, 10000))
-    p, m = statistics.median(plain), statistics.median(mine)
+    p, m, bound = statistics.median(plain), statistics.median(mine), statistics.median(peak)
+    flops = train_flops_per_token(cfg)
     print(
         f"config {args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads"
     )
-    print(f"plain PyTorch loop: {p:,.0f} tokens/s")
-    print(f"embedeval train lm: {m:,.0f} tokens/s")
+    print(f"sgemm bound: {bound / 1e9:,.1f} GFLOP/s; training FLOPs per token: {flops / 1e6:,.1f} M")
+    print(f"plain PyTorch loop: {p:,.0f} tokens/s ({p * flops / bound:.0%} of the matmul bound)")
+    print(f"embedeval train lm: {m:,.0f} tokens/s ({m * flops / bound:.0%} of the matmul bound)")
     print(f"ratio embedeval / plain = {m / p:.2f}x  (target >= 1.0)  [{datetime.date.today()}]")
+    print_time_shares(args, cfg, ids, 10000)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """SGNS throughput: plain gensim Word2Vec vs embedeval's gensim and torch backends, same script, same settings.
 
-    python benchmarks/bench_skipgram.py [--corpus wikitext-2] [--epochs 1] [--workers 2]
+    python benchmarks/bench_skipgram.py [--corpus wikitext-2] [--epochs 1] [--workers 2] [--batch-size 128]
 
-Targets: the gensim backend at most 5% slower than plain gensim; the torch backend at least 0.25x
-gensim's words/s. Words/s counts raw corpus words for all three. Needs the data directory for
-wikitext-2 (EMBEDEVAL_DATA); --corpus builtin runs anywhere.
+Targets: the gensim backend at most 5% slower than plain gensim; the torch backend (HogBatch updates) at least
+1.0x gensim's words/s at the same number of workers/threads. Words/s counts raw corpus words for all three. Measure
+on idle cores: a loaded core makes the two-thread numbers meaningless. Needs the data directory for wikitext-2
+(EMBEDEVAL_DATA); --corpus builtin runs anywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--dim", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=None, help="torch backend: center words per update")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     from gensim.models import Word2Vec
@@ -47,7 +49,8 @@ def main() -> None:
 
     def ours(backend: str) -> float:
         run = RunDir.create(tempfile.mkdtemp(prefix="bench-sg-"), overwrite=True)
-        return train_skipgram(SkipGramConfig(backend=backend, **settings), corpus, run)["words_per_s"]
+        extra = {"batch_size": args.batch_size} if backend == "torch" and args.batch_size else {}
+        return train_skipgram(SkipGramConfig(backend=backend, **settings, **extra), corpus, run)["words_per_s"]
 
     g, _ = plain()
     e = ours("gensim")
@@ -58,7 +61,7 @@ def main() -> None:
     print(f"plain gensim Word2Vec:      {g:,.0f} words/s")
     print(f"embedeval --backend gensim: {e:,.0f} words/s   ratio {e / g:.3f} (target >= 0.95)")
     print(
-        f"embedeval --backend torch:  {t:,.0f} words/s   ratio {t / g:.3f} (target >= 0.25)  [{datetime.date.today()}]"
+        f"embedeval --backend torch:  {t:,.0f} words/s   ratio {t / g:.3f} (target >= 1.0)  [{datetime.date.today()}]"
     )
 
 

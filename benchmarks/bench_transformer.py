@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import lm_benchmark_setup, trainer_tokens_per_s  # noqa: E402
+from common import lm_benchmark_setup, print_time_shares, sgemm_flops, trainer_tokens_per_s  # noqa: E402
 
 VOCAB = 10000
 
@@ -66,15 +66,6 @@ def plain_loop(ids: torch.Tensor, cfg, batches: int, tied: bool) -> float:
     return batches * cfg.bptt * cfg.batch_size / (time.perf_counter() - start)
 
 
-def sgemm_flops(n: int = 1024, repeats: int = 20) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - start)
-
-
 def train_flops_per_token(cfg) -> float:
     d, layers = cfg.hidden, cfg.layers
     matmul_weights = layers * (4 * d * d + 2 * cfg.ff_mult * d * d) + VOCAB * d  # blocks + output embedding
@@ -97,6 +88,7 @@ def main() -> None:
     print(f"plain PyTorch loop: {p:,.0f} tokens/s ({p * flops / bound:.0%} of the matmul bound)")
     print(f"embedeval train lm: {m:,.0f} tokens/s ({m * flops / bound:.0%} of the matmul bound)")
     print(f"ratio embedeval / plain = {m / p:.2f}x  (target >= 1.0)  [{datetime.date.today()}]")
+    print_time_shares(args, cfg, ids, VOCAB)
 
 
 if __name__ == "__main__":

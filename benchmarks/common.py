@@ -73,9 +73,50 @@ def lm_benchmark_setup(doc: str, config: str, variant: str, batches: int, vocab_
     parser.add_argument("--batches", type=int, default=batches)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--profile", action="store_true", help="also: where the trainer's CPU time goes (matmuls vs the rest)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = make_config(args.config, args.variant, epochs=1, max_batches=args.batches, threads=args.threads)
     size = cfg.batch_size * cfg.bptt * (args.batches + 2)
     ids = torch.from_numpy(np.random.default_rng(0).integers(0, vocab_size, size=size))
     return args, cfg, ids
+
+
+def sgemm_flops(n: int = 1024, repeats: int = 20) -> float:
+    """The machine's matmul bound at the current thread count: FLOP/s of a float32 n x n x n product."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+MATMULS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation")
+
+
+def time_shares(ids, cfg, vocab_size: int, top: int = 6) -> list[tuple[str, float]]:
+    """The trainer's CPU time by operator (self time, torch.profiler), as shares of the total: the matmul kernels
+    the FLOP bound counts, summed as one line, then the largest others. Says what holds a run below the bound."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        trainer_tokens_per_s(ids, cfg, vocab_size)
+    times = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    total = sum(times.values()) or 1.0
+    matmul = sum(t for k, t in times.items() if k in MATMULS)
+    others = sorted(((k, t) for k, t in times.items() if k not in MATMULS), key=lambda kv: -kv[1])[:top]
+    return [("matmuls (" + ", ".join(m.removeprefix("aten::") for m in MATMULS) + ")", matmul / total)] + [
+        (k, t / total) for k, t in others
+    ]
+
+
+def print_time_shares(args, cfg, ids, vocab_size: int) -> None:
+    if args.profile:
+        print("trainer CPU time by operator (self time):")
+        for name, share in time_shares(ids, cfg, vocab_size):
+            print(f"  {share:6.1%}  {name}")

@@ -9,7 +9,6 @@ a time, one thread each) and then prints and writes the table. Run directories a
 from __future__ import annotations
 
 import math
-
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,8 +229,47 @@ def summarise_table(
         )
     claims = seed_claims(table, seeds, reports_dir) if reports_dir is not None else []
     return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds),
-            "metric": table.metric, "rows": rows, "claims": claims,
-            "tests": seed_tests(table, rows), "claim_tests": claim_tests(claims)}  # fmt: skip
+            "metric": table.metric, "rows": rows, "claims": claims, "tests": seed_tests(table, rows),
+            "claim_tests": claim_tests(claims), "geometry_tests": geometry_tests(claims)}  # fmt: skip
+
+
+def _tested(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Holm over every test in ``found`` (the family one section counts), and a verdict for each."""
+    from embedeval.evaluate.stats import holm
+
+    tested = [f for f in found if f["p"] is not None]
+    for f, adjusted in zip(tested, holm([f["p"] for f in tested]) if tested else []):
+        f["p_holm"] = float(adjusted)
+    for f in found:
+        if f["n"] < 2:
+            f["verdict"] = "one seed only, no test" if f["n"] == 1 else "no seed"
+        elif f.get("p_holm") is not None and f["p_holm"] < 0.05:
+            b, a = f["what"].removeprefix("Table 3: ").split(",")[0].split(" − ")
+            f["verdict"] = f"{b} {'above' if f['mean'] > 0 else 'below'} {a} (Holm p {_p(f['p_holm'])})"
+        else:
+            f["verdict"] = f"not shown (Holm p {f.get('p_holm', f['p']):.2f})"
+    return found
+
+
+def geometry_tests(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Is the tied S shaped differently from the untied U and V (Gao et al. 2019's degeneration question)? Per tied
+    pair and geometry measure, S − U and S − V paired over the seeds, Holm over every test of this list."""
+    from dataclasses import asdict
+
+    from embedeval.evaluate.stats import paired_seed_test
+
+    found = []
+    for row in claims:
+        if row["claim"] != "geometry: mean cosine / effective rank":
+            continue
+        for measure, name in GEOMETRY.items():
+            for other in ("u", "v"):
+                values = {side: {int(seed): d["geometry"][side][measure] for seed, d in row["data"].items()
+                                 if measure in d["geometry"][side]} for side in ("s", other)}  # fmt: skip
+                test = paired_seed_test(values[other], values["s"])
+                found.append({"variant": row["variant"], "measure": name,
+                              "what": f"S − {other.upper()}, {name}", **asdict(test)})  # fmt: skip
+    return _tested(found)
 
 
 def claim_tests(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -240,7 +278,7 @@ def claim_tests(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
     over the seeds, Holm over every test in this list (the family the claims section counts)."""
     from dataclasses import asdict
 
-    from embedeval.evaluate.stats import holm, paired_seed_test
+    from embedeval.evaluate.stats import paired_seed_test
 
     def per_seed(row: dict[str, Any], get: Any) -> dict[int, float]:
         out = {}
@@ -264,18 +302,7 @@ def claim_tests(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if row["claim"] == "Table 3: S~V / S~U":
             pa, pb = per_seed(row, lambda d: d.get("corr_su")), per_seed(row, lambda d: d.get("corr_sv"))
             found.append({"variant": row["variant"], "what": "Table 3: S~V − S~U", **asdict(paired_seed_test(pa, pb))})
-    tested = [f for f in found if f["p"] is not None]
-    for f, adjusted in zip(tested, holm([f["p"] for f in tested]) if tested else []):
-        f["p_holm"] = float(adjusted)
-    for f in found:
-        if f["n"] < 2:
-            f["verdict"] = "one seed only, no test" if f["n"] == 1 else "no seed"
-        elif f.get("p_holm") is not None and f["p_holm"] < 0.05:
-            b, a = f["what"].removeprefix("Table 3: ").split(",")[0].split(" − ")
-            f["verdict"] = f"{b} {'above' if f['mean'] > 0 else 'below'} {a} (Holm p {_p(f['p_holm'])})"
-        else:
-            f["verdict"] = f"not shown (Holm p {f.get('p_holm', f['p']):.2f})"
-    return found
+    return _tested(found)
 
 
 def seed_tests(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -339,7 +366,8 @@ def seed_claims(table: Table, seeds: tuple[int, ...], reports_dir: Path) -> list
         if not isinstance(found, list) or not all(isinstance(f, dict) for f in found):
             raise EmbedevalError("damaged report results.json ('findings' is not a list of objects)", path)
         try:
-            _seed_cells(found, label, seed, cell, _mean_rho(report.get("results", [])))
+            _seed_cells(found, label, seed, cell, _mean_rho(report.get("results", [])),
+                        _geometry(report.get("geometry", [])))  # fmt: skip
         except (KeyError, TypeError, ValueError) as err:
             raise EmbedevalError(
                 f"damaged report results.json (a finding lacks or mangles {err}); write the report again with "
@@ -368,8 +396,28 @@ def _mean_rho(results: Any) -> dict[str, float]:
     return {name: sum(v) / len(v) for name, v in scores.items()}
 
 
+GEOMETRY = {  # report field -> what the geometry section calls it (docs/methods.md, section 12)
+    "mean_cosine": "anisotropy (mean cosine of random pairs)",
+    "isotropy": "isotropy I(W)",
+    "effective_rank": "effective rank",
+    "first_pc_share": "variance share of PC1",
+}
+
+
+def _geometry(rows: Any) -> dict[str, dict[str, float]]:
+    """Each embedding's geometry measures from a report (nothing for reports written before it had them)."""
+    out = {}
+    for r in rows if isinstance(rows, list) else []:
+        if not isinstance(r, dict):
+            continue
+        values = {k: r.get(k) for k in GEOMETRY}
+        values["mean_cosine"] = (r.get("anisotropy") or {}).get("mean_cosine")
+        out[str(r.get("embedding"))] = {k: float(v) for k, v in values.items() if isinstance(v, (int, float))}
+    return out
+
+
 def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, cell: Any,
-                mean_rho: dict[str, float]) -> None:  # fmt: skip
+                mean_rho: dict[str, float], geometry: dict[str, dict[str, float]]) -> None:  # fmt: skip
     for f in found:
         if f["claim"] == "output_vs_input" and f["run"] in label:
             text = (
@@ -385,7 +433,15 @@ def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, c
         rho = {"s": mean_rho.get(f"{f['tied']}:tied"), "u": mean_rho.get(f"{f['untied']}:input"),
                "v": mean_rho.get(f"{f['untied']}:output")}  # fmt: skip
         if sides:
-            cell("S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), {**f, "mean_rho": rho})
+            cell(
+                "S against the untied V and U (significant, Holm)", pair, seed, "; ".join(sides), {**f, "mean_rho": rho}
+            )
+        shapes = {k: geometry.get(name) for k, name in (("s", f"{f['tied']}:tied"), ("u", f"{f['untied']}:input"),
+                                                         ("v", f"{f['untied']}:output"))}  # fmt: skip
+        if all(shapes.values()):
+            text = "; ".join(f"{k.upper()} {shapes[k].get('mean_cosine', float('nan')):.3f} / "
+                             f"{shapes[k].get('effective_rank', float('nan')):.0f}" for k in "suv")  # fmt: skip
+            cell("geometry: mean cosine / effective rank", pair, seed, text, {"geometry": shapes})
         if f.get("corr_sv") is not None and f.get("corr_su") is not None:
             cell("Table 3: S~V / S~U", pair, seed, f"{f['corr_sv']:.3f} / {f['corr_su']:.3f}", f)
         saved = ""
@@ -507,7 +563,30 @@ def _claims_markdown(result: dict[str, Any]) -> str:
             ci = "—" if t["ci95"] is None else f"[{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}]"
             p = "—" if t["p"] is None else _p(t["p"])
             holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
-            lines.append(f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |")
+            lines.append(
+                f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |"
+            )
+    shapes = result.get("geometry_tests") or []
+    if shapes:
+        lines += [
+            "",
+            "### Geometry across seeds: is the tied S shaped differently from the untied U and V?",
+            "",
+            "From each seed's compare report (`geometry`, docs/methods.md section 12): S − U and S − V per seed, a "
+            f"paired t-test over the seeds, Holm over the {len(shapes)} tests of this list. A narrow cone (Gao et al. "
+            "2019) shows as a higher mean cosine, a lower I(W) and effective rank, a larger PC1 share.",
+            "",
+            "| pair | B − A | seeds | mean | 95% interval | p | Holm p | verdict |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for t in shapes:
+            mean = "—" if t["mean"] is None else f"{t['mean']:+.4g}"
+            ci = "—" if t["ci95"] is None else f"[{t['ci95'][0]:+.4g}, {t['ci95'][1]:+.4g}]"
+            p = "—" if t["p"] is None else _p(t["p"])
+            holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
+            lines.append(
+                f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |"
+            )
     return "\n".join(lines) + "\n"
 
 

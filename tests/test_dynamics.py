@@ -69,16 +69,16 @@ def test_lm_untied_split_is_just_the_u_and_v_gradients():
 
 
 def test_sgns_tied_split_sums_to_autograd():
+    from tests.test_skipgram import window_loss_by_autograd
+
     torch.manual_seed(0)
     s = torch.randn(20, 4)
-    inputs, outputs = torch.tensor([1, 2, 1]), torch.tensor([[3, 4, 5], [6, 7, 8], [1, 9, 2]])
+    contexts, outputs = torch.tensor([[1, 2], [2, 1]]), torch.tensor([[3, 4, 5], [1, 9, 2]])
+    weights = torch.ones(2, 2, 3)
     ss = s.clone().requires_grad_()
-    scores = torch.einsum("bd,bkd->bk", ss[inputs], ss[outputs])
-    labels = torch.zeros_like(scores)
-    labels[:, 0] = 1
-    torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum").backward()
+    window_loss_by_autograd(ss, ss, contexts, outputs, weights).backward()
     seen = {}
-    _sgns_step(s, s, inputs, outputs, 1.0, lambda role, grad, rows: seen.update({role: (rows, grad)}), 0)
+    _sgns_step(s, s, contexts, outputs, weights, 1.0, lambda role, grad, rows: seen.update({role: (rows, grad)}), 0)
     g_in = torch.zeros(20, 4).index_add_(0, *seen["input"])
     g_out = torch.zeros(20, 4).index_add_(0, *seen["output"])
     torch.testing.assert_close(g_in + g_out, ss.grad, atol=1e-6, rtol=0)
@@ -140,9 +140,9 @@ def test_sgns_pair_sees_the_same_pairs(tmp_path, toy, monkeypatch):
     seen: dict[bool, list] = {True: [], False: []}
     original = sg_module._sgns_step
 
-    def spy(u, v, inputs, outputs, lr, grad_hook, step):
-        seen[u is v].append((inputs.clone(), outputs.clone(), lr))
-        return original(u, v, inputs, outputs, lr, grad_hook, step)
+    def spy(u, v, contexts, outputs, weights, lr, grad_hook, step):
+        seen[u is v].append((contexts.clone(), outputs.clone(), lr))
+        return original(u, v, contexts, outputs, weights, lr, grad_hook, step)
 
     monkeypatch.setattr(sg_module, "_sgns_step", spy)
     cfg = SkipGramConfig(backend="torch", dim=8, epochs=2, min_count=1, workers=1, batch_size=64)

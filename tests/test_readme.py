@@ -59,3 +59,14 @@ def test_a_missing_result_lists_what_is_there():
     ev = evaluate(Embedding(["cat", "dog"], np.eye(2), name="model"), load_benchmarks(["rg65"]), n_bootstrap=0)
     with pytest.raises(KeyError, match="embeddings: model; benchmarks: rg65"):
         ev.result("model:input", "rg65")
+
+
+def test_every_measured_number_in_the_readme_is_the_one_recorded_in_the_docs():
+    """The README quotes measurements; the page that records each one (with its command and date) must hold the
+    same number, so the two cannot drift apart."""
+    prose = re.sub(r"```.+?```", "", (ROOT / "README.md").read_text(), flags=re.S)
+    measured = re.findall(r"\d+(?:\.\d+)?x|\d+ s (?:wall|CPU)|peak \d+\.\d+ GB", prose)
+    assert len(measured) >= 4
+    recorded = (ROOT / "docs" / "performance.md").read_text()
+    missing = [m for m in measured if m.replace("peak ", "") not in recorded]
+    assert not missing, f"README numbers not in docs/performance.md: {missing}"

@@ -117,7 +117,9 @@ def test_the_embedding_claims_are_tested_across_seeds(tmp_path):
         report = tmp_path / "reports" / f"transformer-ptb-s{seed}"
         report.mkdir(parents=True)
         results = [{"embedding": f"{u}:input", "benchmark": b, "spearman": 0.2 + i / 10} for i, b in enumerate("xy")]
-        results += [{"embedding": f"{u}:output", "benchmark": b, "spearman": 0.2 + i / 10 + gap} for i, b in enumerate("xy")]
+        results += [
+            {"embedding": f"{u}:output", "benchmark": b, "spearman": 0.2 + i / 10 + gap} for i, b in enumerate("xy")
+        ]
         findings = [{"claim": "output_vs_input", "run": u, "benchmarks": 2, "higher": 2, "better": 0, "worse": 0}]
         (report / "results.json").write_text(json.dumps({"findings": findings, "results": results}))
     result = summarise_table(table, (1, 2, 3), tmp_path / "runs", tmp_path / "reports")
@@ -126,6 +128,31 @@ def test_the_embedding_claims_are_tested_across_seeds(tmp_path):
     assert test["mean"] == pytest.approx(0.10) and test["sd"] == pytest.approx(0.02)
     assert test["p"] == pytest.approx(0.0131, abs=1e-3)  # t = 0.10 / (0.02 / sqrt 3) = 8.66, 2 df
     assert "| untied | V − U, mean Spearman | 3 | +0.100 |" in table_markdown(result)
+
+
+def test_the_tied_matrix_geometry_is_tested_across_seeds(tmp_path):
+    """S − U of each geometry measure per seed, a paired t over the seeds; a report without geometry adds no row."""
+    table = reproduce.get_table("transformer-ptb")
+    for seed, cone in {1: 0.30, 2: 0.34, 3: 0.32}.items():
+        u, t = f"ptb-tf-small-untied-s{seed}", f"ptb-tf-small-wt-s{seed}"
+        report = tmp_path / "reports" / f"transformer-ptb-s{seed}"
+        report.mkdir(parents=True)
+
+        def shape(name, mean_cosine):
+            return {"embedding": name, "anisotropy": {"mean_cosine": mean_cosine}, "isotropy": 0.8,
+                    "effective_rank": 150.0, "first_pc_share": 0.1}  # fmt: skip
+
+        geometry = [shape(f"{u}:input", 0.01), shape(f"{u}:output", 0.02), shape(f"{t}:tied", cone)]
+        findings = [{"claim": "tied_vs_untied", "tied": t, "untied": u, "corr_sv": 0.9, "corr_su": 0.3}]
+        (report / "results.json").write_text(json.dumps({"findings": findings, "geometry": geometry}))
+    result = summarise_table(table, (1, 2, 3), tmp_path / "runs", tmp_path / "reports")
+    tests = {t["what"]: t for t in result["geometry_tests"]}
+    assert len(tests) == 8  # 4 measures x (S − U, S − V)
+    cone = tests["S − U, anisotropy (mean cosine of random pairs)"]
+    assert cone["n"] == 3 and cone["mean"] == pytest.approx(0.31) and cone["p_holm"] < 0.05
+    assert cone["verdict"].startswith("S above U")
+    assert tests["S − U, effective rank"]["verdict"].startswith("not shown")  # identical in every seed: p = 1
+    assert "### Geometry across seeds" in table_markdown(result)
 
 
 def test_the_sgns_table_lists_runs_whose_scores_are_in_the_reports(tmp_path):
@@ -272,6 +299,7 @@ def _cmdline(pid: str) -> bytes:
 REGENERATED = [  # table, seeds, folder of the committed run summaries, folder of the committed table
     ("press-wolf-table6", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
     ("inan-small", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
+    ("press-wolf-sgns", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
     ("transformer-ptb", "1,2,3", "reports/transformer", "reports/transformer"),
     ("multi30k-tying", "1,2", "reports/nmt", "reports/nmt"),
 ]

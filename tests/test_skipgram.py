@@ -11,7 +11,7 @@ from embedeval.data.corpus import KNOWN_CORPORA, Vocab, resolve_corpus
 from embedeval.embeddings import load
 from embedeval.errors import EmbedevalError
 from embedeval.rundir import RunDir
-from embedeval.train.skipgram import SkipGramConfig, _sgns_step, train_skipgram, window_pairs
+from embedeval.train.skipgram import SkipGramConfig, _sgns_step, train_skipgram, window_contexts
 from tests.conftest import run_cli
 
 
@@ -56,29 +56,59 @@ def test_tie_with_gensim_is_a_clear_error():
 
 
 def test_dynamic_window_never_crosses_a_line_and_respects_the_window():
-    ids = np.arange(10)
+    ids = np.arange(10) + 100
     sentence = np.array([0] * 6 + [1] * 4)
-    context, center = window_pairs(ids, sentence, 3, np.random.default_rng(0))
-    assert len(context) > 0
+    contexts, inside = window_contexts(ids, sentence, 3, np.random.default_rng(0))
+    assert contexts.shape == inside.shape == (10, 6) and inside.any()
+    center, slot = np.nonzero(inside)
+    context = contexts[center, slot] - 100
     assert all(sentence[c] == sentence[t] for c, t in zip(context, center))
     assert np.abs(context - center).max() <= 3 and (context != center).all()
+    assert (contexts[~inside] == 0).all()
+    # each center sees every word of its line within the size drawn for it (the first draw of the same generator)
+    size = np.random.default_rng(0).integers(1, 4, size=10)
+    for t in range(10):
+        expected = {c for c in range(10) if 0 < abs(c - t) <= size[t] and sentence[c] == sentence[t]}
+        assert set(context[center == t]) == expected
+
+
+def window_loss_by_autograd(u, v, contexts, outputs, weights):
+    """The SGNS loss of the windows, written plainly: every (context, output) score with its label and weight."""
+    scores = torch.einsum("bcd,bkd->bck", u[contexts], v[outputs])
+    labels = torch.zeros_like(scores)
+    labels[:, :, 0] = 1
+    return torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, weight=weights, reduction="sum")
 
 
 def test_sgns_step_matches_autograd_and_splits_input_and_output_sides():
     torch.manual_seed(0)
     u, v = torch.randn(20, 4), torch.randn(20, 4)
-    inputs, outputs = torch.tensor([1, 2, 1]), torch.tensor([[3, 4, 5], [6, 7, 8], [3, 9, 2]])
+    # two windows: the first has an empty slot, the second a negative equal to its center (skipped)
+    contexts = torch.tensor([[1, 2, 0], [4, 5, 6]])
+    outputs = torch.tensor([[3, 7, 8], [9, 10, 9]])
+    weights = torch.ones(2, 3, 3)
+    weights[0, 2, :] = 0
+    weights[1, :, 2] = 0
     uu, vv = u.clone().requires_grad_(), v.clone().requires_grad_()
-    scores = torch.einsum("bd,bkd->bk", uu[inputs], vv[outputs])
-    labels = torch.zeros_like(scores)
-    labels[:, 0] = 1
-    torch.nn.functional.binary_cross_entropy_with_logits(scores, labels, reduction="sum").backward()
+    window_loss_by_autograd(uu, vv, contexts, outputs, weights).backward()
     seen = {}
-    _sgns_step(u, v, inputs, outputs, 1.0, lambda role, grad, rows: seen.update({role: (rows, grad)}), 0)
+    _sgns_step(u, v, contexts, outputs, weights, 1.0, lambda role, grad, rows: seen.update({role: (rows, grad)}), 0)
     g_in = torch.zeros(20, 4).index_add_(0, *seen["input"])
     g_out = torch.zeros(20, 4).index_add_(0, *seen["output"])
     torch.testing.assert_close(g_in, uu.grad)
     torch.testing.assert_close(g_out, vv.grad)
+    assert 0 not in seen["input"][0].tolist()  # the empty slot is not reported as a row
+
+
+def test_sgns_step_applies_minus_lr_times_the_gradient():
+    torch.manual_seed(1)
+    u, v = torch.randn(12, 3), torch.randn(12, 3)
+    contexts, outputs, weights = torch.tensor([[1, 2]]), torch.tensor([[3, 4, 5]]), torch.ones(1, 2, 3)
+    uu, vv = u.clone().requires_grad_(), v.clone().requires_grad_()
+    window_loss_by_autograd(uu, vv, contexts, outputs, weights).backward()
+    _sgns_step(u, v, contexts, outputs, weights, 0.5, None, 1)
+    torch.testing.assert_close(u, uu.detach() - 0.5 * uu.grad)
+    torch.testing.assert_close(v, vv.detach() - 0.5 * vv.grad)
 
 
 def test_empty_corpus(tmp_path):

@@ -13,6 +13,7 @@ from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range
 from embedeval.train.skipgram_config import SKIPGRAM_RANGES as R
+from embedeval.train.skipgram_config import SkipGramConfig
 
 console = err_console
 
@@ -68,9 +69,10 @@ console = err_console
 @click.option(
     "--batch-size",
     type=number(R["batch_size"]),
-    default=512,
+    default=SkipGramConfig.batch_size,
     show_default=True,
-    help="Pairs per update (torch backend).",
+    help="Center words per update (torch backend): each brings its window's context words and K negatives they "
+    "share (HogBatch).",
 )
 @DATA_DIR_OPTION
 @click.option(

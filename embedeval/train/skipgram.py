@@ -8,6 +8,11 @@ gradient tap the dynamics tracker uses) and so that U and V can be one tied matr
 contract of :mod:`embedeval.train.base` (it is registered there as ``skipgram``).
 As in word2vec, a (center, context) pair trains the context word's input row to predict the center
 word (and the negatives) on the output side.
+
+The torch updates follow HogBatch (Ji et al. 2016, pWord2vec): the context words of one center's window share that
+center's K negatives, so a window is two small matrix products (contexts x [center; negatives]) instead of one dot
+product per (pair, negative); a batch of windows is one ``bmm`` and two row scatters. A negative equal to the
+center is skipped, as word2vec does.
 """
 
 from __future__ import annotations
@@ -203,23 +208,18 @@ def negative_table(counts: np.ndarray, power: float = 0.75, size: int = 10_000_0
     return np.minimum(table, len(counts) - 1).astype(np.int32)
 
 
-def window_pairs(
+def window_contexts(
     ids: np.ndarray, sentence: np.ndarray, window: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(context, center) pairs within a dynamic window (size drawn per center in 1..window), in text order."""
+    """Every center's context words within its dynamic window (size drawn per center in 1..window, never across a
+    line), as a (centers, 2 x window) array of word ids in text order and a mask of the slots that hold one."""
     reduced = rng.integers(1, window + 1, size=len(ids))
-    centers, contexts = [], []
-    positions = np.arange(len(ids))
-    for offset in range(1, window + 1):
-        same = sentence[:-offset] == sentence[offset:]
-        left = same & (reduced[offset:] >= offset)  # center i+offset sees context i
-        right = same & (reduced[:-offset] >= offset)  # center i sees context i+offset
-        centers += [positions[offset:][left], positions[:-offset][right]]
-        contexts += [positions[:-offset][left], positions[offset:][right]]
-    center = np.concatenate(centers)
-    context = np.concatenate(contexts)
-    order = np.argsort(center, kind="stable")
-    return ids[context[order]], ids[center[order]]
+    offsets = np.r_[np.arange(-window, 0), np.arange(1, window + 1)]
+    position = np.arange(len(ids))[:, None] + offsets[None, :]
+    inside = (position >= 0) & (position < len(ids)) & (np.abs(offsets)[None, :] <= reduced[:, None])
+    position = np.clip(position, 0, max(len(ids) - 1, 0))
+    inside &= sentence[position] == sentence[:, None]
+    return np.where(inside, ids[position], 0), inside
 
 
 class TorchSGNS:
@@ -315,10 +315,9 @@ class TorchSGNS:
 
     @property
     def total_steps(self) -> int:
-        """About how many updates the run makes (the pairs are random draws): kept tokens x (window + 1) pairs each
-        (the mean dynamic window)."""
+        """About how many updates the run makes (subsampling is random): kept tokens / centers per update."""
         kept = float((self.keep[self.ids]).sum())
-        return int(self.cfg.epochs * kept * (self.cfg.window + 1) / self.cfg.batch_size)
+        return int(self.cfg.epochs * kept / self.cfg.batch_size)
 
     def lr(self) -> float:
         """The step size of the last update (word2vec's linear decay from alpha to min_alpha)."""
@@ -341,36 +340,37 @@ class TorchSGNS:
                 done = epoch * len(ids) + a
                 part, part_sentence = ids[a : a + chunk], self.sentence[a : a + chunk]
                 kept = rng.random(len(part)) < self.keep[part]
-                inputs, targets = window_pairs(part[kept], part_sentence[kept], cfg.window, rng)
-                negatives = self.table[rng.integers(0, len(self.table), size=(len(inputs), cfg.negative))]
-                inputs_t = torch.from_numpy(inputs.astype(np.int64))
-                outs_t = torch.from_numpy(np.concatenate([targets[:, None], negatives], axis=1).astype(np.int64))
-                batches = range(0, len(inputs), cfg.batch_size)
+                centers = part[kept]
+                contexts, inside = window_contexts(centers, part_sentence[kept], cfg.window, rng)
+                negatives = self.table[rng.integers(0, len(self.table), size=(len(centers), cfg.negative))]
+                outputs = np.concatenate([centers[:, None], negatives], axis=1)
+                # weight of each (context slot, output) score: 0 for empty slots and for a negative equal to the center
+                weights = inside[:, :, None] & (outputs != centers[:, None])[:, None, :]
+                weights[:, :, 0] = inside
+                contexts_t = torch.from_numpy(contexts.astype(np.int64))
+                outputs_t = torch.from_numpy(outputs.astype(np.int64))
+                weights_t = torch.from_numpy(weights.astype(np.float32))
+                pairs = int(inside.sum())
+                batches = range(0, len(centers), cfg.batch_size)
                 for i, b in enumerate(batches):
                     if a == first and i < skip:
                         continue  # done before the checkpoint this run resumed from
                     progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
                     self._lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
-                    loss = _sgns_step(
-                        self.u,
-                        self.v,
-                        inputs_t[b : b + cfg.batch_size],
-                        outs_t[b : b + cfg.batch_size],
-                        self._lr,
-                        self.grad_hook,
-                        self.step,
-                    )
+                    window = slice(b, b + cfg.batch_size)
+                    loss = _sgns_step(self.u, self.v, contexts_t[window], outputs_t[window], weights_t[window],
+                                      self._lr, self.grad_hook, self.step)  # fmt: skip
                     if loss is not None:
                         loss_sum, loss_count = loss_sum + loss, loss_count + 1
                     self.step += 1
                     last = i == len(batches) - 1
-                    pairs_now = pair_count + (len(inputs) if last else 0)
+                    pairs_now = pair_count + (pairs if last else 0)
                     # after a chunk's last batch, the generator already stands where the next chunk's draws begin
                     self.position = {"chunk": a + chunk if last else a,
                                      "rng": rng.bit_generator.state if last else self.position["rng"],
                                      "batch": 0 if last else i + 1, "sums": (loss_sum, loss_count, pairs_now)}  # fmt: skip
                     yield self.step
-                pair_count += len(inputs)
+                pair_count += pairs
                 self.position["sums"] = (loss_sum, loss_count, pair_count)
                 if progress:
                     elapsed = time.perf_counter() - started
@@ -443,43 +443,48 @@ class _Matrices:
 def _sgns_step(
     u: torch.Tensor,
     v: torch.Tensor,
-    inputs: torch.Tensor,
+    contexts: torch.Tensor,
     outputs: torch.Tensor,
+    weights: torch.Tensor,
     lr: float,
     grad_hook: GradHook | None,
     step: int,
 ) -> float | None:
-    """One batched SGNS update. ``outputs[:, 0]`` is the true word, the rest negatives.
+    """One HogBatch update over B windows. ``contexts`` (B, C): each window's context words (the input side);
+    ``outputs`` (B, K+1): its center (the true word) and its K negatives, shared by the window's contexts;
+    ``weights`` (B, C, K+1): 1 where a (context, output) score counts, 0 for empty slots and skipped negatives.
 
-    Gradients of the loss -log s(x.y) - sum log s(-x.n) are computed in closed form: the input side
-    gets sum_k g_k v_k (rows ``inputs``), the output side g_k u (rows ``outputs``).
+    The loss sum_w [-log s(x.y) - sum log s(-x.n)] has closed-form gradients: a window's score matrix
+    G = weights * (sigmoid(X Y^T) - labels) gives the input rows G Y and the output rows G^T X.
     """
+    b, c = contexts.shape
     d = u.size(1)
-    flat = outputs.reshape(-1)
-    x = u.index_select(0, inputs)  # (B, d)
-    y = v.index_select(0, flat).view(*outputs.shape, d)  # (B, K+1, d)
-    # multiply-and-sum rather than bmm: bmm on (K+1)x d by d x 1 blocks is several times slower on CPU
-    scores = (y * x.unsqueeze(1)).sum(-1)  # (B, K+1)
-    sig = torch.sigmoid(scores)
+    x = u.index_select(0, contexts.reshape(-1)).view(b, c, d)
+    y = v.index_select(0, outputs.reshape(-1)).view(b, -1, d)
+    sig = torch.sigmoid(torch.bmm(x, y.transpose(1, 2)))  # (B, C, K+1)
     g = sig.clone()
-    g[:, 0] -= 1.0  # d loss / d score: sigmoid(score) - label
+    g[:, :, 0] -= 1.0  # d loss / d score: sigmoid(score) - label
+    g.mul_(weights)
     hooked = grad_hook is not None  # the other steps stay on the fast path
     if not hooked:
-        g.mul_(-lr)  # fold the step size in once, on the small (B, K+1) array
-    grad_in = (g.unsqueeze(2) * y).sum(1)  # (B, d)
-    grad_out = (g.unsqueeze(2) * x.unsqueeze(1)).view(-1, d)  # (B*(K+1), d)
+        g.mul_(-lr)  # fold the step size in once, on the small score array
+    grad_in = torch.bmm(g, y).view(-1, d)  # (B*C, d): empty slots get zero rows
+    grad_out = torch.bmm(g.transpose(1, 2), x).view(-1, d)  # (B*(K+1), d)
+    rows_in, rows_out = contexts.reshape(-1), outputs.reshape(-1)
     if hooked:
-        grad_hook("input", grad_in, inputs)
-        grad_hook("output", grad_out, flat)
+        filled = weights[:, :, 0].reshape(-1) > 0  # the tap sees real rows only
+        grad_hook("input", grad_in[filled], rows_in[filled])
+        grad_hook("output", grad_out, rows_out)
         grad_in, grad_out = grad_in * -lr, grad_out * -lr  # not in place: the hook may keep its tensors
     # both updates use the pre-step values (computed above), then land in U and V (one matrix if tied).
-    # scatter_add_ rather than index_add_: on CPU index_add_ dispatches one add per row (2.5x slower here)
-    u.scatter_add_(0, inputs.unsqueeze(1).expand(-1, d), grad_in)
-    v.scatter_add_(0, flat.unsqueeze(1).expand(-1, d), grad_out)
+    # scatter_add_ rather than index_add_: on CPU index_add_ dispatches one add per row
+    u.scatter_add_(0, rows_in.unsqueeze(1).expand(-1, d), grad_in)
+    v.scatter_add_(0, rows_out.unsqueeze(1).expand(-1, d), grad_out)
     if step % 16:
         return None  # the loss is only for the log: sample it, do not pay for it every step
-    loss = -(torch.log(sig[:, 0] + 1e-12).sum() + torch.log(1 - sig[:, 1:] + 1e-12).sum())
-    return float(loss) / len(inputs)
+    positive = (torch.log(sig[:, :, 0] + 1e-12) * weights[:, :, 0]).sum()
+    negative = (torch.log(1 - sig[:, :, 1:] + 1e-12) * weights[:, :, 1:]).sum()
+    return -float(positive + negative) / max(float(weights[:, :, 0].sum()), 1.0)
 
 
 def export_torch(u: torch.Tensor, v: torch.Tensor, vocab: Vocab, run: RunDir, cfg: SkipGramConfig) -> None:

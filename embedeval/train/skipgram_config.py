@@ -42,9 +42,10 @@ class SkipGramConfig:
     backend: str = "gensim"  # gensim | torch
     model: str = "word2vec"  # word2vec | fasttext (gensim backend)
     tie: bool = False
-    # torch backend: pairs per update. Small batches keep the gathered rows in cache (measured fastest at
-    # 512 on 2 cores) and stay close to word2vec's one-pair-at-a-time updates.
-    batch_size: int = 512
+    # torch backend: center words per update (each with its window's contexts and K shared negatives, HogBatch).
+    # Small batches keep the gathered rows in cache (measured fastest at 128-256 on one thread, see
+    # benchmarks/bench_skipgram.py) and stay close to word2vec's one-window-at-a-time updates.
+    batch_size: int = 128
     max_vocab: int | None = None
 
     @property
