@@ -5,8 +5,7 @@ The public API, flat: ``import embedeval as ee`` and then ``ee.load``, ``ee.eval
 """
 
 from embedeval.lazy import lazy_exports
-
-__version__ = "0.1.0"
+from embedeval.version import __version__
 
 _EXPORTS = {
     # embeddings
@@ -51,6 +50,8 @@ _EXPORTS = {
     "track_lm": "embedeval.dynamics.tracker",
     "track_nmt": "embedeval.dynamics.tracker",
     "track_skipgram": "embedeval.dynamics.tracker",
+    "load_model": "embedeval.train.load",
+    "TrainedModel": "embedeval.train.load",
 }
 
 __getattr__ = lazy_exports("embedeval", _EXPORTS)

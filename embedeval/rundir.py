@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-import embedeval
 from embedeval.embeddings.embedding import Embedding
 from embedeval.embeddings.formats import write
 from embedeval.errors import EmbedevalError
@@ -26,6 +25,7 @@ from embedeval.layout import (
     SCHEMA,
     SUMMARY,
 )
+from embedeval.version import __version__
 
 # --- reading run, track and report files: the one reader, so a damaged file is one line naming it everywhere ---
 
@@ -102,7 +102,7 @@ def model_name(trainer: str | None, config: dict[str, Any]) -> str:
 
 
 def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "embedeval": embedeval.__version__}
+    versions = {"python": platform.python_version(), "embedeval": __version__}
     for name in ("torch", "gensim", "numpy", "scipy"):
         module = sys.modules.get(name)
         if module is None:

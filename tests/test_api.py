@@ -32,3 +32,47 @@ def test_evaluate_is_callable_though_a_subpackage_shares_its_name():
     emb = ee.Embedding(["cat", "dog", "car"], np.eye(3), name="e")
     ev = ee.evaluate(emb, ee.load_benchmarks(["rg65"]), n_bootstrap=0)
     assert ev.result("e", "rg65").pairs_total == 65
+
+
+def test_load_model_rebuilds_a_trained_language_model_from_its_folder(tmp_path, toy_corpus):
+    import torch
+
+    data = ee.load_lm_data(toy_corpus)
+    for variant in ("untied", "wt"):
+        with ee.RunDir.create(tmp_path / variant) as run:
+            ee.train_lm(ee.lm_config("tiny", variant, epochs=1), data, run)
+    untied, tied = ee.load_model(tmp_path / "untied"), ee.load_model(tmp_path / "wt")
+    assert untied.trainer == "lm" and untied.epoch == 1 and untied.vocab == data.vocab.words
+    assert tied.tied and tied.model.input_embedding() is tied.model.output_embedding()  # one tensor, as in training
+    assert untied.model.input_embedding() is not untied.model.output_embedding()
+    exported = ee.load_one(tmp_path / "wt", role="tied")
+    assert exported.words == tied.vocab
+    torch.testing.assert_close(tied.model.input_embedding().detach(), torch.from_numpy(exported.vectors))
+    tokens = torch.tensor([[data.vocab.index[w]] for w in ("w1", "w2", "w3")])  # (time, batch)
+    with torch.no_grad():
+        logits, _ = tied.model(tokens, tied.model.init_hidden(1))
+    assert logits.shape[-1] == len(tied.vocab) and torch.isfinite(logits).all()
+
+
+def test_load_model_gives_the_skipgram_matrices_and_refuses_what_it_cannot_rebuild(tmp_path):
+    import pytest
+    import torch
+
+    from embedeval.errors import EmbedevalError
+    from tests.test_skipgram import small
+
+    corpus = ee.resolve_corpus("builtin")
+    with ee.RunDir.create(tmp_path / "sg") as run:
+        ee.train_skipgram(small(backend="torch", tie=True), corpus, run)
+    loaded = ee.load_model(tmp_path / "sg")
+    assert loaded.trainer == "skipgram" and loaded.tied
+    assert loaded.model.input_embedding() is loaded.model.output_embedding()
+    exported = ee.load_one(tmp_path / "sg", role="tied")
+    torch.testing.assert_close(loaded.model.input_embedding().detach(), torch.from_numpy(exported.vectors))
+    with ee.RunDir.create(tmp_path / "gensim") as run:
+        ee.train_skipgram(small(), corpus, run)
+    with pytest.raises(EmbedevalError, match="gensim skip-gram run keeps no torch model"):
+        ee.load_model(tmp_path / "gensim")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EmbedevalError, match="no config.json"):
+        ee.load_model(tmp_path / "empty")

@@ -52,3 +52,54 @@ def test_library_modules_import_neither_the_cli_nor_click():
             continue
         source = path.read_text()
         assert "import click" not in source and "from embedeval.cli" not in source, name
+
+
+# lowest first: a module may import its own layer and the ones below it, never one above (function-level imports
+# count too: a lazy import up a layer is still a dependency up a layer)
+LAYERS = [
+    (
+        "embedeval.version",
+        "embedeval.errors",
+        "embedeval.layout",
+        "embedeval.ranges",
+        "embedeval.lazy",
+        "embedeval.files",
+    ),
+    ("embedeval.data",),
+    ("embedeval.embeddings", "embedeval.rundir"),
+    ("embedeval.evaluate",),
+    ("embedeval.train",),
+    ("embedeval.dynamics",),
+    ("embedeval.report", "embedeval.reproduce", "embedeval.examples", "embedeval.api"),
+    ("embedeval", "embedeval.cli", "embedeval.__main__"),
+]
+
+
+def layer_of(module: str) -> int:
+    """The layer of the longest prefix that names ``module`` (``embedeval`` itself is the top)."""
+    found = [(len(prefix), i) for i, layer in enumerate(LAYERS) for prefix in layer
+             if module == prefix or module.startswith(prefix + ".")]  # fmt: skip
+    assert found, f"{module} is in no layer: add it to LAYERS"
+    return max(found)[1]
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    up = [f"{m} (layer {layer_of(m)}) imports {t} (layer {layer_of(t)})"
+          for m, targets in sorted(import_graph().items()) for t in sorted(targets) if layer_of(t) > layer_of(m)]  # fmt: skip
+    assert not up, "imports up a layer:\n" + "\n".join(up)
+
+
+def test_no_module_imports_a_private_name_of_another_package():
+    """``from embedeval.x import _name`` across packages couples two layers through a name neither promised."""
+    crossing = []
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        package = name.rsplit(".", 1)[0] if path.name != "__init__.py" else name
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("embedeval"):
+                other = node.module if node.module != "embedeval" else "embedeval"
+                other_package = other.rsplit(".", 1)[0] if other.count(".") > 1 else other
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__") and other_package != package:
+                        crossing.append(f"{name}: from {node.module} import {alias.name}")
+    assert not crossing, "private names imported across packages:\n" + "\n".join(sorted(crossing))

@@ -13,13 +13,13 @@ from click.testing import CliRunner
 from embedeval.cli import cli
 from embedeval.data.parallel import from_files, load_parallel, read_pairs
 from embedeval.embeddings.runs import load_run_embeddings
+from embedeval.embeddings.subword import EOS, train_subwords
 from embedeval.errors import EmbedevalError
 from embedeval.rundir import RunDir
 from embedeval.train import nmt
 from embedeval.train.nmt_config import make_config
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import beam_search, greedy, pad_batch
-from embedeval.train.subword import EOS, train_subwords
 from tests.conftest import run_cli
 
 EN = ["a man rides a red bike", "two dogs play in the snow", "a woman sings on a stage", "the child eats an apple",
@@ -295,3 +295,19 @@ def test_track_cli_pairs_untied_and_decoder_tied_translation_runs_on_multi30k(tm
     track = json.loads((tmp_path / "t" / "track.json").read_text())
     assert track["trainer"] == "nmt" and track["untied"]["tie"] == "none" and track["tied"]["tie"] == "decoder"
     assert "de" in track["corpus"]["src"] and (tmp_path / "t" / "tied" / "subword.model").is_file()
+
+
+def test_load_model_rebuilds_a_translation_model_that_translates_as_the_trained_one(tmp_path, pair_files):
+    import embedeval as ee
+
+    cfg = tiny("decoder", epochs=1, max_batches=3, max_eval_sentences=4)
+    data = prepared(pair_files, cfg)
+    with RunDir.create(tmp_path / "run") as run:  # from Python, no save_subwords: the trainer keeps them itself
+        trainer = nmt.NMTTrainer(cfg, data, run)
+        for _ in trainer.steps():
+            pass
+    loaded = ee.load_model(tmp_path / "run")
+    assert loaded.trainer == "nmt" and loaded.tied and loaded.vocab == data.tgt_sp.pieces
+    assert loaded.model.input_embedding() is loaded.model.output_embedding()
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(tensor.cpu(), loaded.model.state_dict()[name]), name

@@ -41,7 +41,7 @@ def average_pieces(emb: Embedding, words: list[str]) -> Embedding:
     import numpy as np
 
     from embedeval.embeddings.formats import read_npz
-    from embedeval.train.subword import Subwords
+    from embedeval.embeddings.subword import Subwords
 
     run_dir = Path(emb.run or "")
     pieces_file = run_dir / SUBWORDS / f"{emb.role}.npz"

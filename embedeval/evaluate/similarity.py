@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-import embedeval
 from embedeval.data.benchmarks import Benchmark
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.evaluate import stats
 from embedeval.layout import SCHEMA
+from embedeval.version import __version__
 
 OOV_POLICIES = ("drop", "zero", "mean")
 
@@ -154,7 +154,7 @@ class SimilarityResult:
     model: str | None
     step: int | None
     undefined_reason: str | None
-    version: str = embedeval.__version__
+    version: str = __version__
 
 
 @dataclass
@@ -217,7 +217,7 @@ class Evaluation:
             "correlations": [asdict(c) for c in self.correlations],
             "oov_words": self.oov_words,
             "settings": self.settings,
-            "version": embedeval.__version__,
+            "version": __version__,
             "schema": SCHEMA,
         }
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-import embedeval
 from embedeval.evaluate.output import (
     write_analogies_csv,
     write_csv,
@@ -18,6 +17,7 @@ from embedeval.evaluate.output import (
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.layout import RESULTS
 from embedeval.report.build import Report
+from embedeval.version import __version__
 
 
 def _fmt_p(p: float | None) -> str:
@@ -46,7 +46,7 @@ def render_html(report: Report) -> str:
         ev=ev,
         settings=ev.settings,
         alpha=report.settings.get("alpha", 0.05),
-        version=embedeval.__version__,
+        version=__version__,
         best=best,
         ci_method=ci_method,
         model_tables=report.model_tables(),

@@ -25,7 +25,7 @@ from embedeval.data.corpus import EOS, UNK, Corpus, Vocab
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write, atomic_write_npz
-from embedeval.layout import CHECKPOINT, EMBEDDINGS, LAST_GOOD, PROJECTION
+from embedeval.layout import CHECKPOINT, EMBEDDINGS, LAST_GOOD, PROJECTION, VOCAB
 from embedeval.rundir import RunDir, model_name
 from embedeval.train import base, distributed
 from embedeval.train.base import (
@@ -347,6 +347,8 @@ class LMTrainer(Interruptible):
             run.publish()  # inputs are good and the model is built: now the run may replace an old one
             if not resume:
                 run.ensure_config(cfg, "lm")
+                if not (run.path / VOCAB).exists():  # a run started from Python: the same folder as the CLI's
+                    data.vocab.save(run.path / VOCAB)
         if model_hook is not None:
             model_hook(model)
         self.epoch, self.batch, self.hidden, self.history = 0, 0, None, []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import string
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,16 @@ import torch.nn.functional as F
 from embedeval.data.corpus import Vocab
 from embedeval.data.parallel import ParallelData
 from embedeval.embeddings.embedding import Embedding
+from embedeval.embeddings.subword import (
+    BOS,
+    EOS,
+    PAD,
+    WORD_START,
+    Subwords,
+    single_piece_view,
+    train_subwords,
+    word_types,
+)
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
@@ -35,7 +44,6 @@ from embedeval.train.lm import cosine_learning_rate
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
-from embedeval.train.subword import BOS, EOS, PAD, WORD_START, Subwords, train_subwords
 
 SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
 CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "batch", "torch_rng", "history")
@@ -220,6 +228,8 @@ class NMTTrainer(Interruptible):
             run.publish()  # inputs are good and the model is built: now the run may replace an old one
             if not resume:
                 run.ensure_config(cfg, "nmt")
+                if not (run.path / (JOINT_MODEL if data.joint else TGT_MODEL)).exists():  # started from Python
+                    save_subwords(data, run)
         if model_hook is not None:
             model_hook(model)
         self.optimizer = make_optimizer(model, cfg)
@@ -441,27 +451,6 @@ def english_side(data: NMTData) -> tuple[str, Subwords]:
     return "src", data.src_sp
 
 
-def word_types(sentences: list[str]) -> list[str]:
-    """The distinct words of raw sentences (split at spaces, surrounding punctuation removed), first seen first."""
-    seen: dict[str, None] = {}
-    for sentence in sentences:
-        for token in sentence.split():
-            word = token.strip(string.punctuation + "«»„“”‘’")
-            if word:
-                seen.setdefault(word, None)
-    return list(seen)
-
-
-def word_view(matrix: np.ndarray, sp: Subwords, words: list[str], keep: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """The words that are one subword piece (a piece marked in ``keep``), with that piece's row."""
-    kept, rows = [], []
-    for word, ids in zip(words, sp.encode(words)):
-        if len(ids) == 1 and ids[0] >= 4 and keep[ids[0]]:
-            kept.append(word)
-            rows.append(ids[0])
-    return kept, matrix[rows]
-
-
 def export_embeddings(model: Seq2Seq, data: NMTData, run: RunDir, cfg: NMTConfig) -> None:
     """``subwords/<role>.npz``: every piece's row; ``embeddings/<role>.npz``: the word view that ``eval`` scores.
 
@@ -494,7 +483,7 @@ def export_embeddings(model: Seq2Seq, data: NMTData, run: RunDir, cfg: NMTConfig
         if sp is not side_sp:
             continue  # this matrix's rows are the other language's pieces: nothing a benchmark can score
         trained = seen_src if role == "source" else (seen_src | seen_tgt if cfg.tie == "all" else seen_tgt)
-        view_words, rows = word_view(matrix, sp, words, seen_side & trained)
+        view_words, rows = single_piece_view(matrix, sp, words, seen_side & trained)
         if not view_words:
             continue
         view = {**meta, "language": lang,

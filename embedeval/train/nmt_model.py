@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from embedeval.embeddings.subword import PAD
 from embedeval.train.base import parameter_counts, tapped
 from embedeval.train.nmt_config import NMTConfig
-from embedeval.train.subword import PAD
 from embedeval.train.transformer_model import sinusoidal
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from embedeval.embeddings.subword import BOS, EOS, PAD
 from embedeval.train.nmt_model import Seq2Seq
-from embedeval.train.subword import BOS, EOS, PAD
 
 
 def pad_batch(seqs: list[list[int]], device: str = "cpu") -> torch.Tensor:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import string
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -92,3 +93,26 @@ class Subwords:
         """How often each piece occurs in ``encoded``."""
         flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int64)
         return np.bincount(flat, minlength=len(self)).astype(np.int64)
+
+
+def word_types(sentences: list[str]) -> list[str]:
+    """The distinct words of raw sentences (split at spaces, surrounding punctuation removed), first seen first."""
+    seen: dict[str, None] = {}
+    for sentence in sentences:
+        for token in sentence.split():
+            word = token.strip(string.punctuation + "«»„“”‘’")
+            if word:
+                seen.setdefault(word, None)
+    return list(seen)
+
+
+def single_piece_view(
+    matrix: np.ndarray, sp: Subwords, words: list[str], keep: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """The words that are one subword piece (a piece marked in ``keep``), with that piece's row."""
+    kept, rows = [], []
+    for word, ids in zip(words, sp.encode(words)):
+        if len(ids) == 1 and ids[0] >= 4 and keep[ids[0]]:
+            kept.append(word)
+            rows.append(ids[0])
+    return kept, matrix[rows]
