@@ -86,21 +86,6 @@ def read_metrics(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     return records, problems
 
 
-def model_name(trainer: str | None, config: dict[str, Any]) -> str:
-    """The one name of a run's model, from its trainer and config (``lstm-wt``, ``transformer-untied``,
-    ``sgns-gensim``, ``sgns-torch-tied`` ...): written into every exported embedding and shown in reports."""
-    if trainer == "lm":
-        return f"{config.get('arch', 'lstm')}-{config.get('variant', '?')}"
-    if trainer == "nmt":
-        return f"nmt-{config.get('tie', '?')}"
-    if trainer == "skipgram":
-        name = f"sgns-{config.get('backend', '?')}"
-        if config.get("model") == "fasttext":
-            name += "-fasttext"
-        return name + ("-tied" if config.get("tie") else "")
-    return "unknown"
-
-
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "embedeval": __version__}
     for name in ("torch", "gensim", "numpy", "scipy"):

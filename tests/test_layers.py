@@ -59,6 +59,7 @@ def test_library_modules_import_neither_the_cli_nor_click():
 LAYERS = [
     (
         "embedeval.version",
+        "embedeval.trainers",
         "embedeval.errors",
         "embedeval.layout",
         "embedeval.ranges",
@@ -68,7 +69,7 @@ LAYERS = [
     ("embedeval.data",),
     ("embedeval.embeddings", "embedeval.rundir"),
     ("embedeval.evaluate",),
-    ("embedeval.train",),
+    ("embedeval.train", "embedeval.testing"),
     ("embedeval.dynamics",),
     ("embedeval.report", "embedeval.reproduce", "embedeval.examples", "embedeval.api"),
     ("embedeval", "embedeval.cli", "embedeval.__main__"),

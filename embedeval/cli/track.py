@@ -14,18 +14,17 @@ from embedeval.ranges import Range, positive_int
 
 console = err_console
 
-# options that mean something for some trainers only: set for another, they are refused rather than ignored
-_FOR = {
-    "corpus": ("lm", "skipgram"),
-    "src": ("nmt",),
-    "tgt": ("nmt",),
-    "arch": ("lm",),
-    "config_name": ("lm", "nmt"),
-    "pair": ("lm",),
-    "max_batches": ("lm", "nmt"),
-    "dim": ("skipgram",),
-    "min_count": ("skipgram",),
-}
+
+def _options_for() -> dict[str, tuple[str, ...]]:
+    """Options that mean something for some trainers only (each family lists its own in the registry): set for
+    another, they are refused rather than ignored."""
+    from embedeval import trainers
+
+    found: dict[str, tuple[str, ...]] = {}
+    for spec in trainers.specs():
+        for option in spec.track_options:
+            found[option] = (*found.get(option, ()), spec.name)
+    return found
 
 
 def _refuse_options_for_other_trainers(trainer: str) -> None:
@@ -33,7 +32,7 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
 
     ctx = click.get_current_context()
     for param in ctx.command.params:
-        trainers = _FOR.get(param.name or "")
+        trainers = _options_for().get(param.name or "")
         if (
             trainers
             and trainer not in trainers

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from embedeval import trainers
 from embedeval.data.registry import load_benchmarks
 from embedeval.dynamics.buckets import frequency_buckets
 from embedeval.dynamics.gradients import GradientSplit
@@ -33,11 +34,9 @@ from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
 from embedeval.dynamics.records import DYNAMICS, append_record, truncate_after
 from embedeval.errors import EmbedevalError
 from embedeval.files import OutputDir, WriteError, atomic_write_json, atomic_write_npz, atomic_write_text
-from embedeval.layout import PREVIOUS, SCHEMA, SUMMARY, TRACK, VOCAB
+from embedeval.layout import PREVIOUS, SCHEMA, SUMMARY, TRACK
 from embedeval.rundir import RunDir, package_versions
 from embedeval.train.base import StopOnSignal
-from embedeval.train.lm import LMTrainer
-from embedeval.train.skipgram import TorchSGNS
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -289,57 +288,36 @@ def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
     return {"U": enc, "V": model.output_embedding().detach().cpu().numpy()}
 
 
-def _lm_where(trainer: Any, final: bool) -> dict[str, Any]:
-    """A record's position fields for a language or translation model: the epoch as a fraction, and the lr."""
-    if final:
-        return {"epoch": float(trainer.epoch), "lr": trainer.lr()}
-    return {"epoch": trainer.epoch + trainer.batch / trainer.n_batches, "lr": trainer.lr()}
-
-
 @dataclass
 class PairKind:
-    """What the lockstep loop needs to know of a trainer (language model, translation model, torch SGNS): its name
-    in config.json, how to build one, which vocabulary rows the records follow, how its gradient tap is made and
-    how a record names its position. The loop itself has no trainer-specific branch."""
+    """What the lockstep loop and the single-run tracker ask of a trainer, all of it found through the registry
+    (:mod:`embedeval.trainers`) and the trainer's own methods: the loop has no trainer-specific branch."""
 
-    trainer: str
+    trainer: str  # its name in config.json
     make: Callable[..., Any]  # (cfg, data, run, resume, model_hook) -> a trainer with steps() / interrupt()
-    vocab: Callable[[Any], tuple[list[str], np.ndarray]]  # a built trainer -> (words, counts)
-    write_inputs: Callable[[RunDir], None]  # what a fresh run folder holds before training (vocabulary, subwords)
-    tap: Callable[[GradientSplit], Any] = GradTap  # hung on model.grad_hook on sampled steps
     grad_default: int = 4  # gradient split on every n-th step unless --grad-every
-    total_steps: Callable[[Any], int] = lambda trainer: trainer.total_steps
-    where: Callable[[Any, bool], dict[str, Any]] = _lm_where  # (trainer, final) -> position fields of a record
-    start: Callable[[Any], dict[str, Any]] = lambda trainer: {"epoch": 0}  # fields of the step-0 record
+    tap: Callable[[GradientSplit], Any] = GradTap  # hung on model.grad_hook on sampled steps
+
+    @staticmethod
+    def vocab(trainer: Any) -> tuple[list[str], np.ndarray]:
+        return trainer.tracked_vocabulary()
+
+    @staticmethod
+    def total_steps(trainer: Any) -> int:
+        return trainer.total_steps
+
+    @staticmethod
+    def where(trainer: Any, final: bool) -> dict[str, Any]:
+        return trainer.record_position(final)
+
+    @staticmethod
+    def start(trainer: Any) -> dict[str, Any]:
+        return trainer.start_position()
 
 
-def _lm_kind(data: Any) -> PairKind:
-    return PairKind(
-        "lm", LMTrainer, lambda _: (data.vocab.words, data.vocab.counts), lambda run: data.vocab.save(run.path / VOCAB)
-    )
-
-
-def _nmt_kind(data: Any) -> PairKind:
-    from embedeval.train.nmt import NMTTrainer, save_subwords, subword_vocab
-
-    vocab = subword_vocab(data)  # the target pieces: the decoder's rows
-    return PairKind("nmt", NMTTrainer, lambda _: (vocab.words, vocab.counts), lambda run: save_subwords(data, run))
-
-
-def _sgns_kind() -> PairKind:
-    return PairKind(
-        "skipgram",
-        TorchSGNS,
-        lambda trainer: (trainer.vocab.words, trainer.vocab.counts),
-        lambda run: None,  # the trainer writes its vocabulary once it has counted the corpus
-        grad_default=25,
-        where=lambda trainer, final: {"epoch": trainer.epoch, "lr": trainer.lr()},
-        start=lambda trainer: {"epoch": 0, "lr": trainer.lr()},
-    )
-
-
-def _kind(trainer: str, data: Any) -> PairKind:
-    return {"lm": _lm_kind, "nmt": _nmt_kind, "skipgram": lambda _: _sgns_kind()}[trainer](data)
+def _kind(trainer: str) -> PairKind:
+    cls = trainers.get(trainer).trainer_class()
+    return PairKind(trainer, cls, getattr(cls, "GRAD_EVERY", 4))
 
 
 def track_lm(
@@ -359,7 +337,7 @@ def track_lm(
     tcfg = tcfg or TrackConfig()
     check_pair(untied_cfg, tied_cfg, ("variant",))
     with prepare_out(out, overwrite, resume, corpus) as claim:
-        return _track_pair(_lm_kind(data), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(_kind("lm"), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
 def track_nmt(
@@ -381,7 +359,7 @@ def track_nmt(
     if tied_cfg.tie != "decoder":
         raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
     with prepare_out(out, overwrite, resume, corpus) as claim:
-        return _track_pair(_nmt_kind(data), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(_kind("nmt"), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
 def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
@@ -389,8 +367,7 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
     runs = {}
     for name, cfg in (("untied", untied_cfg), ("tied", tied_cfg)):
         run = RunDir(name, parent=claim) if resume else RunDir.inside(claim, name)
-        if not resume:  # (on resume, each trainer checks its settings against config.json)
-            kind.write_inputs(run)
+        if not resume:  # (on resume, each trainer checks its settings against config.json; it writes its inputs)
             run.write_config(cfg, kind.trainer, corpus or {}, argv or [])
         runs[name] = run
     initial: dict[str, dict[str, np.ndarray]] = {}
@@ -496,7 +473,7 @@ def track_skipgram(
     check_pair(untied_cfg, tied_cfg, ("tie",))
     with prepare_out(out, overwrite, resume, corpus.describe()) as claim:
         return _track_pair(
-            _sgns_kind(), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
+            _kind("skipgram"), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
         )
 
 
@@ -509,7 +486,7 @@ class RunTracker:
     process of a data-parallel job has one (they average the sampled gradients); only rank 0 records."""
 
     def __init__(self, trainer: str, run: RunDir, data: Any, cfg: Any, tied: bool, tcfg: TrackConfig | None = None):
-        self.kind, self.run, self.cfg, self.tied = _kind(trainer, data), run, cfg, tied
+        self.kind, self.run, self.cfg, self.tied = _kind(trainer), run, cfg, tied
         self.tcfg = tcfg or TrackConfig(geometry=False)
         self.tap = GradTap()  # deferred: flushed after each step
         self.initial: dict[str, np.ndarray] = {}

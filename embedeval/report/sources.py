@@ -11,7 +11,8 @@ from embedeval.data.datadir import sha256_file
 from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
-from embedeval.rundir import checked_summary, model_name, read_metrics, read_run_file
+from embedeval.rundir import checked_summary, read_metrics, read_run_file
+from embedeval.trainers import model_name
 
 _HASH_LIMIT = 256 << 20  # larger embedding files are not hashed (say so instead of waiting minutes)
 
@@ -39,8 +40,19 @@ class RunInfo:
     side: str | None = None  # "untied" or "tied" within a track directory
 
     @property
+    def spec(self) -> Any:
+        """The registered family of this run (None for a trainer this version does not know)."""
+        from embedeval import trainers
+
+        return trainers.get(self.trainer) if self.trainer in trainers.names() else None
+
+    @property
     def is_lm(self) -> bool:
-        return self.trainer == "lm"
+        return self.spec is not None and self.spec.language_model
+
+    @property
+    def is_translation(self) -> bool:
+        return self.spec is not None and self.spec.translation
 
 
 @dataclass

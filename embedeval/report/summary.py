@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedeval import trainers
+
 ROLE_WORDS = {
     "input": "input (U)",
     "output": "output (V)",
@@ -202,15 +204,9 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
     n, wins, sig_v, sig_u = tally["benchmarks"], tally["higher"], tally["better"], tally["worse"]
     if n == 0:
         return []
-    is_lm = table["model"].startswith(("lstm", "transformer"))
-    kind = "language model" if is_lm else "model"
-    claim = (
-        "P&W find the output embedding better in (LSTM) language models"
-        if is_lm
-        else "P&W find the output embedding slightly worse than the input in skip-gram"
-        if table["model"].startswith("sgns")
-        else ""
-    )
+    spec = trainers.for_model(table["model"])
+    kind = "language model" if spec is not None and spec.language_model else "model"
+    claim = spec.output_vs_input if spec is not None else ""
     if sig_v == 0 and sig_u == 0:
         text = (
             f"In {table['group']} ({kind} {table['model']}), V and U do not differ significantly on any of the {n} "
@@ -223,11 +219,6 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
             f"nominally higher on {wins})."
         )
     return [text + (f" For comparison, {claim}." if claim else "")]
-
-
-_TIE_FIELDS = ("variant", "tie", "pr_bias")
-# a tied LM variant -> the untied variant it is the tied form of
-_LM_PAIRS = {"wt": "untied", "re": "untied", "wt+pr": "pr", "real": "al"}
 
 
 def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
@@ -248,12 +239,11 @@ def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
                 continue
             same_corpus = untied.corpus.get("sha256") == tied.corpus.get("sha256")
             # settings both configs hold (a field added in a later version is absent from older runs' configs)
-            common = (set(tied.config) & set(untied.config)) - set(_TIE_FIELDS)
+            ties = trainers.get(tied.trainer).tie_fields if tied.trainer in trainers.names() else ()
+            common = (set(tied.config) & set(untied.config)) - set(ties)
             rest = {k: tied.config[k] for k in common}
             rest_u = {k: untied.config[k] for k in common}
-            variants_match = tied.trainer != "lm" or _LM_PAIRS.get(tied.config.get("variant")) == untied.config.get(
-                "variant"
-            )
+            variants_match = trainers.is_untied_partner(tied.trainer, tied.config, untied.config)
             if same_corpus and rest == rest_u and variants_match:
                 pairs.append((f"{untied.name} / {tied.name}", tied, untied))
                 break
@@ -327,7 +317,7 @@ def _dynamics(report: Any) -> list[str]:
             if sv > su
             else ("closer to U (input)")
         )
-        if row["trainer"] != "lm":
+        if row["trainer"] not in trainers.names() or not trainers.get(row["trainer"]).language_model:
             agrees = " (P&W's claim that S follows V concerns language models)"
         elif abs(sv - su) < 0.02:
             agrees = ", where P&W find S closer to V"

@@ -72,7 +72,7 @@ def translation_rows(runs: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
 
     rows, notes = [], []
     for run in runs:
-        if run.trainer != "nmt":
+        if not run.is_translation:
             continue
         s = run.summary
         row = {

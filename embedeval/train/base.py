@@ -251,7 +251,19 @@ def adamw(
 
 class Interruptible:
     """``interrupt()`` for a trainer that has ``checkpoint()``, ``run``, ``epoch``, ``batch`` and (under DDP) ``world``:
-    every process checkpoints (they gather their state), rank 0 marks the run incomplete."""
+    every process checkpoints (they gather their state), rank 0 marks the run incomplete. Also what the dynamics
+    tracker asks of a trainer that walks fixed batches (``n_batches``, ``lr()``): where a record sits."""
+
+    GRAD_EVERY = 4  # the tracker splits the gradient on every n-th step unless told otherwise
+
+    def record_position(self, final: bool) -> dict[str, Any]:
+        """A record's position fields: the epoch as a fraction, and the lr."""
+        if final:
+            return {"epoch": float(self.epoch), "lr": self.lr()}  # type: ignore[attr-defined]
+        return {"epoch": self.epoch + self.batch / self.n_batches, "lr": self.lr()}  # type: ignore[attr-defined]
+
+    def start_position(self) -> dict[str, Any]:
+        return {"epoch": 0}
 
     def interrupt(self, reason: str) -> None:
         """Checkpoint where the run stands and mark it incomplete (continue with ``--resume``)."""
@@ -288,19 +300,11 @@ class OwnRandomState:
                 torch.cuda.set_rng_state(outer_cuda)
 
 
-# trainer name (config.json "trainer") -> "module:class"
-TRAINERS = {
-    "lm": "embedeval.train.lm:LMTrainer",
-    "nmt": "embedeval.train.nmt:NMTTrainer",
-    "skipgram": "embedeval.train.skipgram:TorchSGNS",
-}
-
-
 def trainer_class(name: str) -> type:
-    import importlib
+    """The trainer class registered as ``name`` (config.json's "trainer"; see :mod:`embedeval.trainers`)."""
+    from embedeval import trainers
 
-    module, _, cls = TRAINERS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return trainers.get(name).trainer_class()
 
 
 def train(

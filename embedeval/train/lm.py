@@ -26,7 +26,7 @@ from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write, atomic_write_npz
 from embedeval.layout import CHECKPOINT, EMBEDDINGS, LAST_GOOD, PROJECTION, VOCAB
-from embedeval.rundir import RunDir, model_name
+from embedeval.rundir import RunDir
 from embedeval.train import base, distributed
 from embedeval.train.base import (
     Interruptible,
@@ -39,6 +39,7 @@ from embedeval.train.base import (
 )
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
+from embedeval.trainers import model_name
 
 
 @dataclass
@@ -412,6 +413,10 @@ class LMTrainer(Interruptible):
     def ckpt_path(self) -> Path:
         return self.run.path / CHECKPOINT  # the run's folder moves once, from staging into place (publish)
 
+    def tracked_vocabulary(self) -> tuple[list[str], Any]:
+        """The rows the dynamics records follow, with their training counts."""
+        return self.data.vocab.words, self.data.vocab.counts
+
     def lr(self) -> float:
         if self.cfg.schedule == "cosine":
             return cosine_learning_rate(self.cfg, self.step, self.total_steps)
@@ -593,3 +598,21 @@ def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConf
         if model.projection.bias is not None:
             proj["bias"] = model.projection.bias.detach().cpu().numpy()
         atomic_write_npz(run.path / PROJECTION, proj)
+
+
+def tiny_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
+    """The check suite's setup (embedeval.testing): an untied and a tied tiny LSTM, two short epochs."""
+    return _tiny_pair("tiny", corpus)
+
+
+def tiny_transformer_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
+    """The same for the Transformer."""
+    return _tiny_pair("tf-tiny", corpus)
+
+
+def _tiny_pair(config: str, corpus: Any) -> tuple[dict[bool, LMConfig], LMData]:
+    from embedeval.train.lm_config import make_config
+
+    cfgs = {tied: make_config(config, variant, threads=1, max_batches=4, epochs=2)
+            for tied, variant in ((False, "untied"), (True, "wt"))}  # fmt: skip
+    return cfgs, load_lm_data(corpus)

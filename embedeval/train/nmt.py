@@ -37,13 +37,14 @@ from embedeval.embeddings.subword import (
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write, atomic_write_text
 from embedeval.layout import CHECKPOINT, SUBWORDS
-from embedeval.rundir import RunDir, model_name
+from embedeval.rundir import RunDir
 from embedeval.train import base, distributed
 from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, check_finite_epoch, nll_to_ppl, train
 from embedeval.train.lm import cosine_learning_rate
 from embedeval.train.nmt_config import NMTConfig, validate
 from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
+from embedeval.trainers import model_name
 
 SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
 CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "batch", "torch_rng", "history")
@@ -250,6 +251,11 @@ class NMTTrainer(Interruptible):
     @property
     def ckpt_path(self) -> Path:
         return self.run.path / CHECKPOINT
+
+    def tracked_vocabulary(self) -> tuple[list[str], Any]:
+        """The rows the dynamics records follow: the target pieces (the decoder's rows), shown as words."""
+        vocab = subword_vocab(self.data)
+        return vocab.words, vocab.counts
 
     def lr(self) -> float:
         return learning_rate(self.cfg, self.step, self.total_steps)
@@ -498,3 +504,19 @@ def subword_vocab(data: NMTData) -> Vocab:
     shown = [p if i < 4 else (p[1:] if p.startswith(WORD_START) and len(p) > 1 else "##" + p)
              for i, p in enumerate(data.tgt_sp.pieces)]  # fmt: skip
     return Vocab(shown, data.tgt_sp.counts(data.tgt["train"]))
+
+
+def tiny_setup(corpus: Any, folder: Path) -> tuple[dict[bool, NMTConfig], NMTData]:
+    """The check suite's setup (embedeval.testing): a tiny translation pair (tie none, tie decoder) on 120 sentence
+    pairs written into ``folder``, with dropout so that the checks see the random streams too."""
+    from embedeval.data.parallel import from_files, load_parallel
+    from embedeval.train.nmt_config import make_config
+
+    src, tgt = Path(folder) / "s.en", Path(folder) / "s.de"
+    src.write_text("".join(f"a man walks his dog number {i % 7}\n" for i in range(120)), encoding="utf-8")
+    tgt.write_text("".join(f"ein mann führt seinen hund nummer {i % 7}\n" for i in range(120)), encoding="utf-8")
+    text = load_parallel(from_files("en", "de", (str(src), str(tgt))))
+    cfgs = {tied: make_config("nmt-tiny", tie, threads=1, vocab_size=50, max_batches=4, epochs=2, dropout=0.1,
+                              max_eval_sentences=3) for tied, tie in ((False, "none"), (True, "decoder"))}  # fmt: skip
+    src_sp, tgt_sp = build_subwords(text, cfgs[False])
+    return cfgs, encode_data(text, src_sp, tgt_sp, "en", "de")

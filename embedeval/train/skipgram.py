@@ -32,12 +32,14 @@ from embedeval.embeddings.embedding import Embedding
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write
 from embedeval.layout import CHECKPOINT, VOCAB
-from embedeval.rundir import RunDir, model_name
+from embedeval.rundir import RunDir
 from embedeval.train.base import GradHook, StepHooks, load_checkpoint, train
 from embedeval.train.skipgram_config import MAX_SENTENCE, SkipGramConfig
+from embedeval.trainers import model_name
 
 
 def _not_finite(epoch: int, run: RunDir) -> EmbedevalError:
+    run.summary("incomplete", error=f"vectors NaN or infinite in epoch {epoch}")
     return EmbedevalError(
         f"the vectors became NaN or infinite in epoch {epoch}: stopped; the embeddings of the last good epoch are "
         "kept (lower --alpha)",
@@ -319,6 +321,17 @@ class TorchSGNS:
         kept = float((self.keep[self.ids]).sum())
         return int(self.cfg.epochs * kept / self.cfg.batch_size)
 
+    GRAD_EVERY = 25  # thousands of small updates per epoch: the tracker splits every 25th
+
+    def tracked_vocabulary(self) -> tuple[list[str], np.ndarray]:
+        return self.vocab.words, self.vocab.counts
+
+    def record_position(self, final: bool) -> dict[str, Any]:
+        return {"epoch": self.epoch, "lr": self.lr()}
+
+    def start_position(self) -> dict[str, Any]:
+        return {"epoch": 0, "lr": self.lr()}
+
     def lr(self) -> float:
         """The step size of the last update (word2vec's linear decay from alpha to min_alpha)."""
         return self._lr
@@ -494,3 +507,10 @@ def export_torch(u: torch.Tensor, v: torch.Tensor, vocab: Vocab, run: RunDir, cf
     else:
         run.save_embedding("input", Embedding(vocab.words, u.numpy(), role="input", model=name))
         run.save_embedding("output", Embedding(vocab.words, v.numpy(), role="output", model=name))
+
+
+def tiny_setup(corpus: Corpus, folder: Path) -> tuple[dict[bool, SkipGramConfig], Corpus]:
+    """The check suite's setup (embedeval.testing): the torch backend untied and tied, width 8, two epochs."""
+    cfgs = {tie: SkipGramConfig(backend="torch", dim=8, epochs=2, min_count=1, workers=1, batch_size=64, tie=tie)
+            for tie in (False, True)}  # fmt: skip
+    return cfgs, corpus
