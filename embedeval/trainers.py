@@ -104,7 +104,9 @@ LM_TIED_PARTNER = {"wt": "untied", "re": "untied", "wt+pr": "pr", "real": "al"}
 
 
 def _lm_name(config: dict[str, Any]) -> str:
-    return f"{config.get('arch', 'lstm')}-{config.get('variant', '?')}"
+    arch = config.get("arch", "lstm")
+    softmax = f"{config.get('bilm_softmax', 'shared')}-" if arch == "bilstm" else ""  # the biLM names its softmax
+    return f"{arch}-{softmax}{config.get('variant', '?')}"
 
 
 def _sgns_name(config: dict[str, Any]) -> str:
@@ -124,11 +126,15 @@ register(
         untied_partner=lambda c: (
             {"variant": LM_TIED_PARTNER[c["variant"]]} if c.get("variant") in LM_TIED_PARTNER else None
         ),
-        tiny=(("lstm", "embedeval.train.lm:tiny_setup"), ("transformer", "embedeval.train.lm:tiny_transformer_setup")),
+        tiny=(
+            ("lstm", "embedeval.train.lm:tiny_setup"),
+            ("transformer", "embedeval.train.lm:tiny_transformer_setup"),
+            ("bilstm", "embedeval.train.lm:tiny_bilm_setup"),
+        ),
         language_model=True,
         output_vs_input="P&W find the output embedding better in (LSTM) language models",
         track_options=("corpus", "arch", "config_name", "pair", "max_batches"),
-        model_prefixes=("lstm", "transformer"),
+        model_prefixes=("lstm", "transformer", "bilstm"),
     )
 )
 register(

@@ -27,7 +27,15 @@ console = err_console
     "--arch",
     type=click.Choice(ARCHS),
     default=None,
-    help="lstm (default) or transformer (decoder-only, pre-LayerNorm, AdamW + cosine; default config tf-small).",
+    help="lstm (default); transformer (decoder-only, pre-LayerNorm, AdamW + cosine; default config tf-small); "
+    "bilstm (ELMo-style biLM: forward and backward LSTMs over one input embedding; default config bilm-small).",
+)
+@click.option(
+    "--bilm-softmax",
+    type=click.Choice(["shared", "separate"]),
+    default=None,
+    help="bilstm: one softmax for both directions (ELMo; the default) or one per direction. With --variant wt the "
+    "shared softmax is the input embedding too.",
 )
 @click.option(
     "--config",

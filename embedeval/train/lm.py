@@ -105,6 +105,10 @@ def lm_cost(
     model: EmbeddingLM, cfg: LMConfig, x: torch.Tensor, y: torch.Tensor, hidden: list
 ) -> tuple[torch.Tensor, torch.Tensor, list]:
     """(cost to minimise, summed cross-entropy, new hidden). Cost = CE summed over time / batch (+ terms)."""
+    scale = x.size(1) if cfg.loss == "sum-over-time" else y.numel()
+    if getattr(model, "bidirectional", False):  # a biLM: both directions' cross-entropy; the forward one reported
+        forward, backward, hidden = model.bidirectional_nll(x, y, hidden)
+        return (forward + backward) / scale, forward.detach(), hidden
     features, hidden = model.features(x, hidden)
     if cfg.augmented_loss:
         # the augmented loss needs the bias-free logits too: one output matmul serves both (it is the costliest op)
@@ -115,7 +119,6 @@ def lm_cost(
     ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
     # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers); every
     # added term is put on the same scale
-    scale = x.size(1) if cfg.loss == "sum-over-time" else y.numel()
     cost = ce_sum / scale
     if cfg.augmented_loss:
         # Inan et al.: KL(y~ || softmax(W h / tau)), y~ = softmax(U[target] U^T / tau), bias-free logits
@@ -529,6 +532,12 @@ class LMTrainer(Interruptible):
         interval = ppl_interval(test_blocks)
         if interval is not None:
             self.summary["test_ppl_ci"] = list(interval)
+        if getattr(model, "bidirectional", False):  # a biLM: each direction's perplexity (valid/test above: forward)
+            window = max(cfg.bptt, 100)
+            self.summary["direction_ppl"] = {
+                split: model.direction_perplexities(ids, window, cfg.max_eval_tokens)
+                for split, ids in (("valid", self.data.valid), ("test", self.data.test))
+            }
         if self.data.held_out:
             self.summary["held_out"] = self.data.held_out
         if self.world.distributed:
@@ -608,6 +617,11 @@ def tiny_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]
 def tiny_transformer_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
     """The same for the Transformer."""
     return _tiny_pair("tf-tiny", corpus)
+
+
+def tiny_bilm_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
+    """The same for the ELMo-style biLM (one softmax for both directions, untied and tied to the input)."""
+    return _tiny_pair("bilm-tiny", corpus)
 
 
 def _tiny_pair(config: str, corpus: Any) -> tuple[dict[bool, LMConfig], LMData]:

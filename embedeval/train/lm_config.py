@@ -44,8 +44,9 @@ LM_RANGES = {
     "beta2": Range(float, 0, 1, low_open=True, high_open=True),
 }
 
-ARCHS = ("lstm", "transformer")
+ARCHS = ("lstm", "transformer", "bilstm")
 TRANSFORMER_VARIANTS = ("untied", "wt", "re")
+BILM_VARIANTS = ("untied", "wt")  # with bilm_softmax shared, wt makes the one softmax the input embedding too
 
 
 @dataclass
@@ -86,7 +87,7 @@ class LMConfig:
     eval_batch_size: int = 1  # valid/test carry the state over the whole split
     max_eval_tokens: int | None = None  # evaluate on the first tokens of valid/test only (--dry-run)
     # --- architecture and optimiser (the LSTM keeps Zaremba's SGD; the Transformer uses AdamW + cosine)
-    arch: str = "lstm"  # lstm | transformer
+    arch: str = "lstm"  # lstm | transformer | bilstm (ELMo-style, embedeval.train.bilm_model)
     heads: int = 4  # Transformer attention heads
     ff_mult: int = 4  # Transformer MLP width = ff_mult * hidden
     positions: str = "learned"  # learned | sinusoidal (Transformer)
@@ -98,6 +99,7 @@ class LMConfig:
     beta2: float = 0.99  # AdamW
     schedule: str = "zaremba"  # zaremba (per epoch, lr_decay after max_epoch) | cosine (per step, after warmup)
     loss: str = "sum-over-time"  # Zaremba's cost (summed over bptt, averaged over the batch) | mean (per token)
+    bilm_softmax: str = "shared"  # bilstm: one softmax for both directions (ELMo) | separate (one per direction)
 
     @property
     def embedding_size(self) -> int:
@@ -122,6 +124,7 @@ class LMConfig:
     def unused_fields(self) -> tuple[str, ...]:
         """Fields this variant never reads: a resume may differ in them (a default changed since the run began)."""
         unused = () if self.augmented_loss else ("al_tau", "al_gamma", "al_target_grad")
+        unused += () if self.arch == "bilstm" else ("bilm_softmax",)
         return unused + (() if self.projection else ("pr_lambda", "pr_bias", "pr_lr_scale"))
 
 
@@ -162,6 +165,9 @@ CONFIGS_TF = {
 CONFIGS["demo"] = dict(CONFIGS["small"], hidden=64, layers=1, bptt=20, epochs=6, max_epoch=2, batch_size=20)
 CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, max_epoch=1, batch_size=8)
 CONFIGS.update(CONFIGS_TF)
+# ELMo-style biLM (arch bilstm) at P&W's small size, no dropout, and a tiny one for tests
+CONFIGS["bilm-small"] = dict(CONFIGS["pw-small"], arch="bilstm")
+CONFIGS["bilm-tiny"] = dict(CONFIGS["tiny"], arch="bilstm")
 VARIANTS = ("untied", "wt", "pr", "wt+pr", "re", "al", "real")
 
 
@@ -169,7 +175,7 @@ def config_for(name: str | None, arch: str | None) -> str:
     """The config to use: the one named, else the default of the architecture (pw-small, tf-small)."""
     if name is not None:
         return name
-    return "tf-small" if arch == "transformer" else "pw-small"
+    return {"transformer": "tf-small", "bilstm": "bilm-small"}.get(arch or "lstm", "pw-small")
 
 
 def make_config(name: str, variant: str = "untied", **overrides: object) -> LMConfig:
@@ -180,9 +186,11 @@ def make_config(name: str, variant: str = "untied", **overrides: object) -> LMCo
     values = dict(CONFIGS[name], variant=variant)
     arch = overrides.get("arch")
     if arch is not None and arch != values.get("arch", "lstm"):
-        suggestion = "tf-tiny, tf-small or tf-base" if arch == "transformer" else "pw-small, small, medium or large"
+        suggestion = {"transformer": "tf-tiny, tf-small or tf-base", "bilstm": "bilm-tiny or bilm-small"}.get(
+            arch, "pw-small, small, medium or large"
+        )
         raise EmbedevalError(
-            f"config {name} is not {'an LSTM' if arch == 'lstm' else 'a Transformer'} config; for --arch {arch} use --config {suggestion}"
+            f"config {name} is not an --arch {arch} config; for --arch {arch} use --config {suggestion}"
         )
     known = {f.name for f in dataclasses.fields(LMConfig)}
     for key, value in overrides.items():
@@ -218,6 +226,18 @@ def validate(cfg: LMConfig) -> None:
             raise EmbedevalError(f"--hidden {cfg.hidden} is not divisible by --heads {cfg.heads}: change either")
         if cfg.variational:
             raise EmbedevalError("--variational (locked dropout) is for the LSTM")
+    if cfg.arch == "bilstm":
+        if cfg.variant not in BILM_VARIANTS:
+            raise EmbedevalError(f"variant {cfg.variant} is not for the biLM; it has {', '.join(BILM_VARIANTS)}")
+        if cfg.bilm_softmax not in ("shared", "separate"):
+            raise EmbedevalError(f"--bilm-softmax {cfg.bilm_softmax!r}: must be shared or separate")
+        if cfg.tied and cfg.bilm_softmax != "shared":
+            raise EmbedevalError(
+                "variant wt ties the biLM's softmax to its input embedding, which needs one softmax for both "
+                "directions: use --bilm-softmax shared"
+            )
+        if cfg.variational:
+            raise EmbedevalError("--variational (locked dropout) is for the one-directional LSTM")
     if cfg.tied and not cfg.projection and cfg.embedding_size != cfg.hidden:
         raise EmbedevalError(
             f"variant {cfg.variant} ties U and V, which needs the embedding size ({cfg.embedding_size}) to equal "

@@ -143,6 +143,7 @@ def strip_compile_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
 MODELS = {
     "lstm": "embedeval.train.lm_model:RNNLM",
     "transformer": "embedeval.train.transformer_model:TransformerLM",
+    "bilstm": "embedeval.train.bilm_model:BiLSTMLM",
 }
 
 

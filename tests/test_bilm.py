@@ -1,0 +1,78 @@
+"""The ELMo-style biLM (arch bilstm): each direction sees only its own side, the softmax is shared, separate or tied
+as asked, and a run reports both directions' perplexities."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from embedeval.errors import EmbedevalError
+from embedeval.train.bilm_model import BiLSTMLM
+from embedeval.train.lm_config import make_config
+from tests.conftest import run_cli
+
+
+def bilm(variant="untied", **kw):
+    return BiLSTMLM(30, make_config("bilm-tiny", variant, **kw)).eval()
+
+
+def test_each_direction_sees_only_its_own_side_of_the_text():
+    torch.manual_seed(0)
+    model = bilm()
+    tokens = torch.randint(0, 30, (8, 2))
+    changed = tokens.clone()
+    changed[5] = (changed[5] + 1) % 30  # change the token at position 5
+    u = model.input_embedding()
+    fwd_a, _ = model._forward_direction(tokens, model.init_hidden(2), u)
+    fwd_b, _ = model._forward_direction(changed, model.init_hidden(2), u)
+    bwd_a, bwd_b = model._backward_direction(tokens, u), model._backward_direction(changed, u)
+    assert torch.equal(fwd_a[:5], fwd_b[:5]) and not torch.equal(fwd_a[5], fwd_b[5])  # left to right
+    assert torch.equal(bwd_a[6:], bwd_b[6:]) and not torch.equal(bwd_a[5], bwd_b[5])  # right to left
+
+
+def test_the_softmax_is_shared_separate_or_tied_as_asked():
+    separate, shared, tied = bilm(bilm_softmax="separate"), bilm(), bilm("wt")
+    assert separate.decoder_bwd is not separate.decoder
+    assert shared.decoder_bwd is shared.decoder and shared.output_embedding() is not shared.input_embedding()
+    assert tied.output_embedding() is tied.input_embedding()  # V = U = S
+    counts = [m.parameter_counts()["unique_parameters"] for m in (separate, shared, tied)]
+    v_size = 30 * 32
+    assert counts[0] - counts[1] == v_size + 30 and counts[1] - counts[2] == v_size  # a softmax (+ its bias) each
+
+
+def test_tying_the_softmax_to_the_input_needs_one_softmax():
+    with pytest.raises(EmbedevalError, match="--bilm-softmax shared"):
+        make_config("bilm-tiny", "wt", bilm_softmax="separate")
+    with pytest.raises(EmbedevalError, match="not for the biLM"):
+        make_config("bilm-tiny", "wt+pr")
+
+
+def test_the_backward_loss_is_the_forward_loss_of_the_reversed_text_when_the_directions_swap():
+    """Swapping the two stacks and reversing the text turns one direction's cross-entropy into the other's."""
+    torch.manual_seed(1)
+    model = bilm(bilm_softmax="shared")
+    text = torch.randint(0, 30, (9, 1))
+    x, y = text[:-1], text[1:]
+    _, backward, _ = model.bidirectional_nll(x, y, model.init_hidden(1))
+    model.forward_rnn, model.backward_rnn = model.backward_rnn, model.forward_rnn
+    reversed_text = text.flip(0)
+    forward, _, _ = model.bidirectional_nll(reversed_text[:-1], reversed_text[1:], model.init_hidden(1))
+    torch.testing.assert_close(forward, backward)
+
+
+def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
+    out = tmp_path / "bilm"
+    code, _, err = run_cli("train", "lm", "--arch", "bilstm", "--config", "bilm-tiny", "--corpus",
+                           str(toy_corpus.path().parent), "--out", str(out), "--threads", "1")  # fmt: skip
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    directions = summary["direction_ppl"]
+    assert set(directions) == {"valid", "test"} and all(set(d) == {"forward", "backward"} for d in directions.values())
+    assert directions["valid"]["forward"] == pytest.approx(summary["valid_ppl"], rel=1e-4)  # the trainer's number
+    assert 1 < directions["test"]["backward"] < 40  # a 40-word corpus: better than chance
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["arch"] == "bilstm" and config["bilm_softmax"] == "shared"
+    roles = {p.stem for p in (out / "embeddings").glob("*.npz")}
+    assert {"input", "output"} <= roles
