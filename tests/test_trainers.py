@@ -49,3 +49,21 @@ def test_a_tracked_run_equals_the_same_run_trained_alone(toy_corpus, tmp_path):
     a = torch.load(tmp_path / "track" / "untied" / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "alone" / "checkpoint.pt", weights_only=True)["model"]
     assert cfgs[False].dropout > 0 and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_non_finite_loss_guard_stops_before_the_step_and_says_where(tmp_path):
+    """The one guard the language and translation trainers run before backward()."""
+    import json
+    import math
+    from types import SimpleNamespace
+
+    from embedeval.errors import EmbedevalError
+    from embedeval.train.base import check_finite_loss
+
+    run = RunDir.create(tmp_path / "run")
+    trainer = SimpleNamespace(run=run, epoch=2, batch=17)
+    check_finite_loss(torch.tensor(3.5), trainer, "lower --lr")  # a finite loss passes
+    with pytest.raises(EmbedevalError, match=r"loss became nan at epoch 3, batch 17: stopped.*\(lower --lr\)"):
+        check_finite_loss(torch.tensor(math.nan), trainer, "lower --lr")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "incomplete" and "epoch 3, batch 17" in summary["error"]

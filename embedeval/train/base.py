@@ -70,6 +70,23 @@ def check_finite_epoch(
         )
 
 
+def check_finite_loss(cost: torch.Tensor, trainer: Any, advice: str) -> None:
+    """The guard every step-wise trainer runs before ``backward()``: a non-finite loss (on any process under DDP)
+    stops the run before the step can poison the weights; the summary says where, the last epoch's checkpoint stays
+    the good one. ``trainer`` has ``run``, ``epoch``, ``batch`` and (under DDP) ``world``."""
+    from embedeval.train import distributed
+
+    world = getattr(trainer, "world", None) or distributed.World()
+    if not distributed.any_rank(not bool(torch.isfinite(cost)), world):
+        return
+    where = f"epoch {trainer.epoch + 1}, batch {trainer.batch}"
+    if world.main:
+        trainer.run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
+    raise EmbedevalError(
+        f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept ({advice})", trainer.run.path
+    )
+
+
 def available_memory(device: str) -> int | None:
     """Bytes the process can still allocate on ``device`` (None where it cannot be told)."""
     if device == "cuda":

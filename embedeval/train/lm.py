@@ -448,15 +448,7 @@ class LMTrainer(Interruptible):
                 self.optimizer.zero_grad(set_to_none=True)
                 with self.random.active():
                     cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
-                if distributed.any_rank(not torch.isfinite(cost), self.world):
-                    where = f"epoch {self.epoch + 1}, batch {self.batch}"
-                    if self.world.main:
-                        run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
-                    raise EmbedevalError(
-                        f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept "
-                        "(lower --lr or --clip)",
-                        run.path,
-                    )
+                base.check_finite_loss(cost, self, "lower --lr or --clip")
                 cost.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 if cfg.schedule == "cosine":

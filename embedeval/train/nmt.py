@@ -299,14 +299,7 @@ class NMTTrainer(Interruptible):
                 self.optimizer.zero_grad(set_to_none=True)
                 with self.random.active():
                     cost, loss, nll, n = self._cost(self.batches[order[self.batch]])
-                if distributed.any_rank(not torch.isfinite(cost), self.world):
-                    where = f"epoch {self.epoch + 1}, batch {self.batch}"
-                    if self.world.main:
-                        self.run.summary("incomplete", error=f"loss became {cost.item()} at {where}")
-                    raise EmbedevalError(
-                        f"loss became {cost.item()} at {where}: stopped; the last good checkpoint is kept (lower --lr)",
-                        self.run.path,
-                    )
+                base.check_finite_loss(cost, self, "lower --lr")
                 cost.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 for group in self.optimizer.param_groups:
