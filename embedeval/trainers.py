@@ -24,6 +24,7 @@ class TrainerSpec:
     trainer: str  # "module:Class": the step-wise trainer (the contract of embedeval.train.base)
     config: str  # "module:Class": its config dataclass
     model_name: Callable[[dict[str, Any]], str]  # a config (as stored) -> the model's name in exports and reports
+    driver: str  # "module:function" (cfg, data, run, resume=, progress=, hooks=) -> summary: trains a prepared run
     tie_fields: tuple[str, ...]  # the config fields that say how the run ties
     untied_partner: Callable[[dict[str, Any]], dict[str, Any] | None]  # a tied config -> its partner's tie fields
     # the check suite's setups: (label, "module:function"), the function (toy corpus, folder) -> ({False: untied
@@ -40,6 +41,9 @@ class TrainerSpec:
 
     def config_class(self) -> type:
         return _load(self.config)
+
+    def driver_function(self) -> Callable[..., dict[str, Any]]:
+        return _load(self.driver)
 
     def tiny_setups(self) -> list[tuple[str, Callable[[Any, Any], tuple[dict[bool, Any], Any]]]]:
         return [(label, _load(path)) for label, path in self.tiny]
@@ -83,6 +87,15 @@ def for_model(model: str | None) -> TrainerSpec | None:
     return None
 
 
+def for_config(config: Any) -> TrainerSpec:
+    """The family a config object belongs to (by its class, without importing any trainer)."""
+    where = f"{type(config).__module__}:{type(config).__qualname__}"
+    for spec in _REGISTRY.values():
+        if spec.config == where:
+            return spec
+    raise EmbedevalError(f"{type(config).__name__} is the config of no registered trainer ({', '.join(_REGISTRY)})")
+
+
 def model_name(trainer: str | None, config: dict[str, Any]) -> str:
     """The one name of a run's model, from its trainer and config (``lstm-wt``, ``transformer-untied``,
     ``sgns-gensim``, ``sgns-torch-tied`` ...): written into every exported embedding and shown in reports."""
@@ -121,6 +134,7 @@ register(
         name="lm",
         trainer="embedeval.train.lm:LMTrainer",
         config="embedeval.train.lm_config:LMConfig",
+        driver="embedeval.train.lm:train_lm",
         model_name=_lm_name,
         tie_fields=("variant", "pr_bias"),
         untied_partner=lambda c: (
@@ -142,6 +156,7 @@ register(
         name="nmt",
         trainer="embedeval.train.nmt:NMTTrainer",
         config="embedeval.train.nmt_config:NMTConfig",
+        driver="embedeval.train.nmt:train_nmt",
         model_name=lambda c: f"nmt-{c.get('tie', '?')}",
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": "none"} if c.get("tie") in ("decoder", "all") else None,
@@ -156,6 +171,7 @@ register(
         name="skipgram",
         trainer="embedeval.train.skipgram:TorchSGNS",
         config="embedeval.train.skipgram_config:SkipGramConfig",
+        driver="embedeval.train.skipgram:train_skipgram",
         model_name=_sgns_name,
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": False} if c.get("tie") else None,
@@ -166,5 +182,5 @@ register(
     )
 )
 
-__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "for_model", "get", "is_untied_partner", "model_name", "names",
+__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "for_config", "for_model", "get", "is_untied_partner", "model_name", "names",
            "register", "specs"]  # fmt: skip

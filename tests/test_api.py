@@ -76,3 +76,31 @@ def test_load_model_gives_the_skipgram_matrices_and_refuses_what_it_cannot_rebui
     (tmp_path / "empty").mkdir()
     with pytest.raises(EmbedevalError, match="no config.json"):
         ee.load_model(tmp_path / "empty")
+
+
+def test_a_run_started_from_python_has_the_folder_of_one_from_the_cli(tmp_path, toy_corpus):
+    import json
+
+    import torch
+
+    from tests.conftest import run_cli
+
+    folder = str(toy_corpus.path().parent)
+    code, _, err = run_cli("train", "lm", "--config", "tiny", "--variant", "wt", "--corpus", folder, "--out",
+                           str(tmp_path / "cli"), "--threads", "1")  # fmt: skip
+    assert code == 0, err
+    cfg = ee.lm_config("tiny", "wt", threads=1)
+    summary = ee.train(cfg, ee.load_lm_data(toy_corpus), tmp_path / "py", corpus=toy_corpus)
+    cli, py = tmp_path / "cli", tmp_path / "py"
+    assert sorted(p.relative_to(cli).as_posix() for p in cli.rglob("*")) == sorted(
+        p.relative_to(py).as_posix() for p in py.rglob("*")
+    )
+    a, b = (json.loads((d / "config.json").read_text()) for d in (cli, py))
+    assert a["trainer"] == b["trainer"] == "lm" and a["config"] == b["config"] and a["corpus"] == b["corpus"]
+    assert (cli / "vocab.tsv").read_text() == (py / "vocab.tsv").read_text()
+    x = torch.load(cli / "checkpoint.pt", weights_only=True)["model"]
+    y = torch.load(py / "checkpoint.pt", weights_only=True)["model"]
+    assert all(torch.equal(x[k], y[k]) for k in x)  # same seed, same numbers
+    assert summary["test_ppl"] == json.loads((cli / "summary.json").read_text())["test_ppl"]
+    resumed = ee.train(cfg, ee.load_lm_data(toy_corpus), py, corpus=toy_corpus, resume=True)  # finished: nothing left
+    assert resumed["test_ppl"] == summary["test_ppl"]
