@@ -76,3 +76,15 @@ def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
     assert config["arch"] == "bilstm" and config["bilm_softmax"] == "shared"
     roles = {p.stem for p in (out / "embeddings").glob("*.npz")}
     assert {"input", "output"} <= roles
+
+
+def test_the_report_shows_a_bilm_by_both_directions(tmp_path, toy_corpus):
+    import embedeval as ee
+
+    corpus = toy_corpus
+    ee.train(make_config("bilm-tiny", "untied", threads=1), ee.load_lm_data(corpus), tmp_path / "bilm", corpus=corpus)
+    report = ee.compare([tmp_path / "bilm"], ["rg65"], out=tmp_path / "report", n_bootstrap=0)
+    (row,) = report.lm_rows()
+    assert row["variant"] == "untied, softmax shared" and row["backward"]["test"] > 1
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert "backward" in html and "A bidirectional LM (biLM)" in html

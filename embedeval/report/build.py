@@ -126,10 +126,17 @@ class Report:
             if not run.is_lm:
                 continue
             last = run.history[-1] if run.history else {}
+            directions = run.summary.get("direction_ppl") if isinstance(run.summary.get("direction_ppl"), dict) else {}
+            variant = run.config.get("variant")
+            if directions and run.config.get("bilm_softmax"):  # a biLM: which softmax it has says what it ties
+                variant = f"{variant}, softmax {run.config['bilm_softmax']}"
             rows.append(
                 {
                     "run": run.name,
-                    "variant": run.config.get("variant"),
+                    "variant": variant,
+                    "backward": {split: (directions.get(split) or {}).get("backward") for split in ("valid", "test")}
+                    if directions
+                    else None,
                     "parameters": run.summary.get("unique_parameters"),
                     "epochs": f"{len(run.history)}/{run.config.get('epochs', '?')}",
                     "valid": run.summary.get("valid_ppl", last.get("valid_ppl")),
