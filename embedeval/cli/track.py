@@ -11,6 +11,7 @@ from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
+from embedeval.train.lm_config import ARCHS
 
 console = err_console
 
@@ -70,9 +71,10 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
 @click.option("--tgt", default="en", show_default=True, help="nmt: target language.")
 @click.option(
     "--arch",
-    type=click.Choice(["lstm", "transformer"]),
+    type=click.Choice(ARCHS),
     default=None,
-    help="LM architecture: lstm (default) or transformer (default config tf-small).",
+    help="LM architecture: lstm (default), transformer (default config tf-small) or bilstm (the ELMo-style biLM, "
+    "softmax shared between its directions; default config bilm-small).",
 )
 @click.option(
     "--config",
