@@ -50,6 +50,7 @@ _EXPORTS = {
     "track_lm": "embedeval.dynamics.tracker",
     "track_nmt": "embedeval.dynamics.tracker",
     "track_skipgram": "embedeval.dynamics.tracker",
+    "track": "embedeval.dynamics.tracker",
     "load_model": "embedeval.train.load",
     "train": "embedeval.train",  # the package is callable: ee.train(cfg, data, out) starts a run of any family
     "TrainedModel": "embedeval.train.load",

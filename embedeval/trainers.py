@@ -25,6 +25,7 @@ class TrainerSpec:
     config: str  # "module:Class": its config dataclass
     model_name: Callable[[dict[str, Any]], str]  # a config (as stored) -> the model's name in exports and reports
     driver: str  # "module:function" (cfg, data, run, resume=, progress=, hooks=) -> summary: trains a prepared run
+    tracker: str  # "module:function" (untied cfg, tied cfg, data, out, **options) -> summary: a pair in lockstep
     tie_fields: tuple[str, ...]  # the config fields that say how the run ties
     untied_partner: Callable[[dict[str, Any]], dict[str, Any] | None]  # a tied config -> its partner's tie fields
     # the check suite's setups: (label, "module:function"), the function (toy corpus, folder) -> ({False: untied
@@ -44,6 +45,11 @@ class TrainerSpec:
 
     def driver_function(self) -> Callable[..., dict[str, Any]]:
         return _load(self.driver)
+
+
+def load_function(path: str) -> Any:
+    """The object a registry entry names as "module:name" (imported now)."""
+    return _load(path)
 
     def tiny_setups(self) -> list[tuple[str, Callable[[Any, Any], tuple[dict[bool, Any], Any]]]]:
         return [(label, _load(path)) for label, path in self.tiny]
@@ -135,6 +141,7 @@ register(
         trainer="embedeval.train.lm:LMTrainer",
         config="embedeval.train.lm_config:LMConfig",
         driver="embedeval.train.lm:train_lm",
+        tracker="embedeval.dynamics.tracker:track_lm",
         model_name=_lm_name,
         tie_fields=("variant", "pr_bias"),
         untied_partner=lambda c: (
@@ -157,6 +164,7 @@ register(
         trainer="embedeval.train.nmt:NMTTrainer",
         config="embedeval.train.nmt_config:NMTConfig",
         driver="embedeval.train.nmt:train_nmt",
+        tracker="embedeval.dynamics.tracker:track_nmt",
         model_name=lambda c: f"nmt-{c.get('tie', '?')}",
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": "none"} if c.get("tie") in ("decoder", "all") else None,
@@ -172,6 +180,7 @@ register(
         trainer="embedeval.train.skipgram:TorchSGNS",
         config="embedeval.train.skipgram_config:SkipGramConfig",
         driver="embedeval.train.skipgram:train_skipgram",
+        tracker="embedeval.dynamics.tracker:track_skipgram_pair",
         model_name=_sgns_name,
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": False} if c.get("tie") else None,
@@ -182,5 +191,5 @@ register(
     )
 )
 
-__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "for_config", "for_model", "get", "is_untied_partner", "model_name", "names",
+__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "for_config", "for_model", "get", "load_function", "is_untied_partner", "model_name", "names",
            "register", "specs"]  # fmt: skip

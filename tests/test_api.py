@@ -104,3 +104,18 @@ def test_a_run_started_from_python_has_the_folder_of_one_from_the_cli(tmp_path, 
     assert summary["test_ppl"] == json.loads((cli / "summary.json").read_text())["test_ppl"]
     resumed = ee.train(cfg, ee.load_lm_data(toy_corpus), py, corpus=toy_corpus, resume=True)  # finished: nothing left
     assert resumed["test_ppl"] == summary["test_ppl"]
+
+
+def test_track_pairs_any_family_through_the_registry(tmp_path, toy_corpus):
+    import pytest
+
+    from embedeval.errors import EmbedevalError
+    from tests.test_skipgram import small
+
+    sg = [small(backend="torch", tie=t, dim=8, min_count=1) for t in (False, True)]
+    summary = ee.track(*sg, toy_corpus, tmp_path / "sg", tcfg=ee.TrackConfig(every=1, geometry=False))
+    assert summary["steps"] > 0 and ee.read_dynamics(tmp_path / "sg")[-1]["step"] == summary["steps"]
+    with pytest.raises(EmbedevalError, match="different model families"):
+        ee.track(sg[0], ee.lm_config("tiny", "wt"), toy_corpus, tmp_path / "mixed")
+    with pytest.raises(EmbedevalError, match="differ in 'dim'"):
+        ee.track(sg[0], small(backend="torch", tie=True, dim=16, min_count=1), toy_corpus, tmp_path / "bad")

@@ -1,6 +1,6 @@
 """Update dynamics of a tied matrix against an untied run's U and V (see docs/methods.md).
 
-``track_lm`` / ``track_skipgram`` train the pair in lockstep and write ``dynamics.jsonl``;
+``track`` (any registered family) / ``track_lm`` / ``track_nmt`` / ``track_skipgram`` train the pair in lockstep and write ``dynamics.jsonl``;
 ``plot_dynamics`` draws the figures; ``read_dynamics`` loads the records for notebooks and reports.
 The names are imported on first use, so that ``embedeval --help`` does not pay for torch.
 """
@@ -12,6 +12,7 @@ _EXPORTS = {
     "track_lm": "embedeval.dynamics.tracker",
     "track_nmt": "embedeval.dynamics.tracker",
     "track_skipgram": "embedeval.dynamics.tracker",
+    "track": "embedeval.dynamics.tracker",
     "plot_dynamics": "embedeval.dynamics.plots",
     "read_dynamics": "embedeval.dynamics.records",
 }

@@ -454,6 +454,22 @@ def _safe_record(rec: Recorder, out: Path, step: int, mats: dict[str, np.ndarray
 # --- skip-gram ---------------------------------------------------------------------------------------
 
 
+def track(untied_cfg: Any, tied_cfg: Any, data: Any, out: str | Path, **options: Any) -> dict[str, Any]:
+    """A tied and an untied run of any registered family in lockstep (``ee.track``): the family's own tracker, found
+    through the registry. ``data``: what the family trains on (LM data, translation data, or a corpus for
+    skip-gram); ``options``: those of :func:`track_lm` (``tcfg``, ``overwrite``, ``resume``, ``progress`` ...)."""
+    spec = trainers.for_config(untied_cfg)
+    if trainers.for_config(tied_cfg) is not spec:
+        raise EmbedevalError("the two configs of a pair belong to different model families")
+    return trainers.load_function(spec.tracker)(untied_cfg, tied_cfg, data, out, **options)
+
+
+def track_skipgram_pair(untied_cfg: Any, tied_cfg: Any, corpus: Any, out: str | Path, **options: Any) -> dict[str, Any]:
+    """:func:`track_skipgram` for a pair given as two configs (they may differ only in ``tie``)."""
+    check_pair(untied_cfg, tied_cfg, ("tie",))
+    return track_skipgram(untied_cfg, corpus, out, **options)
+
+
 def track_skipgram(
     cfg: Any,
     corpus: Any,
