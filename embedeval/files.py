@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from embedeval.errors import EmbedevalError, printable
-from embedeval.layout import CONFIG, DYNAMICS, MARKER, OWN_ENTRIES, RESULTS, TRACK
+from embedeval.layout import CONFIG, DYNAMICS, MARKER, OWN_ENTRIES, REPORT_HTML, RESULTS, TRACK
 
 KINDS = ("run", "track", "report")
 
@@ -243,7 +243,7 @@ def kind_of(path: str | Path) -> str | None:
     config = _json_keys(path / CONFIG)
     if {"trainer", "config", "versions"} <= config:
         return "run"
-    if (path / "index.html").is_file() and {"title", "settings", "command"} <= _json_keys(path / RESULTS):
+    if (path / REPORT_HTML).is_file() and {"title", "settings", "command"} <= _json_keys(path / RESULTS):
         return "report"
     return None
 

@@ -39,6 +39,13 @@ TRACK = "track.json"
 DYNAMICS = "dynamics.jsonl"
 PREVIOUS = "previous.npz"  # a track's last record's full matrices, kept at each checkpoint
 RESULTS = "results.json"
+# translation runs: the subword models (one joint, or one per side) and the decoded and reference text
+JOINT_SUBWORD_MODEL, SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL = "subword.model", "subword.src.model", "subword.tgt.model"
+VALID_HYP, TEST_HYP, TEST_REF = "valid.hyp.txt", "test.hyp.txt", "test.ref.txt"
+# a report folder's files besides results.json
+REPORT_HTML = "index.html"
+REPORT_CSV = {"csv": "results.csv", "pairs": "pairs.csv", "tests": "tests.csv", "analogies": "analogies.csv",
+              "geometry": "geometry.csv"}  # fmt: skip
 ROLE_ORDER = ("source", "input", "output", "tied", "sum", "projection")
 
 # What embedeval writes at the top of each kind of folder: ``--overwrite`` replaces a folder only when it holds
@@ -46,9 +53,8 @@ ROLE_ORDER = ("source", "input", "output", "tied", "sum", "projection")
 OWN_ENTRIES = {
     "run": {
         MARKER, CONFIG, VOCAB, EMBEDDINGS, SUBWORDS, PROJECTION, METRICS, SUMMARY, CHECKPOINT, LAST_GOOD,
-        "subword.model", "subword.src.model", "subword.tgt.model", "valid.hyp.txt", "test.hyp.txt", "test.ref.txt",
+        JOINT_SUBWORD_MODEL, SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL, VALID_HYP, TEST_HYP, TEST_REF,
     },
     "track": {MARKER, "untied", "tied", TRACK, DYNAMICS, SUMMARY, PREVIOUS, "snapshots", "figures"},
-    "report": {MARKER, "index.html", RESULTS, "results.csv", "pairs.csv", "tests.csv", "analogies.csv", "geometry.csv",
-               "runs"},
+    "report": {MARKER, REPORT_HTML, RESULTS, *REPORT_CSV.values(), "runs"},
 }  # fmt: skip

@@ -46,13 +46,13 @@ class TrainerSpec:
     def driver_function(self) -> Callable[..., dict[str, Any]]:
         return _load(self.driver)
 
+    def tiny_setups(self) -> list[tuple[str, Callable[[Any, Any], tuple[dict[bool, Any], Any]]]]:
+        return [(label, _load(path)) for label, path in self.tiny]
+
 
 def load_function(path: str) -> Any:
     """The object a registry entry names as "module:name" (imported now)."""
     return _load(path)
-
-    def tiny_setups(self) -> list[tuple[str, Callable[[Any, Any], tuple[dict[bool, Any], Any]]]]:
-        return [(label, _load(path)) for label, path in self.tiny]
 
 
 def _load(path: str) -> Any:

@@ -7,7 +7,15 @@ from pathlib import Path
 from embedeval.embeddings.embedding import Embedding
 from embedeval.embeddings.formats import read_npz
 from embedeval.errors import EmbedevalError
-from embedeval.layout import EMBEDDINGS, ROLE_ORDER, SUBWORDS, TRACK
+from embedeval.layout import (
+    EMBEDDINGS,
+    JOINT_SUBWORD_MODEL,
+    ROLE_ORDER,
+    SRC_SUBWORD_MODEL,
+    SUBWORDS,
+    TGT_SUBWORD_MODEL,
+    TRACK,
+)
 
 
 def load_run_embeddings(run_dir: str | Path) -> list[Embedding]:
@@ -47,8 +55,8 @@ def average_pieces(emb: Embedding, words: list[str]) -> Embedding:
     pieces_file = run_dir / SUBWORDS / f"{emb.role}.npz"
     if not pieces_file.is_file():
         raise EmbedevalError("not a translation run's embedding (no subwords/<role>.npz): nothing to average", run_dir)
-    model = run_dir / ("subword.src.model" if emb.role == "source" else "subword.tgt.model")
-    sp = Subwords.load(model if model.is_file() else run_dir / "subword.model")
+    model = run_dir / (SRC_SUBWORD_MODEL if emb.role == "source" else TGT_SUBWORD_MODEL)
+    sp = Subwords.load(model if model.is_file() else run_dir / JOINT_SUBWORD_MODEL)
     pieces = read_npz(pieces_file)
     if len(pieces.words) != len(sp):
         raise EmbedevalError(

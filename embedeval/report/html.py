@@ -15,7 +15,7 @@ from embedeval.evaluate.output import (
     write_tests_csv,
 )
 from embedeval.files import OutputDir, atomic_write_text
-from embedeval.layout import RESULTS
+from embedeval.layout import REPORT_CSV, REPORT_HTML, RESULTS
 from embedeval.report.build import Report
 from embedeval.version import __version__
 
@@ -75,11 +75,9 @@ def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = 
     with claim:
         folder = claim.publish()
         targets = {
-            "html": folder / "index.html",
+            "html": folder / REPORT_HTML,
             "json": folder / RESULTS,
-            "csv": folder / "results.csv",
-            "pairs": folder / "pairs.csv",
-            "tests": folder / "tests.csv",
+            **{key: folder / REPORT_CSV[key] for key in ("csv", "pairs", "tests")},
         }
         atomic_write_text(targets["html"], render_html(report))
         atomic_write_text(targets["json"], json.dumps(report.to_dict(), indent=1, default=str) + "\n")
@@ -87,7 +85,7 @@ def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = 
         write_pairs_csv(report.evaluation, targets["pairs"])
         write_tests_csv(report.evaluation, targets["tests"])
         if report.analogies is not None:
-            targets["analogies"] = write_analogies_csv(report.analogies, folder / "analogies.csv")
+            targets["analogies"] = write_analogies_csv(report.analogies, folder / REPORT_CSV["analogies"])
         if report.geometry:
-            targets["geometry"] = write_geometry_csv(report.geometry, folder / "geometry.csv")
+            targets["geometry"] = write_geometry_csv(report.geometry, folder / REPORT_CSV["geometry"])
     return targets

@@ -13,6 +13,7 @@ from typing import Any
 
 from embedeval.data.datadir import data_dir, sha256_file
 from embedeval.errors import EmbedevalError
+from embedeval.layout import TEST_HYP, TEST_REF
 
 BOOTSTRAP_SAMPLES = 1000
 
@@ -20,7 +21,7 @@ BOOTSTRAP_SAMPLES = 1000
 def _references(run: Any) -> tuple[list[str] | None, str | None]:
     """The run's test references: its own test.ref.txt (a corpus of the user's files), else the data directory's
     file, checked against the sha256 the run was trained with."""
-    own = Path(run.path) / "test.ref.txt"
+    own = Path(run.path) / TEST_REF
     if own.is_file():
         return _lines(own), None
     files = (run.corpus.get("files") or {}).get("test")
@@ -50,7 +51,7 @@ def _references(run: Any) -> tuple[list[str] | None, str | None]:
 
 
 def _hypotheses(run: Any) -> list[str] | None:
-    path = Path(run.path) / "test.hyp.txt"
+    path = Path(run.path) / TEST_HYP
     if not path.is_file():
         return None
     return _lines(path)

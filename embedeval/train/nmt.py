@@ -36,7 +36,16 @@ from embedeval.embeddings.subword import (
 )
 from embedeval.errors import EmbedevalError
 from embedeval.files import atomic_write, atomic_write_text
-from embedeval.layout import CHECKPOINT, SUBWORDS
+from embedeval.layout import (
+    CHECKPOINT,
+    JOINT_SUBWORD_MODEL,
+    SRC_SUBWORD_MODEL,
+    SUBWORDS,
+    TEST_HYP,
+    TEST_REF,
+    TGT_SUBWORD_MODEL,
+    VALID_HYP,
+)
 from embedeval.rundir import RunDir
 from embedeval.train import base, distributed
 from embedeval.train.base import Interruptible, OwnRandomState, StepHooks, check_finite_epoch, nll_to_ppl, train
@@ -46,7 +55,7 @@ from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
 from embedeval.trainers import model_name
 
-SRC_MODEL, TGT_MODEL, JOINT_MODEL = "subword.src.model", "subword.tgt.model", "subword.model"
+SRC_MODEL, TGT_MODEL, JOINT_MODEL = SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL, JOINT_SUBWORD_MODEL
 CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "batch", "torch_rng", "history")
 
 
@@ -380,10 +389,10 @@ class NMTTrainer(Interruptible):
         valid = self.score("valid", cfg.beam)
         for split, result in (("test", test), ("valid", valid)):
             text = "".join(h + "\n" for h in result.pop("hypotheses"))
-            atomic_write_text(self.run.path / f"{split}.hyp.txt", text)
+            atomic_write_text(self.run.path / {"valid": VALID_HYP, "test": TEST_HYP}[split], text)
         if self.data.store_references:
             refs = self.data.references["test"][: cfg.max_eval_sentences or None]
-            atomic_write_text(self.run.path / "test.ref.txt", "".join(r + "\n" for r in refs))
+            atomic_write_text(self.run.path / TEST_REF, "".join(r + "\n" for r in refs))
         summary = {
             "test_bleu": test["bleu"],
             "test_chrf": test["chrf"],
