@@ -198,6 +198,7 @@ def train_lm_cmd(
     from embedeval.rundir import RunDir
     from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import config_for, make_config
+    from embedeval.train.run import prepared_run
 
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
@@ -223,17 +224,13 @@ def train_lm_cmd(
         hooks = run_tracker("lm", RunDir(out), data, cfg, track_every) if track else None
         train_lm(cfg, data, RunDir(out), resume=resume, hooks=hooks)
         return None
-    if resume:
-        if not (Path(out) / CHECKPOINT).is_file():
-            raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
-        run = RunDir.open(out)
-    else:
+    if resume and not (Path(out) / CHECKPOINT).is_file():
+        raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+    if not resume:
         data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
-        run = RunDir.create(out, overwrite, inputs=source.paths())
-    with run:
-        if resume:  # before anything is printed: a refused resume says only why
-            run.check_resume_config(cfg, unused=cfg.unused_fields())
-            run.check_resume_corpus(source.describe())
+    # a refused resume says only why: the checks come before anything is printed
+    with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
+        if resume:
             from embedeval.data.corpus import Vocab
 
             vocab = Vocab.load(run.path / VOCAB)
@@ -246,7 +243,6 @@ def train_lm_cmd(
                 )
         else:
             data.vocab.save(run.path / VOCAB)
-            run.write_config(cfg, "lm", source.describe(), sys.argv)
         _train(run, cfg, data, source, out, resume, track, track_every)
 
 

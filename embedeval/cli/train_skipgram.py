@@ -91,7 +91,7 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
     """
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
-    from embedeval.rundir import RunDir
+    from embedeval.train.run import prepared_run
     from embedeval.train.skipgram_config import SkipGramConfig
 
     cfg = SkipGramConfig(**options)
@@ -106,12 +106,8 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
 
         if not (Path(out) / CHECKPOINT).is_file():
             raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
-    with RunDir.open(out) if resume else RunDir.create(out, overwrite, inputs=source.paths()) as run:
-        if resume:  # before anything is printed: a refused resume says only why
-            run.check_resume_config(cfg, may_change=("workers", "epochs"))
-            run.check_resume_corpus(source.describe())
-        else:
-            run.write_config(cfg, "skipgram", source.describe(), sys.argv)
+    # a refused resume says only why: the checks come before anything is printed
+    with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
         _train(run, cfg, source, out, track, track_every, resume)
 
 

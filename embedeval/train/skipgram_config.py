@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from embedeval.errors import EmbedevalError
 from embedeval.ranges import Range, check_ranges, positive_int
@@ -46,6 +47,8 @@ class SkipGramConfig:
     # Small batches keep the gathered rows in cache (measured fastest at 128-256 on one thread, see
     # benchmarks/bench_skipgram.py) and stay close to word2vec's one-window-at-a-time updates.
     batch_size: int = 128
+    # what --resume may change (embedeval.train.run.prepared_run): the thread count and more epochs
+    RESUME_MAY_CHANGE: ClassVar[tuple[str, ...]] = ("workers", "epochs")
     max_vocab: int | None = None
 
     @property
