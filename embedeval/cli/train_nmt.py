@@ -103,6 +103,7 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
     from embedeval.layout import CHECKPOINT
     from embedeval.rundir import RunDir
     from embedeval.train.nmt_config import make_config
+    from embedeval.train.run import prepared_run
 
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_sentences=DRY_RUN_SENTENCES)
@@ -140,26 +141,18 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
         hooks = run_tracker("nmt", RunDir(out), data, cfg, track_every) if track else None
         train_nmt(cfg, data, RunDir(out), resume=resume, hooks=hooks)
         return None
-    if resume:
-        if not (Path(out) / CHECKPOINT).is_file():
-            raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
-        run = RunDir.open(out)
-        try:
-            run.check_resume_config(cfg)  # before anything is printed: a refused resume says only why
-            run.check_resume_corpus(source.describe())
-        except BaseException:
-            run.close(ok=False)
-            raise
-        src_sp, tgt_sp = nmt.load_subwords(run.path)
-    else:
+    if resume and not (Path(out) / CHECKPOINT).is_file():
+        raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+    if not resume:  # learned before any folder is touched: a text SentencePiece refuses leaves nothing behind
         with console.status(f"learning the {cfg.vocab} subword vocabulary ({cfg.vocab_size:,} pieces)..."):
             src_sp, tgt_sp = nmt.build_subwords(text, cfg)
-        run = RunDir.create(out, overwrite, inputs=source.paths())
-    with run:
+    # a refused resume says only why: the checks come before anything is printed
+    with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
+        if resume:
+            src_sp, tgt_sp = nmt.load_subwords(run.path)
         data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=store)
         if not resume:
             nmt.save_subwords(data, run)
-            run.write_config(cfg, "nmt", source.describe(), sys.argv)
         _train(run, cfg, data, source, out, resume, track, track_every)
 
 
