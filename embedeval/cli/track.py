@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from embedeval import trainers
 from embedeval.cli.console import err_console
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.types import number
@@ -50,7 +51,7 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
 @click.command("track")
 @click.option(
     "--trainer",
-    type=click.Choice(["lm", "skipgram", "nmt"]),
+    type=click.Choice(trainers.names()),
     default="lm",
     show_default=True,
     help="nmt: a translation pair, tie none vs tie decoder, on Multi30k (--src/--tgt; config nmt-small by default).",

@@ -315,6 +315,10 @@ class PairKind:
         return trainer.start_position()
 
 
+def _kind_of(cfg: Any) -> PairKind:
+    return _kind(trainers.for_config(cfg).name)
+
+
 def _kind(trainer: str) -> PairKind:
     cls = trainers.get(trainer).trainer_class()
     return PairKind(trainer, cls, getattr(cls, "GRAD_EVERY", 4))
@@ -337,7 +341,7 @@ def track_lm(
     tcfg = tcfg or TrackConfig()
     check_pair(untied_cfg, tied_cfg, ("variant",))
     with prepare_out(out, overwrite, resume, corpus) as claim:
-        return _track_pair(_kind("lm"), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(_kind_of(tied_cfg), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
 def track_nmt(
@@ -359,7 +363,7 @@ def track_nmt(
     if tied_cfg.tie != "decoder":
         raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
     with prepare_out(out, overwrite, resume, corpus) as claim:
-        return _track_pair(_kind("nmt"), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(_kind_of(tied_cfg), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
 def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
@@ -489,7 +493,7 @@ def track_skipgram(
     check_pair(untied_cfg, tied_cfg, ("tie",))
     with prepare_out(out, overwrite, resume, corpus.describe()) as claim:
         return _track_pair(
-            _kind("skipgram"), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
+            _kind_of(tied_cfg), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
         )
 
 
