@@ -119,3 +119,24 @@ def test_track_pairs_any_family_through_the_registry(tmp_path, toy_corpus):
         ee.track(sg[0], ee.lm_config("tiny", "wt"), toy_corpus, tmp_path / "mixed")
     with pytest.raises(EmbedevalError, match="differ in 'dim'"):
         ee.track(sg[0], small(backend="torch", tie=True, dim=16, min_count=1), toy_corpus, tmp_path / "bad")
+
+
+def test_train_from_python_refuses_a_resume_with_other_settings_or_text(tmp_path, toy_corpus):
+    import pytest
+
+    from embedeval.errors import EmbedevalError
+
+    data = ee.load_lm_data(toy_corpus)
+    cfg = ee.lm_config("tiny", "untied", threads=1, epochs=1)
+    ee.train(cfg, data, tmp_path / "run", corpus=toy_corpus)
+    with pytest.raises(EmbedevalError, match="lr"):
+        ee.train(ee.lm_config("tiny", "untied", threads=1, epochs=2, lr=0.5), data, tmp_path / "run",
+                 corpus=toy_corpus, resume=True)  # fmt: skip
+    other = tmp_path / "other"
+    other.mkdir()
+    for split in ("train", "valid", "test"):
+        (other / f"{split}.txt").write_text("a b c d e f g\n" * 50)
+    with pytest.raises(EmbedevalError, match="--resume"):
+        ee.train(cfg, data, tmp_path / "run", corpus=ee.resolve_corpus(other), resume=True)
+    with pytest.raises(EmbedevalError):  # a new run never replaces an existing one without overwrite
+        ee.train(cfg, data, tmp_path / "run", corpus=toy_corpus)
