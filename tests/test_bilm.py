@@ -76,6 +76,10 @@ def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
     assert config["arch"] == "bilstm" and config["bilm_softmax"] == "shared"
     roles = {p.stem for p in (out / "embeddings").glob("*.npz")}
     assert {"input", "output"} <= roles
+    import embedeval as ee
+
+    loaded = ee.load_model(out)  # the biLM comes back from its folder like any LM
+    assert isinstance(loaded.model, BiLSTMLM) and loaded.model.decoder_bwd is loaded.model.decoder
 
 
 def test_the_report_shows_a_bilm_by_both_directions(tmp_path, toy_corpus):
