@@ -8,7 +8,6 @@ enrolled by its registration alone (:func:`setups` walks :mod:`embedeval.trainer
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import torch
 from embedeval import trainers
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CHECKPOINT, SUMMARY
-from embedeval.rundir import RunDir
+from embedeval.rundir import RunDir, read_run_file
 
 
 @dataclass
@@ -186,7 +185,7 @@ def check_non_finite_stops_and_keeps_the_last_good_checkpoint(s: Setup) -> None:
 
 
 def _summary(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / SUMMARY).read_text())
+    return read_run_file(folder / SUMMARY, "summary.json") or {}
 
 
 CHECKS: list[Callable[[Setup], None]] = [
