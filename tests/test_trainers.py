@@ -67,3 +67,25 @@ def test_the_non_finite_loss_guard_stops_before_the_step_and_says_where(tmp_path
         check_finite_loss(torch.tensor(math.nan), trainer, "lower --lr")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "incomplete" and "epoch 3, batch 17" in summary["error"]
+
+
+def test_one_update_sets_the_lr_before_the_step_and_moves_the_counters(tmp_path):
+    """The step both batch-walking trainers take: guard, backward, clip, this step's lr, step, counters."""
+    from types import SimpleNamespace
+
+    from embedeval.train.base import update
+
+    model = torch.nn.Linear(2, 1, bias=False)
+    torch.nn.init.ones_(model.weight)
+    optimizer = torch.optim.SGD(model.parameters(), lr=99.0)
+    trainer = SimpleNamespace(
+        model=model, optimizer=optimizer, step=4, batch=1, epoch=0, run=RunDir.create(tmp_path / "r")
+    )
+
+    def set_lr():
+        optimizer.param_groups[0]["lr"] = 0.5
+
+    cost = (model(torch.tensor([[3.0, 4.0]])) ** 2).sum() / 2  # gradient (7 * 3, 7 * 4) = (21, 28), norm 35
+    update(trainer, cost, 3.5, "lower --lr", set_lr)  # clipped to norm 3.5: (2.1, 2.8)
+    torch.testing.assert_close(model.weight, torch.tensor([[1 - 0.5 * 2.1, 1 - 0.5 * 2.8]]))
+    assert (trainer.step, trainer.batch) == (5, 2)

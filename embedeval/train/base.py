@@ -87,6 +87,19 @@ def check_finite_loss(cost: torch.Tensor, trainer: Any, advice: str) -> None:
     )
 
 
+def update(trainer: Any, cost: torch.Tensor, clip: float, advice: str, set_lr: Callable[[], None]) -> None:
+    """One optimizer step of a batch-walking trainer (the language and translation models): the non-finite guard,
+    backward, gradient clipping, this step's learning rate, the step; then the trainer's step and batch counters
+    move on. ``trainer`` has ``model``, ``optimizer``, ``step``, ``batch`` (and what :func:`check_finite_loss` needs)."""
+    check_finite_loss(cost, trainer, advice)
+    cost.backward()
+    torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), clip)
+    set_lr()
+    trainer.optimizer.step()
+    trainer.step += 1
+    trainer.batch += 1
+
+
 def available_memory(device: str) -> int | None:
     """Bytes the process can still allocate on ``device`` (None where it cannot be told)."""
     if device == "cuda":

@@ -448,14 +448,9 @@ class LMTrainer(Interruptible):
                 self.optimizer.zero_grad(set_to_none=True)
                 with self.random.active():
                     cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
-                base.check_finite_loss(cost, self, "lower --lr or --clip")
-                cost.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                if cfg.schedule == "cosine":
-                    self._apply_lr()
-                self.optimizer.step()
-                self.step += 1
-                self.batch += 1
+                # the cosine schedule moves the lr every step; Zaremba's once an epoch (set above)
+                base.update(self, cost, cfg.clip, "lower --lr or --clip",
+                            self._apply_lr if cfg.schedule == "cosine" else lambda: None)  # fmt: skip
                 ce_total += ce_sum.item()  # this process's columns: summed over the processes for the record
                 tokens += y.numel()
                 self.partial = (ce_total, tokens)

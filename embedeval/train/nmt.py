@@ -261,6 +261,10 @@ class NMTTrainer(Interruptible):
     def ckpt_path(self) -> Path:
         return self.run.path / CHECKPOINT
 
+    def _set_lr(self) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr()
+
     def tracked_vocabulary(self) -> tuple[list[str], Any]:
         """The rows the dynamics records follow: the target pieces (the decoder's rows), shown as words."""
         vocab = subword_vocab(self.data)
@@ -308,14 +312,7 @@ class NMTTrainer(Interruptible):
                 self.optimizer.zero_grad(set_to_none=True)
                 with self.random.active():
                     cost, loss, nll, n = self._cost(self.batches[order[self.batch]])
-                base.check_finite_loss(cost, self, "lower --lr")
-                cost.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = self.lr()
-                self.optimizer.step()
-                self.step += 1
-                self.batch += 1
+                base.update(self, cost, cfg.clip, "lower --lr", self._set_lr)
                 loss_sum, nll_sum, tokens = loss_sum + loss, nll_sum + nll, tokens + n  # this process's share
                 self.partial = (loss_sum, nll_sum, tokens)
                 if progress is not None and (self.batch % 20 == 1 or self.batch == self.n_batches):
