@@ -55,6 +55,5 @@ def train_translation(
 
     src_sp, tgt_sp = nmt.build_subwords(text, cfg)
     data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt)
-    with RunDir.create(out, overwrite) as run:
-        nmt.save_subwords(data, run)
+    with RunDir.create(out, overwrite) as run:  # the trainer writes the subword models and config.json
         return nmt.train_nmt(cfg, data, run)

@@ -558,14 +558,7 @@ def _claims_markdown(result: dict[str, Any]) -> str:
             "| variant | B − A | seeds | mean | 95% interval | p | Holm p | verdict |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for t in tests:
-            mean = "—" if t["mean"] is None else f"{t['mean']:+.3f}"
-            ci = "—" if t["ci95"] is None else f"[{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}]"
-            p = "—" if t["p"] is None else _p(t["p"])
-            holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
-            lines.append(
-                f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |"
-            )
+        lines += _test_rows(tests, "+.3f")
     shapes = result.get("geometry_tests") or []
     if shapes:
         lines += [
@@ -579,15 +572,20 @@ def _claims_markdown(result: dict[str, Any]) -> str:
             "| pair | B − A | seeds | mean | 95% interval | p | Holm p | verdict |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for t in shapes:
-            mean = "—" if t["mean"] is None else f"{t['mean']:+.4g}"
-            ci = "—" if t["ci95"] is None else f"[{t['ci95'][0]:+.4g}, {t['ci95'][1]:+.4g}]"
-            p = "—" if t["p"] is None else _p(t["p"])
-            holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
-            lines.append(
-                f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |"
-            )
+        lines += _test_rows(shapes, "+.4g")
     return "\n".join(lines) + "\n"
+
+
+def _test_rows(tests: list[dict[str, Any]], number: str) -> list[str]:
+    """One Markdown row per test across seeds: variant, what, seeds, mean, 95% interval, p, Holm p, verdict."""
+    rows = []
+    for t in tests:
+        mean = "—" if t["mean"] is None else format(t["mean"], number)
+        ci = "—" if t["ci95"] is None else f"[{format(t['ci95'][0], number)}, {format(t['ci95'][1], number)}]"
+        p = "—" if t["p"] is None else _p(t["p"])
+        holm_p = "—" if t.get("p_holm") is None else _p(t["p_holm"])
+        rows.append(f"| {t['variant']} | {t['what']} | {t['n']} | {mean} | {ci} | {p} | {holm_p} | {t['verdict']} |")
+    return rows
 
 
 def _runs_markdown(result: dict[str, Any]) -> str:

@@ -76,6 +76,11 @@ def get(name: str | None) -> TrainerSpec:
     return _REGISTRY[name]
 
 
+def find(name: str | None) -> TrainerSpec | None:
+    """The family registered as ``name``, or None (a run of a trainer this version does not know)."""
+    return _REGISTRY.get(name) if name is not None else None
+
+
 def names() -> list[str]:
     return list(_REGISTRY)
 
@@ -191,5 +196,5 @@ register(
     )
 )
 
-__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "for_config", "for_model", "get", "load_function", "is_untied_partner", "model_name", "names",
+__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "find", "for_config", "for_model", "get", "load_function", "is_untied_partner", "model_name", "names",
            "register", "specs"]  # fmt: skip

@@ -20,8 +20,6 @@ console = err_console
 def _options_for() -> dict[str, tuple[str, ...]]:
     """Options that mean something for some trainers only (each family lists its own in the registry): set for
     another, they are refused rather than ignored."""
-    from embedeval import trainers
-
     found: dict[str, tuple[str, ...]] = {}
     for spec in trainers.specs():
         for option in spec.track_options:
@@ -33,11 +31,12 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
     from embedeval.errors import EmbedevalError
 
     ctx = click.get_current_context()
+    options_for = _options_for()
     for param in ctx.command.params:
-        trainers = _options_for().get(param.name or "")
+        families = options_for.get(param.name or "")
         if (
-            trainers
-            and trainer not in trainers
+            families
+            and trainer not in families
             and ctx.get_parameter_source(param.name)
             not in (
                 click.core.ParameterSource.DEFAULT,
@@ -45,7 +44,7 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
             )
         ):
             flag = max(param.opts, key=len)
-            raise EmbedevalError(f"{flag} is for --trainer {' or '.join(trainers)}, not {trainer}; leave it out")
+            raise EmbedevalError(f"{flag} is for --trainer {' or '.join(families)}, not {trainer}; leave it out")
 
 
 @click.command("track")

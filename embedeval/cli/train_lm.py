@@ -230,7 +230,7 @@ def train_lm_cmd(
         data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
     # a refused resume says only why: the checks come before anything is printed
     with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
-        if resume:
+        if resume:  # (a new run's trainer writes its vocabulary itself)
             from embedeval.data.corpus import Vocab
 
             vocab = Vocab.load(run.path / VOCAB)
@@ -241,8 +241,6 @@ def train_lm_cmd(
                     f"{len(data.vocab)} (or a different order); resume with the corpus the run was trained on",
                     out,
                 )
-        else:
-            data.vocab.save(run.path / VOCAB)
         _train(run, cfg, data, source, out, resume, track, track_every)
 
 

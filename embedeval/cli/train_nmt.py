@@ -150,9 +150,7 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
     with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
         if resume:
             src_sp, tgt_sp = nmt.load_subwords(run.path)
-        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=store)
-        if not resume:
-            nmt.save_subwords(data, run)
+        data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt, store_references=store)  # the trainer saves subwords
         _train(run, cfg, data, source, out, resume, track, track_every)
 
 

@@ -290,29 +290,13 @@ def _lm_mats(model: Any, tied: bool) -> dict[str, np.ndarray]:
 
 @dataclass
 class PairKind:
-    """What the lockstep loop and the single-run tracker ask of a trainer, all of it found through the registry
-    (:mod:`embedeval.trainers`) and the trainer's own methods: the loop has no trainer-specific branch."""
+    """Which trainer the lockstep loop and the single-run tracker drive, found through the registry
+    (:mod:`embedeval.trainers`); everything else they ask the built trainer itself (``tracked_vocabulary()``,
+    ``total_steps``, ``start_position()``, ``record_position()``), so the loop has no trainer-specific branch."""
 
     trainer: str  # its name in config.json
     make: Callable[..., Any]  # (cfg, data, run, resume, model_hook) -> a trainer with steps() / interrupt()
     grad_default: int = 4  # gradient split on every n-th step unless --grad-every
-    tap: Callable[[GradientSplit], Any] = GradTap  # hung on model.grad_hook on sampled steps
-
-    @staticmethod
-    def vocab(trainer: Any) -> tuple[list[str], np.ndarray]:
-        return trainer.tracked_vocabulary()
-
-    @staticmethod
-    def total_steps(trainer: Any) -> int:
-        return trainer.total_steps
-
-    @staticmethod
-    def where(trainer: Any, final: bool) -> dict[str, Any]:
-        return trainer.record_position(final)
-
-    @staticmethod
-    def start(trainer: Any) -> dict[str, Any]:
-        return trainer.start_position()
 
 
 def _kind_of(cfg: Any) -> PairKind:
@@ -394,19 +378,19 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
             "with --overwrite",
             out,
         )
-    total = kind.total_steps(tied)
+    total = tied.total_steps
     meta = {"trainer": kind.trainer, "corpus": corpus, "untied": dataclasses.asdict(untied_cfg),
             "tied": dataclasses.asdict(tied_cfg), "total_steps": total}  # fmt: skip
-    words, counts = kind.vocab(tied)
+    words, counts = tied.tracked_vocabulary()
     rec = Recorder(out, words, counts, tcfg, ("S", "U", "V"), total, tied.step, meta)
     rec.start({**initial["tied"], **initial["untied"]})
     grad_every = rec.grad_every(kind.grad_default)
-    taps = {"tied": kind.tap(rec.splits["S"]), "untied": kind.tap(rec.splits["UV"])}
+    taps = {"tied": GradTap(rec.splits["S"]), "untied": GradTap(rec.splits["UV"])}
     gens = {"untied": untied.steps(), "tied": tied.steps(progress)}
     step = tied.step
     checkpointed_epoch = tied.epoch
     if step == 0:
-        _safe_record(rec, out, 0, pair_mats(), kind.start(tied))
+        _safe_record(rec, out, 0, pair_mats(), tied.start_position())
     with StopOnSignal() as stop:
         while True:
             sampled = step % grad_every == 0
@@ -422,7 +406,7 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
                 rec.keep_previous()
             if rec.due(step):
                 try:
-                    _safe_record(rec, out, step, pair_mats(), kind.where(tied, False))
+                    _safe_record(rec, out, step, pair_mats(), tied.record_position(False))
                 except EmbedevalError:
                     for trainer, reason in ((untied, "disk"), (tied, "disk")):
                         try:
@@ -439,7 +423,7 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
                 )
     untied.model.grad_hook = tied.model.grad_hook = None
     if rec.previous_step != step:  # the final state is always a record, whatever --every was
-        _safe_record(rec, out, step, pair_mats(), kind.where(tied, True))
+        _safe_record(rec, out, step, pair_mats(), tied.record_position(True))
     rec.keep_previous()  # a finished pair can still be extended: --resume with more --epochs
     summary = {"steps": step, "every": rec.every, "untied": untied.summary, "tied": tied.summary}
     atomic_write_json(out / SUMMARY, {"schema": SCHEMA, **summary}, indent=1)
@@ -523,11 +507,11 @@ class RunTracker:
         from embedeval.train import distributed
 
         self.world = getattr(trainer, "world", None) or distributed.World()
-        total = self.kind.total_steps(trainer)
+        total = trainer.total_steps
         self.grad_every = grad_interval(self.tcfg, record_interval(self.tcfg, total), self.kind.grad_default)
         self.checkpointed_epoch = trainer.epoch
         if self.world.main:
-            words, counts = self.kind.vocab(trainer)
+            words, counts = trainer.tracked_vocabulary()
             meta = {"trainer": self.kind.trainer, "single_run": True, "config": dataclasses.asdict(self.cfg)}
             if self.world.distributed:
                 meta["processes"] = self.world.size
@@ -535,7 +519,7 @@ class RunTracker:
             self.rec = Recorder(self.run.path, words, counts, self.tcfg, roles, total, trainer.step, meta)
             self.rec.start(self.initial)
             if trainer.step == 0:
-                _safe_record(self.rec, self.run.path, 0, self.initial, self.kind.start(trainer))
+                _safe_record(self.rec, self.run.path, 0, self.initial, trainer.start_position())
         self._gate(trainer)
 
     def on_step(self, trainer: Any, step: int) -> None:
@@ -565,7 +549,7 @@ class RunTracker:
     def _record(self, trainer: Any, step: int, final: bool) -> None:
         assert self.rec is not None
         mats = _lm_mats(trainer.model, self.tied)
-        _safe_record(self.rec, self.run.path, step, mats, self.kind.where(trainer, final))
+        _safe_record(self.rec, self.run.path, step, mats, trainer.record_position(final))
 
 
 def run_tracker(trainer: str, run: RunDir, data: Any, cfg: Any, every: int = 0) -> RunTracker:

@@ -44,7 +44,7 @@ class RunInfo:
         """The registered family of this run (None for a trainer this version does not know)."""
         from embedeval import trainers
 
-        return trainers.get(self.trainer) if self.trainer in trainers.names() else None
+        return trainers.find(self.trainer)
 
     @property
     def is_lm(self) -> bool:

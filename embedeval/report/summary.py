@@ -239,7 +239,8 @@ def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
                 continue
             same_corpus = untied.corpus.get("sha256") == tied.corpus.get("sha256")
             # settings both configs hold (a field added in a later version is absent from older runs' configs)
-            ties = trainers.get(tied.trainer).tie_fields if tied.trainer in trainers.names() else ()
+            spec = trainers.find(tied.trainer)
+            ties = spec.tie_fields if spec is not None else ()
             common = (set(tied.config) & set(untied.config)) - set(ties)
             rest = {k: tied.config[k] for k in common}
             rest_u = {k: untied.config[k] for k in common}
@@ -317,7 +318,8 @@ def _dynamics(report: Any) -> list[str]:
             if sv > su
             else ("closer to U (input)")
         )
-        if row["trainer"] not in trainers.names() or not trainers.get(row["trainer"]).language_model:
+        spec = trainers.find(row["trainer"])
+        if spec is None or not spec.language_model:
             agrees = " (P&W's claim that S follows V concerns language models)"
         elif abs(sv - su) < 0.02:
             agrees = ", where P&W find S closer to V"

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from embedeval import trainers
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CHECKPOINT, CONFIG, VOCAB
 from embedeval.rundir import read_run_file
@@ -68,10 +69,11 @@ def load_model(run_dir: str | Path) -> TrainedModel:
     trainer = stored.get("trainer")
     if trainer not in _BUILDERS:
         raise EmbedevalError(f"config.json names trainer {trainer!r}; known: {', '.join(_BUILDERS)}", run / CONFIG)
-    config_class, build = _BUILDERS[trainer]()
+    config_class = trainers.get(trainer).config_class()
     known = {f.name for f in dataclasses.fields(config_class)}
     cfg = config_class(**{k: v for k, v in stored["config"].items() if k in known})
-    if trainer == "skipgram" and cfg.backend != "torch":
+    build = _BUILDERS[trainer]
+    if getattr(cfg, "backend", "torch") != "torch":
         raise EmbedevalError(
             "a gensim skip-gram run keeps no torch model; read its U and V with ee.load(run_dir) instead", run
         )
@@ -121,24 +123,6 @@ def _load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], run:
         ) from None
 
 
-def _lm_classes() -> tuple[type, Any]:
-    from embedeval.train.lm_config import LMConfig
-
-    return LMConfig, _lm
-
-
-def _nmt_classes() -> tuple[type, Any]:
-    from embedeval.train.nmt_config import NMTConfig
-
-    return NMTConfig, _nmt
-
-
-def _skipgram_classes() -> tuple[type, Any]:
-    from embedeval.train.skipgram_config import SkipGramConfig
-
-    return SkipGramConfig, _skipgram
-
-
-_BUILDERS = {"lm": _lm_classes, "nmt": _nmt_classes, "skipgram": _skipgram_classes}
+_BUILDERS = {"lm": _lm, "nmt": _nmt, "skipgram": _skipgram}  # how each family rebuilds its model from weights
 
 __all__ = ["SkipGramModel", "TrainedModel", "load_model"]

@@ -55,7 +55,6 @@ from embedeval.train.nmt_model import Seq2Seq
 from embedeval.train.nmt_search import pad_batch, translate
 from embedeval.trainers import model_name
 
-SRC_MODEL, TGT_MODEL, JOINT_MODEL = SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL, JOINT_SUBWORD_MODEL
 CHECKPOINT_KEYS = ("model", "optimizer", "epoch", "batch", "torch_rng", "history")
 
 
@@ -107,18 +106,18 @@ def encode_data(
 
 def save_subwords(data: NMTData, run: RunDir) -> None:
     if data.joint:
-        data.src_sp.save(run.path / JOINT_MODEL)
+        data.src_sp.save(run.path / JOINT_SUBWORD_MODEL)
     else:
-        data.src_sp.save(run.path / SRC_MODEL)
-        data.tgt_sp.save(run.path / TGT_MODEL)
+        data.src_sp.save(run.path / SRC_SUBWORD_MODEL)
+        data.tgt_sp.save(run.path / TGT_SUBWORD_MODEL)
 
 
 def load_subwords(run_dir: str | Path) -> tuple[Subwords, Subwords]:
     run_dir = Path(run_dir)
-    if (run_dir / JOINT_MODEL).is_file():
-        joint = Subwords.load(run_dir / JOINT_MODEL)
+    if (run_dir / JOINT_SUBWORD_MODEL).is_file():
+        joint = Subwords.load(run_dir / JOINT_SUBWORD_MODEL)
         return joint, joint
-    return Subwords.load(run_dir / SRC_MODEL), Subwords.load(run_dir / TGT_MODEL)
+    return Subwords.load(run_dir / SRC_SUBWORD_MODEL), Subwords.load(run_dir / TGT_SUBWORD_MODEL)
 
 
 def make_batches(src: list[list[int]], tgt: list[list[int]], cfg: NMTConfig) -> list[np.ndarray]:
@@ -238,7 +237,9 @@ class NMTTrainer(Interruptible):
             run.publish()  # inputs are good and the model is built: now the run may replace an old one
             if not resume:
                 run.ensure_config(cfg, "nmt")
-                if not (run.path / (JOINT_MODEL if data.joint else TGT_MODEL)).exists():  # started from Python
+                if not (
+                    run.path / (JOINT_SUBWORD_MODEL if data.joint else TGT_SUBWORD_MODEL)
+                ).exists():  # started from Python
                     save_subwords(data, run)
         if model_hook is not None:
             model_hook(model)
