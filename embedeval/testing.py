@@ -51,7 +51,7 @@ def setups(corpus: Any, folder: Path) -> Iterator[Setup]:
 
 def labels() -> list[str]:
     """The setups' labels, without building them (for test ids)."""
-    return [label for spec in trainers.specs() for label, _ in spec.tiny]
+    return [label for spec in trainers.specs() for label in spec.tiny_labels()]
 
 
 def setup(label: str, corpus: Any, folder: Path) -> Setup:

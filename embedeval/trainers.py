@@ -36,6 +36,9 @@ class TrainerSpec:
     output_vs_input: str = ""  # what P&W found for V against U in this family (the report's comparison)
     track_options: tuple[str, ...] = ()  # `embedeval track` options that mean something for this family
     model_prefixes: tuple[str, ...] = field(default=())  # model names this family writes start with one of these
+    # "module:function" (config name, toy corpus) -> ({False: untied, True: tied}, data): the setup of each
+    # architecture registered under this family (ArchSpec.tiny_config), which enrols it in the check suite
+    tiny_pair: str = ""
 
     def trainer_class(self) -> type:
         return _load(self.trainer)
@@ -47,7 +50,91 @@ class TrainerSpec:
         return _load(self.driver)
 
     def tiny_setups(self) -> list[tuple[str, Callable[[Any, Any], tuple[dict[bool, Any], Any]]]]:
-        return [(label, _load(path)) for label, path in self.tiny]
+        """The family's own setups, then one per architecture registered under it (its tiny config)."""
+        own = [(label, _load(path)) for label, path in self.tiny]
+        if not self.tiny_pair:
+            return own
+        pair = _load(self.tiny_pair)
+        return own + [(a.name, _bind(pair, a.tiny_config)) for a in archs(self.name)]
+
+    def tiny_labels(self) -> list[str]:
+        return [label for label, _ in self.tiny] + ([a.name for a in archs(self.name)] if self.tiny_pair else [])
+
+    def writes_model(self, model: str) -> bool:
+        """Whether a model named ``model`` comes from this family (by the name's first part)."""
+        return model.startswith((*self.model_prefixes, *(a.name for a in archs(self.name))))
+
+
+@dataclass(frozen=True)
+class ArchOption:
+    """A setting only one architecture has, stored in the config's ``arch_options`` under ``key``."""
+
+    key: str
+    flag: str  # the command-line option of `train lm` and `track`
+    choices: tuple[str, ...]
+    default: str
+    help: str
+    in_name: bool = True  # part of the model's name and the report's variant label (it changes what is tied)
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """One model architecture of a family (the LM family's lstm, transformer, bilstm): a new architecture is one
+    model module plus one of these."""
+
+    name: str  # the config's ``arch``
+    family: str  # the TrainerSpec it trains under
+    model: str  # "module:Class", built as Class(vocab_size, config)
+    about: str  # one line for --help
+    default_config: str  # the config used when none is named
+    tiny_config: str  # the check suite's config
+    presets: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # name -> (base preset, changes)
+    variants: tuple[str, ...] | None = None  # the family's variants it trains (None: all)
+    options: tuple[ArchOption, ...] = ()
+    check: str = ""  # "module:function" (config) -> None: raises EmbedevalError on settings it cannot train
+
+    def model_class(self) -> type:
+        return _load(self.model)
+
+    def check_config(self, config: Any) -> None:
+        if self.check:
+            _load(self.check)(config)
+
+    def option_defaults(self) -> dict[str, str]:
+        return {o.key: o.default for o in self.options}
+
+
+_ARCHS: dict[str, ArchSpec] = {}
+
+
+def register_arch(spec: ArchSpec) -> ArchSpec:
+    if spec.name in _ARCHS and _ARCHS[spec.name] != spec:
+        raise ValueError(f"an architecture named {spec.name!r} is registered already")
+    _ARCHS[spec.name] = spec
+    return spec
+
+
+def archs(family: str | None = None) -> list[ArchSpec]:
+    return [a for a in _ARCHS.values() if family is None or a.family == family]
+
+
+def arch(name: str | None) -> ArchSpec:
+    if name not in _ARCHS:
+        raise EmbedevalError(f"unknown architecture {name!r}; known: {', '.join(_ARCHS)}")
+    return _ARCHS[name]
+
+
+def arch_label(config: dict[str, Any]) -> str:
+    """The part of a model's name its architecture's own settings add (``shared-`` for a biLM with one softmax)."""
+    spec = _ARCHS.get(config.get("arch", ""))
+    if spec is None:
+        return ""
+    stored = config.get("arch_options") if isinstance(config.get("arch_options"), dict) else {}
+    return "".join(f"{stored.get(o.key, o.default)}-" for o in spec.options if o.in_name)
+
+
+def _bind(function: Callable[..., Any], first: Any) -> Callable[..., Any]:
+    return lambda *args: function(first, *args)
 
 
 def load_function(path: str) -> Any:
@@ -93,7 +180,7 @@ def for_model(model: str | None) -> TrainerSpec | None:
     """The family whose runs write models named ``model`` (``lstm-wt`` -> lm), or None (a file, a pretrained
     model)."""
     for spec in _REGISTRY.values():
-        if model and model.startswith(spec.model_prefixes):
+        if model and spec.writes_model(model):
             return spec
     return None
 
@@ -128,9 +215,7 @@ LM_TIED_PARTNER = {"wt": "untied", "re": "untied", "wt+pr": "pr", "real": "al"}
 
 
 def _lm_name(config: dict[str, Any]) -> str:
-    arch = config.get("arch", "lstm")
-    softmax = f"{config.get('bilm_softmax', 'shared')}-" if arch == "bilstm" else ""  # the biLM names its softmax
-    return f"{arch}-{softmax}{config.get('variant', '?')}"
+    return f"{config.get('arch', 'lstm')}-{arch_label(config)}{config.get('variant', '?')}"
 
 
 def _sgns_name(config: dict[str, Any]) -> str:
@@ -152,15 +237,57 @@ register(
         untied_partner=lambda c: (
             {"variant": LM_TIED_PARTNER[c["variant"]]} if c.get("variant") in LM_TIED_PARTNER else None
         ),
-        tiny=(
-            ("lstm", "embedeval.train.lm:tiny_setup"),
-            ("transformer", "embedeval.train.lm:tiny_transformer_setup"),
-            ("bilstm", "embedeval.train.lm:tiny_bilm_setup"),
-        ),
+        tiny=(),
+        tiny_pair="embedeval.train.lm:tiny_pair",
         language_model=True,
         output_vs_input="P&W find the output embedding better in (LSTM) language models",
         track_options=("corpus", "arch", "config_name", "pair", "max_batches"),
-        model_prefixes=("lstm", "transformer", "bilstm"),
+    )
+)
+# the LM family's architectures (configs: embedeval.train.lm_config, presets of later ones below)
+register_arch(
+    ArchSpec(
+        name="lstm",
+        family="lm",
+        model="embedeval.train.lm_model:RNNLM",
+        about="the LSTM LM of Zaremba et al., Press & Wolf and Inan et al. (every variant; default config pw-small)",
+        default_config="pw-small",
+        tiny_config="tiny",
+    )
+)
+register_arch(
+    ArchSpec(
+        name="transformer",
+        family="lm",
+        model="embedeval.train.transformer_model:TransformerLM",
+        about="decoder-only, pre-LayerNorm, AdamW + cosine (default config tf-small)",
+        default_config="tf-small",
+        tiny_config="tf-tiny",
+        variants=("untied", "wt", "re"),
+        check="embedeval.train.transformer_model:check_config",
+    )
+)
+register_arch(
+    ArchSpec(
+        name="bilstm",
+        family="lm",
+        model="embedeval.train.bilm_model:BiLSTMLM",
+        about="an ELMo-style biLM: forward and backward LSTMs over one input embedding (default config bilm-small)",
+        default_config="bilm-small",
+        tiny_config="bilm-tiny",
+        presets={"bilm-small": ("pw-small", {}), "bilm-tiny": ("tiny", {})},  # P&W's small size, no dropout
+        variants=("untied", "wt"),  # wt: the one shared softmax is the input embedding too
+        options=(
+            ArchOption(
+                key="softmax",
+                flag="--bilm-softmax",
+                choices=("shared", "separate"),
+                default="shared",
+                help="bilstm: one softmax for both directions (ELMo; the default) or one per direction. With "
+                "--variant wt the shared softmax is the input embedding too.",
+            ),
+        ),
+        check="embedeval.train.bilm_model:check_config",
     )
 )
 register(
@@ -196,5 +323,5 @@ register(
     )
 )
 
-__all__ = ["LM_TIED_PARTNER", "TrainerSpec", "find", "for_config", "for_model", "get", "load_function", "is_untied_partner", "model_name", "names",
-           "register", "specs"]  # fmt: skip
+__all__ = ["LM_TIED_PARTNER", "ArchOption", "ArchSpec", "TrainerSpec", "arch", "arch_label", "archs", "find", "for_config", "for_model", "get", "load_function", "is_untied_partner", "model_name", "names",
+           "register", "register_arch", "specs"]  # fmt: skip

@@ -14,8 +14,8 @@ from embedeval.train.lm_config import make_config
 from tests.conftest import run_cli
 
 
-def bilm(variant="untied", **kw):
-    return BiLSTMLM(30, make_config("bilm-tiny", variant, **kw)).eval()
+def bilm(variant="untied", softmax=None):
+    return BiLSTMLM(30, make_config("bilm-tiny", variant, arch_options={"softmax": softmax} if softmax else None)).eval()
 
 
 def test_each_direction_sees_only_its_own_side_of_the_text():
@@ -33,7 +33,7 @@ def test_each_direction_sees_only_its_own_side_of_the_text():
 
 
 def test_the_softmax_is_shared_separate_or_tied_as_asked():
-    separate, shared, tied = bilm(bilm_softmax="separate"), bilm(), bilm("wt")
+    separate, shared, tied = bilm(softmax="separate"), bilm(), bilm("wt")
     assert separate.decoder_bwd is not separate.decoder
     assert shared.decoder_bwd is shared.decoder and shared.output_embedding() is not shared.input_embedding()
     assert tied.output_embedding() is tied.input_embedding()  # V = U = S
@@ -44,15 +44,15 @@ def test_the_softmax_is_shared_separate_or_tied_as_asked():
 
 def test_tying_the_softmax_to_the_input_needs_one_softmax():
     with pytest.raises(EmbedevalError, match="--bilm-softmax shared"):
-        make_config("bilm-tiny", "wt", bilm_softmax="separate")
-    with pytest.raises(EmbedevalError, match="not for the biLM"):
+        make_config("bilm-tiny", "wt", arch_options={"softmax": "separate"})
+    with pytest.raises(EmbedevalError, match="not for --arch bilstm"):
         make_config("bilm-tiny", "wt+pr")
 
 
 def test_the_backward_loss_is_the_forward_loss_of_the_reversed_text_when_the_directions_swap():
     """Swapping the two stacks and reversing the text turns one direction's cross-entropy into the other's."""
     torch.manual_seed(1)
-    model = bilm(bilm_softmax="shared")
+    model = bilm(softmax="shared")
     text = torch.randint(0, 30, (9, 1))
     x, y = text[:-1], text[1:]
     _, backward, _ = model.bidirectional_nll(x, y, model.init_hidden(1))
@@ -73,7 +73,7 @@ def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
     assert directions["valid"]["forward"] == pytest.approx(summary["valid_ppl"], rel=1e-4)  # the trainer's number
     assert 1 < directions["test"]["backward"] < 40  # a 40-word corpus: better than chance
     config = json.loads((out / "config.json").read_text())["config"]
-    assert config["arch"] == "bilstm" and config["bilm_softmax"] == "shared"
+    assert config["arch"] == "bilstm" and config["arch_options"] == {"softmax": "shared"}
     roles = {p.stem for p in (out / "embeddings").glob("*.npz")}
     assert {"input", "output"} <= roles
     import embedeval as ee

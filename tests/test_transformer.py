@@ -161,7 +161,7 @@ def test_misconfigured_transformers_are_refused(config, overrides, message):
 
 
 def test_lstm_only_variants_are_refused():
-    with pytest.raises(EmbedevalError, match="is for the LSTM"):
+    with pytest.raises(EmbedevalError, match="is not for --arch transformer"):
         make_config("tf-tiny", "wt+pr")
 
 

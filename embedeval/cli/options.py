@@ -55,3 +55,48 @@ BENCHMARK_OPTION = click.option(
     help="Benchmark name (see 'embedeval benchmarks') or a word1 word2 score file; repeatable. Default: "
     "SimLex-999, Verb-143, MEN, RW, MTurk-771 (P&W's five), WS-353 and SimVerb-3500, those that can be found.",
 )
+
+
+def _arch_params() -> list[tuple[str, object]]:
+    """(click parameter name, ArchOption) for every setting a registered LM architecture has of its own."""
+    from embedeval import trainers
+
+    seen: dict[str, object] = {}
+    for arch in trainers.archs("lm"):
+        for option in arch.options:
+            seen.setdefault(option.flag.lstrip("-").replace("-", "_"), option)
+    return list(seen.items())
+
+
+def arch_help() -> str:
+    from embedeval import trainers
+
+    return "; ".join(f"{a.name}: {a.about}" for a in trainers.archs("lm")) + "."
+
+
+def arch_setting_options(command: click.Command) -> click.Command:
+    """The LM architectures' own settings (``--bilm-softmax`` ...), one option each, from the registry."""
+    for name, option in reversed(_arch_params()):
+        command = click.option(
+            option.flag, name, type=click.Choice(list(option.choices)), default=None, help=option.help
+        )(command)
+    return command
+
+
+def take_arch_settings(values: dict, arch: str | None) -> dict[str, str]:
+    """Remove the architecture settings from a command's ``values`` and return those given as the config's
+    ``arch_options``; one given for another architecture is refused, naming its flag."""
+    from embedeval import trainers
+    from embedeval.errors import EmbedevalError
+
+    chosen = trainers.arch(arch or "lstm")
+    given: dict[str, str] = {}
+    for name, option in _arch_params():
+        value = values.pop(name, None)
+        if value is None:
+            continue
+        if option not in chosen.options:
+            owners = [a.name for a in trainers.archs("lm") if option in a.options]
+            raise EmbedevalError(f"{option.flag} is for --arch {' or '.join(owners)}, not {chosen.name}; leave it out")
+        given[option.key] = value
+    return given

@@ -8,7 +8,7 @@ import click
 
 from embedeval import trainers
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_setting_options, take_arch_settings
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
@@ -22,7 +22,8 @@ def _options_for() -> dict[str, tuple[str, ...]]:
     another, they are refused rather than ignored."""
     found: dict[str, tuple[str, ...]] = {}
     for spec in trainers.specs():
-        for option in spec.track_options:
+        own = [o.flag.lstrip("-").replace("-", "_") for a in trainers.archs(spec.name) for o in a.options]
+        for option in (*spec.track_options, *own):
             found[option] = (*found.get(option, ()), spec.name)
     return found
 
@@ -69,13 +70,8 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
     "similarity benchmarks can score.",
 )
 @click.option("--tgt", default="en", show_default=True, help="nmt: target language.")
-@click.option(
-    "--arch",
-    type=click.Choice(ARCHS),
-    default=None,
-    help="LM architecture: lstm (default), transformer (default config tf-small) or bilstm (the ELMo-style biLM, "
-    "softmax shared between its directions; default config bilm-small).",
-)
+@click.option("--arch", type=click.Choice(ARCHS), default=None, help="LM architecture. " + arch_help())
+@arch_setting_options
 @click.option(
     "--config",
     "config_name",
@@ -128,7 +124,7 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
 @DATA_DIR_OPTION
 def track_cmd(
     trainer, corpus, src, tgt, arch, config_name, pair, every, grad_every, out, overwrite, resume, epochs, max_batches, threads,
-    seed, dim, min_count, no_geometry, plot, data_dir,
+    seed, dim, min_count, no_geometry, plot, data_dir, **arch_settings,
 ) -> None:  # fmt: skip
     """Train a tied and an untied run in lockstep (same seed, same initial U, same batches) and record, every
     N steps, how the tied S moves relative to U and V: Table-3 correlation, CKA, 10-NN overlap, the gradient
@@ -151,11 +147,12 @@ def track_cmd(
     if trainer == "lm":
         from embedeval.cli.progress import lm_progress
         from embedeval.train.lm import load_lm_data
-        from embedeval.train.lm_config import config_for, make_config
+        from embedeval.train.lm_config import CONFIGS, config_for, make_config
 
-        overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed)
-        untied_variant, tied_variant = pair.split("/")
         config_name = config_for(config_name, arch)
+        settings = take_arch_settings(arch_settings, arch or CONFIGS.get(config_name, {}).get("arch"))
+        overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed, arch_options=settings or None)
+        untied_variant, tied_variant = pair.split("/")
         untied_cfg = make_config(config_name, untied_variant, arch=arch, **overrides)
         tied_cfg = make_config(config_name, tied_variant, arch=arch, **overrides)
         data = load_lm_data(source)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from embedeval import trainers
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_setting_options, take_arch_settings
 from embedeval.cli.progress import lm_progress
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
@@ -23,20 +24,8 @@ console = err_console
 
 @click.command("lm")
 @click.option("--corpus", required=True, metavar="ptb|wikitext-2|builtin|PATH", help="Corpus name or text file/folder.")
-@click.option(
-    "--arch",
-    type=click.Choice(ARCHS),
-    default=None,
-    help="lstm (default); transformer (decoder-only, pre-LayerNorm, AdamW + cosine; default config tf-small); "
-    "bilstm (ELMo-style biLM: forward and backward LSTMs over one input embedding; default config bilm-small).",
-)
-@click.option(
-    "--bilm-softmax",
-    type=click.Choice(["shared", "separate"]),
-    default=None,
-    help="bilstm: one softmax for both directions (ELMo; the default) or one per direction. With --variant wt the "
-    "shared softmax is the input embedding too.",
-)
+@click.option("--arch", type=click.Choice(ARCHS), default=None, help=arch_help())
+@arch_setting_options
 @click.option(
     "--config",
     "config_name",
@@ -45,6 +34,7 @@ console = err_console
     help="LSTM: Zaremba small/medium/large; pw-small (the default) = small without dropout (P&W Table 6); demo = "
     "the built-in default of 'embedeval compare' (1x64, 6 epochs); tiny for smoke runs. Transformer: tf-tiny "
     "(tests), tf-small (2x256, 4 heads, context 128, dropout 0.2, 6 epochs: about an hour of CPU on PTB), tf-base (a GPU). "
+    f"Other architectures: {', '.join(c for a in trainers.archs('lm') for c in a.presets)}. "
     "Every option below left unset takes the config's value (shown for pw-small).",
 )
 @click.option(
@@ -191,7 +181,7 @@ console = err_console
 def train_lm_cmd(
     corpus, config_name, variant, out, overwrite, resume, dry_run, track, track_every, data_dir, nproc, **overrides
 ) -> None:
-    """Train a language model (LSTM or Transformer) and export its input (U), output (V) or tied (S) embedding."""
+    """Train a language model (any --arch: LSTM, Transformer, biLM) and export its input (U), output (V) or tied (S) embedding."""
     from embedeval.data.corpus import resolve_corpus
     from embedeval.errors import EmbedevalError
     from embedeval.layout import CHECKPOINT, VOCAB
@@ -202,7 +192,9 @@ def train_lm_cmd(
 
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
-    cfg = make_config(config_for(config_name, overrides.get("arch")), variant, **overrides)
+    name = config_for(config_name, overrides.get("arch"))
+    settings = take_arch_settings(overrides, overrides.get("arch") or CONFIGS[name].get("arch"))
+    cfg = make_config(name, variant, arch_options=settings or None, **overrides)
     if cfg.device == "cuda":
         import torch
 

@@ -128,8 +128,9 @@ class Report:
             last = run.history[-1] if run.history else {}
             directions = run.summary.get("direction_ppl") if isinstance(run.summary.get("direction_ppl"), dict) else {}
             variant = run.config.get("variant")
-            if directions and run.config.get("bilm_softmax"):  # a biLM: which softmax it has says what it ties
-                variant = f"{variant}, softmax {run.config['bilm_softmax']}"
+            settings = run.config.get("arch_options") if isinstance(run.config.get("arch_options"), dict) else {}
+            for key, value in settings.items():  # the architecture's own settings (a biLM's softmax says what it ties)
+                variant = f"{variant}, {key} {value}"
             rows.append(
                 {
                     "run": run.name,

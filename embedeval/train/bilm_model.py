@@ -2,7 +2,7 @@
 
 One token embedding U feeds two LSTM stacks: the forward one predicts the next token, the backward one (reading the
 text right to left) the previous token. What ELMo ties is the token representation and the softmax *between the two
-directions*, not the softmax and the input embedding. ``bilm_softmax`` chooses:
+directions*, not the softmax and the input embedding. The setting ``softmax`` (``--bilm-softmax``) chooses:
 
 - ``separate``: each direction has its own softmax (V for the forward one, ``decoder_bwd`` for the backward one);
 - ``shared``: one softmax V for both directions (ELMo);
@@ -13,6 +13,10 @@ starts each window from zero (carrying its state would need the text that comes 
 cost is the sum of both directions' cross-entropies; the perplexity the trainer reports (valid, test) is the forward
 direction's, comparable with a left-to-right LM, and :meth:`BiLSTMLM.direction_perplexities` adds both directions'
 on the summary.
+
+This module and its registration in :mod:`embedeval.trainers` (name, presets, variants, the softmax setting, this
+module's :func:`check_config`) are all the biLM is: the trainer, exports, tracker, report and check suite take it
+through the hooks every :class:`~embedeval.train.lm_model.EmbeddingLM` has.
 """
 
 from __future__ import annotations
@@ -23,8 +27,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from embedeval.errors import EmbedevalError
 from embedeval.train.lm_config import LMConfig
 from embedeval.train.lm_model import EmbeddingLM
+
+
+def check_config(cfg: LMConfig) -> None:
+    """Settings the biLM cannot train (its registration names this check)."""
+    if cfg.tied and cfg.arch_options.get("softmax") != "shared":
+        raise EmbedevalError(
+            "variant wt ties the biLM's softmax to its input embedding, which needs one softmax for both "
+            "directions: use --bilm-softmax shared"
+        )
+    if cfg.variational:
+        raise EmbedevalError("--variational (locked dropout) is for the one-directional LSTM")
 
 
 class BiLSTMLM(EmbeddingLM):
@@ -38,9 +54,8 @@ class BiLSTMLM(EmbeddingLM):
         stack = lambda: nn.LSTM(e, h, cfg.layers, dropout=p if cfg.layers > 1 else 0.0)  # noqa: E731
         self.forward_rnn, self.backward_rnn = stack(), stack()
         self.decoder = nn.Linear(h, vocab_size, bias=cfg.output_bias)
-        shared = cfg.bilm_softmax == "shared"
+        shared = cfg.arch_options.get("softmax", "shared") == "shared"
         self.decoder_bwd = self.decoder if shared else nn.Linear(h, vocab_size, bias=cfg.output_bias)
-        self.bidirectional = True  # the LM trainer asks the model for its cost and its directions' perplexities
         for param in self.parameters():
             nn.init.uniform_(param, -cfg.init_scale, cfg.init_scale)
         if cfg.tied:
@@ -62,6 +77,11 @@ class BiLSTMLM(EmbeddingLM):
         """Outputs in the tokens' order: output t has read tokens t..end of the window, right to left."""
         out, _ = self.backward_rnn(self.drop(F.embedding(tokens.flip(0), u)))
         return self.drop(out).flip(0)
+
+    def training_nll(self, x: torch.Tensor, y: torch.Tensor, hidden: list) -> tuple[torch.Tensor, torch.Tensor, list]:
+        """The cost is both directions' cross-entropy; the one reported (train perplexity) is the forward one."""
+        forward, backward, hidden = self.bidirectional_nll(x, y, hidden)
+        return forward + backward, forward.detach(), hidden
 
     def bidirectional_nll(
         self, x: torch.Tensor, y: torch.Tensor, hidden: list

@@ -106,9 +106,10 @@ def lm_cost(
 ) -> tuple[torch.Tensor, torch.Tensor, list]:
     """(cost to minimise, summed cross-entropy, new hidden). Cost = CE summed over time / batch (+ terms)."""
     scale = x.size(1) if cfg.loss == "sum-over-time" else y.numel()
-    if getattr(model, "bidirectional", False):  # a biLM: both directions' cross-entropy; the forward one reported
-        forward, backward, hidden = model.bidirectional_nll(x, y, hidden)
-        return (forward + backward) / scale, forward.detach(), hidden
+    own = model.training_nll(x, y, hidden)  # a model with its own cost (a biLM's two directions)
+    if own is not None:
+        train_sum, report_sum, hidden = own
+        return train_sum / scale, report_sum, hidden
     features, hidden = model.features(x, hidden)
     if cfg.augmented_loss:
         # the augmented loss needs the bias-free logits too: one output matmul serves both (it is the costliest op)
@@ -519,12 +520,13 @@ class LMTrainer(Interruptible):
         interval = ppl_interval(test_blocks)
         if interval is not None:
             self.summary["test_ppl_ci"] = list(interval)
-        if getattr(model, "bidirectional", False):  # a biLM: each direction's perplexity (valid/test above: forward)
-            window = max(cfg.bptt, 100)
-            self.summary["direction_ppl"] = {
-                split: model.direction_perplexities(ids, window, cfg.max_eval_tokens)
-                for split, ids in (("valid", self.data.valid), ("test", self.data.test))
-            }
+        window = max(cfg.bptt, 100)
+        directions = {  # a model reading in more than one direction (a biLM): each one's perplexity
+            split: model.direction_perplexities(ids, window, cfg.max_eval_tokens)
+            for split, ids in (("valid", self.data.valid), ("test", self.data.test))
+        }
+        if all(directions.values()):
+            self.summary["direction_ppl"] = directions
         if self.data.held_out:
             self.summary["held_out"] = self.data.held_out
         if self.world.distributed:
@@ -596,22 +598,9 @@ def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConf
         atomic_write_npz(run.path / PROJECTION, proj)
 
 
-def tiny_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
-    """The check suite's setup (embedeval.testing): an untied and a tied tiny LSTM, two short epochs."""
-    return _tiny_pair("tiny", corpus)
-
-
-def tiny_transformer_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
-    """The same for the Transformer."""
-    return _tiny_pair("tf-tiny", corpus)
-
-
-def tiny_bilm_setup(corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
-    """The same for the ELMo-style biLM (one softmax for both directions, untied and tied to the input)."""
-    return _tiny_pair("bilm-tiny", corpus)
-
-
-def _tiny_pair(config: str, corpus: Any) -> tuple[dict[bool, LMConfig], LMData]:
+def tiny_pair(config: str, corpus: Any, folder: Path) -> tuple[dict[bool, LMConfig], LMData]:
+    """The check suite's setup of an architecture (embedeval.testing): its tiny config untied and tied (wt), two
+    short epochs."""
     from embedeval.train.lm_config import make_config
 
     cfgs = {tied: make_config(config, variant, threads=1, max_batches=4, epochs=2)

@@ -9,8 +9,9 @@ would need lr x bptt and clip / bptt.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from embedeval import trainers
 from embedeval.errors import EmbedevalError
 from embedeval.ranges import Range, check_ranges, positive_int
 
@@ -44,9 +45,7 @@ LM_RANGES = {
     "beta2": Range(float, 0, 1, low_open=True, high_open=True),
 }
 
-ARCHS = ("lstm", "transformer", "bilstm")
-TRANSFORMER_VARIANTS = ("untied", "wt", "re")
-BILM_VARIANTS = ("untied", "wt")  # with bilm_softmax shared, wt makes the one softmax the input embedding too
+ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
 
 
 @dataclass
@@ -87,7 +86,7 @@ class LMConfig:
     eval_batch_size: int = 1  # valid/test carry the state over the whole split
     max_eval_tokens: int | None = None  # evaluate on the first tokens of valid/test only (--dry-run)
     # --- architecture and optimiser (the LSTM keeps Zaremba's SGD; the Transformer uses AdamW + cosine)
-    arch: str = "lstm"  # lstm | transformer | bilstm (ELMo-style, embedeval.train.bilm_model)
+    arch: str = "lstm"  # an architecture registered in embedeval.trainers (lstm, transformer, bilstm)
     heads: int = 4  # Transformer attention heads
     ff_mult: int = 4  # Transformer MLP width = ff_mult * hidden
     positions: str = "learned"  # learned | sinusoidal (Transformer)
@@ -99,7 +98,8 @@ class LMConfig:
     beta2: float = 0.99  # AdamW
     schedule: str = "zaremba"  # zaremba (per epoch, lr_decay after max_epoch) | cosine (per step, after warmup)
     loss: str = "sum-over-time"  # Zaremba's cost (summed over bptt, averaged over the batch) | mean (per token)
-    bilm_softmax: str = "shared"  # bilstm: one softmax for both directions (ELMo) | separate (one per direction)
+    # settings only the architecture has (its ArchSpec.options, e.g. the biLM's softmax), every one stated
+    arch_options: dict[str, str] = field(default_factory=dict)
 
     @property
     def embedding_size(self) -> int:
@@ -124,7 +124,6 @@ class LMConfig:
     def unused_fields(self) -> tuple[str, ...]:
         """Fields this variant never reads: a resume may differ in them (a default changed since the run began)."""
         unused = () if self.augmented_loss else ("al_tau", "al_gamma", "al_target_grad")
-        unused += () if self.arch == "bilstm" else ("bilm_softmax",)
         return unused + (() if self.projection else ("pr_lambda", "pr_bias", "pr_lr_scale"))
 
 
@@ -165,32 +164,50 @@ CONFIGS_TF = {
 CONFIGS["demo"] = dict(CONFIGS["small"], hidden=64, layers=1, bptt=20, epochs=6, max_epoch=2, batch_size=20)
 CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, max_epoch=1, batch_size=8)
 CONFIGS.update(CONFIGS_TF)
-# ELMo-style biLM (arch bilstm) at P&W's small size, no dropout, and a tiny one for tests
-CONFIGS["bilm-small"] = dict(CONFIGS["pw-small"], arch="bilstm")
-CONFIGS["bilm-tiny"] = dict(CONFIGS["tiny"], arch="bilstm")
+for _arch in trainers.archs("lm"):  # the presets an architecture brings with its registration
+    for _name, (_base, _changes) in _arch.presets.items():
+        CONFIGS[_name] = dict(CONFIGS[_base], arch=_arch.name, **_changes)
 VARIANTS = ("untied", "wt", "pr", "wt+pr", "re", "al", "real")
 
 
 def config_for(name: str | None, arch: str | None) -> str:
-    """The config to use: the one named, else the default of the architecture (pw-small, tf-small)."""
+    """The config to use: the one named, else the default of the architecture (pw-small, tf-small ...)."""
     if name is not None:
         return name
-    return {"transformer": "tf-small", "bilstm": "bilm-small"}.get(arch or "lstm", "pw-small")
+    return trainers.arch(arch or "lstm").default_config
+
+
+def configs_of(arch: str) -> list[str]:
+    return [name for name, values in _presets().items() if values.get("arch", "lstm") == arch]
+
+
+def _either(names: list[str]) -> str:
+    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _presets() -> dict[str, dict]:
+    """CONFIGS with the presets of architectures registered since (a registration at run time, as in a test)."""
+    found = dict(CONFIGS)
+    for spec in trainers.archs("lm"):
+        for name, (base, changes) in spec.presets.items():
+            found.setdefault(name, dict(found[base], arch=spec.name, **changes))
+    return found
 
 
 def make_config(name: str, variant: str = "untied", **overrides: object) -> LMConfig:
-    if name not in CONFIGS:
-        raise EmbedevalError(f"unknown config {name!r}; valid configs: {', '.join(CONFIGS)}")
+    presets = _presets()
+    if name not in presets:
+        raise EmbedevalError(f"unknown config {name!r}; valid configs: {', '.join(presets)}")
     if variant not in VARIANTS:
         raise EmbedevalError(f"unknown variant {variant!r}; valid variants: {', '.join(VARIANTS)}")
-    values = dict(CONFIGS[name], variant=variant)
+    values = dict(presets[name], variant=variant)
+    archs = [a.name for a in trainers.archs("lm")]
     arch = overrides.get("arch")
     if arch is not None and arch != values.get("arch", "lstm"):
-        suggestion = {"transformer": "tf-tiny, tf-small or tf-base", "bilstm": "bilm-tiny or bilm-small"}.get(
-            arch, "pw-small, small, medium or large"
-        )
+        if arch not in archs:
+            raise EmbedevalError(f"--arch {arch!r}: must be one of {', '.join(archs)}")
         raise EmbedevalError(
-            f"config {name} is not an --arch {arch} config; for --arch {arch} use --config {suggestion}"
+            f"config {name} is not an --arch {arch} config; for --arch {arch} use --config {_either(configs_of(arch))}"
         )
     known = {f.name for f in dataclasses.fields(LMConfig)}
     for key, value in overrides.items():
@@ -199,6 +216,10 @@ def make_config(name: str, variant: str = "untied", **overrides: object) -> LMCo
         if key not in known:
             raise EmbedevalError(f"unknown LM config field {key!r}")
         values[key] = value
+    spec = trainers.arch(values.get("arch", "lstm")) if values.get("arch", "lstm") in archs else None
+    given = dict(values.get("arch_options") or {})
+    if spec is not None:  # every setting of the architecture stated in the config, defaults included
+        values["arch_options"] = {**spec.option_defaults(), **given}
     cfg = LMConfig(**values)
     validate(cfg)
     return cfg
@@ -208,36 +229,22 @@ def validate(cfg: LMConfig) -> None:
     check_ranges(cfg, LM_RANGES)
     if cfg.device not in ("cpu", "cuda"):
         raise EmbedevalError(f"--device {cfg.device!r}: must be cpu or cuda")
-    for name, allowed in (("arch", ARCHS), ("positions", ("learned", "sinusoidal")), ("optimizer", ("sgd", "adamw")),
+    archs = tuple(a.name for a in trainers.archs("lm"))
+    for name, allowed in (("arch", archs), ("positions", ("learned", "sinusoidal")), ("optimizer", ("sgd", "adamw")),
                           ("schedule", ("zaremba", "cosine")), ("loss", ("sum-over-time", "mean"))):  # fmt: skip
         if getattr(cfg, name) not in allowed:
             raise EmbedevalError(f"--{name} {getattr(cfg, name)!r}: must be one of {', '.join(allowed)}")
-    if cfg.arch == "transformer":
-        if cfg.variant not in TRANSFORMER_VARIANTS:
-            raise EmbedevalError(
-                f"variant {cfg.variant} is for the LSTM; the Transformer has {', '.join(TRANSFORMER_VARIANTS)}"
-            )
-        if cfg.embedding_size != cfg.hidden:
-            raise EmbedevalError(
-                f"the Transformer's embedding size ({cfg.embedding_size}) must equal its width ({cfg.hidden}): "
-                "drop --emb-size and set the width with --hidden"
-            )
-        if cfg.hidden % cfg.heads:
-            raise EmbedevalError(f"--hidden {cfg.hidden} is not divisible by --heads {cfg.heads}: change either")
-        if cfg.variational:
-            raise EmbedevalError("--variational (locked dropout) is for the LSTM")
-    if cfg.arch == "bilstm":
-        if cfg.variant not in BILM_VARIANTS:
-            raise EmbedevalError(f"variant {cfg.variant} is not for the biLM; it has {', '.join(BILM_VARIANTS)}")
-        if cfg.bilm_softmax not in ("shared", "separate"):
-            raise EmbedevalError(f"--bilm-softmax {cfg.bilm_softmax!r}: must be shared or separate")
-        if cfg.tied and cfg.bilm_softmax != "shared":
-            raise EmbedevalError(
-                "variant wt ties the biLM's softmax to its input embedding, which needs one softmax for both "
-                "directions: use --bilm-softmax shared"
-            )
-        if cfg.variational:
-            raise EmbedevalError("--variational (locked dropout) is for the one-directional LSTM")
+    spec = trainers.arch(cfg.arch)
+    if spec.variants is not None and cfg.variant not in spec.variants:
+        raise EmbedevalError(f"variant {cfg.variant} is not for --arch {cfg.arch}; it has {', '.join(spec.variants)}")
+    options = {o.key: o for o in spec.options}
+    for key, value in cfg.arch_options.items():
+        if key not in options:
+            known = f"it has {', '.join(options)}" if options else "it has none"
+            raise EmbedevalError(f"--arch {cfg.arch} has no setting {key!r} ({known})")
+        if value not in options[key].choices:
+            raise EmbedevalError(f"{options[key].flag} {value!r}: must be one of {', '.join(options[key].choices)}")
+    spec.check_config(cfg)
     if cfg.tied and not cfg.projection and cfg.embedding_size != cfg.hidden:
         raise EmbedevalError(
             f"variant {cfg.variant} ties U and V, which needs the embedding size ({cfg.embedding_size}) to equal "

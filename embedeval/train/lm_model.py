@@ -66,6 +66,16 @@ class EmbeddingLM(nn.Module):
     def init_hidden(self, batch_size: int) -> list:
         raise NotImplementedError
 
+    def training_nll(self, x: torch.Tensor, y: torch.Tensor, hidden: list) -> tuple[torch.Tensor, torch.Tensor, list] | None:
+        """A model whose training cost is more than next-token cross-entropy (a biLM's two directions) returns
+        (summed cross-entropy to train on, summed cross-entropy to report, new state); None: the trainer's own."""
+        return None
+
+    def direction_perplexities(self, ids: torch.Tensor, window: int, max_tokens: int | None = None) -> dict | None:
+        """A model that reads the text in more than one direction: each direction's perplexity over ``ids``
+        (the trainer adds them to the summary as ``direction_ppl``); None for one direction."""
+        return None
+
     def logits(self, features: torch.Tensor, bias: bool = True) -> torch.Tensor:
         use_bias = self.decoder.bias if bias else None
         return F.linear(features, self._split_weight("output"), use_bias)
@@ -139,17 +149,9 @@ def strip_compile_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     return {k.removeprefix("_orig_mod."): v for k, v in state.items()}
 
 
-# arch -> "module:class". A new language model is one module with an EmbeddingLM subclass, plus one line here.
-MODELS = {
-    "lstm": "embedeval.train.lm_model:RNNLM",
-    "transformer": "embedeval.train.transformer_model:TransformerLM",
-    "bilstm": "embedeval.train.bilm_model:BiLSTMLM",
-}
-
-
 def build_model(vocab_size: int, cfg: LMConfig) -> EmbeddingLM:
-    """The registered model class of ``cfg.arch`` (see :data:`MODELS`)."""
-    import importlib
+    """The model class registered for ``cfg.arch`` (:func:`embedeval.trainers.register_arch`). A new language model
+    is one module with an EmbeddingLM subclass, plus its registration."""
+    from embedeval import trainers
 
-    module, _, name = MODELS[cfg.arch].partition(":")
-    return getattr(importlib.import_module(module), name)(vocab_size, cfg)
+    return trainers.arch(cfg.arch).model_class()(vocab_size, cfg)

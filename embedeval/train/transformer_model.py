@@ -14,8 +14,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from embedeval.errors import EmbedevalError
 from embedeval.train.lm_config import LMConfig
 from embedeval.train.lm_model import EmbeddingLM
+
+
+def check_config(cfg: LMConfig) -> None:
+    """Settings the Transformer cannot train (its registration names this check)."""
+    if cfg.embedding_size != cfg.hidden:
+        raise EmbedevalError(
+            f"the Transformer's embedding size ({cfg.embedding_size}) must equal its width ({cfg.hidden}): "
+            "drop --emb-size and set the width with --hidden"
+        )
+    if cfg.hidden % cfg.heads:
+        raise EmbedevalError(f"--hidden {cfg.hidden} is not divisible by --heads {cfg.heads}: change either")
+    if cfg.variational:
+        raise EmbedevalError("--variational (locked dropout) is for the LSTM")
 
 
 class Block(nn.Module):
