@@ -15,7 +15,9 @@ from tests.conftest import run_cli
 
 
 def bilm(variant="untied", softmax=None):
-    return BiLSTMLM(30, make_config("bilm-tiny", variant, arch_options={"softmax": softmax} if softmax else None)).eval()
+    return BiLSTMLM(
+        30, make_config("bilm-tiny", variant, arch_options={"softmax": softmax} if softmax else None)
+    ).eval()
 
 
 def test_each_direction_sees_only_its_own_side_of_the_text():

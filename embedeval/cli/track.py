@@ -151,7 +151,9 @@ def track_cmd(
 
         config_name = config_for(config_name, arch)
         settings = take_arch_settings(arch_settings, arch or CONFIGS.get(config_name, {}).get("arch"))
-        overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed, arch_options=settings or None)
+        overrides = dict(
+            epochs=epochs, max_batches=max_batches, threads=threads, seed=seed, arch_options=settings or None
+        )
         untied_variant, tied_variant = pair.split("/")
         untied_cfg = make_config(config_name, untied_variant, arch=arch, **overrides)
         tied_cfg = make_config(config_name, tied_variant, arch=arch, **overrides)

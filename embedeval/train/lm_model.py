@@ -66,7 +66,9 @@ class EmbeddingLM(nn.Module):
     def init_hidden(self, batch_size: int) -> list:
         raise NotImplementedError
 
-    def training_nll(self, x: torch.Tensor, y: torch.Tensor, hidden: list) -> tuple[torch.Tensor, torch.Tensor, list] | None:
+    def training_nll(
+        self, x: torch.Tensor, y: torch.Tensor, hidden: list
+    ) -> tuple[torch.Tensor, torch.Tensor, list] | None:
         """A model whose training cost is more than next-token cross-entropy (a biLM's two directions) returns
         (summed cross-entropy to train on, summed cross-entropy to report, new state); None: the trainer's own."""
         return None
