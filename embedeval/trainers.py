@@ -35,6 +35,7 @@ class TrainerSpec:
     translation: bool = False  # BLEU, and the translation section of a report
     output_vs_input: str = ""  # what P&W found for V against U in this family (the report's comparison)
     track_options: tuple[str, ...] = ()  # `embedeval track` options that mean something for this family
+    track_command: str = ""  # "module:function" (the track command's options, TrackConfig) -> summary: starts a pair
     model_prefixes: tuple[str, ...] = field(default=())  # model names this family writes start with one of these
     # "module:function" (config name, toy corpus) -> ({False: untied, True: tied}, data): the setup of each
     # architecture registered under this family (ArchSpec.tiny_config), which enrols it in the check suite
@@ -232,6 +233,7 @@ register(
         config="embedeval.train.lm_config:LMConfig",
         driver="embedeval.train.lm:train_lm",
         tracker="embedeval.dynamics.tracker:track_lm",
+        track_command="embedeval.cli.train_lm:track_pair",
         model_name=_lm_name,
         tie_fields=("variant", "pr_bias"),
         untied_partner=lambda c: (
@@ -297,6 +299,7 @@ register(
         config="embedeval.train.nmt_config:NMTConfig",
         driver="embedeval.train.nmt:train_nmt",
         tracker="embedeval.dynamics.tracker:track_nmt",
+        track_command="embedeval.cli.train_nmt:track_pair",
         model_name=lambda c: f"nmt-{c.get('tie', '?')}",
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": "none"} if c.get("tie") in ("decoder", "all") else None,
@@ -313,6 +316,7 @@ register(
         config="embedeval.train.skipgram_config:SkipGramConfig",
         driver="embedeval.train.skipgram:train_skipgram",
         tracker="embedeval.dynamics.tracker:track_skipgram_pair",
+        track_command="embedeval.cli.train_skipgram:track_pair",
         model_name=_sgns_name,
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": False} if c.get("tie") else None,

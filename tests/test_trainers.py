@@ -89,3 +89,9 @@ def test_one_update_sets_the_lr_before_the_step_and_moves_the_counters(tmp_path)
     update(trainer, cost, 3.5, "lower --lr", set_lr)  # clipped to norm 3.5: (2.1, 2.8)
     torch.testing.assert_close(model.weight, torch.tensor([[1 - 0.5 * 2.1, 1 - 0.5 * 2.8]]))
     assert (trainer.step, trainer.batch) == (5, 2)
+
+
+def test_every_family_names_how_the_track_command_starts_its_pair():
+    """`embedeval track` asks the registry; a family without a pair starter would be offered and then fail."""
+    for spec in trainers.specs():
+        assert callable(trainers.load_function(spec.track_command)), spec.name

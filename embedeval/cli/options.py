@@ -100,3 +100,13 @@ def take_arch_settings(values: dict, arch: str | None) -> dict[str, str]:
             raise EmbedevalError(f"{option.flag} is for --arch {' or '.join(owners)}, not {chosen.name}; leave it out")
         given[option.key] = value
     return given
+
+
+def needs_corpus(given, trainer: str):
+    """The corpus of a pair that trains on one (``--corpus``), resolved."""
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.errors import EmbedevalError
+
+    if given.corpus is None:
+        raise EmbedevalError(f"--corpus is needed for --trainer {trainer} (ptb, wikitext-2, builtin or a text file)")
+    return resolve_corpus(given.corpus, given.data_dir)

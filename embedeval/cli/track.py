@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from embedeval import trainers
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_setting_options, take_arch_settings
+from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_setting_options
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
@@ -52,7 +50,7 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
 @click.option(
     "--trainer",
     type=click.Choice(trainers.names()),
-    default="lm",
+    default=trainers.names()[0],
     show_default=True,
     help="nmt: a translation pair, tie none vs tie decoder, on Multi30k (--src/--tgt; config nmt-small by default).",
 )
@@ -130,61 +128,19 @@ def track_cmd(
     N steps, how the tied S moves relative to U and V: Table-3 correlation, CKA, 10-NN overlap, the gradient
     split G = G_in + G_out, update alignment cos(dS, dU) / cos(dS, dV), drift and benchmark scores, overall
     and per frequency bucket, into DIR/dynamics.jsonl (figures in DIR/figures)."""
-    from embedeval.cli.progress import progress_bar
-    from embedeval.data.corpus import resolve_corpus
-    from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
-    from embedeval.errors import EmbedevalError
+    from types import SimpleNamespace
+
+    from embedeval.dynamics.tracker import TrackConfig
 
     _refuse_options_for_other_trainers(trainer)
     tcfg = TrackConfig(every=every, grad_every=grad_every, geometry=not no_geometry)
-    if trainer == "nmt":
-        return _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed,
-                          data_dir, plot)  # fmt: skip
-    if corpus is None:
-        raise EmbedevalError(f"--corpus is needed for --trainer {trainer} (ptb, wikitext-2, builtin or a text file)")
-    source = resolve_corpus(corpus, data_dir)
-    bar = progress_bar("step")  # no empty bar before work starts
-    if trainer == "lm":
-        from embedeval.cli.progress import lm_progress
-        from embedeval.train.lm import load_lm_data
-        from embedeval.train.lm_config import CONFIGS, config_for, make_config
-
-        config_name = config_for(config_name, arch)
-        settings = take_arch_settings(arch_settings, arch or CONFIGS.get(config_name, {}).get("arch"))
-        overrides = dict(
-            epochs=epochs, max_batches=max_batches, threads=threads, seed=seed, arch_options=settings or None
-        )
-        untied_variant, tied_variant = pair.split("/")
-        untied_cfg = make_config(config_name, untied_variant, arch=arch, **overrides)
-        tied_cfg = make_config(config_name, tied_variant, arch=arch, **overrides)
-        data = load_lm_data(source)
-
-        progress = lm_progress(bar)
-        console.print(
-            f"tracking {untied_variant} vs {tied_variant} ({config_name}) on {markup_safe(source.name)} -> "
-            f"{markup_safe(out)}"
-        )
-        summary = track_lm(
-            untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, progress, source.describe(), sys.argv
-        )
-    else:
-        from embedeval.train.skipgram_config import SkipGramConfig
-
-        cfg = SkipGramConfig(backend="torch", dim=dim, min_count=min_count, seed=seed, workers=threads or 2)
-        if epochs:
-            cfg.epochs = epochs
-        cfg.validate()
-
-        def progress(record: dict) -> None:
-            bar.total = 100
-            bar.n = int(record["fraction"] * 100)
-            bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
-            bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
-            bar.refresh()
-
-        console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(out)}")
-        summary = track_skipgram(cfg, source, out, tcfg, overwrite, progress, sys.argv, resume)
-    bar.close()
+    given = SimpleNamespace(
+        corpus=corpus, src=src, tgt=tgt, arch=arch, config_name=config_name, pair=pair, out=out, overwrite=overwrite,
+        resume=resume, epochs=epochs, max_batches=max_batches, threads=threads, seed=seed, dim=dim,
+        min_count=min_count, data_dir=data_dir, arch_settings=arch_settings,
+    )  # fmt: skip
+    # each family starts its pair from these options in its own command module (the registry's track_command)
+    summary = trainers.load_function(trainers.get(trainer).track_command)(given, tcfg)
     _finish(summary, out, plot)
 
 
@@ -239,34 +195,6 @@ def _print_digest(folder: str) -> None:
             + ", ".join(fmt(b, 2) for b in grad["share_out_by_bucket"]),
             highlight=False,
         )
-
-
-def _track_nmt(src, tgt, config_name, tcfg, out, overwrite, resume, epochs, max_batches, threads, seed, data_dir,
-               plot) -> None:  # fmt: skip
-    from embedeval.cli.progress import lm_progress, progress_bar
-    from embedeval.data import parallel
-    from embedeval.dynamics.tracker import track_nmt
-    from embedeval.train import nmt
-    from embedeval.train.nmt_config import make_config
-
-    overrides = dict(epochs=epochs, max_batches=max_batches, threads=threads, seed=seed)
-    name = config_name or "nmt-small"
-    untied_cfg, tied_cfg = make_config(name, "none", **overrides), make_config(name, "decoder", **overrides)
-    source = parallel.multi30k(src, tgt, data_dir)
-    text = parallel.load_parallel(source)
-    if resume:
-        from pathlib import Path
-
-        src_sp, tgt_sp = nmt.load_subwords(Path(out) / "tied")
-    else:
-        src_sp, tgt_sp = nmt.build_subwords(text, untied_cfg)
-    data = nmt.encode_data(text, src_sp, tgt_sp, src, tgt)
-    console.print(f"tracking tie none vs decoder ({name}) on Multi30k {src}->{tgt} -> {markup_safe(out)}")
-    bar = progress_bar("step")
-    summary = track_nmt(untied_cfg, tied_cfg, data, out, tcfg, overwrite, resume, lm_progress(bar),
-                        source.describe(), sys.argv)  # fmt: skip
-    bar.close()
-    _finish(summary, out, plot)
 
 
 @click.command("plot-dynamics")

@@ -329,3 +329,29 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"parameters {summary['unique_parameters']:,} unique / {summary['state_dict_entries']:,} in the "
         f"state_dict  -> {markup_safe(run.path)}"
     )
+
+
+def track_pair(given, tcfg) -> dict:
+    """``embedeval track --trainer lm``: an untied and a tied LM (``--pair``) in lockstep."""
+    from embedeval.cli.options import needs_corpus
+    from embedeval.cli.progress import progress_bar
+    from embedeval.dynamics.tracker import track_lm
+    from embedeval.train.lm import load_lm_data
+    from embedeval.train.lm_config import config_for, make_config
+
+    source = needs_corpus(given, "lm")
+    name = config_for(given.config_name, given.arch)
+    settings = take_arch_settings(given.arch_settings, given.arch or CONFIGS.get(name, {}).get("arch"))
+    overrides = dict(epochs=given.epochs, max_batches=given.max_batches, threads=given.threads, seed=given.seed,
+                     arch=given.arch, arch_options=settings or None)  # fmt: skip
+    untied_variant, tied_variant = given.pair.split("/")
+    untied_cfg, tied_cfg = (make_config(name, v, **overrides) for v in (untied_variant, tied_variant))
+    data = load_lm_data(source)
+    console.print(
+        f"tracking {untied_variant} vs {tied_variant} ({name}) on {markup_safe(source.name)} -> {markup_safe(given.out)}"
+    )
+    bar = progress_bar("step")  # no empty bar before work starts
+    summary = track_lm(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),
+                       source.describe(), sys.argv)  # fmt: skip
+    bar.close()
+    return summary

@@ -181,3 +181,31 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"{markup_safe(summary['bleu_signature'])})  parameters {summary['unique_parameters']:,} unique, of which "
         f"embeddings {summary['embedding_parameters']:,}  -> {markup_safe(run.path)}"
     )
+
+
+def track_pair(given, tcfg) -> dict:
+    """``embedeval track --trainer nmt``: tie none vs tie decoder on Multi30k, in lockstep."""
+    from embedeval.cli.progress import progress_bar
+    from embedeval.data import parallel
+    from embedeval.dynamics.tracker import track_nmt
+    from embedeval.train import nmt
+    from embedeval.train.nmt_config import make_config
+
+    overrides = dict(epochs=given.epochs, max_batches=given.max_batches, threads=given.threads, seed=given.seed)
+    name = given.config_name or "nmt-small"
+    untied_cfg, tied_cfg = make_config(name, "none", **overrides), make_config(name, "decoder", **overrides)
+    source = parallel.multi30k(given.src, given.tgt, given.data_dir)
+    text = parallel.load_parallel(source)
+    if given.resume:
+        src_sp, tgt_sp = nmt.load_subwords(Path(given.out) / "tied")
+    else:
+        src_sp, tgt_sp = nmt.build_subwords(text, untied_cfg)
+    data = nmt.encode_data(text, src_sp, tgt_sp, given.src, given.tgt)
+    console.print(
+        f"tracking tie none vs decoder ({name}) on Multi30k {given.src}->{given.tgt} -> {markup_safe(given.out)}"
+    )
+    bar = progress_bar("step")
+    summary = track_nmt(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),
+                        source.describe(), sys.argv)  # fmt: skip
+    bar.close()
+    return summary

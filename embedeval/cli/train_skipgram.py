@@ -158,3 +158,30 @@ def _train(run, cfg, source, out, track, track_every, resume=False) -> None:
         f"[bold]{summary['words']:,} words, {summary['trained_tokens']:,} tokens trained per epoch, {speed}[/] -> "
         f"{markup_safe(run.path)}  (score it: embedeval eval {markup_safe(run.path)})"
     )
+
+
+def track_pair(given, tcfg) -> dict:
+    """``embedeval track --trainer skipgram``: untied vs tied SGNS (torch backend) in lockstep."""
+    from embedeval.cli.options import needs_corpus
+    from embedeval.cli.progress import progress_bar
+    from embedeval.dynamics.tracker import track_skipgram
+
+    source = needs_corpus(given, "skipgram")
+    cfg = SkipGramConfig(backend="torch", dim=given.dim, min_count=given.min_count, seed=given.seed,
+                         workers=given.threads or 2)  # fmt: skip
+    if given.epochs:
+        cfg.epochs = given.epochs
+    cfg.validate()
+    bar = progress_bar("step")
+
+    def progress(record: dict) -> None:
+        bar.total = 100
+        bar.n = int(record["fraction"] * 100)
+        bar.set_description(f"epoch {record['epoch']}/{record['epochs']}")
+        bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
+        bar.refresh()
+
+    console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(given.out)}")
+    summary = track_skipgram(cfg, source, given.out, tcfg, given.overwrite, progress, sys.argv, given.resume)
+    bar.close()
+    return summary
