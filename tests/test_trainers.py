@@ -3,6 +3,8 @@ parametrize_with_checks: a family registered in embedeval.trainers is enrolled h
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -95,3 +97,60 @@ def test_every_family_names_how_the_track_command_starts_its_pair():
     """`embedeval track` asks the registry; a family without a pair starter would be offered and then fail."""
     for spec in trainers.specs():
         assert callable(trainers.load_function(spec.track_command)), spec.name
+
+
+class _CountingTrainer:
+    """A trainer with nothing but the pieces the shared epoch loop asks for: it records the order of events."""
+
+    ADVICE, PROGRESS_EVERY, EMPTY_SUMS = "lower --lr", 1, (0.0, 0)
+
+    def __init__(self, run, stop_at_epoch=None):
+        from types import SimpleNamespace
+
+        self.cfg = SimpleNamespace(epochs=2, clip=1.0)
+        self.model = torch.nn.Linear(1, 1)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        self.world = SimpleNamespace(distributed=False, main=True)
+        self.run, self.stop_at_epoch = run, stop_at_epoch
+        self.epoch = self.batch = self.step = 0
+        self.n_batches, self.partial, self.history, self.events = 3, (0.0, 0), [], []
+
+    def start_epoch(self):
+        self.events.append(f"start {self.epoch + 1}")
+
+    def step_lr(self):
+        pass
+
+    def train_batch(self):
+        return self.model(torch.ones(1, 1)).sum() ** 2, (2.0, 4)
+
+    def end_epoch(self, sums, tokens_at_start, seconds):
+        if self.epoch + 1 == self.stop_at_epoch:
+            raise RuntimeError("stop")
+        self.events.append(f"end {self.epoch + 1}: sums {sums}")
+        return {"epoch": self.epoch + 1}
+
+    def checkpoint(self):
+        self.events.append(f"checkpoint after epoch {self.epoch}")
+
+    def finish(self):
+        self.events.append("finish")
+
+
+def test_the_shared_epoch_loop_checkpoints_before_it_logs_and_stops_before_the_checkpoint(tmp_path):
+    from embedeval.train.base import batch_epochs
+
+    run = RunDir.create(tmp_path / "run")
+    trainer = _CountingTrainer(run)
+    seen = []
+    assert list(batch_epochs(trainer, progress=seen.append)) == [1, 2, 3, 4, 5, 6]  # one yield per step
+    assert trainer.events == ["start 1", "end 1: sums (6.0, 12)", "checkpoint after epoch 1",
+                              "start 2", "end 2: sums (6.0, 12)", "checkpoint after epoch 2", "finish"]  # fmt: skip
+    assert [r["epoch"] for r in run.metrics()] == [1, 2] and trainer.history == [{"epoch": 1}, {"epoch": 2}]
+    assert seen[-1]["train_ppl"] == pytest.approx(math.exp(0.5))  # summed NLL / tokens of the epoch so far
+
+    stopped = _CountingTrainer(RunDir.create(tmp_path / "stopped"), stop_at_epoch=2)
+    with pytest.raises(RuntimeError):
+        list(batch_epochs(stopped))
+    assert stopped.events[-1] == "start 2" and "checkpoint after epoch 2" not in stopped.events
+    assert [r["epoch"] for r in stopped.run.metrics()] == [1]  # the stopped epoch is neither kept nor logged

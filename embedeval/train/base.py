@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -98,6 +99,52 @@ def update(trainer: Any, cost: torch.Tensor, clip: float, advice: str, set_lr: C
     trainer.optimizer.step()
     trainer.step += 1
     trainer.batch += 1
+
+
+def batch_epochs(trainer: Any, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+    """The epoch loop of the batch-walking trainers (language and translation models), yielding after each step.
+
+    Per epoch: ``trainer.start_epoch()`` (learning rate, train mode, state, batch order); per batch
+    ``trainer.train_batch()`` -> (cost, this process's additions to the epoch's sums), then :func:`update` (the
+    non-finite guard, backward, clip, ``trainer.step_lr()``, step); after the last batch the sums over all
+    processes go to ``trainer.end_epoch(sums, tokens_at_start, seconds)``, which returns the epoch's record (None on a
+    process that keeps none) or raises to stop the run (a diverging run, an impossible perplexity) before the
+    checkpoint replaces the last good one; then the checkpoint, then the record is logged (an epoch whose checkpoint
+    failed is not logged); at the end ``trainer.finish()``. The sums end with the summed NLL and the target tokens
+    (``trainer.EMPTY_SUMS`` is their zero); ``trainer.partial`` holds them mid-epoch for the checkpoint."""
+    from embedeval.train import distributed
+
+    while trainer.epoch < trainer.cfg.epochs:
+        trainer.start_epoch()
+        sums = tuple(trainer.partial) if trainer.batch else trainer.EMPTY_SUMS
+        trainer.partial = trainer.EMPTY_SUMS
+        started, tokens_at_start = time.perf_counter(), sums[-1]
+        while trainer.batch < trainer.n_batches:
+            trainer.optimizer.zero_grad(set_to_none=True)
+            cost, added = trainer.train_batch()
+            update(trainer, cost, trainer.cfg.clip, trainer.ADVICE, trainer.step_lr)
+            sums = tuple(total + more for total, more in zip(sums, added))
+            trainer.partial = sums
+            if progress is not None and (
+                trainer.batch % trainer.PROGRESS_EVERY == 1 or trainer.batch == trainer.n_batches
+            ):
+                seconds = max(time.perf_counter() - started, 1e-9)
+                progress({"epoch": trainer.epoch + 1, "epochs": trainer.cfg.epochs, "batch": trainer.batch,
+                          "batches": trainer.n_batches, "train_ppl": nll_to_ppl(sums[-2] / sums[-1]),
+                          "tokens_per_s": (sums[-1] - tokens_at_start) / seconds})  # fmt: skip
+            yield trainer.step
+        elapsed = time.perf_counter() - started
+        if trainer.world.distributed:  # the epoch over every process's share
+            *summed, tokens_at_start = distributed.sum_over_ranks([*sums, tokens_at_start], trainer.world)
+            sums = tuple(summed)
+        record = trainer.end_epoch(sums, tokens_at_start, elapsed)
+        if record is not None:
+            trainer.history.append(record)
+        trainer.epoch, trainer.batch, trainer.partial = trainer.epoch + 1, 0, trainer.EMPTY_SUMS
+        trainer.checkpoint()
+        if record is not None and trainer.world.main:
+            trainer.run.log(record)
+    trainer.finish()
 
 
 def available_memory(device: str) -> int | None:

@@ -11,7 +11,6 @@ import dataclasses
 import math
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -432,82 +431,70 @@ class LMTrainer(Interruptible):
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
 
+    ADVICE = "lower --lr or --clip"  # what the non-finite guard suggests
+    PROGRESS_EVERY = 50  # batches between progress reports
+    EMPTY_SUMS = (0.0, 0)  # an epoch's summed cross-entropy and tokens
+
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
-        cfg, model, run = self.cfg, self.model, self.run
-        while self.epoch < cfg.epochs:
+        return base.batch_epochs(self, progress)
+
+    def start_epoch(self) -> None:
+        self._apply_lr()
+        self.model.train()
+        if self.hidden is None or self.batch == 0:
+            self.hidden = self.model.init_hidden(self.train.size(1))  # this process's columns
+
+    def step_lr(self) -> None:
+        if self.cfg.schedule == "cosine":  # per step; Zaremba's schedule moves once an epoch (start_epoch)
             self._apply_lr()
-            model.train()
-            if self.hidden is None or self.batch == 0:
-                self.hidden = model.init_hidden(self.train.size(1))  # this process's columns
-            ce_total, tokens = self.partial if self.batch else (0.0, 0)
-            self.partial = (0.0, 0)
-            started, tokens_at_start = time.perf_counter(), tokens
-            while self.batch < self.n_batches:
-                i = self.batch * cfg.bptt
-                x, y = self.train[i : i + cfg.bptt], self.train[i + 1 : i + 1 + cfg.bptt]
-                self.hidden = detach(self.hidden)
-                self.optimizer.zero_grad(set_to_none=True)
-                with self.random.active():
-                    cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
-                # the cosine schedule moves the lr every step; Zaremba's once an epoch (set above)
-                base.update(self, cost, cfg.clip, "lower --lr or --clip",
-                            self._apply_lr if cfg.schedule == "cosine" else lambda: None)  # fmt: skip
-                ce_total += ce_sum.item()  # this process's columns: summed over the processes for the record
-                tokens += y.numel()
-                self.partial = (ce_total, tokens)
-                if progress is not None and (self.batch % 50 == 1 or self.batch == self.n_batches):
-                    progress(
-                        {
-                            "epoch": self.epoch + 1,
-                            "epochs": cfg.epochs,
-                            "batch": self.batch,
-                            "batches": self.n_batches,
-                            "train_ppl": nll_to_ppl(ce_total / tokens),
-                            "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9),
-                        }
-                    )
-                yield self.step
-            elapsed = time.perf_counter() - started
-            if self.world.distributed:  # the epoch's cross-entropy and tokens over every process's columns
-                ce_total, tokens, tokens_at_start = distributed.sum_over_ranks(
-                    [ce_total, tokens, tokens_at_start], self.world
-                )
-            record = {
-                "epoch": self.epoch + 1,
-                "lr": self.optimizer.param_groups[0]["lr"],  # the last step's (cosine changes it every step)
-                "train_ppl": nll_to_ppl(ce_total / max(tokens, 1)),
-                "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
-                "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
-                "seconds": elapsed,
-                "step": self.step,
-            }
-            check_finite_epoch(record, run, write=self.world.main)
-            _refuse_impossible_perplexity(record["valid_ppl"], len(self.data.vocab), run)
-            if diverging([*self.history, record]):
-                kept = self.history[-2]["epoch"]  # the last epoch before the two rises
-                if self.world.main:
-                    restore_last_good(run.path)
-                last = [*self.history[-2:], record]
-                train = ", ".join(f"{r['train_ppl']:.1f}" for r in last)
-                valid = ", ".join(f"{r['valid_ppl']:.1f}" for r in last)
-                message = (
-                    f"diverging: training and validation perplexity rose for two epochs in a row (train {train}; "
-                    f"valid {valid}): stopped; the checkpoint and embeddings of epoch {kept}, the last before the "
-                    "rise, are kept (lower --lr, or check the variant's settings)"
-                )
-                if self.world.main:
-                    run.summary("incomplete", error=message)
-                raise EmbedevalError(message, run.path)
-            if self.world.main:  # before the checkpoint below replaces the epoch that may be the last good one
-                if rose([*self.history, record]):
-                    keep_last_good(run.path)
-                else:
-                    shutil.rmtree(run.path / LAST_GOOD, ignore_errors=True)
-            self.history.append(record)
-            self.epoch, self.batch, self.hidden, self.partial = self.epoch + 1, 0, None, (0.0, 0)
-            self.checkpoint()
+
+    def train_batch(self) -> tuple[torch.Tensor, tuple[float, int]]:
+        i = self.batch * self.cfg.bptt
+        x, y = self.train[i : i + self.cfg.bptt], self.train[i + 1 : i + 1 + self.cfg.bptt]
+        self.hidden = detach(self.hidden)
+        with self.random.active():
+            cost, ce_sum, self.hidden = self.cost(x, y, self.hidden)
+        return cost, (ce_sum.item(), y.numel())  # this process's columns: summed over the processes for the record
+
+    def end_epoch(self, sums: tuple[float, int], tokens_at_start: int, elapsed: float) -> dict[str, Any]:
+        cfg, model, run = self.cfg, self.model, self.run
+        ce_total, tokens = sums
+        record = {
+            "epoch": self.epoch + 1,
+            "lr": self.optimizer.param_groups[0]["lr"],  # the last step's (cosine changes it every step)
+            "train_ppl": nll_to_ppl(ce_total / max(tokens, 1)),
+            "valid_ppl": evaluate_perplexity(model, self.data.valid, cfg),
+            "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
+            "seconds": elapsed,
+            "step": self.step,
+        }
+        check_finite_epoch(record, run, write=self.world.main)
+        _refuse_impossible_perplexity(record["valid_ppl"], len(self.data.vocab), run)
+        if diverging([*self.history, record]):
+            kept = self.history[-2]["epoch"]  # the last epoch before the two rises
             if self.world.main:
-                run.log(record)  # after the checkpoint: an epoch whose checkpoint failed is not logged
+                restore_last_good(run.path)
+            last = [*self.history[-2:], record]
+            train = ", ".join(f"{r['train_ppl']:.1f}" for r in last)
+            valid = ", ".join(f"{r['valid_ppl']:.1f}" for r in last)
+            message = (
+                f"diverging: training and validation perplexity rose for two epochs in a row (train {train}; "
+                f"valid {valid}): stopped; the checkpoint and embeddings of epoch {kept}, the last before the "
+                "rise, are kept (lower --lr, or check the variant's settings)"
+            )
+            if self.world.main:
+                run.summary("incomplete", error=message)
+            raise EmbedevalError(message, run.path)
+        if self.world.main:  # before the checkpoint replaces the epoch that may be the last good one
+            if rose([*self.history, record]):
+                keep_last_good(run.path)
+            else:
+                shutil.rmtree(run.path / LAST_GOOD, ignore_errors=True)
+        self.hidden = None  # the next epoch starts from a fresh state
+        return record
+
+    def finish(self) -> None:
+        cfg, model, run = self.cfg, self.model, self.run
         test_blocks: list[tuple[float, int]] = []
         self.summary = {
             "valid_ppl": self.history[-1]["valid_ppl"]

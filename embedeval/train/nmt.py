@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,49 +301,44 @@ class NMTTrainer(Interruptible):
         loss, nll = self.cost(src, tgt_in, tgt_out)
         return loss * w.size / all_tokens, loss.item(), nll, int((tgt_out != PAD).sum())
 
+    ADVICE = "lower --lr"  # what the non-finite guard suggests
+    PROGRESS_EVERY = 20  # batches between progress reports
+    EMPTY_SUMS = (0.0, 0.0, 0)  # an epoch's summed smoothed loss, NLL and target tokens
+
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
-        cfg, model = self.cfg, self.model
-        while self.epoch < cfg.epochs:
-            model.train()
-            order = epoch_order(len(self.batches), cfg.seed, self.epoch)[: self.n_batches]
-            loss_sum, nll_sum, tokens = self.partial if self.batch else (0.0, 0.0, 0)
-            started, tokens_at_start = time.perf_counter(), tokens
-            while self.batch < self.n_batches:
-                self.optimizer.zero_grad(set_to_none=True)
-                with self.random.active():
-                    cost, loss, nll, n = self._cost(self.batches[order[self.batch]])
-                base.update(self, cost, cfg.clip, "lower --lr", self._set_lr)
-                loss_sum, nll_sum, tokens = loss_sum + loss, nll_sum + nll, tokens + n  # this process's share
-                self.partial = (loss_sum, nll_sum, tokens)
-                if progress is not None and (self.batch % 20 == 1 or self.batch == self.n_batches):
-                    progress({"epoch": self.epoch + 1, "epochs": cfg.epochs, "batch": self.batch,
-                              "batches": self.n_batches, "train_ppl": nll_to_ppl(nll_sum / tokens),
-                              "tokens_per_s": (tokens - tokens_at_start) / max(time.perf_counter() - started, 1e-9)})  # fmt: skip
-                yield self.step
-            elapsed = time.perf_counter() - started
-            if self.world.distributed:  # the epoch over every process's share
-                loss_sum, nll_sum, tokens, tokens_at_start = distributed.sum_over_ranks(
-                    [loss_sum, nll_sum, tokens, tokens_at_start], self.world
-                )
-            record = None
-            if self.world.main:  # the others go on and wait for it at the next step's gradient exchange
-                record = {
-                    "epoch": self.epoch + 1,
-                    "lr": self.optimizer.param_groups[0]["lr"],  # the last step's
-                    "train_loss": loss_sum / max(tokens, 1),
-                    "train_ppl": nll_to_ppl(nll_sum / max(tokens, 1)),
-                    "valid_ppl": self.perplexity("valid"),
-                    **{f"valid_{k}": v for k, v in self.score("valid", beam=1).items() if k in ("bleu", "chrf")},
-                    "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
-                    "seconds": elapsed,
-                    "step": self.step,
-                }
-                check_finite_epoch(record, self.run)
-                self.history.append(record)
-            self.epoch, self.batch, self.partial = self.epoch + 1, 0, (0.0, 0.0, 0)
-            self.checkpoint()
-            if record is not None:
-                self.run.log(record)
+        return base.batch_epochs(self, progress)
+
+    def start_epoch(self) -> None:
+        self.model.train()
+        self.order = epoch_order(len(self.batches), self.cfg.seed, self.epoch)[: self.n_batches]
+
+    def step_lr(self) -> None:
+        self._set_lr()
+
+    def train_batch(self) -> tuple[torch.Tensor, tuple[float, float, int]]:
+        with self.random.active():
+            cost, loss, nll, n = self._cost(self.batches[self.order[self.batch]])
+        return cost, (loss, nll, n)  # this process's share
+
+    def end_epoch(self, sums: tuple[float, float, int], tokens_at_start: int, elapsed: float) -> dict | None:
+        if not self.world.main:  # the others go on and wait for it at the next step's gradient exchange
+            return None
+        loss_sum, nll_sum, tokens = sums
+        record = {
+            "epoch": self.epoch + 1,
+            "lr": self.optimizer.param_groups[0]["lr"],  # the last step's
+            "train_loss": loss_sum / max(tokens, 1),
+            "train_ppl": nll_to_ppl(nll_sum / max(tokens, 1)),
+            "valid_ppl": self.perplexity("valid"),
+            **{f"valid_{k}": v for k, v in self.score("valid", beam=1).items() if k in ("bleu", "chrf")},
+            "tokens_per_s": (tokens - tokens_at_start) / max(elapsed, 1e-9),
+            "seconds": elapsed,
+            "step": self.step,
+        }
+        check_finite_epoch(record, self.run)
+        return record
+
+    def finish(self) -> None:
         if not self.world.main:
             self.summary = {}
             return
