@@ -1,11 +1,13 @@
-"""The registry of model families: the one place that knows each trainer.
+"""The registry of model families and their architectures: the one place that knows each trainer.
 
 A family registers one :class:`TrainerSpec`: its name in ``config.json``, where its trainer and config classes live
 (imported on first use, so this module stays light and sits at the bottom layer), how its runs name their model,
 how its configs say tying and which untied run a tied one pairs with, whether it is a language model (perplexity,
-P&W's LM claims), the ``embedeval track`` options that apply to it, and its tiny test setup, which enrols it in the
-check suite (:mod:`embedeval.testing`). The tracker, the run folder, the report and the CLI ask this registry; none of
-them names a family.
+P&W's LM claims), the ``embedeval track`` options that apply to it and how that command starts its pair, and its tiny
+test setup, which enrols it in the check suite (:mod:`embedeval.testing`). An architecture of a family (the LM's
+LSTM, Transformer, biLM) registers one :class:`ArchSpec`: its model class, presets, the variants it trains, its own
+settings and its config check; a new one is a model module plus one :func:`register_arch`. The tracker, the run
+folder, the report and the CLI ask this registry; none of them names a family or an architecture.
 """
 
 from __future__ import annotations
