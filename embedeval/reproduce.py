@@ -94,6 +94,14 @@ def _tf_small(corpus: str) -> Any:
     return build
 
 
+def _bilm(row: str, seed: int) -> Run:
+    """A row is SOFTMAX-VARIANT: the biLM's softmax (separate per direction, or shared as ELMo) and its tying."""
+    softmax, variant = row.split("-")
+    args = ("train", "lm", "--arch", "bilstm", "--config", "bilm-small", "--bilm-softmax", softmax, "--corpus", "ptb",
+            "--variant", variant, "--seed", str(seed), "--threads", "1")  # fmt: skip
+    return Run(row, seed, f"ptb-bilm-small-{row}-s{seed}", args)
+
+
 def _sgns(row: str, seed: int) -> Run:
     backend = (
         ("--backend", "gensim")
@@ -164,6 +172,17 @@ TABLES = {
         )
         for corpus, name in (("ptb", "PTB"), ("wikitext-2", "WikiText-2"))
     },
+    "bilm-ptb": Table(
+        "bilm-ptb",
+        "An ELMo-style biLM on PTB (forward and backward 2 x 200 LSTMs over one input embedding, no dropout, 13 "
+        "epochs): softmax separate per direction, shared between the directions (ELMo), shared and tied to the input",
+        ("separate-untied", "shared-untied", "shared-wt"),
+        {},  # ELMo (Peters et al. 2018) reports no PTB row at this size; perplexity is the forward direction's
+        "Peters et al. (2018), Deep contextualized word representations, Section 3.1 (ties the token representation "
+        "and the softmax between the two directions); no published row at this size",
+        _bilm,
+        contrasts=(("separate-untied", "shared-untied"), ("shared-untied", "shared-wt")),
+    ),
     "multi30k-tying": Table(
         "multi30k-tying",
         "Press & Wolf 2017, Section 5 on Multi30k en->de: no tying, decoder tying, three-way tying (nmt-small)",
