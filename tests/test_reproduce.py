@@ -301,6 +301,7 @@ REGENERATED = [  # table, seeds, folder of the committed run summaries, folder o
     ("inan-small", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
     ("press-wolf-sgns", "1,2,3", "reports/press-wolf/seeds", "reports/press-wolf"),
     ("transformer-ptb", "1,2,3", "reports/transformer", "reports/transformer"),
+    ("transformer-ptb", "1,2,3", "reports/transformer", "reports/geometry/transformer"),  # with the geometry
     ("multi30k-tying", "1,2", "reports/nmt", "reports/nmt"),
 ]
 
