@@ -57,7 +57,7 @@ BENCHMARK_OPTION = click.option(
 )
 
 
-def _arch_params() -> list[tuple[str, object]]:
+def arch_params() -> list[tuple[str, object]]:
     """(click parameter name, ArchOption) for every setting a registered LM architecture has of its own."""
     from embedeval import trainers
 
@@ -76,22 +76,24 @@ def arch_help() -> str:
 
 def arch_setting_options(command: click.Command) -> click.Command:
     """The LM architectures' own settings (``--bilm-softmax`` ...), one option each, from the registry."""
-    for name, option in reversed(_arch_params()):
+    for name, option in reversed(arch_params()):
         command = click.option(
             option.flag, name, type=click.Choice(list(option.choices)), default=None, help=option.help
         )(command)
     return command
 
 
-def take_arch_settings(values: dict, arch: str | None) -> dict[str, str]:
+def take_arch_settings(values: dict, arch: str | None, config_name: str) -> dict[str, str] | None:
     """Remove the architecture settings from a command's ``values`` and return those given as the config's
-    ``arch_options``; one given for another architecture is refused, naming its flag."""
+    ``arch_options`` (None: none given); one given for another architecture than ``arch`` (else the config's) is
+    refused, naming its flag."""
     from embedeval import trainers
     from embedeval.errors import EmbedevalError
+    from embedeval.train.lm_config import CONFIGS
 
-    chosen = trainers.arch(arch or "lstm")
+    chosen = trainers.arch(arch or CONFIGS.get(config_name, {}).get("arch") or "lstm")
     given: dict[str, str] = {}
-    for name, option in _arch_params():
+    for name, option in arch_params():
         value = values.pop(name, None)
         if value is None:
             continue
@@ -99,7 +101,7 @@ def take_arch_settings(values: dict, arch: str | None) -> dict[str, str]:
             owners = [a.name for a in trainers.archs("lm") if option in a.options]
             raise EmbedevalError(f"{option.flag} is for --arch {' or '.join(owners)}, not {chosen.name}; leave it out")
         given[option.key] = value
-    return given
+    return given or None
 
 
 def needs_corpus(given, trainer: str):

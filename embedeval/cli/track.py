@@ -6,7 +6,7 @@ import click
 
 from embedeval import trainers
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_setting_options
+from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_params, arch_setting_options
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
@@ -20,7 +20,7 @@ def _options_for() -> dict[str, tuple[str, ...]]:
     another, they are refused rather than ignored."""
     found: dict[str, tuple[str, ...]] = {}
     for spec in trainers.specs():
-        own = [o.flag.lstrip("-").replace("-", "_") for a in trainers.archs(spec.name) for o in a.options]
+        own = [name for name, option in arch_params() if any(option in a.options for a in trainers.archs(spec.name))]
         for option in (*spec.track_options, *own):
             found[option] = (*found.get(option, ()), spec.name)
     return found

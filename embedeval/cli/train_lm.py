@@ -193,8 +193,8 @@ def train_lm_cmd(
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
     name = config_for(config_name, overrides.get("arch"))
-    settings = take_arch_settings(overrides, overrides.get("arch") or CONFIGS[name].get("arch"))
-    cfg = make_config(name, variant, arch_options=settings or None, **overrides)
+    settings = take_arch_settings(overrides, overrides.get("arch"), name)
+    cfg = make_config(name, variant, arch_options=settings, **overrides)
     if cfg.device == "cuda":
         import torch
 
@@ -341,9 +341,8 @@ def track_pair(given, tcfg) -> dict:
 
     source = needs_corpus(given, "lm")
     name = config_for(given.config_name, given.arch)
-    settings = take_arch_settings(given.arch_settings, given.arch or CONFIGS.get(name, {}).get("arch"))
     overrides = dict(epochs=given.epochs, max_batches=given.max_batches, threads=given.threads, seed=given.seed,
-                     arch=given.arch, arch_options=settings or None)  # fmt: skip
+                     arch=given.arch, arch_options=take_arch_settings(given.arch_settings, given.arch, name))  # fmt: skip
     untied_variant, tied_variant = given.pair.split("/")
     untied_cfg, tied_cfg = (make_config(name, v, **overrides) for v in (untied_variant, tied_variant))
     data = load_lm_data(source)

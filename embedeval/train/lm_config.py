@@ -164,9 +164,6 @@ CONFIGS_TF = {
 CONFIGS["demo"] = dict(CONFIGS["small"], hidden=64, layers=1, bptt=20, epochs=6, max_epoch=2, batch_size=20)
 CONFIGS["tiny"] = dict(CONFIGS["small"], hidden=32, layers=1, bptt=10, epochs=2, max_epoch=1, batch_size=8)
 CONFIGS.update(CONFIGS_TF)
-for _arch in trainers.archs("lm"):  # the presets an architecture brings with its registration
-    for _name, (_base, _changes) in _arch.presets.items():
-        CONFIGS[_name] = dict(CONFIGS[_base], arch=_arch.name, **_changes)
 VARIANTS = ("untied", "wt", "pr", "wt+pr", "re", "al", "real")
 
 
@@ -186,12 +183,15 @@ def _either(names: list[str]) -> str:
 
 
 def _presets() -> dict[str, dict]:
-    """CONFIGS with the presets of architectures registered since (a registration at run time, as in a test)."""
+    """CONFIGS with the presets the registered architectures bring (also one registered at run time, as in a test)."""
     found = dict(CONFIGS)
     for spec in trainers.archs("lm"):
         for name, (base, changes) in spec.presets.items():
             found.setdefault(name, dict(found[base], arch=spec.name, **changes))
     return found
+
+
+CONFIGS.update(_presets())  # the presets known at import, for --config's choices
 
 
 def make_config(name: str, variant: str = "untied", **overrides: object) -> LMConfig:
@@ -216,10 +216,9 @@ def make_config(name: str, variant: str = "untied", **overrides: object) -> LMCo
         if key not in known:
             raise EmbedevalError(f"unknown LM config field {key!r}")
         values[key] = value
-    spec = trainers.arch(values.get("arch", "lstm")) if values.get("arch", "lstm") in archs else None
-    given = dict(values.get("arch_options") or {})
-    if spec is not None:  # every setting of the architecture stated in the config, defaults included
-        values["arch_options"] = {**spec.option_defaults(), **given}
+    # every setting of the architecture stated in the config, defaults included
+    spec = trainers.arch(values.get("arch", "lstm"))
+    values["arch_options"] = {**spec.option_defaults(), **(values.get("arch_options") or {})}
     cfg = LMConfig(**values)
     validate(cfg)
     return cfg
