@@ -30,7 +30,7 @@ def main() -> None:
     import torch
 
     from embedeval.data.corpus import resolve_corpus
-    from embedeval.dynamics.tracker import TrackConfig, track_lm
+    from embedeval.dynamics.tracker import TrackConfig, track
     from embedeval.rundir import RunDir
     from embedeval.train.lm import LMData, LMTrainer, load_lm_data
     from embedeval.train.lm_config import make_config
@@ -54,7 +54,7 @@ def main() -> None:
     def tracked() -> tuple[float, list[float]]:
         out = Path(tempfile.mkdtemp(prefix="bench-track-")) / "pair"
         start = time.perf_counter()
-        track_lm(untied_cfg, tied_cfg, data, out, TrackConfig(every=args.every))
+        track(untied_cfg, tied_cfg, data, out, TrackConfig(every=args.every))
         seconds = time.perf_counter() - start
         records = [json.loads(line) for line in (out / "dynamics.jsonl").read_text().splitlines()]
         return seconds, [r["record_seconds"] for r in records]

@@ -19,7 +19,7 @@ import tempfile
 
 from embedeval.data.corpus import resolve_corpus
 from embedeval.dynamics.records import read_dynamics
-from embedeval.dynamics.tracker import TrackConfig, track_lm
+from embedeval.dynamics.tracker import TrackConfig, track
 from embedeval.files import atomic_write_json
 from embedeval.train.lm import load_lm_data
 from embedeval.train.lm_config import make_config
@@ -58,7 +58,7 @@ def probe(data, arch: str, optimizer: str, batches: int, every: int) -> dict:
     untied = make_config(name, "untied", **overrides)
     tied = make_config(name, "wt", **overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        track_lm(untied, tied, data, f"{tmp}/pair", TrackConfig(every=every, geometry=False))
+        track(untied, tied, data, f"{tmp}/pair", TrackConfig(every=every, geometry=False))
         records = read_dynamics(f"{tmp}/pair")
     aligned = [r for r in records if r.get("align")]
     last = records[-1]

@@ -47,9 +47,6 @@ _EXPORTS = {
     "train_lm": "embedeval.train.lm",
     "train_nmt": "embedeval.train.nmt",
     "train_skipgram": "embedeval.train.skipgram",
-    "track_lm": "embedeval.dynamics.tracker",
-    "track_nmt": "embedeval.dynamics.tracker",
-    "track_skipgram": "embedeval.dynamics.tracker",
     "track": "embedeval.dynamics.tracker",
     "load_model": "embedeval.train.load",
     "train": "embedeval.train",  # the package is callable: ee.train(cfg, data, out) starts a run of any family

@@ -27,7 +27,6 @@ class TrainerSpec:
     config: str  # "module:Class": its config dataclass
     model_name: Callable[[dict[str, Any]], str]  # a config (as stored) -> the model's name in exports and reports
     driver: str  # "module:function" (cfg, data, run, resume=, progress=, hooks=) -> summary: trains a prepared run
-    tracker: str  # "module:function" (untied cfg, tied cfg, data, out, **options) -> summary: a pair in lockstep
     tie_fields: tuple[str, ...]  # the config fields that say how the run ties
     untied_partner: Callable[[dict[str, Any]], dict[str, Any] | None]  # a tied config -> its partner's tie fields
     # the check suite's setups: (label, "module:function"), the function (toy corpus, folder) -> ({False: untied
@@ -234,7 +233,6 @@ register(
         trainer="embedeval.train.lm:LMTrainer",
         config="embedeval.train.lm_config:LMConfig",
         driver="embedeval.train.lm:train_lm",
-        tracker="embedeval.dynamics.tracker:track_lm",
         track_command="embedeval.cli.train_lm:track_pair",
         model_name=_lm_name,
         tie_fields=("variant", "pr_bias"),
@@ -300,7 +298,6 @@ register(
         trainer="embedeval.train.nmt:NMTTrainer",
         config="embedeval.train.nmt_config:NMTConfig",
         driver="embedeval.train.nmt:train_nmt",
-        tracker="embedeval.dynamics.tracker:track_nmt",
         track_command="embedeval.cli.train_nmt:track_pair",
         model_name=lambda c: f"nmt-{c.get('tie', '?')}",
         tie_fields=("tie",),
@@ -317,7 +314,6 @@ register(
         trainer="embedeval.train.skipgram:TorchSGNS",
         config="embedeval.train.skipgram_config:SkipGramConfig",
         driver="embedeval.train.skipgram:train_skipgram",
-        tracker="embedeval.dynamics.tracker:track_skipgram_pair",
         track_command="embedeval.cli.train_skipgram:track_pair",
         model_name=_sgns_name,
         tie_fields=("tie",),

@@ -101,7 +101,7 @@ def test_a_bilm_pair_is_tracked_in_lockstep(tmp_path, toy_corpus):
 
     data = ee.load_lm_data(toy_corpus)
     untied, tied = (make_config("bilm-tiny", v, threads=1) for v in ("untied", "wt"))
-    summary = ee.track_lm(untied, tied, data, tmp_path / "pair", ee.TrackConfig(every=10, geometry=False))
+    summary = ee.track(untied, tied, data, tmp_path / "pair", ee.TrackConfig(every=10, geometry=False))
     records = ee.read_dynamics(tmp_path / "pair")
     assert summary["steps"] > 10 and len(records) >= 2
     assert "S~V" in records[-1]["corr"] and records[-1]["grad"]["S"]["frac_rows_in"] > 0

@@ -1,3 +1,4 @@
+import dataclasses
 import errno
 import json
 
@@ -8,7 +9,7 @@ import torch
 import embedeval.train.lm as lm_module
 import embedeval.train.skipgram as sg_module
 from embedeval.data.corpus import resolve_corpus
-from embedeval.dynamics import TrackConfig, plot_dynamics, read_dynamics, track_lm, track_skipgram
+from embedeval.dynamics import TrackConfig, plot_dynamics, read_dynamics, track
 from embedeval.dynamics.buckets import frequency_buckets
 from embedeval.dynamics.gradients import GradientSplit
 from embedeval.dynamics.tracker import check_pair
@@ -105,11 +106,16 @@ def test_frequency_buckets_are_decades():
     assert b.index.tolist() == [0, 0, 0, 1, 1, 2, 4]
 
 
-def test_a_pair_differing_in_more_than_tying_is_refused_with_the_field():
+def test_a_pair_is_a_tied_run_and_its_untied_partner_differing_only_in_tying():
+    check_pair(tiny("untied"), tiny("wt"))
+    check_pair(tiny("pr"), tiny("wt+pr"))
+    check_pair(tiny("al"), tiny("real"))
     with pytest.raises(EmbedevalError, match="'lr'"):
-        check_pair(tiny("untied"), tiny("wt", lr=2.0), ("variant",))
-    with pytest.raises(EmbedevalError, match="projection"):
-        check_pair(tiny("untied"), tiny("wt+pr"), ("variant",))
+        check_pair(tiny("untied"), tiny("wt", lr=2.0))
+    with pytest.raises(EmbedevalError, match="tied form of variant 'pr'.*pair it with variant 'pr'"):
+        check_pair(tiny("untied"), tiny("wt+pr"))
+    with pytest.raises(EmbedevalError, match="second run of a pair must be tied"):
+        check_pair(tiny("wt"), tiny("untied"))
 
 
 def test_lm_pair_sees_the_same_batches_and_starts_from_the_same_u(tmp_path, toy, monkeypatch):
@@ -122,7 +128,7 @@ def test_lm_pair_sees_the_same_batches_and_starts_from_the_same_u(tmp_path, toy,
 
     monkeypatch.setattr(lm_module, "lm_cost", spy)
     data = load_lm_data(toy)
-    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "pair", FAST)
+    track(tiny("untied"), tiny("wt"), data, tmp_path / "pair", FAST)
     assert len(seen[True]) == len(seen[False]) > 10
     assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(seen[True], seen[False]))
     records = read_dynamics(tmp_path / "pair")
@@ -146,7 +152,7 @@ def test_sgns_pair_sees_the_same_pairs(tmp_path, toy, monkeypatch):
 
     monkeypatch.setattr(sg_module, "_sgns_step", spy)
     cfg = SkipGramConfig(backend="torch", dim=8, epochs=2, min_count=1, workers=1, batch_size=64)
-    track_skipgram(cfg, toy, tmp_path / "sg", FAST)
+    track(cfg, dataclasses.replace(cfg, tie=True), toy, tmp_path / "sg", FAST)
     assert len(seen[True]) == len(seen[False]) > 10
     for a, b in zip(seen[True], seen[False]):
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[2] == b[2]
@@ -157,14 +163,14 @@ def test_sgns_pair_sees_the_same_pairs(tmp_path, toy, monkeypatch):
 def test_every_larger_than_the_run_is_refused(tmp_path, toy):
     data = load_lm_data(toy)
     with pytest.raises(EmbedevalError, match="larger than the run"):
-        track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10**7))
+        track(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10**7))
 
 
 def test_an_interrupted_pair_resumes_without_duplicate_records(tmp_path, toy):
     data = load_lm_data(toy)
-    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
+    track(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
     first = read_dynamics(tmp_path / "p")
-    track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "p", FAST, resume=True)
+    track(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "p", FAST, resume=True)
     steps = [r["step"] for r in read_dynamics(tmp_path / "p")]
     assert steps == sorted(set(steps)) and steps[: len(first)] == [r["step"] for r in first]
     assert steps[-1] > first[-1]["step"]
@@ -174,7 +180,7 @@ def test_a_pair_killed_mid_epoch_resumes_to_the_records_of_an_uninterrupted_pair
     import embedeval.dynamics.tracker as tracker
 
     data = load_lm_data(toy)
-    track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "whole", FAST)
+    track(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "whole", FAST)
     whole = read_dynamics(tmp_path / "whole")
     # killed without a checkpoint of its own (like SIGKILL) at the second record of epoch 2
     kill_at = [r["step"] for r in whole if r["epoch"] > 1][1]
@@ -187,9 +193,9 @@ def test_a_pair_killed_mid_epoch_resumes_to_the_records_of_an_uninterrupted_pair
 
     monkeypatch.setattr(tracker.Recorder, "record", record)
     with pytest.raises(RuntimeError, match="killed"):
-        track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "cut", FAST)
+        track(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "cut", FAST)
     monkeypatch.setattr(tracker.Recorder, "record", real_record)
-    track_lm(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "cut", FAST, resume=True)
+    track(tiny("untied", epochs=2), tiny("wt", epochs=2), data, tmp_path / "cut", FAST, resume=True)
 
     resumed = read_dynamics(tmp_path / "cut")
     assert [r["step"] for r in resumed] == [r["step"] for r in whole]
@@ -216,7 +222,7 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, toy, mon
     monkeypatch.setattr(tracker.np, "savez", savez)
     data = load_lm_data(toy)
     with pytest.raises(EmbedevalError, match="disk is full.*--resume"):
-        track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
+        track(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
     assert len(read_dynamics(tmp_path / "p")) >= 3
     assert (tmp_path / "p" / "tied" / "checkpoint.pt").exists()
 
@@ -224,14 +230,14 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, toy, mon
 def test_snapshots_respect_their_budget(tmp_path, toy):
     data = load_lm_data(toy)
     budget = TrackConfig(every=10, knn_per_bucket=20, snapshot_words=40, snapshot_budget_mb=0.02)
-    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", budget)
+    track(tiny("untied"), tiny("wt"), data, tmp_path / "p", budget)
     size = sum(f.stat().st_size for f in (tmp_path / "p" / "snapshots").glob("*.npz"))
     assert 0 < size <= 0.02 * 2**20 + 4096 and len(read_dynamics(tmp_path / "p")) > 3
 
 
 def test_plot_dynamics_writes_png_and_svg(tmp_path, toy):
     data = load_lm_data(toy)
-    track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
+    track(tiny("untied"), tiny("wt"), data, tmp_path / "p", FAST)
     paths = plot_dynamics(tmp_path / "p")
     names = {p.name for p in paths}
     for figure in ("correlation", "gradient", "alignment", "scores"):
@@ -284,7 +290,7 @@ def test_train_lm_track_records_the_split_of_one_tied_run(tmp_path, toy):
 
 def test_the_final_step_is_always_recorded(tmp_path, toy):
     data = load_lm_data(toy)
-    summary = track_lm(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10, geometry=False))
+    summary = track(tiny("untied"), tiny("wt"), data, tmp_path / "p", TrackConfig(every=10, geometry=False))
     assert summary["steps"] % 10 != 0  # so the last record is the extra one
     assert read_dynamics(tmp_path / "p")[-1]["step"] == summary["steps"]
 
@@ -310,7 +316,7 @@ def test_new_files_carry_the_schema_version(tmp_path, toy):
 
     from embedeval.layout import SCHEMA
 
-    track_lm(tiny("untied"), tiny("wt"), load_lm_data(toy), tmp_path / "p", FAST)
+    track(tiny("untied"), tiny("wt"), load_lm_data(toy), tmp_path / "p", FAST)
     for file in ("track.json", "summary.json", "tied/config.json", "tied/summary.json"):
         assert json_.loads((tmp_path / "p" / file).read_text())["schema"] == SCHEMA, file
 

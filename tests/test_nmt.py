@@ -221,11 +221,11 @@ def test_cli_trains_a_run_and_refuses_bad_input_without_a_traceback(tmp_path, pa
 
 
 def test_a_decoder_tied_and_an_untied_pair_are_tracked_in_lockstep(tmp_path, pair_files):
-    from embedeval.dynamics import TrackConfig, read_dynamics, track_nmt
+    from embedeval.dynamics import TrackConfig, read_dynamics, track
 
     untied, tied = tiny("none", epochs=1), tiny("decoder", epochs=1)
     data = prepared(pair_files, untied)
-    summary = track_nmt(untied, tied, data, tmp_path / "track", TrackConfig(every=5, geometry=False))
+    summary = track(untied, tied, data, tmp_path / "track", TrackConfig(every=5, geometry=False))
     records = read_dynamics(tmp_path / "track")
     assert summary["steps"] == records[-1]["step"] > 0 and records[0]["step"] == 0
     last = records[-1]
@@ -233,7 +233,7 @@ def test_a_decoder_tied_and_an_untied_pair_are_tracked_in_lockstep(tmp_path, pai
     config = json.loads((tmp_path / "track" / "tied" / "config.json").read_text())
     assert config["trainer"] == "nmt" and (tmp_path / "track" / "tied" / "subword.model").is_file()
     with pytest.raises(EmbedevalError, match="tie none vs tie decoder"):
-        track_nmt(untied, tiny("all", epochs=1), data, tmp_path / "other")
+        track(untied, tiny("all", epochs=1), data, tmp_path / "other")
 
 
 def test_a_single_run_can_record_its_decoder_dynamics(tmp_path, pair_files):

@@ -12,7 +12,7 @@ import pytest
 
 from embedeval.data.corpus import resolve_corpus
 from embedeval.data.registry import load_benchmarks
-from embedeval.dynamics.tracker import TrackConfig, track_lm
+from embedeval.dynamics.tracker import TrackConfig, track
 from embedeval.embeddings import Embedding, write
 from embedeval.errors import EmbedevalError
 from embedeval.report import CompareSettings, build_report, collect, write_report
@@ -32,7 +32,7 @@ def lm_track(tmp_path_factory) -> Path:
     data = load_lm_data(resolve_corpus("builtin"))
     untied = make_config("tiny", "untied", epochs=2, max_batches=40, threads=1)
     tied = make_config("tiny", "wt", epochs=2, max_batches=40, threads=1)
-    track_lm(untied, tied, data, out, TrackConfig(every=10, knn_per_bucket=20))
+    track(untied, tied, data, out, TrackConfig(every=10, knn_per_bucket=20))
     return out
 
 

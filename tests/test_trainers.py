@@ -42,10 +42,10 @@ def test_a_check_fails_on_a_trainer_that_breaks_the_tie(toy_corpus, tmp_path):
 
 def test_a_tracked_run_equals_the_same_run_trained_alone(toy_corpus, tmp_path):
     """The lockstep pair shares one process: each trainer must draw its own dropout masks, as it would alone."""
-    from embedeval.dynamics import TrackConfig, track_nmt
+    from embedeval.dynamics import TrackConfig, track
 
     cfgs, data = trainers.get("nmt").tiny_setups()[0][1](toy_corpus, tmp_path)
-    track_nmt(cfgs[False], cfgs[True], data, tmp_path / "track", TrackConfig(every=4, geometry=False))
+    track(cfgs[False], cfgs[True], data, tmp_path / "track", TrackConfig(every=4, geometry=False))
     run = RunDir.create(tmp_path / "alone")
     drive(trainer_class("nmt")(cfgs[False], data, run))
     a = torch.load(tmp_path / "track" / "untied" / "checkpoint.pt", weights_only=True)["model"]

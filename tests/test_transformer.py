@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from embedeval.data.corpus import resolve_corpus
-from embedeval.dynamics import TrackConfig, read_dynamics, track_lm
+from embedeval.dynamics import TrackConfig, read_dynamics, track
 from embedeval.embeddings import load
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CHECKPOINT
@@ -131,7 +131,7 @@ def test_a_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path, toy_
 
 def test_a_tracked_transformer_pair_records_the_dynamics(tmp_path, toy_corpus):
     data = load_lm_data(toy_corpus)
-    summary = track_lm(tf("untied", epochs=1), tf("wt", epochs=1), data, tmp_path / "p", TrackConfig(every=5))
+    summary = track(tf("untied", epochs=1), tf("wt", epochs=1), data, tmp_path / "p", TrackConfig(every=5))
     records = read_dynamics(tmp_path / "p")
     assert records[-1]["step"] == summary["steps"]
     last = records[-1]

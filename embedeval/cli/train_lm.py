@@ -335,7 +335,7 @@ def track_pair(given, tcfg) -> dict:
     """``embedeval track --trainer lm``: an untied and a tied LM (``--pair``) in lockstep."""
     from embedeval.cli.options import needs_corpus
     from embedeval.cli.progress import progress_bar
-    from embedeval.dynamics.tracker import track_lm
+    from embedeval.dynamics.tracker import track
     from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import config_for, make_config
 
@@ -350,7 +350,7 @@ def track_pair(given, tcfg) -> dict:
         f"tracking {untied_variant} vs {tied_variant} ({name}) on {markup_safe(source.name)} -> {markup_safe(given.out)}"
     )
     bar = progress_bar("step")  # no empty bar before work starts
-    summary = track_lm(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),
-                       source.describe(), sys.argv)  # fmt: skip
+    summary = track(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),
+                    source.describe(), sys.argv)  # fmt: skip
     bar.close()
     return summary

@@ -187,7 +187,7 @@ def track_pair(given, tcfg) -> dict:
     """``embedeval track --trainer nmt``: tie none vs tie decoder on Multi30k, in lockstep."""
     from embedeval.cli.progress import progress_bar
     from embedeval.data import parallel
-    from embedeval.dynamics.tracker import track_nmt
+    from embedeval.dynamics.tracker import track
     from embedeval.train import nmt
     from embedeval.train.nmt_config import make_config
 
@@ -205,7 +205,7 @@ def track_pair(given, tcfg) -> dict:
         f"tracking tie none vs decoder ({name}) on Multi30k {given.src}->{given.tgt} -> {markup_safe(given.out)}"
     )
     bar = progress_bar("step")
-    summary = track_nmt(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),
-                        source.describe(), sys.argv)  # fmt: skip
+    summary = track(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),
+                    source.describe(), sys.argv)  # fmt: skip
     bar.close()
     return summary

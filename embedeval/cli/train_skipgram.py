@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def track_pair(given, tcfg) -> dict:
     """``embedeval track --trainer skipgram``: untied vs tied SGNS (torch backend) in lockstep."""
     from embedeval.cli.options import needs_corpus
     from embedeval.cli.progress import progress_bar
-    from embedeval.dynamics.tracker import track_skipgram
+    from embedeval.dynamics.tracker import track
 
     source = needs_corpus(given, "skipgram")
     cfg = SkipGramConfig(backend="torch", dim=given.dim, min_count=given.min_count, seed=given.seed,
@@ -182,6 +183,9 @@ def track_pair(given, tcfg) -> dict:
         bar.refresh()
 
     console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(given.out)}")
-    summary = track_skipgram(cfg, source, given.out, tcfg, given.overwrite, progress, sys.argv, given.resume)
+    untied_cfg, tied_cfg = (dataclasses.replace(cfg, tie=tie) for tie in (False, True))
+    summary = track(
+        untied_cfg, tied_cfg, source, given.out, tcfg, given.overwrite, given.resume, progress, argv=sys.argv
+    )
     bar.close()
     return summary

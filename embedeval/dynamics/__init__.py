@@ -1,6 +1,6 @@
 """Update dynamics of a tied matrix against an untied run's U and V (see docs/methods.md).
 
-``track`` (any registered family) / ``track_lm`` / ``track_nmt`` / ``track_skipgram`` train the pair in lockstep and write ``dynamics.jsonl``;
+``track`` (a tied and an untied config of any registered family) trains the pair in lockstep and write ``dynamics.jsonl``;
 ``plot_dynamics`` draws the figures; ``read_dynamics`` loads the records for notebooks and reports.
 The names are imported on first use, so that ``embedeval --help`` does not pay for torch.
 """
@@ -9,9 +9,6 @@ from embedeval.lazy import lazy_exports
 
 _EXPORTS = {
     "TrackConfig": "embedeval.dynamics.tracker",
-    "track_lm": "embedeval.dynamics.tracker",
-    "track_nmt": "embedeval.dynamics.tracker",
-    "track_skipgram": "embedeval.dynamics.tracker",
     "track": "embedeval.dynamics.tracker",
     "plot_dynamics": "embedeval.dynamics.plots",
     "read_dynamics": "embedeval.dynamics.records",

@@ -54,23 +54,31 @@ class TrackConfig:
     seed: int = 0
 
 
-def check_pair(untied: Any, tied: Any, tie_fields: tuple[str, ...]) -> None:
-    """Refuse a pair whose configs differ in anything but tying, naming the field."""
+def check_pair(untied: Any, tied: Any) -> None:
+    """Refuse a pair that is not a tied run and the untied run it is the tied form of (the registry's partner
+    table), nor one whose configs differ in anything but tying, naming the field."""
+    spec = trainers.for_config(tied)
+    if trainers.for_config(untied) is not spec:
+        raise EmbedevalError("the two configs of a pair belong to different model families")
     a, b = dataclasses.asdict(untied), dataclasses.asdict(tied)
-    for field in a:
-        if field not in tie_fields and a[field] != b[field]:
+    partner = spec.untied_partner(b)
+    if partner is None:
+        raise EmbedevalError(
+            f"the second run of a pair must be tied; {trainers.model_name(spec.name, b)} is not (the first run is "
+            "the untied one)"
+        )
+    for key, value in partner.items():
+        if a.get(key) != value:
             raise EmbedevalError(
-                f"the untied and tied configs differ in {field!r} ({a[field]!r} vs {b[field]!r}); a tracked pair "
+                f"{trainers.model_name(spec.name, b)} is the tied form of {key} {value!r}, not of {key} {a.get(key)!r};"
+                f" pair it with {key} {value!r}"
+            )
+    for name in a:
+        if name not in partner and a[name] != b[name]:
+            raise EmbedevalError(
+                f"the untied and tied configs differ in {name!r} ({a[name]!r} vs {b[name]!r}); a tracked pair "
                 "may differ only in tying"
             )
-    for prop in ("projection", "output_bias", "augmented_loss"):
-        if hasattr(untied, prop) and getattr(untied, prop) != getattr(tied, prop):
-            raise EmbedevalError(
-                f"the untied variant {untied.variant!r} and the tied variant {tied.variant!r} differ in {prop} as "
-                "well as in tying; pair untied with wt, or pr with wt+pr"
-            )
-    if getattr(untied, "tied", getattr(untied, "tie", False)) or not getattr(tied, "tied", getattr(tied, "tie", True)):
-        raise EmbedevalError("the first run of a pair must be untied and the second tied")
 
 
 def record_interval(tcfg: TrackConfig, total_steps: int) -> int:
@@ -308,7 +316,7 @@ def _kind(trainer: str) -> PairKind:
     return PairKind(trainer, cls, getattr(cls, "GRAD_EVERY", 4))
 
 
-def track_lm(
+def track(
     untied_cfg: Any,
     tied_cfg: Any,
     data: Any,
@@ -320,34 +328,23 @@ def track_lm(
     corpus: dict[str, Any] | None = None,
     argv: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Train ``untied_cfg`` and ``tied_cfg`` on ``data`` in lockstep; record every ``tcfg.every`` steps."""
-
+    """Train ``untied_cfg`` and ``tied_cfg`` (a tied config and the untied one it is the tied form of, of any
+    registered family) on ``data`` in lockstep; record every ``tcfg.every`` steps into ``out``. ``data``: what the
+    family trains on (LM data, translation data, or a corpus for skip-gram); ``corpus``: its description for
+    ``track.json`` (by default ``data.describe()`` where it has one)."""
     tcfg = tcfg or TrackConfig()
-    check_pair(untied_cfg, tied_cfg, ("variant",))
+    for cfg in (untied_cfg, tied_cfg):
+        if hasattr(cfg, "validate"):
+            cfg.validate()
+    check_pair(untied_cfg, tied_cfg)
+    kind = _kind_of(tied_cfg)
+    family_check = getattr(kind.make, "check_tracked_pair", None)  # a family's own rule (NMT: tie decoder)
+    if family_check is not None:
+        family_check(untied_cfg, tied_cfg)
+    if corpus is None and callable(getattr(data, "describe", None)):
+        corpus = data.describe()
     with prepare_out(out, overwrite, resume, corpus) as claim:
-        return _track_pair(_kind_of(tied_cfg), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
-
-
-def track_nmt(
-    untied_cfg: Any,
-    tied_cfg: Any,
-    data: Any,
-    out: str | Path,
-    tcfg: TrackConfig | None = None,
-    overwrite: bool = False,
-    resume: bool = False,
-    progress: Progress | None = None,
-    corpus: dict[str, Any] | None = None,
-    argv: list[str] | None = None,
-) -> dict[str, Any]:
-    """A translation pair (tie none vs decoder) in lockstep: the decoder's U and V against its tied S, recorded
-    over the target pieces."""
-    tcfg = tcfg or TrackConfig()
-    check_pair(untied_cfg, tied_cfg, ("tie",))
-    if tied_cfg.tie != "decoder":
-        raise EmbedevalError("a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)")
-    with prepare_out(out, overwrite, resume, corpus) as claim:
-        return _track_pair(_kind_of(tied_cfg), untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
+        return _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv)
 
 
 def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress, corpus, argv) -> dict[str, Any]:
@@ -437,48 +434,6 @@ def _safe_record(rec: Recorder, out: Path, step: int, mats: dict[str, np.ndarray
         raise _disk_full(err.errno, str(err.strerror or err), out, step) from None
     except WriteError as err:
         raise _disk_full(err.errno, err.message, out, step) from None
-
-
-# --- skip-gram ---------------------------------------------------------------------------------------
-
-
-def track(untied_cfg: Any, tied_cfg: Any, data: Any, out: str | Path, **options: Any) -> dict[str, Any]:
-    """A tied and an untied run of any registered family in lockstep (``ee.track``): the family's own tracker, found
-    through the registry. ``data``: what the family trains on (LM data, translation data, or a corpus for
-    skip-gram); ``options``: those of :func:`track_lm` (``tcfg``, ``overwrite``, ``resume``, ``progress`` ...)."""
-    spec = trainers.for_config(untied_cfg)
-    if trainers.for_config(tied_cfg) is not spec:
-        raise EmbedevalError("the two configs of a pair belong to different model families")
-    return trainers.load_function(spec.tracker)(untied_cfg, tied_cfg, data, out, **options)
-
-
-def track_skipgram_pair(untied_cfg: Any, tied_cfg: Any, corpus: Any, out: str | Path, **options: Any) -> dict[str, Any]:
-    """:func:`track_skipgram` for a pair given as two configs (they may differ only in ``tie``)."""
-    check_pair(untied_cfg, tied_cfg, ("tie",))
-    return track_skipgram(untied_cfg, corpus, out, **options)
-
-
-def track_skipgram(
-    cfg: Any,
-    corpus: Any,
-    out: str | Path,
-    tcfg: TrackConfig | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-    argv: list[str] | None = None,
-    resume: bool = False,
-) -> dict[str, Any]:
-    """Torch SGNS untied and tied (``cfg`` with tie on and off) in lockstep over identical pairs."""
-    tcfg = tcfg or TrackConfig()
-    cfg.validate()
-    if cfg.backend != "torch":
-        raise EmbedevalError("tracking SGNS needs --backend torch (gensim cannot tie, nor expose its gradients)")
-    untied_cfg, tied_cfg = dataclasses.replace(cfg, tie=False), dataclasses.replace(cfg, tie=True)
-    check_pair(untied_cfg, tied_cfg, ("tie",))
-    with prepare_out(out, overwrite, resume, corpus.describe()) as claim:
-        return _track_pair(
-            _kind_of(tied_cfg), untied_cfg, tied_cfg, corpus, claim, tcfg, resume, progress, corpus.describe(), argv
-        )
 
 
 # --- a single run (embedeval train ... --track) ------------------------------------------------------

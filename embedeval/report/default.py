@@ -7,6 +7,7 @@ and an LSTM LM (``demo`` config) untied vs weight-tied, with the dynamics record
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,7 @@ def run_default(
     """Train and track both pairs into ``out``; the track directories, ready for :func:`collect`. With ``resume``, a
     finished pair is kept and an interrupted one continues from its checkpoints."""
     from embedeval.data.corpus import resolve_corpus
-    from embedeval.dynamics.tracker import TrackConfig, track_lm, track_skipgram
+    from embedeval.dynamics.tracker import TrackConfig, track
     from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import make_config
     from embedeval.train.skipgram import SkipGramConfig
@@ -59,8 +60,9 @@ def run_default(
     sg_cfg = SkipGramConfig(backend="torch", dim=64, min_count=2, epochs=10, seed=seed, workers=threads)
     how = _state(sgns_out, resume)
     if how is not None:
-        track_skipgram(
-            sg_cfg, corpus, sgns_out, TrackConfig(), **how,
+        track(
+            dataclasses.replace(sg_cfg, tie=False), dataclasses.replace(sg_cfg, tie=True), corpus, sgns_out,
+            TrackConfig(), **how,
             progress=(lambda r: progress("sgns", r)) if progress else None, argv=argv,
         )  # fmt: skip
 
@@ -69,7 +71,7 @@ def run_default(
         data = load_lm_data(corpus)
         untied = make_config(DEFAULT_LM_CONFIG, "untied", seed=seed, threads=threads)
         tied = make_config(DEFAULT_LM_CONFIG, "wt", seed=seed, threads=threads)
-        track_lm(
+        track(
             untied, tied, data, lm_out, TrackConfig(), **how,
             progress=(lambda r: progress("lm", r)) if progress else None, corpus=corpus.describe(), argv=argv,
         )  # fmt: skip

@@ -199,6 +199,14 @@ class _Cost(torch.nn.Module):
 class NMTTrainer(Interruptible):
     """One translation run, step by step: ``steps()`` yields after every optimizer step (see LMTrainer)."""
 
+    @staticmethod
+    def check_tracked_pair(untied: NMTConfig, tied: NMTConfig) -> None:
+        """The tracker records the decoder's U and V against its S, so a pair ties the decoder only."""
+        if tied.tie != "decoder":
+            raise EmbedevalError(
+                "a tracked translation pair is tie none vs tie decoder (the decoder's U and V against S)"
+            )
+
     def __init__(
         self,
         cfg: NMTConfig,
