@@ -227,7 +227,8 @@ def summarise_table(
                 continue
             summary = read_run_file(runs_dir / run.folder / SUMMARY, "summary.json")
             found.append({"seed": seed, "valid": summary.get(table.keys[0] or "-"), "test": summary.get(table.keys[1] or "-"),
-                          "parameters": summary.get("unique_parameters")})  # fmt: skip
+                          "parameters": summary.get("unique_parameters"),
+                          "directions": _directions(summary.get("direction_ppl"))})  # fmt: skip
         valid_mean, valid_sd = _mean_sd([f["valid"] for f in found if f["valid"] is not None])
         test_mean, test_sd = _mean_sd([f["test"] for f in found if f["test"] is not None])
         paper = table.paper.get(row)
@@ -244,12 +245,30 @@ def summarise_table(
                 "test_gap": (test_mean - paper[1]) if (paper and test_mean is not None) else None,
                 "parameters": found[0]["parameters"] if found else None,
                 "stopped": stopped,
+                "directions": _direction_means(found),
             }
         )
     claims = seed_claims(table, seeds, reports_dir) if reports_dir is not None else []
     return {"table": table.name, "title": table.title, "source": table.source, "seeds": list(seeds),
             "metric": table.metric, "rows": rows, "claims": claims, "tests": seed_tests(table, rows),
             "claim_tests": claim_tests(claims), "geometry_tests": geometry_tests(claims)}  # fmt: skip
+
+
+def _directions(stored: Any) -> dict[str, float] | None:
+    """A biLM's per-direction perplexities as flat ``"test backward"`` keys (None for a one-directional model)."""
+    if not isinstance(stored, dict):
+        return None
+    flat = {f"{split} {direction}": value for split, values in stored.items() if isinstance(values, dict)
+            for direction, value in values.items() if isinstance(value, (int, float))}  # fmt: skip
+    return flat or None
+
+
+def _direction_means(found: list[dict[str, Any]]) -> dict[str, list[float | None]] | None:
+    """Mean and sd over the seeds of each per-direction perplexity (None unless every finished seed has them)."""
+    if not found or any(not f.get("directions") for f in found):
+        return None
+    keys = [k for k in found[0]["directions"] if all(k in f["directions"] for f in found)]
+    return {k: list(_mean_sd([f["directions"][k] for f in found])) for k in keys}
 
 
 def _tested(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -338,6 +357,13 @@ def seed_tests(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
     for a, b in table.contrasts:
         if a in test_of and b in test_of:
             found.append({"a": a, "b": b, **asdict(paired_seed_test(test_of[a], test_of[b], table.margin))})
+    # a model that reads backward too (a biLM): the same contrasts on the backward direction, in the same Holm family
+    backward = {r["row"]: {f["seed"]: f["directions"]["test backward"] for f in r["seeds"]
+                           if "test backward" in (f.get("directions") or {})} for r in rows}  # fmt: skip
+    for a, b in table.contrasts:
+        if backward.get(a) and backward.get(b):
+            found.append({"a": f"{a} (backward)", "b": f"{b} (backward)",
+                          **asdict(paired_seed_test(backward[a], backward[b], table.margin))})  # fmt: skip
     tested = [f for f in found if f["p"] is not None]
     for f, adjusted in zip(tested, holm([f["p"] for f in tested]) if tested else []):
         f["p_holm"] = float(adjusted)
@@ -513,6 +539,21 @@ def table_markdown(result: dict[str, Any]) -> str:
             f"| {r['row']} | {len(r['seeds'])} | {params} | {_fmt(r['valid_mean'], r['valid_sd'])} | "
             f"{_fmt(r['test_mean'], r['test_sd'])} | {r['paper_valid'] or '—'} | {r['paper_test'] or '—'} | {gap} |"
         )
+    directions = [r for r in result["rows"] if r.get("directions")]
+    if directions:
+        keys = list(directions[0]["directions"])
+        lines += [
+            "",
+            f"Perplexity per direction ({metric} of each direction's own next word, batch 1, windows of max(bptt, 100) tokens; the "
+            "forward direction carries its state across windows as in the table above, the backward one starts each "
+            "window afresh, as in training):",
+            "",
+            "| variant | seeds done | " + " | ".join(keys) + " |",
+            "|---|---|" + "---|" * len(keys),
+        ]
+        for r in directions:
+            cells = " | ".join(_fmt(*r["directions"].get(k, [None, None])) for k in keys)
+            lines.append(f"| {r['row']} | {len(r['seeds'])} | {cells} |")
     stopped = [(r["row"], s) for r in result["rows"] for s in r.get("stopped", [])]
     if stopped:
         lines += ["", "Stopped by the trainer, not in the means:", ""]

@@ -67,6 +67,41 @@ def test_a_run_the_trainer_stopped_is_named_under_the_table_not_averaged(tmp_pat
     assert f"- real, seed 1: {reason}" in table_markdown(result)
 
 
+def test_a_bilm_table_shows_and_tests_each_direction(tmp_path):
+    table = reproduce.get_table("bilm-ptb")
+    for seed, shift in ((1, 0.0), (2, 1.0), (3, -0.5)):
+        for row, fwd, bwd in (
+            ("separate-untied", 130.0, 128.0),
+            ("shared-untied", 126.0, 124.0),
+            ("shared-wt", 118.0, 117.0),
+        ):
+            folder = tmp_path / f"ptb-bilm-small-{row}-s{seed}"
+            fake_run(folder, "complete", fwd + 4 + shift, fwd + shift)
+            summary = json.loads((folder / "summary.json").read_text())
+            summary["direction_ppl"] = {
+                "valid": {"forward": fwd + 4 + shift, "backward": bwd + 4 + shift},
+                "test": {"forward": fwd + shift, "backward": bwd + shift * (1 + seed / 10)},
+            }
+            (folder / "summary.json").write_text(json.dumps(summary))
+    result = summarise_table(table, (1, 2, 3), tmp_path)
+    shared = next(r for r in result["rows"] if r["row"] == "shared-untied")
+    assert shared["directions"]["test backward"][0] == pytest.approx(124.0 + (1.2 - 0.5 * 1.3) / 3)
+    backward = [t for t in result["tests"] if t["a"].endswith("(backward)")]
+    assert [(t["a"], t["b"]) for t in backward] == [
+        ("separate-untied (backward)", "shared-untied (backward)"), ("shared-untied (backward)", "shared-wt (backward)"),
+    ]  # fmt: skip
+    assert backward[1]["mean"] == pytest.approx(-7.0) and len(result["tests"]) == 4  # one Holm family of four
+    text = table_markdown(result)
+    assert "| variant | seeds done | valid forward | valid backward | test forward | test backward |" in text
+    assert "| shared-wt | 3 | 122.2 ± 0.8 |" in text
+
+
+def test_a_one_directional_table_has_no_direction_section(tmp_path):
+    fake_run(tmp_path / "ptb-pw-small-untied-s1", "complete", 121.0, 114.0)
+    result = summarise_table(reproduce.get_table("press-wolf-table6"), (1,), tmp_path)
+    assert result["rows"][0]["directions"] is None and "per direction" not in table_markdown(result)
+
+
 def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
     table = reproduce.get_table("multi30k-tying")
     for tie, bleu, params in (("none", 33.0, 11_674_624), ("all", 32.0, 7_578_624)):
