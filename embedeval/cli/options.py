@@ -62,7 +62,7 @@ def arch_params() -> list[tuple[str, object]]:
     from embedeval import trainers
 
     seen: dict[str, object] = {}
-    for arch in trainers.archs("lm"):
+    for arch in trainers.archs():
         for option in arch.options:
             seen.setdefault(option.flag.lstrip("-").replace("-", "_"), option)
     return list(seen.items())
@@ -71,7 +71,7 @@ def arch_params() -> list[tuple[str, object]]:
 def arch_help() -> str:
     from embedeval import trainers
 
-    return "; ".join(f"{a.name}: {a.about}" for a in trainers.archs("lm")) + "."
+    return "; ".join(f"{a.name}: {a.about}" for a in trainers.archs()) + "."
 
 
 def arch_setting_options(command: click.Command) -> click.Command:
@@ -89,16 +89,16 @@ def take_arch_settings(values: dict, arch: str | None, config_name: str) -> dict
     refused, naming its flag."""
     from embedeval import trainers
     from embedeval.errors import EmbedevalError
-    from embedeval.train.lm_config import CONFIGS
+    from embedeval.train.lm_config import arch_of
 
-    chosen = trainers.arch(arch or CONFIGS.get(config_name, {}).get("arch") or "lstm")
+    chosen = trainers.arch(arch or arch_of(config_name))
     given: dict[str, str] = {}
     for name, option in arch_params():
         value = values.pop(name, None)
         if value is None:
             continue
         if option not in chosen.options:
-            owners = [a.name for a in trainers.archs("lm") if option in a.options]
+            owners = [a.name for a in trainers.archs() if option in a.options]
             raise EmbedevalError(f"{option.flag} is for --arch {' or '.join(owners)}, not {chosen.name}; leave it out")
         given[option.key] = value
     return given or None

@@ -174,6 +174,11 @@ def config_for(name: str | None, arch: str | None) -> str:
     return trainers.arch(arch or "lstm").default_config
 
 
+def arch_of(name: str) -> str:
+    """The architecture a preset trains (lstm for a name that is not a preset: make_config refuses it later)."""
+    return _presets().get(name, {}).get("arch", "lstm")
+
+
 def configs_of(arch: str) -> list[str]:
     return [name for name, values in _presets().items() if values.get("arch", "lstm") == arch]
 
