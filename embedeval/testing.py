@@ -184,6 +184,21 @@ def check_non_finite_stops_and_keeps_the_last_good_checkpoint(s: Setup) -> None:
     assert _summary(s.folder / "nan")["status"] != "complete"
 
 
+def check_a_tracked_run_is_the_same_run_trained_alone(s: Setup) -> None:
+    """The lockstep pair (``embedeval track``) trains each side as it would train alone, bit for bit: the tracker's
+    gradient tap, its records and the other run in the same process change no number (so a tracked pair's runs
+    count as ordinary runs of their seed)."""
+    from embedeval.dynamics.tracker import TrackConfig, track
+
+    track(s.configs[False], s.configs[True], s.data, s.folder / "tracked", TrackConfig(every=2, geometry=False))
+    for tied, side in ((False, "untied"), (True, "tied")):
+        _drive(s.make(f"alone-{side}", tied))
+        a = torch.load(s.folder / "tracked" / side / CHECKPOINT, weights_only=True)["model"]
+        b = torch.load(s.folder / f"alone-{side}" / CHECKPOINT, weights_only=True)["model"]
+        for key in a:
+            assert torch.equal(a[key], b[key]), f"the tracked {side} run's {key} differs from the run trained alone"
+
+
 def _summary(folder: Path) -> dict[str, Any]:
     return read_run_file(folder / SUMMARY, "summary.json") or {}
 
@@ -196,6 +211,7 @@ CHECKS: list[Callable[[Setup], None]] = [
     check_tap_splits_the_tied_gradient,
     check_exports_and_summary,
     check_non_finite_stops_and_keeps_the_last_good_checkpoint,
+    check_a_tracked_run_is_the_same_run_trained_alone,
 ]
 
 __all__ = ["CHECKS", "Setup", "labels", "setup", "setups", *[c.__name__ for c in CHECKS]]

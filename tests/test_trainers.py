@@ -10,7 +10,6 @@ import torch
 
 from embedeval import testing, trainers
 from embedeval.rundir import RunDir
-from embedeval.train.base import drive, trainer_class
 
 
 def test_every_registered_family_is_enrolled():
@@ -38,19 +37,6 @@ def test_a_check_fails_on_a_trainer_that_breaks_the_tie(toy_corpus, tmp_path):
     s.make = broken
     with pytest.raises(AssertionError, match="one tensor"):
         testing.check_tie_is_one_tensor(s)
-
-
-def test_a_tracked_run_equals_the_same_run_trained_alone(toy_corpus, tmp_path):
-    """The lockstep pair shares one process: each trainer must draw its own dropout masks, as it would alone."""
-    from embedeval.dynamics import TrackConfig, track
-
-    cfgs, data = trainers.get("nmt").tiny_setups()[0][1](toy_corpus, tmp_path)
-    track(cfgs[False], cfgs[True], data, tmp_path / "track", TrackConfig(every=4, geometry=False))
-    run = RunDir.create(tmp_path / "alone")
-    drive(trainer_class("nmt")(cfgs[False], data, run))
-    a = torch.load(tmp_path / "track" / "untied" / "checkpoint.pt", weights_only=True)["model"]
-    b = torch.load(tmp_path / "alone" / "checkpoint.pt", weights_only=True)["model"]
-    assert cfgs[False].dropout > 0 and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_the_non_finite_loss_guard_stops_before_the_step_and_says_where(tmp_path):

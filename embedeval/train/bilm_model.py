@@ -91,9 +91,13 @@ class BiLSTMLM(EmbeddingLM):
         token predicts the one before it (y[t] predicts x[t]).
 
         U and V are each taken through the gradient tap once and used by both directions, so the tap reports each
-        side's whole gradient in one call."""
+        side's whole gradient in one call. They are views of their own even when nothing taps them: a tied matrix
+        used four times then sums its gradient as (input side) + (output side) whether or not the tracker watches,
+        so a tracked run is the same run, bit for bit, as one trained alone."""
         u = self._split_weight("input")
         v = self._split_weight("output")
+        if torch.is_grad_enabled():
+            u, v = u.view_as(u), v.view_as(v)
         features, hidden = self._forward_direction(x, hidden, u)
         logits = F.linear(features, v, self.decoder.bias)
         forward = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")

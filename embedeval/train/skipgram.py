@@ -478,17 +478,16 @@ def _sgns_step(
     g = sig.clone()
     g[:, :, 0] -= 1.0  # d loss / d score: sigmoid(score) - label
     g.mul_(weights)
-    hooked = grad_hook is not None  # the other steps stay on the fast path
-    if not hooked:
-        g.mul_(-lr)  # fold the step size in once, on the small score array
+    rows_in, rows_out = contexts.reshape(-1), outputs.reshape(-1)
+    if grad_hook is not None:  # a sampled step: the tap sees the gradients (real rows only), then the same update
+        filled = weights[:, :, 0].reshape(-1) > 0
+        grad_hook("input", torch.bmm(g, y).view(-1, d)[filled], rows_in[filled])
+        grad_hook("output", torch.bmm(g.transpose(1, 2), x).view(-1, d), rows_out)
+    # the step size folded in once, on the small score array, on every step alike: a tracked run's update is the
+    # same arithmetic as an untracked one's
+    g.mul_(-lr)
     grad_in = torch.bmm(g, y).view(-1, d)  # (B*C, d): empty slots get zero rows
     grad_out = torch.bmm(g.transpose(1, 2), x).view(-1, d)  # (B*(K+1), d)
-    rows_in, rows_out = contexts.reshape(-1), outputs.reshape(-1)
-    if hooked:
-        filled = weights[:, :, 0].reshape(-1) > 0  # the tap sees real rows only
-        grad_hook("input", grad_in[filled], rows_in[filled])
-        grad_hook("output", grad_out, rows_out)
-        grad_in, grad_out = grad_in * -lr, grad_out * -lr  # not in place: the hook may keep its tensors
     # both updates use the pre-step values (computed above), then land in U and V (one matrix if tied).
     # scatter_add_ rather than index_add_: on CPU index_add_ dispatches one add per row
     u.scatter_add_(0, rows_in.unsqueeze(1).expand(-1, d), grad_in)
