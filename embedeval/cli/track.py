@@ -13,6 +13,9 @@ from embedeval.ranges import Range, positive_int
 from embedeval.train.lm_config import ARCHS
 
 console = err_console
+# the LM pairs whose two runs start from the same U (re and real drop the output bias, which changes the draws
+# that follow it at initialisation, so they have no untied twin to track against)
+PAIRS_LM = ["untied/wt", "pr/wt+pr"]
 
 
 def _options_for() -> dict[str, tuple[str, ...]]:
@@ -74,15 +77,17 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
     "--config",
     "config_name",
     default=None,
-    help="LM config (pw-small by default; small, medium, large, demo, tiny, tf-tiny, tf-small, tf-base; see train lm "
-    "--help), or for nmt nmt-tiny, nmt-small (default), nmt-base.",
+    help="LM config, by default the architecture's own ("
+    + ", ".join(f"{a.name}: {a.default_config}" for a in trainers.archs())
+    + "; any of train lm's --config), or for nmt nmt-tiny, nmt-small (default), nmt-base.",
 )
 @click.option(
     "--pair",
-    type=click.Choice(["untied/wt", "pr/wt+pr"]),
-    default="untied/wt",
+    type=click.Choice(PAIRS_LM),
+    default=PAIRS_LM[0],
     show_default=True,
-    help="LM variants of the pair: they must differ only in tying.",
+    help="LM variants of the pair, untied/tied: a tied variant and the untied one it is the tied form of, both "
+    "starting from the same U.",
 )
 @click.option(
     "--every",
