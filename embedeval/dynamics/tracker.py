@@ -362,13 +362,17 @@ def _track_pair(kind, untied_cfg, tied_cfg, data, claim, tcfg, resume, progress,
 
     untied = kind.make(untied_cfg, data, runs["untied"], resume, capture("untied", False))
     tied = kind.make(tied_cfg, data, runs["tied"], resume, capture("tied", True))
+    if not np.array_equal(initial["untied"]["U"], initial["tied"]["S"]):
+        raise EmbedevalError(
+            "the tied and untied runs do not start from the same input embedding (their models draw their initial "
+            "weights in a different order, e.g. one without an output bias), so their updates cannot be compared; "
+            "track a pair whose two models start alike (LM: untied/wt or pr/wt+pr)"
+        )
     out = claim.publish()
 
     def pair_mats() -> dict[str, np.ndarray]:
         return {**_lm_mats(tied.model, True), **_lm_mats(untied.model, False)}
 
-    if not np.array_equal(initial["untied"]["U"], initial["tied"]["S"]):
-        raise EmbedevalError("internal: the tied and untied runs did not start from the same input embedding")
     if untied.step != tied.step:
         raise EmbedevalError(
             f"the two runs stopped at different steps (untied {untied.step}, tied {tied.step}); start the pair again "
