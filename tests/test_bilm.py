@@ -74,6 +74,7 @@ def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
     assert set(directions) == {"valid", "test"} and all(set(d) == {"forward", "backward"} for d in directions.values())
     assert directions["valid"]["forward"] == pytest.approx(summary["valid_ppl"], rel=1e-4)  # the trainer's number
     assert 1 < directions["test"]["backward"] < 40  # a 40-word corpus: better than chance
+    assert f"test forward {directions['test']['forward']:.2f}, backward {directions['test']['backward']:.2f}" in err
     config = json.loads((out / "config.json").read_text())["config"]
     assert config["arch"] == "bilstm" and config["arch_options"] == {"softmax": "shared"}
     roles = {p.stem for p in (out / "embeddings").glob("*.npz")}

@@ -329,6 +329,15 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"parameters {summary['unique_parameters']:,} unique / {summary['state_dict_entries']:,} in the "
         f"state_dict  -> {markup_safe(run.path)}"
     )
+    directions = summary.get("direction_ppl")  # a model that reads in more than one direction (a biLM)
+    if directions:
+        console.print(
+            "perplexity per direction: "
+            + "; ".join(
+                f"{split} " + ", ".join(f"{name} {value:.2f}" for name, value in values.items())
+                for split, values in directions.items()
+            )
+        )
 
 
 def track_pair(given, tcfg) -> dict:
