@@ -338,6 +338,7 @@ REGENERATED = [  # table, seeds, folder of the committed run summaries, folder o
     ("transformer-ptb", "1,2,3", "reports/transformer", "reports/transformer"),
     ("transformer-ptb", "1,2,3", "reports/transformer", "reports/geometry/transformer"),  # with the geometry
     ("multi30k-tying", "1,2", "reports/nmt", "reports/nmt"),
+    ("bilm-ptb", "1", "reports/bilm", "reports/bilm"),  # seeds 2 and 3 are training
 ]
 
 
