@@ -131,6 +131,24 @@ def test_the_lm_progress_bar_restarts_its_clock_each_epoch():
     assert bar.format_dict["elapsed"] < 60  # not the job's clock
 
 
+def test_a_resumed_epoch_counts_only_the_batches_it_ran_in_its_rate():
+    import io
+
+    from tqdm import tqdm
+
+    from embedeval.cli.progress import lm_progress
+
+    bar = tqdm(total=None, file=io.StringIO())
+    progress = lm_progress(bar)
+    record = {"epoch": 4, "epochs": 13, "batch": 1452, "batches": 2323, "train_ppl": 80.0, "tokens_per_s": 1.0}
+    progress(record)  # the first batch after a resume, 1,451 batches into the epoch
+    bar.start_t -= 10
+    progress({**record, "batch": 1551})
+    shown = bar.format_dict
+    assert shown["n"] - shown["initial"] == 100  # batches this process ran: 10 per second, not 155
+    assert "10.00batch/s" in tqdm.format_meter(**{**shown, "unit": "batch"})
+
+
 def test_the_format_option_offers_every_reader():
     from embedeval.cli.options import FORMATS as OFFERED
     from embedeval.embeddings.formats import FORMATS
@@ -191,3 +209,17 @@ def test_compare_names_the_input_that_empties_the_shared_pairs_and_offers_no_int
     result = {r["embedding"]: r for r in json.loads((tmp_path / "b" / "results.json").read_text())["results"]}
     assert result["wide.txt"]["pairs_used"] == 65 and result["tiny.txt"]["pairs_used"] == 1
     assert "each on its own covered pairs" in out
+
+
+def test_a_log_gets_no_empty_bar_line_before_the_work_starts():
+    import io
+
+    from embedeval.cli.progress import LogBar
+
+    log = io.StringIO()
+    bar = LogBar(unit="batch", total=None, file=log)
+    assert log.getvalue() == ""
+    bar.reset(total=10)
+    bar.update(3)
+    bar.close()
+    assert "3/10" in log.getvalue().splitlines()[-1]
