@@ -7,8 +7,9 @@ A run directory (``embedeval train``)::
     RUN_DIR/.embedeval              marker: which kind of folder embedeval wrote (see embedeval.files)
     RUN_DIR/config.json             full config, seed, package versions, corpus name + sha256, command line, schema
     RUN_DIR/vocab.tsv               word <tab> count, most frequent first
-    RUN_DIR/embeddings/<role>.npz   input / output / tied (/ source: a translation model's encoder input): words,
-                                    vectors, bias where present, meta
+    RUN_DIR/embeddings/<role>.npz   input / output / tied (/ source: a translation model's encoder input;
+                                    output-backward: a biLM's backward softmax when each direction has its own):
+                                    words, vectors, bias where present, meta
     RUN_DIR/subwords/<role>.npz     translation runs: every subword piece's row (embeddings/ holds the word view)
     RUN_DIR/subword.model           translation runs: the SentencePiece model (subword.src/.tgt.model if separate)
     RUN_DIR/projection.npz          the PR projection (LSTM pr, wt+pr)
@@ -46,7 +47,7 @@ VALID_HYP, TEST_HYP, TEST_REF = "valid.hyp.txt", "test.hyp.txt", "test.ref.txt"
 REPORT_HTML = "index.html"
 REPORT_CSV = {"csv": "results.csv", "pairs": "pairs.csv", "tests": "tests.csv", "analogies": "analogies.csv",
               "geometry": "geometry.csv"}  # fmt: skip
-ROLE_ORDER = ("source", "input", "output", "tied", "sum", "projection")
+ROLE_ORDER = ("source", "input", "output", "output-backward", "tied", "sum", "projection")
 
 # What embedeval writes at the top of each kind of folder: ``--overwrite`` replaces a folder only when it holds
 # nothing else (plus the temporary names of an interrupted write, ``.NAME.PID.tmp``).

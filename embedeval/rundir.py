@@ -22,6 +22,7 @@ from embedeval.layout import (
     CONFIG,
     EMBEDDINGS,
     METRICS,
+    ROLE_ORDER,
     SCHEMA,
     SUMMARY,
 )
@@ -268,7 +269,7 @@ class RunDir:
     def save_embedding(self, role: str, emb: Embedding) -> Path:
         target = self.path / EMBEDDINGS / f"{role}.npz"
         write(
-            emb.derive(role=role if role in ("source", "input", "output", "tied", "projection") else emb.role),
+            emb.derive(role=role if role in ROLE_ORDER else emb.role),
             target,
             "npz",
         )

@@ -78,11 +78,29 @@ def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
     config = json.loads((out / "config.json").read_text())["config"]
     assert config["arch"] == "bilstm" and config["arch_options"] == {"softmax": "shared"}
     roles = {p.stem for p in (out / "embeddings").glob("*.npz")}
-    assert {"input", "output"} <= roles
+    assert roles == {"input", "output"}  # one softmax: no backward one to export
     import embedeval as ee
 
     loaded = ee.load_model(out)  # the biLM comes back from its folder like any LM
     assert isinstance(loaded.model, BiLSTMLM) and loaded.model.decoder_bwd is loaded.model.decoder
+
+
+def test_a_bilm_with_a_softmax_per_direction_exports_both(tmp_path, toy_corpus):
+    import numpy as np
+
+    import embedeval as ee
+
+    cfg = make_config("bilm-tiny", "untied", threads=1, arch_options={"softmax": "separate"})
+    ee.train(cfg, ee.load_lm_data(toy_corpus), tmp_path / "bilm", corpus=toy_corpus)
+    by_role = {e.role: e for e in ee.load(tmp_path / "bilm")}
+    assert set(by_role) == {"input", "output", "output-backward"}
+    model = ee.load_model(tmp_path / "bilm").model
+    np.testing.assert_array_equal(by_role["output-backward"].vectors, model.decoder_bwd.weight.detach().numpy())
+    np.testing.assert_array_equal(by_role["output-backward"].bias, model.decoder_bwd.bias.detach().numpy())
+    assert not np.array_equal(by_role["output"].vectors, by_role["output-backward"].vectors)
+    report = ee.compare([tmp_path / "bilm"], ["rg65"], out=tmp_path / "report", n_bootstrap=0)
+    (table,) = report.model_tables()
+    assert [row["role"] for row in table["rows"]] == ["input", "output", "output-backward", "sum"]
 
 
 def test_the_report_shows_a_bilm_by_both_directions(tmp_path, toy_corpus):

@@ -11,7 +11,8 @@ import numpy as np
 
 from embedeval.errors import EmbedevalError
 
-ROLES = ("source", "input", "output", "tied", "sum", "projection")
+# output-backward: a second output embedding, the backward direction's softmax of a biLM with one per direction
+ROLES = ("source", "input", "output", "output-backward", "tied", "sum", "projection")
 
 
 @dataclass(eq=False)

@@ -81,7 +81,7 @@ class Report:
         """P&W-style tables: per model, its input / output / sum / tied rows x benchmarks; a tracked pair's
         untied and tied runs share one table, as in the paper."""
         tables: dict[str, dict[str, Any]] = {}
-        role_order = {"source": -1, "input": 0, "output": 1, "sum": 2, "tied": 3}
+        role_order = {"source": -1, "input": 0, "output": 1, "output-backward": 1.5, "sum": 2, "tied": 3}
         runs = {r.name: r for r in self.sources.runs}
         for group, members in self.sources.groups.items():
             run = runs.get(group)

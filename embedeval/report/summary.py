@@ -9,6 +9,7 @@ from embedeval import trainers
 ROLE_WORDS = {
     "input": "input (U)",
     "output": "output (V)",
+    "output-backward": "backward output (V of the backward direction)",
     "tied": "tied (S)",
     "sum": "U+V",
     "source": "encoder input (E)",

@@ -4,7 +4,8 @@ One token embedding U feeds two LSTM stacks: the forward one predicts the next t
 text right to left) the previous token. What ELMo ties is the token representation and the softmax *between the two
 directions*, not the softmax and the input embedding. The setting ``softmax`` (``--bilm-softmax``) chooses:
 
-- ``separate``: each direction has its own softmax (V for the forward one, ``decoder_bwd`` for the backward one);
+- ``separate``: each direction has its own softmax (V for the forward one, ``decoder_bwd`` for the backward one,
+  exported as the role ``output-backward``);
 - ``shared``: one softmax V for both directions (ELMo);
 - ``shared`` with variant ``wt``: that one softmax is also the input embedding (V = U = S).
 
@@ -60,6 +61,10 @@ class BiLSTMLM(EmbeddingLM):
             nn.init.uniform_(param, -cfg.init_scale, cfg.init_scale)
         if cfg.tied:
             self.decoder.weight = self.encoder.weight  # shared softmax = input embedding: one tensor
+
+    def more_outputs(self) -> dict[str, nn.Linear]:
+        """The backward direction's own softmax (separate softmax), exported as ``output-backward``."""
+        return {} if self.decoder_bwd is self.decoder else {"output-backward": self.decoder_bwd}
 
     def init_hidden(self, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         zeros = self.encoder.weight.new_zeros(self.cfg.layers, batch_size, self.cfg.hidden)

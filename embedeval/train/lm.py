@@ -578,6 +578,10 @@ def export_embeddings(model: EmbeddingLM, vocab: Vocab, run: RunDir, cfg: LMConf
         run.save_embedding("input", Embedding(words, u, role="input", model=name))
         v = model.output_embedding().detach().cpu().numpy()
         run.save_embedding("output", Embedding(words, v, role="output", model=name, bias=bias))
+    for role, layer in model.more_outputs().items():
+        extra_bias = layer.bias.detach().cpu().numpy() if layer.bias is not None else None
+        run.save_embedding(role, Embedding(words, layer.weight.detach().cpu().numpy(), role=role, model=name,
+                                           bias=extra_bias))  # fmt: skip
     if model.projection is not None:
         proj = {"weight": model.projection.weight.detach().cpu().numpy()}
         if model.projection.bias is not None:

@@ -55,6 +55,10 @@ class EmbeddingLM(nn.Module):
         """V (the same tensor as U when tied), as in ``get_output_embeddings()``."""
         return self.decoder.weight
 
+    def more_outputs(self) -> dict[str, nn.Linear]:
+        """Output layers besides V that the run exports, by role (a biLM's backward softmax when it has its own)."""
+        return {}
+
     def _split_weight(self, role: str) -> torch.Tensor:
         """The embedding matrix as seen by one side; with a hook, that side's gradient is reported."""
         return tapped(self.encoder.weight if role == "input" else self.decoder.weight, role, self.grad_hook)
