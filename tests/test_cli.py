@@ -141,9 +141,9 @@ def test_a_resumed_epoch_counts_only_the_batches_it_ran_in_its_rate():
     bar = tqdm(total=None, file=io.StringIO())
     progress = lm_progress(bar)
     record = {"epoch": 4, "epochs": 13, "batch": 1452, "batches": 2323, "train_ppl": 80.0, "tokens_per_s": 1.0}
-    progress(record)  # the first batch after a resume, 1,451 batches into the epoch
+    progress(record)  # the first report after a resume, 1,452 batches into the epoch
     bar.start_t -= 10
-    progress({**record, "batch": 1551})
+    progress({**record, "batch": 1552})
     shown = bar.format_dict
     assert shown["n"] - shown["initial"] == 100  # batches this process ran: 10 per second, not 155
     assert "10.00batch/s" in tqdm.format_meter(**{**shown, "unit": "batch"})
@@ -220,6 +220,7 @@ def test_a_log_gets_no_empty_bar_line_before_the_work_starts():
     bar = LogBar(unit="batch", total=None, file=log)
     assert log.getvalue() == ""
     bar.reset(total=10)
+    assert log.getvalue() == ""  # nor one for the empty bar of a new epoch
     bar.update(3)
     bar.close()
     assert "3/10" in log.getvalue().splitlines()[-1]

@@ -23,9 +23,14 @@ class LogBar(tqdm):
         kwargs.update(dynamic_ncols=False, ncols=120, ascii=True)
         super().__init__(*args, **kwargs)
 
+    def reset(self, total: float | None = None) -> None:
+        self._quiet = True  # no line for the empty bar between two epochs
+        super().reset(total)
+        self._quiet = False
+
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
         now = time.monotonic()
-        if msg is None and self.total is None and not self.n:
+        if msg is None and (getattr(self, "_quiet", False) or self.total is None and not self.n):
             return True  # nothing started yet: no "0batch [00:00, ?batch/s]" line at the top of a log
         if self.desc == self._line_desc and now - self._line_at < LOG_INTERVAL and msg is None:
             return True
@@ -68,8 +73,9 @@ def lm_progress(bar, label: str = "epoch"):
         if record["epoch"] != epoch_shown[0]:  # a new epoch restarts the bar's clock, or its rate and ETA mislead
             epoch_shown[0] = record["epoch"]
             bar.reset(total=record["batches"])
-            # a resumed epoch starts part-way; as tqdm's `initial`, the batches done before do not count in the rate
-            bar.initial = bar.n = bar.last_print_n = record["batch"] - 1
+            # the rate counts from this first report (tqdm's `initial`): a resumed epoch starts part-way, and the
+            # batches an earlier process ran would make it a million a second
+            bar.initial = bar.n = bar.last_print_n = record["batch"]
         bar.n = record["batch"]
         bar.set_description(f"{label} {record['epoch']}/{record['epochs']}")
         bar.set_postfix(ppl=f"{record['train_ppl']:.1f}", tok_s=f"{record['tokens_per_s']:.0f}")
