@@ -328,6 +328,7 @@ def claim_tests(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     wanted = {
         "V against U (untied run)": [("V − U, mean Spearman", "u", "v")],
+        "backward softmax against the forward V": [("backward V − V, mean Spearman", "v", "vb")],
         "S against the untied V and U (significant, Holm)": [("S − V, mean Spearman", "v", "s"),
                                                               ("S − U, mean Spearman", "u", "s")],
     }  # fmt: skip
@@ -470,6 +471,12 @@ def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, c
             )
             rho = {k: mean_rho.get(f"{f['run']}:{role}") for k, role in (("u", "input"), ("v", "output"))}
             cell("V against U (untied run)", label[f["run"]], seed, text, {**f, "mean_rho": rho})
+        if f["claim"] == "backward_vs_forward_output" and f["run"] in label:
+            text = f"backward higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, worse {f['worse']}"
+            if f.get("corr") is not None:
+                text += f"; Table 3 V~backward {f['corr']:.3f}"
+            rho = {k: mean_rho.get(f"{f['run']}:{role}") for k, role in (("v", "output"), ("vb", "output-backward"))}
+            cell("backward softmax against the forward V", label[f["run"]], seed, text, {**f, "mean_rho": rho})
         if f["claim"] != "tied_vs_untied" or f["tied"] not in label or f["untied"] not in label:
             continue
         pair = f"{label[f['tied']]} vs {label[f['untied']]}"

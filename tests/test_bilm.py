@@ -85,13 +85,23 @@ def test_a_trained_bilm_reports_both_directions(tmp_path, toy_corpus):
     assert isinstance(loaded.model, BiLSTMLM) and loaded.model.decoder_bwd is loaded.model.decoder
 
 
-def test_a_bilm_with_a_softmax_per_direction_exports_both(tmp_path, toy_corpus):
+def test_a_bilm_with_a_softmax_per_direction_exports_both(tmp_path):
     import numpy as np
 
     import embedeval as ee
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.data.registry import load_benchmarks
 
+    (rg65,) = load_benchmarks(["rg65"])
+    words = sorted(set(rg65.words1) | set(rg65.words2))  # a corpus of RG-65's words, so the report has pairs
+    rng = np.random.default_rng(0)
+    (tmp_path / "text").mkdir()
+    for split, lines in (("train", 300), ("valid", 40), ("test", 40)):
+        text = "\n".join(" ".join(rng.choice(words, size=8)) for _ in range(lines))
+        (tmp_path / "text" / f"{split}.txt").write_text(text + "\n")
+    corpus = resolve_corpus(tmp_path / "text")
     cfg = make_config("bilm-tiny", "untied", threads=1, arch_options={"softmax": "separate"})
-    ee.train(cfg, ee.load_lm_data(toy_corpus), tmp_path / "bilm", corpus=toy_corpus)
+    ee.train(cfg, ee.load_lm_data(corpus), tmp_path / "bilm", corpus=corpus)
     by_role = {e.role: e for e in ee.load(tmp_path / "bilm")}
     assert set(by_role) == {"input", "output", "output-backward"}
     model = ee.load_model(tmp_path / "bilm").model
@@ -101,6 +111,8 @@ def test_a_bilm_with_a_softmax_per_direction_exports_both(tmp_path, toy_corpus):
     report = ee.compare([tmp_path / "bilm"], ["rg65"], out=tmp_path / "report", n_bootstrap=0)
     (table,) = report.model_tables()
     assert [row["role"] for row in table["rows"]] == ["input", "output", "output-backward", "sum"]
+    (claim,) = [f for f in report.findings if f["claim"] == "backward_vs_forward_output"]
+    assert claim["benchmarks"] == 1 and -1 <= claim["corr"] <= 1  # the backward softmax against V, on RG-65
 
 
 def test_the_report_shows_a_bilm_by_both_directions(tmp_path, toy_corpus):

@@ -165,6 +165,26 @@ def test_the_embedding_claims_are_tested_across_seeds(tmp_path):
     assert "| untied | V − U, mean Spearman | 3 | +0.100 |" in table_markdown(result)
 
 
+def test_a_bilm_backward_softmax_is_set_against_the_forward_one_seed_by_seed(tmp_path):
+    """A biLM with a softmax per direction: the backward one against V in each seed's cell, tested across seeds."""
+    table = reproduce.get_table("bilm-ptb")
+    for seed, gap in {1: -0.02, 2: -0.03, 3: -0.01}.items():
+        run = f"ptb-bilm-small-separate-untied-s{seed}"
+        report = tmp_path / "reports" / f"bilm-ptb-s{seed}"
+        report.mkdir(parents=True)
+        results = [{"embedding": f"{run}:output", "benchmark": "x", "spearman": 0.3},
+                   {"embedding": f"{run}:output-backward", "benchmark": "x", "spearman": 0.3 + gap}]  # fmt: skip
+        findings = [{"claim": "backward_vs_forward_output", "run": run, "benchmarks": 7, "higher": 2, "better": 0,
+                     "worse": seed, "corr": 0.8 + seed / 100}]  # fmt: skip
+        (report / "results.json").write_text(json.dumps({"findings": findings, "results": results}))
+    result = summarise_table(table, (1, 2, 3), tmp_path / "runs", tmp_path / "reports")
+    text = table_markdown(result)
+    assert ("| backward softmax against the forward V | separate-untied | backward higher on 2/7; significantly "
+            "better 0, worse 1; Table 3 V~backward 0.810 |") in text  # fmt: skip
+    (test,) = result["claim_tests"]
+    assert test["what"] == "backward V − V, mean Spearman" and test["mean"] == pytest.approx(-0.02)
+
+
 def test_the_tied_matrix_geometry_is_tested_across_seeds(tmp_path):
     """S − U of each geometry measure per seed, a paired t over the seeds; a report without geometry adds no row."""
     table = reproduce.get_table("transformer-ptb")

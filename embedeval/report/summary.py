@@ -163,7 +163,8 @@ def _tally(report: Any, a: str, b: str, alpha: float) -> dict[str, int]:
 
 def findings(report: Any, alpha: float = 0.05) -> list[dict[str, Any]]:
     """The claims the summary states, as plain data (results.json ``findings``), so that several reports (one per
-    seed) can be read side by side: ``output_vs_input`` per run with both embeddings (V against U), and per tied
+    seed) can be read side by side: ``output_vs_input`` per run with both embeddings (V against U),
+    ``backward_vs_forward_output`` per biLM with a softmax per direction (the backward one against V), and per tied
     run and its untied partner ``tied_vs_untied`` (S against U and V: tallies and the Table-3 correlation, and the
     test perplexity or BLEU of both with the parameters tying saved)."""
     out: list[dict[str, Any]] = []
@@ -173,6 +174,12 @@ def findings(report: Any, alpha: float = 0.05) -> list[dict[str, Any]]:
             tally = _tally(report, by_role["output"], by_role["input"], alpha)
             if tally["benchmarks"]:
                 out.append({"claim": "output_vs_input", "run": table["group"], "model": table["model"], **tally})
+        if "output" in by_role and "output-backward" in by_role:  # a biLM with a softmax per direction
+            fwd, bwd = by_role["output"], by_role["output-backward"]
+            tally = _tally(report, bwd, fwd, alpha)
+            if tally["benchmarks"]:
+                out.append({"claim": "backward_vs_forward_output", "run": table["group"], "model": table["model"],
+                            **tally, "corr": report.correlation(bwd, fwd)})  # fmt: skip
     bleu = {r["run"]: r for r in report.translation()[0]}
     for _label, tied, untied in tied_pairs(report.sources.runs):
         s = tied.roles.get("tied")
