@@ -472,7 +472,8 @@ def _seed_cells(found: list[dict[str, Any]], label: dict[str, str], seed: int, c
             rho = {k: mean_rho.get(f"{f['run']}:{role}") for k, role in (("u", "input"), ("v", "output"))}
             cell("V against U (untied run)", label[f["run"]], seed, text, {**f, "mean_rho": rho})
         if f["claim"] == "backward_vs_forward_output" and f["run"] in label:
-            text = f"backward higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, worse {f['worse']}"
+            text = (f"backward higher on {f['higher']}/{f['benchmarks']}; significantly better {f['better']}, "
+                    f"worse {f['worse']}")  # fmt: skip
             if f.get("corr") is not None:
                 text += f"; Table 3 V~backward {f['corr']:.3f}"
             rho = {k: mean_rho.get(f"{f['run']}:{role}") for k, role in (("v", "output"), ("vb", "output-backward"))}

@@ -113,6 +113,9 @@ def test_a_bilm_with_a_softmax_per_direction_exports_both(tmp_path):
     assert [row["role"] for row in table["rows"]] == ["input", "output", "output-backward", "sum"]
     (claim,) = [f for f in report.findings if f["claim"] == "backward_vs_forward_output"]
     assert claim["benchmarks"] == 1 and -1 <= claim["corr"] <= 1  # the backward softmax against V, on RG-65
+    assert "the backward direction's own softmax is significantly better than the forward V on" in " ".join(
+        report.summary
+    )
 
 
 def test_the_report_shows_a_bilm_by_both_directions(tmp_path, toy_corpus):

@@ -104,6 +104,7 @@ def summarise(report: Any, alpha: float = 0.05) -> list[str]:
             )
     for table in report.model_tables():
         lines.extend(_input_vs_output(report, table, alpha))
+        lines.extend(_backward_vs_forward(report, table, alpha))
     lines.extend(_tied_vs_untied(report, alpha))
     lines.extend(_perplexity(report))
     lines.extend(_translation(report))
@@ -174,12 +175,10 @@ def findings(report: Any, alpha: float = 0.05) -> list[dict[str, Any]]:
             tally = _tally(report, by_role["output"], by_role["input"], alpha)
             if tally["benchmarks"]:
                 out.append({"claim": "output_vs_input", "run": table["group"], "model": table["model"], **tally})
-        if "output" in by_role and "output-backward" in by_role:  # a biLM with a softmax per direction
-            fwd, bwd = by_role["output"], by_role["output-backward"]
-            tally = _tally(report, bwd, fwd, alpha)
-            if tally["benchmarks"]:
-                out.append({"claim": "backward_vs_forward_output", "run": table["group"], "model": table["model"],
-                            **tally, "corr": report.correlation(bwd, fwd)})  # fmt: skip
+        backward = backward_vs_forward(report, table, alpha)
+        if backward is not None:
+            out.append({"claim": "backward_vs_forward_output", "run": table["group"], "model": table["model"],
+                        **backward})  # fmt: skip
     bleu = {r["run"]: r for r in report.translation()[0]}
     for _label, tied, untied in tied_pairs(report.sources.runs):
         s = tied.roles.get("tied")
@@ -227,6 +226,29 @@ def _input_vs_output(report: Any, table: dict[str, Any], alpha: float) -> list[s
             f"nominally higher on {wins})."
         )
     return [text + (f" For comparison, {claim}." if claim else "")]
+
+
+def backward_vs_forward(report: Any, table: dict[str, Any], alpha: float) -> dict[str, Any] | None:
+    """A biLM with a softmax per direction: the backward one against the forward V (tally over the benchmarks,
+    Table-3 correlation); None for any other model."""
+    by_role = {row["role"]: row["name"] for row in table["rows"]}
+    if "output" not in by_role or "output-backward" not in by_role:
+        return None
+    backward, forward = by_role["output-backward"], by_role["output"]
+    tally = _tally(report, backward, forward, alpha)
+    return {**tally, "corr": report.correlation(backward, forward)} if tally["benchmarks"] else None
+
+
+def _backward_vs_forward(report: Any, table: dict[str, Any], alpha: float) -> list[str]:
+    f = backward_vs_forward(report, table, alpha)
+    if f is None:
+        return []
+    corr = "" if f["corr"] is None else f"; Spearman of their cosines over the benchmark pairs {f['corr']:.3f}"
+    return [
+        f"In {table['group']}, the backward direction's own softmax is significantly better than the forward V on "
+        f"{f['better']} and worse on {f['worse']} of {f['benchmarks']} benchmarks (nominally higher on "
+        f"{f['higher']}{corr})."
+    ]
 
 
 def tied_pairs(runs: list[Any]) -> list[tuple[str, Any, Any]]:
