@@ -47,6 +47,7 @@ VALID_HYP, TEST_HYP, TEST_REF = "valid.hyp.txt", "test.hyp.txt", "test.ref.txt"
 REPORT_HTML = "index.html"
 REPORT_CSV = {"csv": "results.csv", "pairs": "pairs.csv", "tests": "tests.csv", "analogies": "analogies.csv",
               "geometry": "geometry.csv"}  # fmt: skip
+# output-backward: a second output embedding, the backward direction's softmax of a biLM with one per direction
 ROLE_ORDER = ("source", "input", "output", "output-backward", "tied", "sum", "projection")
 
 # What embedeval writes at the top of each kind of folder: ``--overwrite`` replaces a folder only when it holds

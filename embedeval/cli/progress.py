@@ -20,6 +20,7 @@ class LogBar(tqdm):
         self._line_at = 0.0
         self._line_desc: str | None = None
         self._last_line = ""
+        self._quiet = False
         kwargs.update(dynamic_ncols=False, ncols=120, ascii=True)
         super().__init__(*args, **kwargs)
 
@@ -30,7 +31,7 @@ class LogBar(tqdm):
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
         now = time.monotonic()
-        if msg is None and (getattr(self, "_quiet", False) or self.total is None and not self.n):
+        if msg is None and (self._quiet or self.total is None and not self.n):
             return True  # nothing started yet: no "0batch [00:00, ?batch/s]" line at the top of a log
         if self.desc == self._line_desc and now - self._line_at < LOG_INTERVAL and msg is None:
             return True

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from embedeval.errors import EmbedevalError
+from embedeval.layout import ROLE_ORDER
 
-# output-backward: a second output embedding, the backward direction's softmax of a biLM with one per direction
-ROLES = ("source", "input", "output", "output-backward", "tied", "sum", "projection")
+ROLES = ROLE_ORDER  # the roles an embedding may have, in the order tables list them
 
 
 @dataclass(eq=False)
