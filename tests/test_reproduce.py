@@ -358,7 +358,7 @@ REGENERATED = [  # table, seeds, folder of the committed run summaries, folder o
     ("transformer-ptb", "1,2,3", "reports/transformer", "reports/transformer"),
     ("transformer-ptb", "1,2,3", "reports/transformer", "reports/geometry/transformer"),  # with the geometry
     ("multi30k-tying", "1,2", "reports/nmt", "reports/nmt"),
-    ("bilm-ptb", "1,2", "reports/bilm", "reports/bilm"),  # seed 3 is training
+    ("bilm-ptb", "1,2,3", "reports/bilm", "reports/bilm"),
 ]
 
 
