@@ -4,30 +4,30 @@ The two families' seeds are not paired, so this is Welch's t-test over the finis
 Run from the repository root: python reports/bilm/against_lstm.py
 """
 
-import json
 from pathlib import Path
 
 from scipy import stats
 
 from embedeval.evaluate.stats import holm
+from embedeval.layout import SUMMARY
+from embedeval.reproduce import get_table
+from embedeval.rundir import read_run_file
 
 ROOT = Path(__file__).resolve().parents[2]
+SEEDS = (1, 2, 3)
 PAIRS = [("separate-untied", "untied"), ("shared-untied", "untied"), ("shared-wt", "wt")]
 
 
-def test_ppl(folder: Path) -> list[float]:
-    found = []
-    for summary in sorted(folder.parent.glob(folder.name + "-s[0-9]*/summary.json")):
-        data = json.loads(summary.read_text())
-        if data.get("status") == "complete":
-            found.append(data["test_ppl"])
-    return found
+def finished_test_ppl(table: str, row: str, runs_dir: Path) -> list[float]:
+    """The test perplexity of each finished seed of a reproduce table's row, its runs read from ``runs_dir``."""
+    runs = [get_table(table).build(row, seed) for seed in SEEDS]
+    return [read_run_file(runs_dir / r.folder / SUMMARY)["test_ppl"] for r in runs if r.state(runs_dir) == "complete"]
 
 
 rows = []
 for bilm, lstm in PAIRS:
-    a = test_ppl(ROOT / "reports" / "bilm" / f"ptb-bilm-small-{bilm}")
-    b = test_ppl(ROOT / "reports" / "press-wolf" / "seeds" / f"ptb-pw-small-{lstm}")
+    a = finished_test_ppl("bilm-ptb", bilm, ROOT / "reports" / "bilm")
+    b = finished_test_ppl("press-wolf-table6", lstm, ROOT / "reports" / "press-wolf" / "seeds")
     p = stats.ttest_ind(a, b, equal_var=False).pvalue if len(a) > 1 and len(b) > 1 else float("nan")
     rows.append((bilm, lstm, a, b, sum(a) / len(a) - sum(b) / len(b), p))
 adjusted = holm([row[-1] for row in rows])  # over the three contrasts of this table
