@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -40,6 +42,8 @@ def test_committed_notebooks_carry_no_outputs(path):
 def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("EMBEDEVAL_NB_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    if os.environ.get("EMBEDEVAL_DATA"):  # the kernel runs in notebooks/: a path relative to here must not move
+        monkeypatch.setenv("EMBEDEVAL_DATA", os.path.abspath(os.environ["EMBEDEVAL_DATA"]))
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError, with the failing cell, on any error
