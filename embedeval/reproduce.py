@@ -65,8 +65,11 @@ class Table:
     keys: tuple[str, str] = ("valid_ppl", "test_ppl")  # where summary.json holds them
     contrasts: tuple[tuple[str, str], ...] = ()  # (A, B): is B's test score different from A's, or equal?
     margin: float = 1.0  # of the equivalence test, in the metric's units
+    by_row: bool = False  # train row by row (every seed of the first row first): rows ordered cheapest first
 
     def runs(self, seeds: tuple[int, ...]) -> list[Run]:
+        if self.by_row:
+            return [self.build(row, seed) for row in self.rows for seed in seeds]
         return [self.build(row, seed) for seed in seeds for row in self.rows]
 
 
@@ -76,6 +79,25 @@ def _pw_small(row: str, seed: int) -> Run:
     variant = row.removesuffix("-nobias")
     bias = (("--no-pr-bias",) if row.endswith("-nobias") else ("--pr-bias",)) if variant in ("pr", "wt+pr") else ()
     args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *bias, "--seed", str(seed))
+    return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, "--threads", "1"))
+
+
+def _pw_small_claims(row: str, seed: int) -> Run:
+    """The tying-claims runs of pw-small: a row is VARIANT with ``-fNN`` (trained on the first NN% of PTB's training
+    tokens) and/or ``-tfbias`` (TensorFlow's one LSTM bias, initialised to 0); a plain VARIANT is Table 6's own run
+    (the same folder, so a runs directory holding Table 6 serves both)."""
+    parts = row.split("-")
+    variant, extra = parts[0], []
+    for part in parts[1:]:
+        if part.startswith("f") and part[1:].isdigit():
+            extra += ["--train-fraction", str(int(part[1:]) / 100)]
+        elif part == "tfbias":
+            extra += ["--lstm-bias", "tf"]
+        else:
+            raise EmbedevalError(f"internal: unknown row part {part!r} in {row!r}")
+    if variant in ("pr", "wt+pr"):
+        extra.append("--pr-bias")
+    args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *extra, "--seed", str(seed))
     return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, "--threads", "1"))
 
 
@@ -182,6 +204,33 @@ TABLES = {
         "and the softmax between the two directions); no published row at this size",
         _bilm,
         contrasts=(("separate-untied", "shared-untied"), ("shared-untied", "shared-wt")),
+    ),
+    "tying-data-size": Table(
+        "tying-data-size",
+        "Does tying regularise more when data is scarce? pw-small (2 x 200, no dropout, 13 epochs) on the first 10%, "
+        "25%, 50% and all of PTB's training text (vocabulary, valid and test always the whole corpus's), untied vs WT",
+        ("untied-f10", "wt-f10", "untied-f25", "wt-f25", "untied-f50", "wt-f50", "untied", "wt"),
+        {},
+        "the claim of the tying explainers (tying regularises, especially in data-constrained settings); Press & "
+        "Wolf (2017) Table 6 for the full-data rows",
+        _pw_small_claims,
+        contrasts=(("untied-f10", "wt-f10"), ("untied-f25", "wt-f25"), ("untied-f50", "wt-f50"), ("untied", "wt")),
+        by_row=True,
+    ),
+    "lstm-bias": Table(
+        "lstm-bias",
+        "The LSTM's biases as Press & Wolf's TensorFlow code has them (one bias per layer, initialised to 0, forget "
+        "bias 0) against PyTorch's two uniformly initialised ones: pw-small, untied and WT+PR, 13 epochs",
+        ("untied", "untied-tfbias", "wt+pr", "wt+pr-tfbias"),
+        {
+            "untied": (120.7, 114.5),
+            "untied-tfbias": (120.7, 114.5),
+            "wt+pr": (104.9, 100.9),
+            "wt+pr-tfbias": (104.9, 100.9),
+        },  # fmt: skip
+        "Press & Wolf (2017), Table 6; their code's BasicLSTMCell(size, forget_bias=0.0)",
+        _pw_small_claims,
+        contrasts=(("untied", "untied-tfbias"), ("wt+pr", "wt+pr-tfbias")),
     ),
     "multi30k-tying": Table(
         "multi30k-tying",

@@ -255,6 +255,18 @@ register_arch(
         about="the LSTM LM of Zaremba et al., Press & Wolf and Inan et al. (every variant; default config pw-small)",
         default_config="pw-small",
         tiny_config="tiny",
+        options=(
+            ArchOption(
+                key="bias",
+                flag="--lstm-bias",
+                choices=("torch", "tf"),
+                default="torch",
+                help="lstm: the LSTM's gate biases. torch: PyTorch's two bias vectors per layer, initialised like "
+                "every weight (the default); tf: one bias vector per layer initialised to 0 with forget bias 0, as "
+                "TensorFlow's BasicLSTMCell in Zaremba's and Press & Wolf's code.",
+                in_name=False,
+            ),
+        ),
     )
 )
 register_arch(

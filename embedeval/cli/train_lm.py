@@ -113,6 +113,13 @@ console = err_console
     help="Let the augmented loss's target distribution (from U) pass gradient into U [off: a fixed target per step].",
 )
 @click.option("--seed", type=number(R["seed"]), default=None, help="Seed [pw-small: 1]")
+@click.option(
+    "--train-fraction",
+    type=number(R["train_fraction"]),
+    default=None,
+    help="Train on the first fraction of the training tokens (e.g. 0.1); the vocabulary and valid/test stay the "
+    "whole corpus's, so perplexities compare across fractions [1]",
+)
 @click.option("--heads", type=number(R["heads"]), default=None, help="Transformer attention heads [tf-small: 4]")
 @click.option("--ff-mult", type=number(R["ff_mult"]), default=None, help="Transformer MLP width / --hidden [4]")
 @click.option(

@@ -21,8 +21,16 @@ from typing import Any
 import numpy as np
 
 from embedeval.embeddings.embedding import Embedding
+from embedeval.embeddings.matrix import (
+    ArrayMatrix,
+    TensorEntry,
+    TokenMatrix,
+    mapped_tensor,
+    safetensors_header,
+    same_matrix,
+)
 from embedeval.errors import EmbedevalError
-from embedeval.files import parse_json, read_json_file
+from embedeval.files import read_json_file
 
 # where each family keeps its input and output matrices (the first name found wins)
 INPUT_NAMES = (
@@ -71,13 +79,15 @@ def is_model_dir(path: str | Path) -> bool:
 
 @dataclass
 class Pretrained:
-    """The two matrices of a pretrained model, as the model defines them, and what is known about them."""
+    """The two matrices of a pretrained model, as the model defines them, and what is known about them. ``input``
+    and ``output`` are read in place (:class:`embedeval.embeddings.matrix.TokenMatrix`): ``np.asarray(m)`` makes
+    the float32 copy when one is wanted."""
 
     path: str
     model_type: str
     architectures: list[str]
-    input: np.ndarray  # rows: token ids (beyond the tokenizer's vocabulary left out)
-    output: np.ndarray | None  # None: a base model without a head
+    input: TokenMatrix  # rows: token ids (beyond the tokenizer's vocabulary left out)
+    output: TokenMatrix | None  # None: a base model without a head
     output_bias: np.ndarray | None
     tied_by_weights: bool | None
     tied_by_config: bool | None
@@ -86,95 +96,174 @@ class Pretrained:
     dtype: str
     rows_dropped: int = 0  # padded rows past the tokenizer's vocabulary
     notes: list[str] = field(default_factory=list)
+    file_format: str = "transformers"  # transformers (a save_pretrained folder) | gguf
+    extra: dict[str, Any] = field(default_factory=dict)  # what the model card adds (embedding scale, soft-capping)
 
     def card(self) -> dict[str, Any]:
-        return {"path": self.path, "family": self.model_type, "architectures": self.architectures,
-                "vocabulary": int(self.input.shape[0]), "width": int(self.input.shape[1]), "dtype": self.dtype,
+        return {"path": self.path, "format": self.file_format, "family": self.model_type,
+                "architectures": self.architectures, "vocabulary": int(self.input.shape[0]),
+                "width": int(self.input.shape[1]), "dtype": self.dtype,
+                "output_dtype": None if self.output is None else self.output.dtype,
                 "input_tensor": self.input_name, "output_tensor": self.output_name,
                 "tied_by_weights": self.tied_by_weights, "tied_by_config": self.tied_by_config,
-                "padded_rows_left_out": self.rows_dropped, "notes": self.notes}  # fmt: skip
+                "padded_rows_left_out": self.rows_dropped, "notes": self.notes, **self.extra}  # fmt: skip
+
+
+def allowed_roots(folder: Path) -> list[Path]:
+    """Where the files a model folder names may really lie: inside it, or, for a Hugging Face cache snapshot
+    (``models--ORG--NAME/snapshots/REV``, whose files are links to ``../../blobs``), in its model's blob store."""
+    root = folder.resolve()
+    roots = [root]
+    if root.parent.name == "snapshots":
+        roots.append(root.parent.parent / "blobs")
+    return roots
+
+
+def inside(folder: Path, relative: str, what: str) -> Path:
+    """``folder / relative``, refused in one line when the name leaves the folder (``..``, an absolute path, or a
+    link that points outside it), or is not a regular file (a FIFO, a device, a link loop)."""
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts or not relative.strip():
+        raise EmbedevalError(f"{what} names {relative!r}, which is not a file inside the model folder", folder)
+    path = folder / rel
+    try:
+        real = path.resolve(strict=False)
+    except (OSError, RuntimeError):
+        raise EmbedevalError(f"{what} {relative!r} is a link loop", folder) from None
+    if not any(real == r or r in real.parents for r in allowed_roots(folder)):
+        raise EmbedevalError(f"{what} {relative!r} points outside the model folder (to {real})", folder)
+    if path.exists() and not path.is_file():
+        raise EmbedevalError(f"{what} {relative!r} is not a regular file (a folder, FIFO or device)", folder)
+    if not path.exists() and path.is_symlink():
+        raise EmbedevalError(f"{what} {relative!r} is a link to nothing", folder)
+    return path
 
 
 class _Weights:
-    """Named tensors of a checkpoint, read one at a time (memory-mapped), whatever the file layout."""
+    """Named tensors of a checkpoint, read in place, whatever the file layout: safetensors through their headers
+    (only the tensors asked for are ever read), ``pytorch_model.bin`` memory-mapped by ``torch.load``."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        index = next((folder / n for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
-                      if (folder / n).is_file()), None)  # fmt: skip
-        if index is not None:
+        self.headers: dict[Path, dict[str, TensorEntry]] = {}
+        index_name = next((n for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+                           if (folder / n).exists() or (folder / n).is_symlink()), None)  # fmt: skip
+        if index_name is not None:
+            index = inside(folder, index_name, "the checkpoint index")
             weight_map = read_json_file(index, what="checkpoint index").get("weight_map")
-            if not isinstance(weight_map, dict):
+            if not isinstance(weight_map, dict) or not weight_map:
                 raise EmbedevalError("checkpoint index has no weight_map", index)
-            self.where = {str(k): folder / str(v) for k, v in weight_map.items()}
+            if not all(isinstance(v, str) for v in weight_map.values()):
+                raise EmbedevalError("checkpoint index: every weight_map value must be a file name", index)
+            self.where = {str(k): inside(folder, v, "the checkpoint index's weight_map") for k, v in weight_map.items()}
             missing = sorted({str(p.name) for p in self.where.values() if not p.is_file()})
             if missing:
                 raise EmbedevalError(f"the checkpoint index names shards that are not there: {', '.join(missing)}",
                                      index)  # fmt: skip
-        elif (folder / "model.safetensors").is_file():
-            file = folder / "model.safetensors"
-            self.where = {k: file for k in _safetensors_keys(file)}
-        elif (folder / "pytorch_model.bin").is_file():
-            file = folder / "pytorch_model.bin"
+        elif (folder / "model.safetensors").exists() or (folder / "model.safetensors").is_symlink():
+            file = inside(folder, "model.safetensors", "weights file")
+            self.where = {k: file for k in self._header(file)}
+        elif (folder / "pytorch_model.bin").exists() or (folder / "pytorch_model.bin").is_symlink():
+            file = inside(folder, "pytorch_model.bin", "weights file")
             self.where = {k: file for k in _torch_state(file)}
         else:
             raise EmbedevalError("no weights: expected model.safetensors (or shards with their index) or "
                                  "pytorch_model.bin", folder)  # fmt: skip
 
+    def _header(self, file: Path) -> dict[str, TensorEntry]:
+        if file not in self.headers:
+            self.headers[file] = safetensors_header(file)
+        return self.headers[file]
+
     def names(self) -> list[str]:
         return list(self.where)
 
-    def get(self, name: str) -> Any:
-        import torch
-
+    def matrix(self, name: str) -> TokenMatrix:
+        """A 2-D tensor, read in place."""
         file = self.where[name]
         if file.suffix == ".safetensors":
-            from safetensors import safe_open
-
-            try:
-                with safe_open(str(file), framework="pt") as handle:
-                    return handle.get_tensor(name)
-            except Exception as err:  # safetensors raises its own error types
-                raise EmbedevalError(f"cannot read tensor {name} ({err})", file) from None
+            entry = self._header(file).get(name)
+            if entry is None:
+                raise EmbedevalError(f"tensor {name} is not in the file (the index says it is)", file)
+            return mapped_tensor(file, entry)
         tensor = _torch_state(file).get(name)
+        import torch
+
         if not isinstance(tensor, torch.Tensor):
             raise EmbedevalError(f"tensor {name} is not in the file", file)
-        return tensor
+        if tensor.dim() != 2:
+            raise EmbedevalError(f"tensor {name} is {tensor.dim()}-D {list(tensor.shape)}: an embedding matrix is "
+                                 "2-D", file)  # fmt: skip
+        return TorchMatrix(tensor)
+
+    def vector(self, name: str) -> np.ndarray:
+        """A small tensor (a bias), read whole as float32."""
+        file = self.where[name]
+        if file.suffix == ".safetensors":
+            entry = self._header(file).get(name)
+            if entry is None or len(entry.shape) != 1:
+                raise EmbedevalError(f"tensor {name} is not a vector", file)
+            return mapped_tensor(file, TensorEntry(name, entry.dtype, (1, entry.shape[0]), entry.start,
+                                                   entry.end)).rows(slice(0, 1))[0]  # fmt: skip
+        return _torch_state(file)[name].float().numpy().reshape(-1)
 
 
-def _safetensors_keys(file: Path) -> list[str]:
-    """The tensor names of a safetensors file, from its header, checked against the file's size (a header that
-    promises more bytes than there are is refused here, not met later as a crash)."""
-    size = file.stat().st_size
-    with open(file, "rb") as handle:
-        raw = handle.read(8)
-        if len(raw) < 8:
-            raise EmbedevalError("not a safetensors file (shorter than its 8-byte header length)", file)
-        n = int.from_bytes(raw, "little")
-        if n <= 0 or 8 + n > size:
-            raise EmbedevalError(f"safetensors header says {n:,} bytes but the file holds {size:,}", file)
-        header = parse_json(handle.read(n), file, dict, "safetensors header")
-    end = 8 + n
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= size - end):
-            raise EmbedevalError(f"safetensors header places tensor {name} outside the file", file)
-    return [k for k in header if k != "__metadata__"]
+class TorchMatrix(TokenMatrix):
+    """A tensor of a ``pytorch_model.bin`` (memory-mapped by ``torch.load(mmap=True)``), any floating dtype."""
+
+    def __init__(self, tensor: Any):
+        self.tensor = tensor
+        self.shape = (int(tensor.shape[0]), int(tensor.shape[1]))
+        self.dtype = str(tensor.dtype).removeprefix("torch.")
+
+    def rows(self, ids: Any) -> np.ndarray:
+        import torch
+
+        picked = self.tensor[ids] if isinstance(ids, slice) else self.tensor[torch.as_tensor(np.asarray(ids))]
+        return picked.float().numpy()
+
+    @property
+    def nbytes(self) -> int:
+        return self.tensor.numel() * self.tensor.element_size()
 
 
-_STATES: dict[Path, dict[str, Any]] = {}
+_STATES: dict[tuple, dict[str, Any]] = {}
+ZIP_RATIO_LIMIT = 1.05  # a checkpoint's members are stored, not compressed: more unpacked bytes than this is a bomb
+
+
+def _check_zip(file: Path) -> None:
+    """A ``pytorch_model.bin`` is a zip of stored (uncompressed) members; one that would unpack to more than the
+    file holds is refused before torch reads it (a small file must not become gigabytes in memory)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(file):
+        return  # a legacy (pre-1.6) pickle file: torch.load(weights_only=True) reads it, bounded by its size
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise EmbedevalError(f"not a readable checkpoint archive ({err})", file) from None
+    unpacked = sum(m.file_size for m in members)
+    packed = file.stat().st_size
+    if any(m.compress_type != zipfile.ZIP_STORED for m in members) and unpacked > packed * ZIP_RATIO_LIMIT:
+        raise EmbedevalError(
+            f"the archive would unpack to {unpacked:,} bytes from {packed:,}: torch never compresses checkpoints, "
+            "so embedeval does not unpack it",
+            file,
+        )
 
 
 def _torch_state(file: Path) -> dict[str, Any]:
     """A pytorch_model.bin's tensors, memory-mapped, loaded with weights_only=True (tensors and plain data: never
-    code)."""
+    code). Cached by the file's identity and modification, so a replaced file is read again."""
     import pickle
 
     import torch
 
-    if file not in _STATES:
+    stat = file.stat()
+    key = (str(file.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _STATES:
+        _check_zip(file)
         try:
             try:
                 state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
@@ -185,17 +274,18 @@ def _torch_state(file: Path) -> dict[str, Any]:
         except pickle.UnpicklingError:
             raise EmbedevalError("holds more than tensors and plain data, and embedeval never unpickles code "
                                  "(torch.load with weights_only=True refused it)", file) from None  # fmt: skip
-        except (RuntimeError, EOFError, ValueError) as err:
+        except (RuntimeError, EOFError, ValueError, OSError) as err:
             raise EmbedevalError(f"not a checkpoint embedeval can read ({str(err).splitlines()[0][:200]})",
                                  file) from None  # fmt: skip
         if not isinstance(state, dict):
             raise EmbedevalError("pytorch_model.bin does not hold a dict of tensors", file)
-        _STATES[file] = state
-    return _STATES[file]
+        _STATES.clear()  # one checkpoint at a time: the maps of earlier ones are released
+        _STATES[key] = state
+    return _STATES[key]
 
 
 def read_pretrained(folder: str | Path, vocab_size: int | None = None) -> Pretrained:
-    """U and V of the model in ``folder``, float32, exactly the rows of ``get_input_embeddings().weight`` and
+    """U and V of the model in ``folder``, read in place: exactly the rows of ``get_input_embeddings().weight`` and
     ``get_output_embeddings().weight``; rows past ``vocab_size`` (a padded vocabulary) are left out and counted."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -213,18 +303,21 @@ def read_pretrained(folder: str | Path, vocab_size: int | None = None) -> Pretra
             f"({config.get('model_type', '?')}) is not one embedeval knows yet",
             folder,
         )
-    u = weights.get(input_name)
-    architectures = [str(a) for a in config.get("architectures") or []]
+    u = weights.matrix(input_name)
+    raw_arch = config.get("architectures")
+    architectures = [str(a) for a in raw_arch] if isinstance(raw_arch, list) else []
+    notes: list[str] = []
+    if raw_arch is not None and not isinstance(raw_arch, list):
+        notes.append(f"config.json's architectures is {raw_arch!r}, not a list: ignored")
     has_head = any(a.endswith(HEAD_SUFFIXES) for a in architectures)
     output_name = next((n for n in OUTPUT_NAMES if n in names), None)
     by_config = config.get("tie_word_embeddings")
     by_config = bool(by_config) if isinstance(by_config, bool) else (True if has_head else None)  # HF's default
-    notes: list[str] = []
-    v = None
+    v: TokenMatrix | None = None
     tied: bool | None
     if output_name is not None:
-        v = weights.get(output_name)
-        tied = bool(v.shape == u.shape and (v.data_ptr() == u.data_ptr() or bool((v == u).all())))
+        v = weights.matrix(output_name)
+        tied = same_matrix(u, v)
     elif has_head:
         tied, v, output_name = True, u, input_name  # the head is U itself (transformers ties it on loading)
         if by_config is False:
@@ -237,20 +330,37 @@ def read_pretrained(folder: str | Path, vocab_size: int | None = None) -> Pretra
         notes.append(f"tying found in the weights ({'tied' if tied else 'untied'}) differs from the config's "
                      f"tie_word_embeddings ({by_config})")  # fmt: skip
     bias_name = next((n for n in OUTPUT_BIAS_NAMES if n in names), None)
-    bias = weights.get(bias_name).float().numpy().reshape(-1) if bias_name and v is not None else None
-    dtype = str(u.dtype).removeprefix("torch.")
-    u_np = u.float().numpy()
-    v_np = None if v is None else (u_np if v is u else v.float().numpy())
-    rows = u_np.shape[0]
+    bias = weights.vector(bias_name) if bias_name and v is not None else None
+    if v is not None and not tied and v.shape[1] != u.shape[1]:
+        raise EmbedevalError(f"the output matrix {output_name} is {v.shape[0]:,} x {v.shape[1]:,} but the input "
+                             f"{u.shape[0]:,} x {u.shape[1]:,}: not the U and V of one model", folder)  # fmt: skip
+    rows = u.shape[0]
     if vocab_size is not None:
         if vocab_size > rows:
             raise EmbedevalError(f"the tokenizer has {vocab_size:,} tokens but the input embedding only {rows:,} "
                                  "rows: they do not belong together", folder)  # fmt: skip
-        u_np = u_np[:vocab_size]
-        v_np = None if v_np is None else v_np[:vocab_size]
+        u = u.head(vocab_size)
+        v = None if v is None else (u if tied else v.head(vocab_size))
         bias = None if bias is None else bias[:vocab_size]
-    return Pretrained(str(folder), str(config.get("model_type", "?")), architectures, u_np, v_np, bias, tied,
-                      by_config, input_name, output_name, dtype, rows - u_np.shape[0], notes)  # fmt: skip
+    elif tied:
+        v = u
+    return Pretrained(str(folder), str(config.get("model_type", "?")), architectures, u, v, bias, tied,
+                      by_config, input_name, output_name, u.dtype, rows - u.shape[0], notes,
+                      extra=model_card_extras(config))  # fmt: skip
+
+
+def model_card_extras(config: dict[str, Any]) -> dict[str, Any]:
+    """What a config says about how U and V are used beyond the matrices (reported, never applied to them): Gemma
+    multiplies the input embedding by sqrt(hidden_size); Gemma 2 soft-caps the final logits."""
+    extras: dict[str, Any] = {}
+    model_type = str(config.get("model_type", ""))
+    hidden = config.get("hidden_size")
+    if model_type.startswith("gemma") and isinstance(hidden, int) and hidden > 0:
+        extras["input_scale"] = f"sqrt(hidden_size) = {hidden**0.5:.4g} (applied in the forward pass, not to U here)"
+    cap = config.get("final_logit_softcapping")
+    if isinstance(cap, (int, float)) and cap:
+        extras["final_logit_softcapping"] = float(cap)
+    return extras
 
 
 # --- the tokenizer and the word views ------------------------------------------------------------------------
@@ -322,23 +432,30 @@ POLICIES = ("single", "first", "last", "mean")
 
 
 def word_view(
-    matrix: np.ndarray, pieces: list[list[int]], words: list[str], policy: str
+    matrix: TokenMatrix | np.ndarray, pieces: list[list[int]], words: list[str], policy: str
 ) -> tuple[list[str], np.ndarray]:
     """The rows of ``words`` under a pieces policy: ``single`` covers a word only when it is one token; ``first``,
     ``last`` and ``mean`` take that piece or the mean of all of them. A word the tokenizer cannot split cleanly (or
-    that encodes to special tokens only) stays out."""
+    that encodes to special tokens only) stays out. Only the rows these words use are read."""
     if policy not in POLICIES:
         raise EmbedevalError(f"unknown pieces policy {policy!r}; use one of {', '.join(POLICIES)}")
-    kept, rows = [], []
+    if isinstance(matrix, np.ndarray):
+        matrix = ArrayMatrix(matrix)
+    kept, picks = [], []
     for word, ids in zip(words, pieces):
-        ids = [i for i in ids if i < matrix.shape[0]]
+        ids = [i for i in ids if 0 <= i < matrix.shape[0]]
         if not ids or (policy == "single" and len(ids) != 1):
             continue
         kept.append(word)
-        pick = {"single": ids[:1], "first": ids[:1], "last": ids[-1:], "mean": ids}[policy]
-        rows.append(matrix[pick].mean(axis=0))
+        picks.append({"single": ids[:1], "first": ids[:1], "last": ids[-1:], "mean": ids}[policy])
     dim = matrix.shape[1]
-    return kept, (np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, dim), dtype=np.float32))
+    if not picks:
+        return kept, np.zeros((0, dim), dtype=np.float32)
+    needed = np.unique(np.fromiter((i for p in picks for i in p), dtype=np.int64))
+    gathered = matrix.rows(needed)
+    where = {int(t): k for k, t in enumerate(needed)}
+    rows = np.stack([gathered[[where[i] for i in p]].astype(np.float64).mean(axis=0) for p in picks])
+    return kept, rows.astype(np.float32)
 
 
 def vocabulary_words(tok: Pieces, rows: int) -> tuple[list[str], list[int]]:
@@ -363,15 +480,23 @@ def load_pretrained(folder: str | Path, words: list[str] | None = None, policy: 
     folder = Path(folder)
     tok = Pieces(folder)
     model = read_pretrained(folder, vocab_size=tok.size)
+    return model_word_embeddings(model, tok, words, policy, folder.name)
+
+
+def model_word_embeddings(
+    model: Pretrained, tok: Any, words: list[str] | None, policy: str, name: str
+) -> list[Embedding]:
+    """The word view of any token model (a transformers folder, a GGUF file) through its tokenizer ``tok`` (which
+    has ``size``, ``special``, ``pieces`` and ``decode_one``)."""
     if words is None:
         vocab, ids = vocabulary_words(tok, model.input.shape[0])
-        view = lambda m: (vocab, m[ids])  # noqa: E731 - one line, used twice below
+        id_array = np.asarray(ids, dtype=np.int64)
+        view = lambda m: (vocab, m.rows(id_array) if len(id_array) else np.zeros((0, m.shape[1]), np.float32))  # noqa: E731
         policy = "single"
     else:
         pieces = tok.pieces(words)
         view = lambda m: word_view(m, pieces, words, policy)  # noqa: E731
     card = {**model.card(), "pieces_policy": policy, "tokenizer_size": tok.size}
-    name = folder.name
     roles = [("tied", model.input)] if model.tied_by_weights else [("input", model.input)]
     if model.output is not None and not model.tied_by_weights:
         roles.append(("output", model.output))
@@ -379,12 +504,13 @@ def load_pretrained(folder: str | Path, words: list[str] | None = None, policy: 
     for role, matrix in roles:
         kept, vectors = view(matrix)
         if not kept:
-            raise EmbedevalError(f"no word is covered under the pieces policy {policy!r}; try --pieces mean", folder)
+            raise EmbedevalError(f"no word is covered under the pieces policy {policy!r}; try --pieces mean",
+                                 model.path)  # fmt: skip
         meta = {"pretrained": card}
         if role in ("output", "tied") and model.output_bias is not None:
             meta["output_bias"] = True
         if model.output is None:
             meta["no_output"] = "a base model without a language-model head"
-        out.append(Embedding(kept, vectors, name=f"{name}:{role}", source=str(folder), role=role,
-                             model=f"{model.model_type} (pretrained)", run=str(folder), meta=meta))  # fmt: skip
+        out.append(Embedding(kept, vectors, name=f"{name}:{role}", source=model.path, role=role,
+                             model=f"{model.model_type} (pretrained)", run=model.path, meta=meta))  # fmt: skip
     return out

@@ -268,8 +268,9 @@ def tapped(weight: torch.Tensor, role: str, hook: GradHook | None) -> torch.Tens
 
 
 def parameter_counts(module: torch.nn.Module) -> dict[str, int]:
-    """Unique parameters (a tied matrix once) and state_dict entries (a tied matrix under each of its names)."""
-    unique = sum(p.numel() for p in module.parameters())
+    """Unique trainable parameters (a tied matrix once; a frozen tensor, such as the second LSTM bias of
+    ``--lstm-bias tf``, not at all) and state_dict entries (a tied matrix under each of its names)."""
+    unique = sum(p.numel() for p in module.parameters() if p.requires_grad)
     entries = sum(t.numel() for t in module.state_dict().values())
     return {"unique_parameters": unique, "state_dict_entries": entries}
 

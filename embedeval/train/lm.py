@@ -90,6 +90,37 @@ def load_lm_data(corpus: Corpus, vocab: Vocab | None = None) -> LMData:
     return LMData(vocab, splits["train"], splits["valid"], splits["test"], note)
 
 
+def training_prefix(ids: torch.Tensor, fraction: float) -> torch.Tensor:
+    """The first ``fraction`` of the training tokens (``--train-fraction``): a contiguous prefix, so the text keeps
+    its order and its sentences; the vocabulary and the valid/test splits are the whole corpus's."""
+    if fraction >= 1:
+        return ids
+    return ids[: max(1, round(fraction * ids.numel()))]
+
+
+# training-count bands of the rare-word breakdown (docs/methods.md): a target word's count in the training tokens
+FREQUENCY_BANDS = ((0, 0), (1, 9), (10, 99), (100, 999), (1_000, 9_999), (10_000, None))
+
+
+def band_label(low: int, high: int | None) -> str:
+    return f"{low:,}+" if high is None else (f"{low:,}" if low == high else f"{low:,}-{high:,}")
+
+
+def perplexity_by_frequency(
+    targets: np.ndarray, nll: np.ndarray, train_ids: torch.Tensor, vocab_size: int
+) -> dict[str, dict[str, float | int]]:
+    """Test perplexity of the target tokens in each training-count band: ``{band: {tokens, types, ppl}}`` (a band
+    no test token falls in is left out). Rare words are where an untied V has least signal and tying most to give."""
+    counts = np.bincount(train_ids.numpy(), minlength=vocab_size)[targets]
+    out = {}
+    for low, high in FREQUENCY_BANDS:
+        mask = (counts >= low) & (counts <= (high if high is not None else np.iinfo(np.int64).max))
+        if mask.any():
+            out[band_label(low, high)] = {"tokens": int(mask.sum()), "types": int(np.unique(targets[mask]).size),
+                                          "ppl": nll_to_ppl(float(nll[mask].mean()))}  # fmt: skip
+    return out
+
+
 def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
     """(time, batch): the stream cut into ``batch_size`` contiguous columns."""
     steps = ids.numel() // batch_size
@@ -145,9 +176,11 @@ def evaluate_perplexity(
     cfg: LMConfig,
     batch_size: int | None = None,
     blocks: list[tuple[float, int]] | None = None,
+    tokens: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> float:
     """Perplexity with the hidden state carried over the whole split (batch 1 by default); ``blocks`` collects each
-    chunk's (summed negative log-likelihood, tokens) for an interval (:func:`embedeval.train.base.ppl_interval`)."""
+    chunk's (summed negative log-likelihood, tokens) for an interval (:func:`embedeval.train.base.ppl_interval`),
+    ``tokens`` each chunk's (target ids, per-token negative log-likelihood)."""
     model.eval()
     if cfg.max_eval_tokens:
         ids = ids[: cfg.max_eval_tokens + 1]
@@ -162,7 +195,10 @@ def evaluate_perplexity(
         y = data[start + 1 : start + 1 + x.size(0)]
         x = x[: y.size(0)]
         logits, hidden = model(x, hidden)
-        nll = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum").item()
+        per_token = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="none")
+        nll = per_token.sum().item()
+        if tokens is not None:
+            tokens.append((y.reshape(-1).cpu().numpy(), per_token.double().cpu().numpy()))
         total += nll
         count += y.numel()
         if blocks is not None:
@@ -330,10 +366,11 @@ class LMTrainer(Interruptible):
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.train = batchify(data.train, cfg.batch_size).to(cfg.device)
+        self.train_ids = training_prefix(data.train, cfg.train_fraction)
+        self.train = batchify(self.train_ids, cfg.batch_size).to(cfg.device)
         if self.train.size(0) < cfg.bptt + 1:
             raise EmbedevalError(
-                f"the training split has {data.train.numel()} tokens: shorter than one batch "
+                f"the training split has {self.train_ids.numel()} tokens: shorter than one batch "
                 f"({cfg.batch_size} x {cfg.bptt + 1}); use a longer corpus or smaller --batch-size/--bptt"
             )
         self.train = distributed.shard_columns(self.train, self.world)
@@ -496,14 +533,25 @@ class LMTrainer(Interruptible):
     def finish(self) -> None:
         cfg, model, run = self.cfg, self.model, self.run
         test_blocks: list[tuple[float, int]] = []
+        test_tokens: list[tuple[np.ndarray, np.ndarray]] = []
         self.summary = {
             "valid_ppl": self.history[-1]["valid_ppl"]
             if self.history
             else evaluate_perplexity(model, self.data.valid, cfg),
-            "test_ppl": evaluate_perplexity(model, self.data.test, cfg, blocks=test_blocks),
+            "test_ppl": evaluate_perplexity(model, self.data.test, cfg, blocks=test_blocks, tokens=test_tokens),
+            # the final model on its own training text (the running average of the last epoch is train_ppl in
+            # metrics.jsonl): P&W's and Zaremba's tables quote a training perplexity, and this is the like-for-like one
+            "train_ppl_final": evaluate_perplexity(model, self.train_ids, cfg, batch_size=cfg.batch_size),
+            "train_tokens": int(self.train_ids.numel()),
             "epochs": cfg.epochs,
             **self.counts,
         }
+        if test_tokens:
+            targets = np.concatenate([t for t, _ in test_tokens])
+            nll = np.concatenate([n for _, n in test_tokens])
+            self.summary["test_ppl_by_frequency"] = perplexity_by_frequency(
+                targets, nll, self.train_ids, len(self.data.vocab)
+            )
         interval = ppl_interval(test_blocks)
         if interval is not None:
             self.summary["test_ppl_ci"] = list(interval)

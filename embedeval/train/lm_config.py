@@ -43,6 +43,7 @@ LM_RANGES = {
     "warmup": Range(int, 0, 10_000_000),
     "min_lr_ratio": Range(float, 0, 1),
     "beta2": Range(float, 0, 1, low_open=True, high_open=True),
+    "train_fraction": Range(float, 0, 1, low_open=True),
 }
 
 ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
@@ -98,6 +99,9 @@ class LMConfig:
     beta2: float = 0.99  # AdamW
     schedule: str = "zaremba"  # zaremba (per epoch, lr_decay after max_epoch) | cosine (per step, after warmup)
     loss: str = "sum-over-time"  # Zaremba's cost (summed over bptt, averaged over the batch) | mean (per token)
+    # train on the first fraction of the training tokens (a contiguous prefix); the vocabulary and the valid/test
+    # splits stay those of the whole corpus, so perplexities compare across fractions (the little-data claim)
+    train_fraction: float = 1.0
     # settings only the architecture has (its ArchSpec.options, e.g. the biLM's softmax), every one stated
     arch_options: dict[str, str] = field(default_factory=dict)
 

@@ -126,6 +126,15 @@ class RNNLM(EmbeddingLM):
         s = self.cfg.init_scale
         for param in self.parameters():
             nn.init.uniform_(param, -s, s)
+        if self.cfg.arch_options.get("bias") == "tf":
+            # TensorFlow's BasicLSTMCell has one bias per layer, initialised to 0, and adds forget_bias (0 in
+            # Zaremba's and P&W's code). nn.LSTM adds b_ih + b_hh: b_ih is that one bias, b_hh stays 0 and frozen
+            for rnn in self.rnns:
+                for name, param in rnn.named_parameters():
+                    if name.startswith("bias_"):
+                        nn.init.zeros_(param)
+                    if name.startswith("bias_hh"):
+                        param.requires_grad_(False)
 
     def init_hidden(self, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         weight = self.encoder.weight
