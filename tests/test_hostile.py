@@ -641,8 +641,8 @@ CASES = [
         "'nope' is not a folder",
     ),
     # --- file names are not markup or terminal codes
-    Case("markup-closing-tag-name", {}, ["eval", "[/]nope.txt"], 2, "[/]nope.txt: embedding file does not exist"),
-    Case("markup-style-name", {}, ["eval", "[bold red]nope.txt"], 2, "[bold red]nope.txt: embedding file"),
+    Case("markup-closing-tag-name", {}, ["eval", "[/]nope.txt"], 2, "[/]nope.txt: does not exist"),
+    Case("markup-style-name", {}, ["eval", "[bold red]nope.txt"], 2, "[bold red]nope.txt: does not exist"),
     Case("escape-sequence-name", {}, ["eval", "a\x1b[2Jb.txt"], 2, "a\\x1b[2Jb.txt"),
 ]
 

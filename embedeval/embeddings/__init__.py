@@ -7,7 +7,7 @@ from pathlib import Path
 from embedeval.embeddings.cache import open_cached, write_cache
 from embedeval.embeddings.embedding import ROLES, Embedding
 from embedeval.embeddings.formats import FORMATS, detect_format, read_embeddings, write
-from embedeval.embeddings.runs import load_run_embeddings
+from embedeval.embeddings.runs import load_run_embeddings  # noqa: F401 - part of the package API
 from embedeval.errors import EmbedevalError
 
 _CACHE_AUTO_BYTES = 64 << 20
@@ -15,20 +15,25 @@ _CACHEABLE = ("word2vec", "word2vec-binary", "glove")
 
 
 def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) -> list[Embedding]:
-    """Every embedding at ``path``: a file (any supported format), a run or track directory, or a pretrained model's
-    folder (U and V of its one-token words; :func:`embedeval.embeddings.pretrained.load_pretrained` for other
-    pieces policies).
+    """Every embedding at ``path``: a file (any supported format), a run or track directory, a pretrained model's
+    folder or GGUF file (U and V of its one-token words; :func:`embedeval.embeddings.pretrained.load_pretrained`
+    for other pieces policies), or a Hugging Face model id already in the local cache. What is at the path is
+    decided by :func:`embedeval.embeddings.readers.identify`.
 
     ``cache``: keep a binary copy of a parsed text/binary word2vec file for memory-mapped reopening;
     ``None`` caches files over 64 MB.
     """
-    path = Path(path)
-    if path.is_dir():
-        from embedeval.embeddings.pretrained import is_model_dir, load_pretrained
+    from embedeval.embeddings.readers import identify
 
-        if is_model_dir(path):  # a pretrained model (config.json and weights): its vocabulary's one-token words
-            return load_pretrained(path)
-        return load_run_embeddings(path)
+    found = identify(path)
+    if found.reader.name != "file":
+        return found.reader.load_words(found.path, None, "single", fmt, cache)
+    return read_file(found.path, fmt, cache)
+
+
+def read_file(path: str | Path, fmt: str | None = None, cache: bool | None = None) -> list[Embedding]:
+    """The embeddings of one embedding file (word2vec text or binary, GloVe, .npz, .safetensors)."""
+    path = Path(path)
     if not path.exists():
         raise EmbedevalError("embedding file does not exist", path)
     fmt = fmt or detect_format(path)
@@ -77,5 +82,6 @@ __all__ = [
     "load",
     "load_one",
     "read_embeddings",
+    "read_file",
     "write",
 ]

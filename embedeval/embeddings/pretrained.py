@@ -368,43 +368,63 @@ def model_card_extras(config: dict[str, Any]) -> dict[str, Any]:
 
 class Pieces:
     """A model's tokenizer: ``tokenizer.json`` (HF tokenizers), ``vocab.json`` + ``merges.txt`` (byte-level BPE),
-    ``vocab.txt`` (WordPiece), or a SentencePiece ``tokenizer.model`` / ``spiece.model``."""
+    ``vocab.txt`` (WordPiece), or a SentencePiece ``tokenizer.model`` / ``spiece.model``; or one built from a GGUF
+    file's vocabulary (:meth:`from_tokenizer`)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.special: set[int] = set()
         self._sp = None
         self._tok = None
-        if (folder / "tokenizer.json").is_file():
+        name = next((n for n in ("tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model", "spiece.model")
+                     if (folder / n).exists() or (folder / n).is_symlink()), None)  # fmt: skip
+        if name is None or (name == "vocab.json" and not (folder / "merges.txt").exists()):
+            raise EmbedevalError("no tokenizer: expected tokenizer.json, vocab.json + merges.txt, vocab.txt or a "
+                                 "SentencePiece tokenizer.model / spiece.model", folder)  # fmt: skip
+        inside(folder, name, "the tokenizer file")
+        if name == "vocab.json":
+            inside(folder, "merges.txt", "the tokenizer file")
+        try:
+            self._open(folder, name)
+        except EmbedevalError:
+            raise
+        except Exception as err:  # tokenizers and sentencepiece raise their own error types on damaged files
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise EmbedevalError(f"{name}: not a readable tokenizer ({first})", folder / name) from None
+        if self.size <= 0:
+            raise EmbedevalError(f"{name}: the tokenizer has no tokens", folder / name)
+
+    def _open(self, folder: Path, name: str) -> None:
+        if name == "tokenizer.json":
             from tokenizers import Tokenizer
 
-            try:
-                self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            except Exception as err:  # tokenizers raises its own error types
-                raise EmbedevalError(f"not a readable tokenizer ({err})", folder / "tokenizer.json") from None
+            self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
             self.special = {i for i, t in self._tok.get_added_tokens_decoder().items() if t.special}
             self.size = self._tok.get_vocab_size(with_added_tokens=True)
-        elif (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+        elif name == "vocab.json":
             from tokenizers import ByteLevelBPETokenizer
 
             self._tok = ByteLevelBPETokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
             self.size = self._tok.get_vocab_size()
-        elif (folder / "vocab.txt").is_file():
+        elif name == "vocab.txt":
             from tokenizers import BertWordPieceTokenizer
 
             self._tok = BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=False)
             self.size = self._tok.get_vocab_size()
             self.special = {i for w, i in self._tok.get_vocab().items() if w.startswith("[") and w.endswith("]")}
-        elif any((folder / n).is_file() for n in ("tokenizer.model", "spiece.model")):
+        else:
             import sentencepiece as spm
 
-            model = next(folder / n for n in ("tokenizer.model", "spiece.model") if (folder / n).is_file())
-            self._sp = spm.SentencePieceProcessor(model_file=str(model))
+            self._sp = spm.SentencePieceProcessor(model_file=str(folder / name))
             self.size = self._sp.get_piece_size()
             self.special = {i for i in range(self.size) if self._sp.is_control(i) or self._sp.is_unknown(i)}
-        else:
-            raise EmbedevalError("no tokenizer: expected tokenizer.json, vocab.json + merges.txt, vocab.txt or a "
-                                 "SentencePiece tokenizer.model / spiece.model", folder)  # fmt: skip
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any, size: int, special: set[int], where: Path) -> Pieces:
+        """A tokenizer built elsewhere (a ``tokenizers.Tokenizer``), e.g. from a GGUF file's vocabulary."""
+        self = cls.__new__(cls)
+        self.folder, self._sp, self._tok, self.size, self.special = where, None, tokenizer, size, set(special)
+        return self
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         if self._sp is not None:
