@@ -14,21 +14,38 @@ def compare(
     **settings: Any,
 ) -> Any:
     """What ``embedeval compare`` does, from Python: read every input (runs, tracks, files, pretrained model
-    folders), score them on identical pairs, and return the :class:`embedeval.report.Report`; with ``out``, also
-    write the report folder. ``settings`` are :class:`embedeval.report.CompareSettings` fields (``n_bootstrap``,
-    ``alpha``, ``oov`` ...); ``benchmarks`` may name analogy sets too."""
-    from embedeval.data.registry import choose_benchmarks, is_analogy, load_analogy_set, load_benchmarks
-    from embedeval.report import CompareSettings, build_report, collect, write_report
+    folders, GGUF files, cached hub ids), score them on identical pairs through the one pipeline, and return the
+    :class:`embedeval.report.Report`; with ``out``, also write the report folder. ``settings`` are
+    :class:`embedeval.report.CompareSettings` fields (``n_bootstrap``, ``alpha``, ``oov``, ``pieces``, ``data_dir``,
+    ``tasks`` ...); ``benchmarks`` may name analogy sets too."""
+    from embedeval.pipeline import read_inputs, score
+    from embedeval.report import CompareSettings, write_report
+    from embedeval.report.build import report_from
 
-    names, notes = choose_benchmarks(benchmarks, settings.pop("data_dir", None))
-    analogy_sets = [load_analogy_set(n) for n in names if is_analogy(n)]
-    names = [n for n in names if not is_analogy(n)]
-    cfg = CompareSettings(benchmarks=names, **settings)
-    report = build_report(collect(paths, add_sum=cfg.add_sum), load_benchmarks(names), cfg, "embedeval.compare",
-                          notes, analogy_sets)  # fmt: skip
+    fmt = settings.pop("fmt", None)
+    cfg = CompareSettings(benchmarks=list(benchmarks) if benchmarks else None, **settings)
+    pipeline = cfg.pipeline()
+    pipeline.fmt = fmt
+    inputs = read_inputs(list(paths), pipeline, need_similarity=True)
+    cfg.benchmarks = [b.name for b in inputs.benchmarks]
+    report = report_from(score(inputs, pipeline), cfg, "embedeval.compare")
     if out is not None:
         write_report(report, out, overwrite=overwrite)
     return report
+
+
+def score(inputs: list[Any], benchmarks: list[str] | None = None, **settings: Any) -> Any:
+    """What ``embedeval eval`` does, from Python: read ``inputs`` (paths, model ids, or :class:`Embedding` objects),
+    score them on ``benchmarks`` (None: the default set that can be found) and run the ``tasks`` asked for; returns
+    :class:`embedeval.pipeline.Results` (``to_dict()`` is ``eval --json``). ``settings`` are
+    :class:`embedeval.pipeline.Settings` fields."""
+    from embedeval.pipeline import Settings
+    from embedeval.pipeline import score as run
+
+    cfg = Settings(benchmarks=list(benchmarks) if benchmarks else None, **settings)
+    from embedeval.pipeline import read_inputs
+
+    return run(read_inputs(list(inputs), cfg), cfg)
 
 
 def lm_config(name: str, variant: str = "untied", **overrides: Any) -> Any:

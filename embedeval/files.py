@@ -320,9 +320,12 @@ def check_output_files(outputs: dict[str, str | Path | None], inputs: tuple[str 
     protected = []
     for given in inputs:
         source = _resolved(given)
+        if source.is_dir():  # any folder read is an input as a whole (a model folder, a hub snapshot, a run)
+            protected.append((source, given))
+            continue
         for folder in (source, *source.parents):
             if kind_of(folder) is not None:
-                protected.append((folder, given))
+                protected.append((folder, folder))  # the embedeval folder the input file lies in
                 break
     for real, option in seen.items():
         for given in inputs:
@@ -333,8 +336,8 @@ def check_output_files(outputs: dict[str, str | Path | None], inputs: tuple[str 
         for folder, given in protected:
             if _inside(real, folder):
                 raise EmbedevalError(
-                    f"{option} lies inside the embedeval folder of the input {printable(given)}; writing there would "
-                    "change that run or report. Choose a path outside it",
+                    f"{option} lies inside the input folder {printable(given)}; nothing is ever written into an "
+                    "input (a model folder, a run or a report). Choose a path outside it",
                     real,
                 )
 

@@ -94,15 +94,16 @@ def test_eval_writes_the_pairs_the_tests_and_the_oov_words(tmp_path):
     )  # fmt: skip
     assert code == 0, err
     rows = list(csv.DictReader(open(tmp_path / "pairs.csv")))
-    assert len(rows) == 353 and set(rows[0]) == {"benchmark", "word1", "word2", "gold", "a", "b", "used"}
+    # a file's embedding is named after the file, as in compare's report
+    assert len(rows) == 353 and set(rows[0]) == {"benchmark", "word1", "word2", "gold", "a.txt", "b.txt", "used"}
     love_sex = next(r for r in rows if {r["word1"], r["word2"]} == {"love", "sex"})
-    assert love_sex["a"] and not love_sex["b"] and love_sex["used"] == "0"  # b lacks "love": not scored
+    assert love_sex["a.txt"] and not love_sex["b.txt"] and love_sex["used"] == "0"  # b lacks "love": not scored
     used = [r for r in rows if r["used"] == "1"]
-    assert all(r["a"] and r["b"] for r in used)
+    assert all(r["a.txt"] and r["b.txt"] for r in used)
     tests = list(csv.DictReader(open(tmp_path / "tests.csv")))
-    assert len(tests) == 1 and tests[0]["embedding_a"] in ("a", "b") and tests[0]["n"] == str(len(used))
+    assert len(tests) == 1 and tests[0]["embedding_a"] in ("a.txt", "b.txt") and tests[0]["n"] == str(len(used))
     oov = json.loads((tmp_path / "r.json").read_text())["oov_words"]
-    assert "love" in oov["b"]["ws353"] and "love" not in oov["a"]["ws353"]
+    assert "love" in oov["b.txt"]["ws353"] and "love" not in oov["a.txt"]["ws353"]
 
 
 def test_the_command_line_starts_without_torch_scipy_sklearn_or_the_model_readers():

@@ -403,21 +403,21 @@ CASES = [
         {"run": our_run},
         ["eval", "run", "-b", "rg65", "--json", "run/summary.json"],
         2,
-        "inside the embedeval folder of the input run",
+        "inside the input folder run",
     ),  # fmt: skip
     Case(
         "pairs-csv-over-a-run-embedding",
         {"run": our_run},
         ["eval", "run", "-b", "rg65", "--pairs-csv", "run/embeddings/input.npz"],
         2,
-        "inside the embedeval folder",
+        "inside the input folder",
     ),  # fmt: skip
     Case(
         "json-inside-the-run-of-an-input-file",
         {"run": our_run},
         ["eval", "run/embeddings/input.npz", "-b", "rg65", "--json", "run/r.json"],
         2,
-        "inside the embedeval folder",
+        "inside the input folder",
     ),  # fmt: skip
     Case(
         "export-over-its-input",
@@ -431,7 +431,7 @@ CASES = [
         {"run": our_run},
         ["eval", "run", "-b", "rg65", "--export", "npz", "--export-dir", "run/embeddings"],
         2,
-        "inside the embedeval folder",
+        "inside the input folder",
     ),  # fmt: skip
     Case(
         "export-and-json-one-file",

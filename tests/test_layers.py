@@ -65,13 +65,15 @@ LAYERS = [
         "embedeval.ranges",
         "embedeval.lazy",
         "embedeval.files",
+        "embedeval.plugins",
     ),
     ("embedeval.data",),
     ("embedeval.embeddings", "embedeval.rundir"),
     ("embedeval.evaluate",),
     ("embedeval.train",),
     ("embedeval.dynamics", "embedeval.testing"),  # the check suite tracks a pair too
-    ("embedeval.report", "embedeval.reproduce", "embedeval.examples", "embedeval.api"),
+    ("embedeval.report", "embedeval.reproduce", "embedeval.examples", "embedeval.api", "embedeval.pipeline",
+     "embedeval.tasks"),
     ("embedeval", "embedeval.cli", "embedeval.__main__"),
 ]
 

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from embedeval.cli.options import BENCHMARK_OPTION, DATA_DIR_OPTION, FORMAT_OPTION, OOV_OPTION
+from embedeval.cli.options import (
+    BENCHMARK_OPTION,
+    DATA_DIR_OPTION,
+    FORMAT_OPTION,
+    OOV_OPTION,
+    PIECES_OPTION,
+    REVISION_OPTION,
+    TASK_OPTION,
+    TOKEN_CORPUS_OPTION,
+)
 from embedeval.cli.types import number
 from embedeval.ranges import Range
 
@@ -51,14 +60,7 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     help="Significance level (after Holm).",
 )
 @click.option("--no-sum", is_flag=True, help="Do not add U+V for sources holding both embeddings.")
-@click.option(
-    "--pieces",
-    type=click.Choice(["single", "first", "last", "mean"]),
-    default="single",
-    show_default=True,
-    help="Pretrained model folders: a benchmark word is covered when it is one token (single), or also when it is "
-    "several: its first or last piece, or the mean of their rows (docs/pretrained.md).",
-)
+@PIECES_OPTION
 @click.option(
     "--no-intersect",
     is_flag=True,
@@ -73,12 +75,15 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     help="torch threads for the built-in default [default: OMP_NUM_THREADS where set, else 1: its models are too "
     "small to gain from more].",
 )
+@click.option("--no-geometry", is_flag=True, help="Leave the geometry task out (it reads each model's whole matrix).")
+@TASK_OPTION
+@TOKEN_CORPUS_OPTION
+@REVISION_OPTION
 @FORMAT_OPTION
 @DATA_DIR_OPTION
 def compare_cmd(
-    inputs, benchmarks, out, overwrite, resume, oov, n_bootstrap, seed, alpha, no_sum, pieces, no_intersect, title, threads,
-    fmt, data_dir,
-) -> None:  # fmt: skip
+    inputs, out, overwrite, resume, no_sum, no_intersect, title, threads, no_geometry, tasks, token_corpus, **options
+) -> None:
     """Score and compare embeddings of runs, tracked pairs and files; write REPORT_DIR/index.html (one
     self-contained page), results.json, results.csv, pairs.csv (every benchmark pair with each embedding's cosine)
     and tests.csv (the pairwise tests), and print the main table.
@@ -112,33 +117,49 @@ def compare_cmd(
             raise EmbedevalError("--resume keeps what --out holds and --overwrite replaces it: give one of them")
         if kind_of(out) != "report" or not (Path(out) / "runs").is_dir():
             raise EmbedevalError("nothing to resume: --out is not a built-in default report with runs/ inside", out)
-    inputs_read = tuple(paths) + tuple(b for b in benchmarks if Path(b).exists())
+    from embedeval.report.build import CompareSettings
+
+    fmt = options.pop("fmt")
+    options["benchmarks"] = list(options["benchmarks"]) or None
+    tasks = (*tasks, *(("tokens",) if token_corpus else ()))
+    settings = CompareSettings(**options, add_sum=not no_sum, title=title, intersect=not no_intersect,
+                               geometry=not no_geometry, tasks=tuple(tasks),
+                               task_options={"tokens": {"corpus": token_corpus}} if token_corpus else {})  # fmt: skip
+    settings.pipeline()  # every setting checked before any work
+    inputs_read = tuple(_located(p, settings.revision) for p in paths)
+    inputs_read += tuple(b for b in settings.benchmarks or () if Path(b).exists())
     claim = prepare_report_dir(out, overwrite, inputs=inputs_read, exist_ok=resume)
     with claim:
-        _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err,
-                 resume, not no_intersect, pieces)  # fmt: skip
+        _compare(claim, paths, settings, threads, fmt, err, resume)
 
 
-def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, title, threads, fmt, data_dir, err,
-             resume=False, intersect=True, pieces="single"):  # fmt: skip
+def _located(path: Path, revision: str | None) -> Path:
+    """The path an input is read from (a cached hub model's snapshot folder), so --out can never land in it."""
+    from embedeval.embeddings.readers import identify
+    from embedeval.errors import EmbedevalError
+
+    try:
+        return identify(path, revision).path
+    except EmbedevalError:
+        return path  # reading it will say what is wrong
+
+
+def _compare(claim, paths, settings, threads, fmt, err, resume=False):
     from embedeval.cli.console import console
     from embedeval.cli.progress import progress_bar, say
-    from embedeval.data.registry import choose_benchmarks, is_analogy, load_analogy_set, load_benchmarks
-    from embedeval.errors import EmbedevalError, markup_safe
+    from embedeval.errors import markup_safe
     from embedeval.evaluate.table import embeddings_table
-    from embedeval.report.build import CompareSettings, build_report
+    from embedeval.pipeline import Inputs, read_inputs, score
+    from embedeval.report.build import report_from
     from embedeval.report.html import write_report
-    from embedeval.report.sources import collect
 
-    names, notes = choose_benchmarks(list(benchmarks) or None, data_dir)
-    analogy_sets = [load_analogy_set(n, data_dir) for n in names if is_analogy(n)]
-    names = [n for n in names if not is_analogy(n)]
-    if not names:
-        raise EmbedevalError("compare needs at least one word-similarity benchmark beside the analogy sets")
-    benches = load_benchmarks(names, data_dir)
+    pipeline = settings.pipeline()
+    pipeline.fmt = fmt
+    found = read_inputs([], pipeline, need_similarity=True)  # the benchmarks, before any training
     started = time.perf_counter()
     stages = 5 if not paths else 3
     done = [0]
+    title_default = None
 
     def stage(text: str) -> None:  # one line per stage, so a log shows where the time went
         done[0] += 1
@@ -174,26 +195,19 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
 
         paths = run_default(out_dir / "runs", threads=threads or default_threads(), progress=progress, resume=resume)
         bar.close()
-        title = title or "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
+        title_default = "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
     stage("reading the inputs")
     with console.status("reading the inputs..."):
-        words = sorted({w for b in benches for w in (*b.words1, *b.words2)} |
-                       {w for a in analogy_sets for q in a.questions for w in q})  # fmt: skip
-        sources = collect(paths, fmt, add_sum=not no_sum, words=words, pieces=pieces)
-    settings = CompareSettings(
-        benchmarks=names,
-        oov=oov,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        alpha=alpha,
-        add_sum=not no_sum,
-        title=title,
-        intersect=intersect,
-    )
-    n = len(sources.embeddings)
-    stage(f"scoring {n} embeddings on {len(benches)} benchmarks: tests and figures")
-    with console.status(f"scoring {n} embeddings on {len(benches)} benchmarks, tests and figures..."):
-        report = build_report(sources, benches, settings, " ".join(["embedeval", *sys.argv[1:]]), notes, analogy_sets)
+        inputs = read_inputs(paths, pipeline, need_similarity=True)
+    inputs = Inputs(inputs.sources, found.benchmarks, found.analogy_sets, found.notes)
+    settings.benchmarks = [b.name for b in found.benchmarks]  # as chosen (the default set: those found)
+    if settings.title is None and title_default is not None:
+        settings.title = title_default
+    n = len(inputs.sources.embeddings)
+    stage(f"scoring {n} embeddings on {len(inputs.benchmarks)} benchmarks: tests, tasks and figures")
+    with console.status(f"scoring {n} embeddings on {len(inputs.benchmarks)} benchmarks, tests and figures..."):
+        results = score(inputs, pipeline, say=lambda text: say(f"  {text}", err))
+        report = report_from(results, settings, " ".join(["embedeval", *sys.argv[1:]]))
     console.print(embeddings_table(report.evaluation))
     for w in report.warnings:
         err.print(f"[yellow]note[/]: {markup_safe(w)}", highlight=False)
@@ -202,7 +216,5 @@ def _compare(claim, paths, benchmarks, oov, n_bootstrap, seed, alpha, no_sum, ti
         console.print(f"• {markup_safe(line)}", highlight=False)
     stage("writing the report")
     written = write_report(report, claim)
-    names = ", ".join(
-        written[k].name for k in ("json", "csv", "pairs", "tests", "analogies", "geometry") if k in written
-    )
+    names = ", ".join(path.name for key, path in written.items() if key != "html")
     console.print(markup_safe(f"wrote {written['html']}, {names}"))

@@ -112,3 +112,50 @@ def needs_corpus(given, trainer: str):
     if given.corpus is None:
         raise EmbedevalError(f"--corpus is needed for --trainer {trainer} (ptb, wikitext-2, builtin or a text file)")
     return resolve_corpus(given.corpus, given.data_dir)
+
+
+def _task_names() -> list[str]:
+    from embedeval.tasks import tasks
+
+    return [t.name for t in tasks()]
+
+
+def _task_help() -> str:
+    from embedeval.tasks import tasks
+
+    return "Also run a task (repeatable): " + "; ".join(f"{t.name}: {t.about}" for t in tasks()) + "."
+
+
+TASK_OPTION = click.option(
+    "--task",
+    "tasks",
+    multiple=True,
+    type=click.Choice(_task_names()),
+    help=_task_help(),
+)
+
+REVISION_OPTION = click.option(
+    "--revision",
+    default=None,
+    metavar="REV",
+    help="For a Hugging Face model id (ORG/NAME) read from the local cache: the branch, tag or commit (default: main).",
+)
+
+PIECES_OPTION = click.option(
+    "--pieces",
+    type=click.Choice(["single", "first", "last", "mean", "average"]),
+    default="single",
+    show_default=True,
+    help="Subword models (pretrained models, GGUF files, translation runs): a word is covered when it is one piece "
+    "(single), or also when it is several: its first or last piece, or the mean of their rows (mean; 'average' is "
+    "the same). The policy and its coverage go into the results.",
+)
+
+TOKEN_CORPUS_OPTION = click.option(
+    "--corpus",
+    "token_corpus",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Token task (implies --task tokens): a text file, encoded with each model's own tokenizer; its token counts "
+    "give the frequency analysis (a run uses its own training counts).",
+)

@@ -36,6 +36,9 @@ class Embedding:
     bias: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     first_line: int | None = None
+    # the model's whole token matrix this word view was taken from (a pretrained model or GGUF file): measures of
+    # the matrix's shape take it, not the word rows (embedeval.embeddings.matrix.TokenMatrix)
+    token_matrix: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.words = list(self.words)
@@ -138,6 +141,7 @@ class Embedding:
             bias=self.bias,
             meta=dict(self.meta),
             first_line=None,
+            token_matrix=self.token_matrix,
         )
         values.update(changes)
         return Embedding(**values)
@@ -150,9 +154,14 @@ class Embedding:
         mine = self.vectors[[self.key_to_index[w] for w in shared]]
         theirs = other.vectors[[other.key_to_index[w] for w in shared]]
         name = f"{self.name}+{other.name}"
+        tokens = None
+        if self.token_matrix is not None and other.token_matrix is not None:
+            from embedeval.embeddings.matrix import SumMatrix
+
+            tokens = SumMatrix(self.token_matrix, other.token_matrix)
         return Embedding(
             shared, mine + theirs, name=name, source=self.source, role="sum", model=self.model, run=self.run,
-            step=self.step,
+            step=self.step, token_matrix=tokens,
         )  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:

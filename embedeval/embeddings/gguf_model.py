@@ -194,10 +194,12 @@ class GGUFVocabulary:
         return Pieces.from_tokenizer(tok, len(self.tokens), special, self.path)
 
 
-def load_gguf(path: str | Path, words: list[str] | None = None, policy: str = "single") -> list[Any]:
+def load_gguf(
+    path: str | Path, words: list[str] | None = None, policy: str = "single", vocabulary: bool = False
+) -> list[Any]:
     """U and V (or S) of a GGUF file as word embeddings, as :func:`embedeval.embeddings.pretrained.load_pretrained`
     gives them for a transformers folder."""
     from embedeval.embeddings.pretrained import model_word_embeddings
 
     model, vocab = read_gguf(path)
-    return model_word_embeddings(model, vocab.pieces(), words, policy, Path(path).name)
+    return model_word_embeddings(model, vocab.pieces(), words, policy, Path(path).name, vocabulary)

@@ -83,6 +83,26 @@ class ArrayMatrix(TokenMatrix):
         return int(self.array.nbytes)
 
 
+class SumMatrix(TokenMatrix):
+    """U + V of one model, row by row (P&W's and GloVe's sum), never formed whole."""
+
+    def __init__(self, a: TokenMatrix, b: TokenMatrix):
+        if a.shape != b.shape:
+            raise EmbedevalError(f"cannot add a {a.shape} and a {b.shape} matrix")
+        self.a, self.b, self.shape, self.dtype = a, b, a.shape, f"{a.dtype}+{b.dtype}"
+
+    def rows(self, ids: Any) -> np.ndarray:
+        return self.a.rows(ids) + self.b.rows(ids)
+
+    def blocks(self, block_rows: int | None = None, limit: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        for (start, x), (_, y) in zip(self.a.blocks(block_rows, limit), self.b.blocks(block_rows, limit)):
+            yield start, x + y
+
+    @property
+    def nbytes(self) -> int:
+        return self.a.nbytes + self.b.nbytes
+
+
 class _Head(TokenMatrix):
     def __init__(self, base: TokenMatrix, n: int):
         self.base, self.shape, self.dtype = base, (n, base.shape[1]), base.dtype

@@ -494,28 +494,43 @@ def vocabulary_words(tok: Pieces, rows: int) -> tuple[list[str], list[int]]:
     return words, found
 
 
-def load_pretrained(folder: str | Path, words: list[str] | None = None, policy: str = "single") -> list[Embedding]:
+def load_pretrained(
+    folder: str | Path, words: list[str] | None = None, policy: str = "single", vocabulary: bool = False
+) -> list[Embedding]:
     """U and V (or the tied S) of the model in ``folder`` as word embeddings: for ``words`` under ``policy``, or the
-    whole vocabulary's single-token words when no words are given. Each carries the model card in ``meta``."""
+    whole vocabulary's single-token words when no words are given (or ``vocabulary``: both). Each carries the model
+    card in ``meta`` and its whole token matrix in ``token_matrix``."""
     folder = Path(folder)
     tok = Pieces(folder)
     model = read_pretrained(folder, vocab_size=tok.size)
-    return model_word_embeddings(model, tok, words, policy, folder.name)
+    return model_word_embeddings(model, tok, words, policy, folder.name, vocabulary)
 
 
 def model_word_embeddings(
-    model: Pretrained, tok: Any, words: list[str] | None, policy: str, name: str
+    model: Pretrained, tok: Any, words: list[str] | None, policy: str, name: str, vocabulary: bool = False
 ) -> list[Embedding]:
     """The word view of any token model (a transformers folder, a GGUF file) through its tokenizer ``tok`` (which
-    has ``size``, ``special``, ``pieces`` and ``decode_one``)."""
-    if words is None:
+    has ``size``, ``special``, ``pieces`` and ``decode_one``): ``words`` under ``policy``; with ``vocabulary`` (or
+    no ``words``), first every token of the vocabulary that is a whole word (in id order: the search space of
+    analogies), then the given words the policy covers beyond those."""
+    if words is None or vocabulary:
         vocab, ids = vocabulary_words(tok, model.input.shape[0])
-        id_array = np.asarray(ids, dtype=np.int64)
-        view = lambda m: (vocab, m.rows(id_array) if len(id_array) else np.zeros((0, m.shape[1]), np.float32))  # noqa: E731
-        policy = "single"
     else:
-        pieces = tok.pieces(words)
-        view = lambda m: word_view(m, pieces, words, policy)  # noqa: E731
+        vocab, ids = [], []
+    extra_words = [w for w in dict.fromkeys(words or []) if w not in set(vocab)] if policy != "single" or not vocab \
+        else []  # fmt: skip
+    pieces = tok.pieces(extra_words) if extra_words else []
+    id_array = np.asarray(ids, dtype=np.int64)
+
+    def view(m: TokenMatrix) -> tuple[list[str], np.ndarray]:
+        own = m.rows(id_array) if len(id_array) else np.zeros((0, m.shape[1]), np.float32)
+        if not extra_words:
+            return list(vocab), own
+        kept, rows = word_view(m, pieces, extra_words, policy)
+        return [*vocab, *kept], np.vstack([own, rows]) if len(vocab) else rows
+
+    if words is None:
+        policy = "single"
     card = {**model.card(), "pieces_policy": policy, "tokenizer_size": tok.size}
     roles = [("tied", model.input)] if model.tied_by_weights else [("input", model.input)]
     if model.output is not None and not model.tied_by_weights:
@@ -532,5 +547,6 @@ def model_word_embeddings(
         if model.output is None:
             meta["no_output"] = "a base model without a language-model head"
         out.append(Embedding(kept, vectors, name=f"{name}:{role}", source=model.path, role=role,
-                             model=f"{model.model_type} (pretrained)", run=model.path, meta=meta))  # fmt: skip
+                             model=f"{model.model_type} (pretrained)", run=model.path, meta=meta,
+                             token_matrix=matrix))  # fmt: skip
     return out

@@ -29,7 +29,8 @@ class Reader:
     about: str  # one line: what it reads (listed when nothing recognises a path)
     recognise: str  # "module:function" (Path) -> bool
     kind: str = "embeddings"  # embeddings | run | track
-    # "module:function" (path, words, pieces, fmt, cache) -> list[Embedding]; words None: the reader's own vocabulary
+    # "module:function" (path, words, pieces, fmt, cache, vocabulary) -> list[Embedding]: the word view of ``words``
+    # under ``pieces``; words None or vocabulary True: the input's own vocabulary first (what analogies search)
     load: str = ""
     pieces: tuple[str, ...] = ("single",)  # the pieces policies that mean something for this input
     token_model: str = ""  # "module:function" (path) -> (Pretrained, Pieces | None): its token matrices
@@ -39,11 +40,11 @@ class Reader:
 
     def load_words(
         self, path: Path, words: list[str] | None = None, pieces: str = "single", fmt: str | None = None,
-        cache: bool | None = None,
+        cache: bool | None = None, vocabulary: bool = False,
     ) -> list[Any]:  # fmt: skip
         if not self.load:
             raise EmbedevalError(f"a {self.name} input has no embeddings of its own to load", path)
-        return _call(self.load, path, words, pieces, fmt, cache)
+        return _call(self.load, path, words, pieces, fmt, cache, vocabulary)
 
     def tokens(self, path: Path) -> tuple[Any, Any]:
         if not self.token_model:
@@ -159,16 +160,18 @@ def is_model_folder(path: Path) -> bool:
     return path.is_dir() and is_model_dir(path)
 
 
-def load_file(path: Path, words: Any, pieces: str, fmt: str | None, cache: bool | None) -> list[Any]:
+def load_file(path: Path, words: Any, pieces: str, fmt: str | None, cache: bool | None, vocabulary: bool) -> list[Any]:
     from embedeval.embeddings import read_file
 
     return read_file(path, fmt, cache)
 
 
-def load_model_folder(path: Path, words: list[str] | None, pieces: str, fmt: Any, cache: Any) -> list[Any]:
+def load_model_folder(
+    path: Path, words: list[str] | None, pieces: str, fmt: Any, cache: Any, vocabulary: bool
+) -> list[Any]:
     from embedeval.embeddings.pretrained import load_pretrained
 
-    return load_pretrained(path, words if pieces != "single" or words is not None else None, pieces)
+    return load_pretrained(path, words, pieces, vocabulary)
 
 
 def model_folder_tokens(path: Path) -> tuple[Any, Any]:
@@ -178,10 +181,12 @@ def model_folder_tokens(path: Path) -> tuple[Any, Any]:
     return read_pretrained(path, vocab_size=tok.size), tok
 
 
-def load_gguf_file(path: Path, words: list[str] | None, pieces: str, fmt: Any, cache: Any) -> list[Any]:
+def load_gguf_file(
+    path: Path, words: list[str] | None, pieces: str, fmt: Any, cache: Any, vocabulary: bool
+) -> list[Any]:
     from embedeval.embeddings.gguf_model import load_gguf
 
-    return load_gguf(path, words, pieces)
+    return load_gguf(path, words, pieces, vocabulary)
 
 
 def gguf_tokens(path: Path) -> tuple[Any, Any]:
@@ -191,7 +196,9 @@ def gguf_tokens(path: Path) -> tuple[Any, Any]:
     return model, vocab
 
 
-def load_run_folder(path: Path, words: list[str] | None, pieces: str, fmt: Any, cache: Any) -> list[Any]:
+def load_run_folder(
+    path: Path, words: list[str] | None, pieces: str, fmt: Any, cache: Any, vocabulary: bool
+) -> list[Any]:
     from embedeval.embeddings.runs import average_pieces, load_run_embeddings
 
     found = load_run_embeddings(path)

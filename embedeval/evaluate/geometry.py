@@ -155,3 +155,91 @@ def _unit(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms > 0, norms, 1.0)
+
+
+# --- the whole token matrix of a pretrained model, streamed (docs/methods.md, section 12) ---------------------------
+
+
+def matrix_geometry(matrix: Any, name: str, sample: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every shape measure over all rows of a token matrix (a :class:`embedeval.embeddings.matrix.TokenMatrix`), in
+    two streamed passes of float32 blocks with float64 sums, never holding the matrix in float32:
+
+    1. row norms, the sum of the rows, the sum of the unit rows and the Gram matrix W^T W (d x d);
+    2. the partition function Z(c) = sum_w exp(c . w) for every eigenvector c of W^T W and its opposite -c (an
+       eigenvector's sign is arbitrary, and Z(c) != Z(-c) for uncentred rows), by a running log-sum-exp: I(W) is
+       min Z / max Z over those 2d directions.
+
+    The mean cosine is exact over all pairs of distinct non-zero rows: (|sum of unit rows|^2 - m) / (m (m - 1)).
+    Effective rank and I(W) use the uncentred rows and the PC1 share the centred ones, as :func:`geometry` does.
+    ``sample``: measure a seeded sample of that many rows instead (the mean cosine then has its 95% interval over
+    random pairs of the sample, as for word embeddings)."""
+    import torch
+    from scipy import stats
+
+    n, d = matrix.shape
+    if n < 2:
+        raise EmbedevalError(f"{name}: geometry needs at least two rows, the matrix has {n}")
+    if sample is not None and sample < n:
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+        block = max(1, (64 << 20) // (4 * d))
+        source = [(i, matrix.rows(rows[i : i + block])) for i in range(0, len(rows), block)]
+        n_used = len(rows)
+    else:
+        source, n_used, rows = None, n, None
+
+    def blocks():
+        return iter(source) if source is not None else matrix.blocks()
+
+    gram = torch.zeros(d, d, dtype=torch.float64)
+    total = np.zeros(d, dtype=np.float64)
+    unit_total = np.zeros(d, dtype=np.float64)
+    norms = np.empty(n_used, dtype=np.float64)
+    for start, block in blocks():
+        if not np.isfinite(block).all():
+            bad = start + int(np.argwhere(~np.isfinite(block).all(axis=1))[0][0])
+            raise EmbedevalError(f"{name}: row {bad} holds NaN or infinite values; its geometry is undefined")
+        t = torch.from_numpy(np.ascontiguousarray(block))
+        gram += (t.T @ t).double()
+        total += block.sum(axis=0, dtype=np.float64)
+        block_norms = np.linalg.norm(block.astype(np.float64), axis=1)
+        norms[start : start + len(block)] = block_norms
+        unit_total += (block / np.where(block_norms > 0, block_norms, 1.0)[:, None]).sum(axis=0, dtype=np.float64)
+    nonzero = int((norms > 0).sum())
+    if nonzero < 2:
+        raise EmbedevalError(f"{name}: fewer than two non-zero rows; its geometry is undefined")
+    mean_cos = (float(unit_total @ unit_total) - nonzero) / (nonzero * (nonzero - 1))
+    eig, vectors = torch.linalg.eigh(gram)  # ascending; the squared singular values of W and its directions
+    singular = np.sqrt(np.clip(eig.numpy()[::-1], 0, None))
+    mean = total / n_used
+    centred = np.linalg.eigvalsh(gram.numpy() / n_used - np.outer(mean, mean))[::-1]
+    directions = vectors.float()
+    peak = torch.full((2 * d,), -float("inf"), dtype=torch.float64)
+    summed = torch.zeros(2 * d, dtype=torch.float64)
+    for _, block in blocks():  # running log-sum-exp of X c over the rows, for every direction c and its opposite
+        proj = (torch.from_numpy(np.ascontiguousarray(block)) @ directions).double()
+        proj = torch.cat([proj, -proj], dim=1)  # an eigenvector's sign is arbitrary: Z(c) and Z(-c) both count
+        top = torch.maximum(peak, proj.max(dim=0).values)
+        summed = summed * torch.exp(peak - top) + torch.exp(proj - top).sum(dim=0)
+        peak = top
+    log_z = (peak + torch.log(summed)).numpy()
+    s = singular[singular > singular.max() * 1e-12] if singular.max() > 0 else singular[:0]
+    p = s / s.sum() if s.size else s
+    rank_rho = stats.spearmanr(norms, np.arange(n_used)).statistic if np.ptp(norms) else None
+    out: dict[str, Any] = {
+        "embedding": name,
+        "rows": n_used,
+        "dim": d,
+        "over": f"a seeded sample of {n_used:,} of the {n:,} token rows (seed {seed})"
+        if rows is not None
+        else f"all {n:,} token rows",
+        "anisotropy": {"mean_cosine": mean_cos, "ci_low": None, "ci_high": None, "exact": True},
+        "isotropy": float(np.exp(log_z.min() - log_z.max())),
+        "effective_rank": float(np.exp(-(p * np.log(p)).sum())) if p.size else 0.0,
+        "first_pc_share": float(centred[0] / centred.sum()) if centred.sum() > 0 else float("nan"),
+        "mean_norm": float(norms.mean()),
+        "norm_vs_rank_spearman": None if rank_rho is None else float(rank_rho),
+    }
+    if rows is not None:  # the sample's mean cosine: an interval over random pairs, as for word embeddings
+        sampled = matrix.rows(rows[: min(len(rows), 20_000)])
+        out["anisotropy"] = {**anisotropy(sampled, seed=seed), "exact": False}
+    return out

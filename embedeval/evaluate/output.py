@@ -37,6 +37,11 @@ def _write_rows(path: str | Path, rows: list[dict], empty_header: str) -> Path:
     return atomic_write(path, write)
 
 
+def write_rows(rows: list[dict], path: str | Path) -> Path:
+    """Plain rows (dicts with the same keys) as CSV: a task's file in a report folder."""
+    return _write_rows(path, rows, "embedding")
+
+
 def write_csv(ev: Evaluation, path: str | Path) -> Path:
     """One row per embedding and benchmark."""
     return _write_rows(path, [asdict(r) for r in ev.results], "embedding")
@@ -79,12 +84,4 @@ def write_analogies_csv(analogies: Any, path: str | Path) -> Path:
                          "restrict_vocab": r.restrict_vocab, "part": part, "questions": t.get("questions"),
                          "correct": t.get("correct"), "accuracy": t.get("accuracy"), "ci_low": t.get("ci_low"),
                          "ci_high": t.get("ci_high")})  # fmt: skip
-    return _write_rows(path, rows, "embedding")
-
-
-def write_geometry_csv(shapes: list[dict], path: str | Path) -> Path:
-    """One row per embedding: the shape measures, the anisotropy interval flattened."""
-    rows = [{**{k: v for k, v in g.items() if k != "anisotropy"}, "mean_cosine": g["anisotropy"]["mean_cosine"],
-             "mean_cosine_ci_low": g["anisotropy"]["ci_low"], "mean_cosine_ci_high": g["anisotropy"]["ci_high"]}
-            for g in shapes]  # fmt: skip
     return _write_rows(path, rows, "embedding")

@@ -187,3 +187,23 @@ def print_geometry(shapes: list[dict], console: Console | None = None) -> None:
             f"{g['mean_norm']:.3g}", "—" if rho is None else f"{rho:+.3f}",
         )  # fmt: skip
     console.print(table)
+
+
+def print_model_cards(cards: list[dict], console: Console | None = None) -> None:
+    """One row per pretrained model: its format, family, vocabulary, width, dtype and how it ties (by its weights,
+    and by its config where it has one), so that what U and V are is on the screen, not only in --json."""
+    if not cards:
+        return
+    console = console or Console()
+    table = TitledTable(title="Pretrained models", title_justify="left")
+    for column in ("model", "format", "family", "tokens x width", "dtype", "tied (weights / config)", "padded rows"):
+        table.add_column(column, justify="left" if column in ("model", "format", "family") else "right")
+    for c in cards:
+        by_config = {True: "tied", False: "untied", None: "—"}[c.get("tied_by_config")]
+        by_weights = {True: "tied", False: "untied", None: "no head"}[c.get("tied_by_weights")]
+        dtype = c.get("dtype", "?") + (f" / {c['output_dtype']}" if c.get("output_dtype") not in (None, c.get("dtype"))
+                                        else "")  # fmt: skip
+        table.add_row(str(c.get("name", c.get("path"))), str(c.get("format", "")), str(c.get("family", "?")),
+                      f"{c.get('vocabulary', 0):,} x {c.get('width', 0):,}", dtype, f"{by_weights} / {by_config}",
+                      f"{c.get('padded_rows_left_out', 0):,}")  # fmt: skip
+    console.print(table)

@@ -11,7 +11,7 @@ from typing import Any
 
 from embedeval.data.benchmarks import Benchmark
 from embedeval.errors import EmbedevalError
-from embedeval.evaluate.similarity import Evaluation, evaluate
+from embedeval.evaluate.similarity import Evaluation
 from embedeval.report.figures import Figure
 from embedeval.report.sources import Sources
 from embedeval.rundir import package_versions
@@ -32,6 +32,22 @@ class CompareSettings:
     intersect: bool = True  # score every embedding on the pairs all cover (False: each on its own covered pairs)
     analogy_vocab: int = 300_000  # analogies: the most frequent words searched (gensim's restrict_vocab)
     geometry: bool = True  # the shape of each embedding (anisotropy, isotropy, effective rank ...)
+    tasks: tuple[str, ...] = ()  # registered tasks beyond those compare runs by default (geometry unless off)
+    pieces: str = "single"  # subword models: how a benchmark word is covered (embedeval.pipeline.Settings)
+    data_dir: str | None = None  # where the benchmarks are (None: $EMBEDEVAL_DATA)
+    revision: str | None = None  # of Hugging Face model ids read from the local cache
+    task_options: dict[str, Any] = field(default_factory=dict)  # each task's own settings (the token task's corpus)
+
+    def pipeline(self) -> Any:
+        """The pipeline's settings for these (:class:`embedeval.pipeline.Settings`)."""
+        from embedeval.pipeline import Settings
+        from embedeval.tasks import tasks
+
+        default = [t.name for t in tasks() if t.in_compare and (t.name != "geometry" or self.geometry)]
+        return Settings(benchmarks=self.benchmarks, data_dir=self.data_dir, oov=self.oov, n_bootstrap=self.n_bootstrap,
+                        seed=self.seed, alpha=self.alpha, intersect=self.intersect, pieces=self.pieces,
+                        add_sum=self.add_sum, tasks=(*default, *self.tasks), analogy_vocab=self.analogy_vocab,
+                        revision=self.revision, task_options=self.task_options)  # fmt: skip
 
 
 @dataclass
@@ -50,7 +66,19 @@ class Report:
     versions: dict[str, str] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)  # the summary's claims as data (summary.findings)
     analogies: Any = None  # an AnalogyEvaluation when analogy sets were asked for
-    geometry: list[dict[str, Any]] = field(default_factory=list)  # the shape of each embedding
+    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # registered task -> its rows
+
+    @property
+    def geometry(self) -> list[dict[str, Any]]:
+        """The shape of each embedding (the geometry task's rows)."""
+        return self.tasks.get("geometry", [])
+
+    def task_sections(self) -> list[Any]:
+        """Each task's report section (plain cells: the page escapes them), in the order the tasks ran."""
+        from embedeval.tasks import get_task
+
+        found = [get_task(name).call("section", rows) for name, rows in self.tasks.items()]
+        return [s for s in found if s is not None]
 
     # --- views the page and the notebooks share -------------------------------------------------------
 
@@ -128,8 +156,7 @@ class Report:
             last = run.history[-1] if run.history else {}
             directions = run.summary.get("direction_ppl") if isinstance(run.summary.get("direction_ppl"), dict) else {}
             variant = run.config.get("variant")
-            settings = run.config.get("arch_options") if isinstance(run.config.get("arch_options"), dict) else {}
-            for key, value in settings.items():  # the architecture's own settings (a biLM's softmax says what it ties)
+            for key, value in _shown_settings(run.config).items():  # a biLM's softmax says what it ties
                 variant = f"{variant}, {key} {value}"
             rows.append(
                 {
@@ -206,11 +233,31 @@ class Report:
             "pretrained": self.sources.models,
             **(self.analogies.to_dict() if self.analogies is not None else {}),
             "geometry": self.geometry,
+            **{_json_key(name): rows for name, rows in self.tasks.items() if name != "geometry"},
             "tracks": [
                 {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
             ],
             "versions": self.versions,
         }
+
+
+def _shown_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The architecture's own settings a row names: those that say what is tied, and any other set away from its
+    default (``--lstm-bias tf``)."""
+    from embedeval import trainers
+
+    stored = config.get("arch_options") if isinstance(config.get("arch_options"), dict) else {}
+    try:
+        options = {o.key: o for o in trainers.arch(config.get("arch", "lstm")).options}
+    except EmbedevalError:
+        return dict(stored)
+    return {k: v for k, v in stored.items() if k not in options or options[k].in_name or v != options[k].default}
+
+
+def _json_key(task: str) -> str:
+    from embedeval.tasks import get_task
+
+    return get_task(task).json_key
 
 
 def _interval(value: Any) -> list[float] | None:
@@ -265,18 +312,29 @@ def build_report(
     bench_notes: list[str] | None = None,
     analogy_sets: list[Any] | None = None,
 ) -> Report:
-    from embedeval.report.figures import dynamics_report_figures, perplexity_figure, scores_figure
-    from embedeval.report.summary import findings, summarise
+    """Score inputs already read (:func:`embedeval.report.sources.collect`) through the pipeline and gather the
+    report (:func:`report_from`)."""
+    from embedeval.pipeline import Inputs, score
 
     settings = settings or CompareSettings()
     if not sources.embeddings:
         raise EmbedevalError("nothing to compare: give run directories, track directories or embedding files")
     if not benches:
         raise EmbedevalError("no benchmarks to score on; name some with --benchmark")
-    ev = evaluate(sources.embeddings, benches, oov=settings.oov, n_bootstrap=settings.n_bootstrap, seed=settings.seed,
-                  intersect=settings.intersect)  # fmt: skip
+    results = score(Inputs(sources, benches, list(analogy_sets or []), list(bench_notes or [])), settings.pipeline())
+    return report_from(results, settings, command)
+
+
+def report_from(results: Any, settings: CompareSettings, command: str = "") -> Report:
+    """The report of a pipeline's :class:`embedeval.pipeline.Results`: summary, findings, warnings, figures."""
+    from embedeval.report.figures import dynamics_report_figures, perplexity_figure, scores_figure
+    from embedeval.report.summary import findings, summarise
+
+    sources, benches, ev = results.inputs.sources, results.inputs.benchmarks, results.similarity
+    if ev is None:
+        raise EmbedevalError("no benchmarks to score on; name some with --benchmark")
     vocab = vocabulary_overlap(sources)
-    warnings = list(sources.warnings) + list(bench_notes or [])
+    warnings = list(sources.warnings) + list(results.inputs.notes)
     if settings.intersect:
         warnings.extend(_narrowest_inputs(ev, benches))
     else:
@@ -302,11 +360,12 @@ def build_report(
                 "skipped_lines": b.skipped_lines,
             }  # fmt: skip
         )
+    shown = {k: v for k, v in asdict(settings).items() if k not in ("data_dir",)}
     report = Report(
         title=settings.title or _default_title(sources),
         created=datetime.datetime.now().isoformat(timespec="seconds"),
         command=command,
-        settings={**asdict(settings), **ev.settings},
+        settings={**shown, **ev.settings},
         evaluation=ev,
         sources=sources,
         benchmarks=bench_info,
@@ -314,16 +373,9 @@ def build_report(
         summary=[],
         warnings=warnings,
         versions=package_versions(),
+        analogies=results.analogies,
+        tasks=dict(results.tasks),
     )
-    if analogy_sets:
-        from embedeval.evaluate.analogy import evaluate_analogies
-
-        report.analogies = evaluate_analogies(sources.embeddings, analogy_sets, restrict_vocab=settings.analogy_vocab,
-                                              intersect=settings.intersect)  # fmt: skip
-    if settings.geometry:
-        from embedeval.evaluate.geometry import geometry
-
-        report.geometry = [geometry(e, seed=settings.seed, max_rows=20_000) for e in sources.embeddings if len(e) > 1]
     report.summary = summarise(report, settings.alpha)
     report.findings = findings(report, settings.alpha)
     if settings.figures:

@@ -7,16 +7,11 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from embedeval.evaluate.output import (
-    write_analogies_csv,
-    write_csv,
-    write_geometry_csv,
-    write_pairs_csv,
-    write_tests_csv,
-)
+from embedeval.evaluate.output import write_analogies_csv, write_csv, write_pairs_csv, write_rows, write_tests_csv
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.layout import REPORT_CSV, REPORT_HTML, RESULTS
 from embedeval.report.build import Report
+from embedeval.tasks import get_task
 from embedeval.version import __version__
 
 
@@ -55,6 +50,7 @@ def render_html(report: Report) -> str:
         nmt_notes=report.translation()[1],
         dynamics_rows=report.dynamics_rows(),
         figures=report.figures,
+        task_sections=report.task_sections(),
         fmt_p=_fmt_p,
     )
 
@@ -86,6 +82,9 @@ def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = 
         write_tests_csv(report.evaluation, targets["tests"])
         if report.analogies is not None:
             targets["analogies"] = write_analogies_csv(report.analogies, folder / REPORT_CSV["analogies"])
-        if report.geometry:
-            targets["geometry"] = write_geometry_csv(report.geometry, folder / REPORT_CSV["geometry"])
+        for name, rows in report.tasks.items():  # each task's own CSV file (geometry.csv ...)
+            task = get_task(name)
+            if task.csv_name and rows:
+                flat = task.call("csv_rows", rows) if task.csv_rows else rows
+                targets[name] = write_rows(flat, folder / task.csv_name)
     return targets

@@ -171,75 +171,75 @@ def is_run_dir(path: Path) -> bool:
 
 
 def collect(
-    paths: list[str | Path],
+    paths: list[str | Path | Embedding],
     fmt: str | None = None,
     add_sum: bool = True,
     words: list[str] | None = None,
     pieces: str = "single",
+    vocabulary: bool = False,
+    revision: str | None = None,
+    cache: bool | None = None,
 ) -> Sources:
-    """Read every input; a track directory gives its two runs and its dynamics, a pretrained model's folder its
-    card and its U and V (or tied S): over its one-token words, or over ``words`` under the ``pieces`` policy."""
-    from embedeval.embeddings import load
-    from embedeval.embeddings.pretrained import is_model_dir, load_pretrained
+    """Read every input (:func:`embedeval.embeddings.readers.identify` says what each is): a track directory gives
+    its two runs and its dynamics, a run its embeddings and history, a pretrained model (folder, GGUF file, cached hub
+    id) its card and its U and V (or tied S) over ``words`` under the ``pieces`` policy (with ``vocabulary``, or
+    without ``words``, its vocabulary's one-token words first), a file its embeddings. ``pieces="mean"`` also
+    averages a translation run's multi-piece words."""
+    from embedeval.embeddings.readers import identify
 
     src = Sources()
     seen: set[Path] = set()
     for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise EmbedevalError("no such file or directory (give run directories, track directories or files)", path)
+        if isinstance(raw, Embedding):  # an embedding already in memory (the API, the built-in example)
+            src.embeddings.append(raw)
+            src.groups.setdefault(raw.run or raw.name, []).append(raw.name)
+            continue
+        found = identify(raw, revision)
+        path = found.path
         if path.resolve() in seen:
-            src.warnings.append(f"{path} was given twice; read once")
+            src.warnings.append(f"{found.given} was given twice; read once")
             continue
         seen.add(path.resolve())
-        if path.is_dir() and is_track_dir(path):
+        kind = found.reader.kind
+        if kind == "track":
             track = _read_track(path, path.name)
             for side in ("untied", "tied"):
                 info, embs = read_run(path / side, f"{path.name}/{side}", track=path.name, side=side)
-                _add_run(src, info, embs, add_sum)
+                _add_run(src, info, _averaged(embs, words, pieces), add_sum)
             if track is not None:
                 src.tracks.append(track)
-        elif path.is_dir() and is_model_dir(path):  # a pretrained model: its card, and U and V (or S)
-            embs = (
-                load_pretrained(path, words, pieces)
-                if words is not None and pieces != "single"
-                else load_pretrained(path)
-            )
-            card = embs[0].meta["pretrained"]
-            src.models.append(card)
-            src.warnings.extend(f"{path.name}: {note}" for note in card["notes"])
-            src.embeddings.extend(embs)
-            src.groups[path.name] = [e.name for e in embs]
-            if add_sum:
-                _add_sum(src, path.name, embs)
-        elif path.is_dir() and is_run_dir(path):
+        elif kind == "run":
             # a run of a track is named after the track too: two tracks' untied runs must not share a name
             info, embs = read_run(path, f"{path.parent.name}/{path.name}" if is_track_dir(path.parent) else path.name)
-            _add_run(src, info, embs, add_sum)
+            _add_run(src, info, _averaged(embs, words, pieces), add_sum)
             track = _read_track(path, path.name)
             if track is not None:
                 src.tracks.append(track)
-        elif path.is_dir():
-            raise EmbedevalError(
-                "a folder that is neither a run directory (config.json, embeddings/) nor a track directory "
-                "(track.json, untied/, tied/)",
-                path,
-            )
         else:
-            embs = load(path, fmt)
-            stem = path.name
-            for emb in embs:
-                emb.name = f"{stem}:{emb.role}" if len(embs) > 1 and emb.role else stem
-            size = path.stat().st_size
-            digest = sha256_file(path) if size <= _HASH_LIMIT else None
-            src.files.append(FileInfo(stem, str(path), digest, size, [e.name for e in embs]))
+            embs = found.reader.load_words(path, words, pieces, fmt, cache, vocabulary)
+            if any("pretrained" in e.meta for e in embs):  # a pretrained model: its card, and U and V (or S)
+                for emb in embs:
+                    emb.name = f"{found.name}:{emb.role}"
+                card = {**embs[0].meta["pretrained"], "name": found.name}
+                if found.name != path.name:
+                    card["hub_id"] = found.given
+                src.models.append(card)
+                src.warnings.extend(f"{found.name}: {note}" for note in card["notes"])
+                group = found.name
+            else:
+                group = path.name
+                for emb in embs:
+                    emb.name = f"{group}:{emb.role}" if len(embs) > 1 and emb.role else group
+                size = path.stat().st_size
+                digest = sha256_file(path) if size <= _HASH_LIMIT else None
+                src.files.append(FileInfo(group, str(path), digest, size, [e.name for e in embs]))
             src.embeddings.extend(embs)
-            src.groups[stem] = [e.name for e in embs]
+            src.groups[group] = [e.name for e in embs]
             for emb in embs:
                 if "no_output" in emb.meta:
-                    src.warnings.append(f"{path}: no output embedding ({emb.meta['no_output']})")
+                    src.warnings.append(f"{found.given}: no output embedding ({emb.meta['no_output']})")
             if add_sum:
-                _add_sum(src, stem, embs)
+                _add_sum(src, group, embs)
     for run in src.runs:
         src.warnings.extend(f"run {run.name}: {p}" for p in run.problems)
     if src.runs and src.files:
@@ -248,6 +248,18 @@ def collect(
             "provenance, and perplexity exists only for the LM runs"
         )
     return src
+
+
+def _averaged(embs: list[Embedding], words: list[str] | None, pieces: str) -> list[Embedding]:
+    """A translation run's word view with the multi-piece ``words`` added as the mean of their pieces (``--pieces
+    mean``); any other run as it is."""
+    if pieces != "mean" or not words:
+        return embs
+    from embedeval.embeddings.runs import average_pieces
+    from embedeval.layout import SUBWORDS
+
+    return [average_pieces(e, words) if e.run and (Path(e.run) / SUBWORDS / f"{e.role}.npz").is_file() else e
+            for e in embs]  # fmt: skip
 
 
 def _add_run(src: Sources, info: RunInfo, embs: list[Embedding], add_sum: bool) -> None:

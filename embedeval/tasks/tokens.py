@@ -1,0 +1,265 @@
+"""The token-analysis task: per model with a token vocabulary (a pretrained folder, a GGUF file, an embedeval run),
+the token categories from the tokenizer alone, the under-trained-token indicators chosen from the weights' own tie,
+a ranked candidate list, and, with a corpus (or a run's own training counts), how frequency shows in U, V and S
+(docs/methods.md, section 13). An indicator is a candidate list, not a verdict: prompting the model decides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedeval.tasks import Section, TaskContext
+
+TOP = 50  # candidates listed per indicator (all are counted)
+SAMPLE_TEXT_LINES = 2_000  # lines of the bundled Lee corpus encoded to find tokens ordinary text never produces
+
+
+def _categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarray]:
+    """Masks over the token ids: special, byte, undecodable, unreachable (encoding its decoded text gives other ids),
+    unused (a GGUF file's own type)."""
+    ids = list(range(n))
+    special = np.zeros(n, dtype=bool)
+    special[[i for i in tok.special if i < n]] = True
+    texts = tok.decode_one(ids)
+    undecodable = np.array(["\ufffd" in t or t == "" for t in texts])
+    byte = np.array([len(t) == 6 and t.startswith("<0x") and t.endswith(">") for t in texts])
+    if types is not None:
+        byte |= np.array([t == 6 for t in types[:n]])
+    encoded = tok.encode([t for t in texts])
+    unreachable = np.array([e != [i] for i, e in enumerate(encoded)]) & ~special & ~undecodable
+    out = {"special": special, "byte": byte, "undecodable": undecodable & ~special, "unreachable": unreachable}
+    if types is not None:
+        out["unused"] = np.array([t == 5 for t in types[:n]])
+    return out
+
+
+def _seen_in_text(tok: Any, n: int) -> np.ndarray:
+    """Tokens the tokenizer produces for a sample of ordinary English text (the Lee corpus shipped with gensim)."""
+    from embedeval.data.builtin import builtin_corpus_path
+
+    lines = builtin_corpus_path().read_text(encoding="utf-8").splitlines()[:SAMPLE_TEXT_LINES]
+    seen = np.zeros(n, dtype=bool)
+    for ids in tok.encode(lines):
+        seen[[i for i in ids if i < n]] = True
+    return seen
+
+
+def _escaped(text: str) -> str:
+    """A token's text as a Python literal (control characters, newlines and odd spaces visible, never raw)."""
+    return repr(text)
+
+
+def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, counts: np.ndarray | None,
+                  corpus_note: str | None, seed: int) -> dict[str, Any]:  # fmt: skip
+    from embedeval.evaluate.tokens import candidates, frequency_effects, reference_cosine, row_norms
+
+    n = model.input.shape[0]
+    cats = _categories(tok, n, types) if tok is not None else {}
+    texts = tok.decode_one(list(range(n))) if tok is not None else None
+    if cats:
+        never = ~_seen_in_text(tok, n)
+        reference_mask = cats["unreachable"] | ((cats["byte"] | cats["special"]) & never) | cats.get("unused", False)
+    else:
+        reference_mask = np.zeros(n, dtype=bool)
+    reference = np.flatnonzero(reference_mask)
+    tied = bool(model.tied_by_weights)
+    indicators = []
+    plan = [("reference_cosine", "S", model.input)] if tied else [("input_norm", "U", model.input)]
+    if not tied and model.output is not None:
+        plan.append(("reference_cosine", "V", model.output))
+    special = cats.get("special")
+    for indicator, which, matrix in plan:
+        if indicator == "input_norm":
+            score = -row_norms(matrix)  # higher = more suspicious: a low norm
+        elif len(reference):
+            score = reference_cosine(matrix, reference)
+        else:
+            continue  # no reference tokens (a word-level run): the cosine indicator has nothing to point at
+        ids, threshold, rule = candidates(score, reference, exclude=special)
+        top = [{"id": int(i), "token": _escaped(texts[i]) if texts else str(i),
+                "category": ",".join(k for k, m in cats.items() if m[i]) or "normal",
+                "score": float(score[i])} for i in ids[:TOP]]  # fmt: skip
+        indicators.append({"indicator": indicator, "matrix": which, "candidates": int(len(ids)), "threshold": threshold,
+                           "rule": rule, "top": top, "scores": score})  # fmt: skip
+    frequency = []
+    if counts is not None:
+        for which, matrix in [("S", model.input)] if tied else [("U", model.input), ("V", model.output)]:
+            if matrix is not None:
+                frequency.append(frequency_effects(matrix, which, counts, seed=seed).__dict__)
+    return {"model": name, "tied": tied, "tokens": n,
+            "categories": {k: int(m.sum()) for k, m in cats.items()},
+            "reference": {"tokens": int(len(reference)), "how": "unreachable tokens, a GGUF file's unused ones, and "
+                          "byte and special tokens the tokenizer never produced for a sample of ordinary text"
+                          if cats else "none: this input has no tokenizer to find them with"},
+            "indicators": indicators, "frequency": frequency, "corpus": corpus_note}  # fmt: skip
+
+
+def run(ctx: TaskContext) -> list[dict[str, Any]]:
+    from embedeval.embeddings.readers import get_reader
+
+    corpus = ctx.options.get("corpus")
+    out = []
+    for card in ctx.sources.models:
+        reader = get_reader("gguf" if card.get("format") == "gguf" else "transformers")
+        ctx.say(f"token analysis of {card['name']}")
+        model, tok = reader.tokens(Path(card["path"]))
+        types = None
+        if card.get("format") == "gguf":
+            types, tok = tok.types, tok.pieces() if tok.model in ("gpt2", "llama", "word") else None
+        counts, note = (None, None)
+        if corpus and tok is not None:
+            counts, note = _corpus_counts(tok, Path(corpus), model.input.shape[0])
+        out.append(analyse_model(card["name"], model, tok, types, counts, note, ctx.settings.seed))
+    for run_info in ctx.sources.runs:
+        out.extend(_run_rows(ctx, run_info))
+    return [_plain(r) for r in out]
+
+
+def _corpus_counts(tok: Any, path: Path, n: int) -> tuple[np.ndarray, str]:
+    from embedeval.errors import EmbedevalError
+
+    if not path.is_file():
+        raise EmbedevalError("the token task's corpus is not a file", path)
+    counts = np.zeros(n, dtype=np.int64)
+    total = 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        batch = []
+        for line in handle:
+            batch.append(line.rstrip("\n"))
+            if len(batch) == 1000:
+                total += _count(tok, batch, counts)
+                batch = []
+        total += _count(tok, batch, counts)
+    return counts, f"{path.name}: {total:,} tokens, encoded with the model's own tokenizer"
+
+
+def _count(tok: Any, lines: list[str], counts: np.ndarray) -> int:
+    done = 0
+    for ids in tok.encode(lines) if lines else []:
+        ids = np.asarray([i for i in ids if i < len(counts)], dtype=np.int64)
+        np.add.at(counts, ids, 1)
+        done += len(ids)
+    return done
+
+
+def _run_rows(ctx: TaskContext, info: Any) -> list[dict[str, Any]]:
+    """An embedeval run: its word rows are its tokens, its training counts (vocab.tsv) its frequencies."""
+    from embedeval.embeddings.matrix import ArrayMatrix
+    from embedeval.layout import VOCAB
+
+    by_role = {
+        e.role: e for e in ctx.sources.embeddings if e.run == info.path and e.role in ("input", "output", "tied")
+    }
+    first = by_role.get("input") or by_role.get("tied")
+    vocab_file = Path(info.path) / VOCAB
+    if first is None or not vocab_file.is_file():
+        return []
+    counts_by_word = {}
+    for line in vocab_file.read_text(encoding="utf-8").splitlines():
+        word, _, count = line.rpartition("\t")
+        if word:
+            counts_by_word[word] = int(count) if count.isdigit() else 0
+    counts = np.array([counts_by_word.get(w, 0) for w in first.words], dtype=np.int64)
+
+    class _Model:
+        input = ArrayMatrix(first.vectors)
+        output = ArrayMatrix(by_role["output"].vectors) if "output" in by_role and "tied" not in by_role else None
+        tied_by_weights = "tied" in by_role
+
+    if _Model.output is not None and by_role["output"].words != first.words:
+        return []  # a run whose U and V rows differ (a translation run's sides): token rows are not shared
+    row = analyse_model(info.name, _Model, None, None, counts, "the run's own training counts (vocab.tsv)",
+                        ctx.settings.seed)  # fmt: skip
+    for ind in row["indicators"]:
+        for t in ind["top"]:
+            t["token"] = repr(first.words[t["id"]])
+            t["category"] = "never in training" if counts[t["id"]] == 0 else "trained"
+    never = np.flatnonzero(counts == 0)
+    if len(never) and len(never) < len(counts):
+        from embedeval.evaluate.tokens import auroc
+
+        row["never_in_training"] = int(len(never))
+        for ind in row["indicators"]:
+            ind["auroc_never_in_training"] = auroc(ind["scores"], never)
+    return [row]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Per-token score arrays stay out of the results (the top candidates and counts are kept)."""
+    row = dict(row)
+    row["indicators"] = [{k: v for k, v in ind.items() if k != "scores"} for ind in row["indicators"]]
+    return row
+
+
+COLUMNS = ["model", "tied", "tokens", "categories", "indicator", "candidates", "threshold", "top candidates"]
+
+
+def _cells(row: dict[str, Any]) -> list[list[str]]:
+    cats = ", ".join(f"{k} {v:,}" for k, v in row["categories"].items() if v) or "—"
+    out = []
+    for ind in row["indicators"] or [{"indicator": "—", "matrix": "", "candidates": 0, "threshold": float("nan"),
+                                       "top": []}]:  # fmt: skip
+        top = ", ".join(f"{t['token']} ({t['id']})" for t in ind["top"][:8])
+        extra = f"; AUROC (never in training) {ind['auroc_never_in_training']:.3f}" if "auroc_never_in_training" in ind \
+            else ""  # fmt: skip
+        out.append([row["model"], "tied" if row["tied"] else "untied", f"{row['tokens']:,}", cats,
+                    f"{ind['indicator']} ({ind['matrix']})", f"{ind['candidates']:,}{extra}",
+                    f"{ind['threshold']:.4g}", top or "—"])  # fmt: skip
+    return out
+
+
+def table(rows: list[dict[str, Any]], console: Any) -> None:
+    from embedeval.evaluate.table import TitledTable
+
+    view = TitledTable(title="Tokens: under-trained candidates (a ranked list to check by prompting, not a verdict)",
+                       title_justify="left")  # fmt: skip
+    for column in COLUMNS:
+        view.add_column(column, justify="left", overflow="fold")
+    for row in rows:
+        for cells in _cells(row):
+            view.add_row(*cells)
+    console.print(view)
+    for row in rows:
+        for f in row["frequency"]:
+            r2 = (
+                "—"
+                if f["probe_r2"] is None
+                else f"{f['probe_r2']:.3f} [{f['probe_r2_ci'][0]:.3f}, {f['probe_r2_ci'][1]:.3f}]"
+            )
+            rho = "—" if f["spearman_norm"] is None else f"{f['spearman_norm']:+.3f}"
+            console.print(f"  {row['model']} {f['matrix']}: Spearman(log frequency, norm) {rho}; probe R² {r2} "
+                          f"({row['corpus']})", highlight=False, markup=False)  # fmt: skip
+
+
+def section(rows: list[dict[str, Any]]) -> Section | None:
+    if not rows:
+        return None
+    cells = [c for row in rows for c in _cells(row)]
+    notes = []
+    for row in rows:
+        for f in row["frequency"]:
+            r2 = (
+                "—"
+                if f["probe_r2"] is None
+                else f"{f['probe_r2']:.3f} [{f['probe_r2_ci'][0]:.3f}, {f['probe_r2_ci'][1]:.3f}]"
+            )
+            bands = "; ".join(f"{b['band']}: {b['tokens']:,} tokens, mean cosine {b['mean_cosine']:.3f}, effective rank "
+                              f"{b['effective_rank']:.1f}" for b in f["bands"])  # fmt: skip
+            notes.append(f"{row['model']} {f['matrix']} ({row['corpus']}): Spearman(log frequency, row norm) "
+                         f"{'—' if f['spearman_norm'] is None else format(f['spearman_norm'], '+.3f')}; linear probe "
+                         f"R² of log frequency {r2} (5-fold, 95% interval); by frequency band: {bands}")  # fmt: skip
+    return Section(
+        id="tokens",
+        title="Tokens",
+        intro="Under-trained token candidates, from the weights and the tokenizer alone (docs/methods.md, section 13): "
+        "for an untied model the input row norm (low: never trained as input) and V's cosine to the mean of "
+        "reference tokens (tokens no text produces) after removing the first principal component; for a tied model "
+        "that cosine on S. A token is listed when its score passes the threshold shown. It is a list to check by "
+        "prompting the model, not a verdict. Token texts are shown as Python literals.",
+        columns=COLUMNS,
+        rows=cells,
+        notes=notes,
+    )

@@ -1,0 +1,122 @@
+"""Token analysis: the indicators against values computed by hand on small matrices, the AUROC against
+scikit-learn's, and the task end to end on a model folder, a GGUF file and a run, with planted untrained rows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedeval.embeddings.matrix import ArrayMatrix
+from embedeval.evaluate.tokens import auroc, candidates, first_pc_removed, reference_cosine, row_norms
+
+
+def test_row_norms_and_candidates_by_hand():
+    x = np.array([[3.0, 4.0], [0.0, 0.1], [1.0, 0.0], [6.0, 8.0]], dtype=np.float32)
+    assert np.allclose(row_norms(ArrayMatrix(x), block_rows=3), [5.0, 0.1, 1.0, 10.0])
+    score = -row_norms(ArrayMatrix(x))
+    ids, threshold, rule = candidates(score, reference=np.array([1, 2]))  # references: median of -0.1 and -1.0
+    assert threshold == pytest.approx(-0.55) and list(ids) == [1] and "reference" in rule
+
+
+def test_candidates_without_references_use_a_robust_z_score():
+    score = np.array([0.0, 0.1, -0.1, 0.05, -0.05, 5.0])
+    ids, threshold, rule = candidates(score, reference=np.array([], dtype=int))
+    median = np.median(score)
+    mad = np.median(np.abs(score - median)) * 1.4826
+    assert threshold == pytest.approx(median + 3 * mad) and list(ids) == [5] and "robust" in rule
+
+
+def test_reference_cosine_is_the_cosine_to_the_reference_mean_after_the_first_pc():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    x[:, 0] *= 10  # a dominant first direction
+    reference = np.array([3, 7, 11])
+    got = reference_cosine(ArrayMatrix(x), reference, block_rows=64)
+    # by hand: centre, remove the first principal direction, cosine to the mean reference row
+    c = x.astype(np.float64) - x.mean(axis=0)
+    pc = np.linalg.svd(c, full_matrices=False)[2][0]
+    t = c - np.outer(c @ pc, pc)
+    target = t[reference].mean(axis=0)
+    want = t @ target / (np.linalg.norm(t, axis=1) * np.linalg.norm(target))
+    assert np.allclose(got, want, atol=1e-9)
+    mean, direction = first_pc_removed(ArrayMatrix(x))
+    assert np.allclose(mean, x.mean(axis=0), atol=1e-6) and abs(abs(direction @ pc) - 1) < 1e-9
+
+
+def test_auroc_matches_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    score = np.round(rng.normal(size=300), 1)  # ties too
+    positive = rng.choice(300, size=20, replace=False)
+    labels = np.zeros(300, dtype=bool)
+    labels[positive] = True
+    assert auroc(score, positive) == pytest.approx(roc_auc_score(labels, score))
+
+
+transformers = pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A GPT-NeoX (untied) folder whose U and V rows of 12 ordinary tokens were set as if never trained: U rows
+    tiny (as at a small initialisation), V rows at the mean of the special and unreachable tokens' rows."""
+    import torch
+
+    from tests.test_pretrained import tokenizer
+
+    toks = tokenizer("bpe")
+    size = toks.get_vocab_size(with_added_tokens=True)
+    t = transformers
+    torch.manual_seed(0)
+    model = t.GPTNeoXForCausalLM(t.GPTNeoXConfig(vocab_size=size, hidden_size=32, num_hidden_layers=1,
+                                                num_attention_heads=2, intermediate_size=32,
+                                                tie_word_embeddings=False))  # fmt: skip
+    rng = np.random.default_rng(0)
+    rows = rng.choice(np.arange(300, size), size=12, replace=False)
+    with torch.no_grad():
+        model.gpt_neox.embed_in.weight[rows] *= 0.01
+    folder = tmp_path_factory.mktemp("planted")
+    model.save_pretrained(folder)
+    toks.save(str(folder / "tokenizer.json"))
+    return folder, rows
+
+
+def test_the_token_task_finds_planted_rows_in_a_model_folder(planted, tmp_path):
+    from embedeval.pipeline import Settings, score
+
+    folder, rows = planted
+    results = score([folder], Settings(benchmarks=["rg65"], tasks=("tokens",), n_bootstrap=0))
+    (row,) = results.tasks["tokens"]
+    assert row["tied"] is False and row["tokens"] > 1000
+    norm = next(i for i in row["indicators"] if i["indicator"] == "input_norm")
+    found = {t["id"] for t in norm["top"]}
+    assert set(int(r) for r in rows) <= found  # every planted row is a candidate
+    assert all(t["token"].startswith(("'", '"')) for t in norm["top"])  # shown as literals
+    json.dumps(results.to_dict())  # plain data
+
+
+def test_the_token_task_runs_on_gguf_and_from_the_command_line(planted, tmp_path):
+    from embedeval.cli import main
+    from tests.test_gguf import _to_gguf
+
+    folder, rows = planted
+    gguf = _to_gguf(folder, tmp_path / "m.gguf", "Q8_0")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the government said on Tuesday that the plan was good\n" * 50, encoding="utf-8")
+    import sys
+
+    argv = sys.argv
+    sys.argv = ["embedeval", "eval", str(gguf), "-b", "rg65", "--corpus", str(corpus), "--json", str(tmp_path / "r.json")]
+    try:
+        with pytest.raises(SystemExit) as done:
+            main()
+            raise SystemExit(0)
+    finally:
+        sys.argv = argv
+    assert done.value.code in (0, None)
+    (row,) = json.loads((tmp_path / "r.json").read_text())["tokens"]
+    assert {f["matrix"] for f in row["frequency"]} == {"U", "V"}
+    assert row["corpus"].startswith("corpus.txt")
