@@ -112,7 +112,10 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=None, help="where to build (or reuse) the model folder")
     parser.add_argument("--only", choices=["anchor", "eval", "geometry", "tokens"], action="append")
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.gettempdir()) / f"embedeval-big-{args.rows}x{args.width}{'-tied' if args.tied else ''}"
+    folder = (
+        args.folder
+        or Path(tempfile.gettempdir()) / f"embedeval-big-{args.rows}x{args.width}{'-tied' if args.tied else ''}"
+    )
     if not (folder / "model.safetensors").is_file():
         t = time.perf_counter()
         build(folder, args.rows, args.width, args.tied)

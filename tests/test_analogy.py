@@ -114,9 +114,9 @@ def test_eval_and_compare_score_analogies_and_geometry(tmp_path, monkeypatch, ca
                             monkeypatch, capsys)  # fmt: skip
     assert code == 0, err
     data = json.loads((tmp_path / "r.json").read_text())
-    assert [r["embedding"] for r in data["analogies"]] == ["good", "noisy"]
+    assert [r["embedding"] for r in data["analogies"]] == ["good.txt", "noisy.txt"]
     assert data["analogies"][0]["correct"] > data["analogies"][1]["correct"]
-    assert {g["embedding"] for g in data["geometry"]} == {"good", "noisy"}
+    assert {g["embedding"] for g in data["geometry"]} == {"good.txt", "noisy.txt"}
     code, out, err = run_main(["compare", *files, "-b", "rg65", "-b", "google-analogy", "--out", str(tmp_path / "rep"),
                                "--bootstrap", "0"], monkeypatch, capsys)  # fmt: skip
     assert code == 0, err

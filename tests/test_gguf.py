@@ -59,10 +59,19 @@ def wide_models(tmp_path_factory):
     out = {}
     for name, build in (
         ("gpt2", lambda: t.GPT2LMHeadModel(t.GPT2Config(vocab_size=size, n_embd=32, n_layer=1, n_head=2))),
-        ("gpt_neox", lambda: t.GPTNeoXForCausalLM(t.GPTNeoXConfig(vocab_size=size, hidden_size=32,
-                                                                    num_hidden_layers=1, num_attention_heads=2,
-                                                                    intermediate_size=32,
-                                                                    tie_word_embeddings=False))),  # fmt: skip
+        (
+            "gpt_neox",
+            lambda: t.GPTNeoXForCausalLM(
+                t.GPTNeoXConfig(
+                    vocab_size=size,
+                    hidden_size=32,
+                    num_hidden_layers=1,
+                    num_attention_heads=2,
+                    intermediate_size=32,
+                    tie_word_embeddings=False,
+                )
+            ),
+        ),  # fmt: skip
     ):
         torch.manual_seed(0)
         folder = tmp_path_factory.mktemp(f"wide-{name}")

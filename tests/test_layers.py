@@ -72,8 +72,14 @@ LAYERS = [
     ("embedeval.evaluate",),
     ("embedeval.train",),
     ("embedeval.dynamics", "embedeval.testing"),  # the check suite tracks a pair too
-    ("embedeval.report", "embedeval.reproduce", "embedeval.examples", "embedeval.api", "embedeval.pipeline",
-     "embedeval.tasks"),
+    (
+        "embedeval.report",
+        "embedeval.reproduce",
+        "embedeval.examples",
+        "embedeval.api",
+        "embedeval.pipeline",
+        "embedeval.tasks",
+    ),
     ("embedeval", "embedeval.cli", "embedeval.__main__"),
 ]
 

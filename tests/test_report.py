@@ -168,9 +168,9 @@ def test_overwrite_refuses_a_folder_that_is_not_a_report(lm_track, tmp_path):
 def test_cli_says_what_is_wrong_with_a_bad_input(tmp_path):
     (tmp_path / "empty").mkdir()
     code, _, err = run_cli("compare", str(tmp_path / "empty"), "--out", str(tmp_path / "rep"))
-    assert code == 2 and "neither a run directory" in err and "Traceback" not in err
+    assert code == 2 and "nothing here that embedeval reads" in err and "Traceback" not in err
     code, _, err = run_cli("compare", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "rep2"))
-    assert code == 2 and "no such file" in err
+    assert code == 2 and "does not exist" in err
 
 
 def test_runs_that_differ_only_in_tying_are_paired(lm_track):

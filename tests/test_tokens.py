@@ -109,7 +109,17 @@ def test_the_token_task_runs_on_gguf_and_from_the_command_line(planted, tmp_path
     import sys
 
     argv = sys.argv
-    sys.argv = ["embedeval", "eval", str(gguf), "-b", "rg65", "--corpus", str(corpus), "--json", str(tmp_path / "r.json")]
+    sys.argv = [
+        "embedeval",
+        "eval",
+        str(gguf),
+        "-b",
+        "rg65",
+        "--corpus",
+        str(corpus),
+        "--json",
+        str(tmp_path / "r.json"),
+    ]
     try:
         with pytest.raises(SystemExit) as done:
             main()

@@ -157,7 +157,9 @@ def _export_targets(embs, export, export_dir) -> dict[str, Path]:
         return {}
     targets, used = {}, set()
     for emb in embs:
-        stem = emb.name.replace(":", "_").replace("/", "_")
+        source, _, role = emb.name.partition(":")  # a file's embedding is named after the file: drop its suffix
+        source = Path(source).stem if Path(emb.source or "").is_file() else source
+        stem = f"{source}_{role}".replace("/", "_") if role else source.replace("/", "_")
         name, k = stem, 1
         while name in used:
             k += 1

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from embedeval.embeddings.cache import open_cached, write_cache
 from embedeval.embeddings.embedding import ROLES, Embedding
 from embedeval.embeddings.formats import FORMATS, detect_format, read_embeddings, write
+from embedeval.embeddings.reading import read_file
 from embedeval.embeddings.runs import load_run_embeddings  # noqa: F401 - part of the package API
 from embedeval.errors import EmbedevalError
-
-_CACHE_AUTO_BYTES = 64 << 20
-_CACHEABLE = ("word2vec", "word2vec-binary", "glove")
 
 
 def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) -> list[Embedding]:
@@ -29,23 +26,6 @@ def load(path: str | Path, fmt: str | None = None, cache: bool | None = None) ->
     if found.reader.name != "file":
         return found.reader.load_words(found.path, None, "single", fmt, cache)
     return read_file(found.path, fmt, cache)
-
-
-def read_file(path: str | Path, fmt: str | None = None, cache: bool | None = None) -> list[Embedding]:
-    """The embeddings of one embedding file (word2vec text or binary, GloVe, .npz, .safetensors)."""
-    path = Path(path)
-    if not path.exists():
-        raise EmbedevalError("embedding file does not exist", path)
-    fmt = fmt or detect_format(path)
-    use_cache = fmt in _CACHEABLE and (cache if cache is not None else path.stat().st_size > _CACHE_AUTO_BYTES)
-    if use_cache:
-        cached = open_cached(path)
-        if cached is not None:
-            return [cached]
-    found = read_embeddings(path, fmt)
-    if use_cache:
-        write_cache(found[0], path)
-    return found
 
 
 def load_one(path: str | Path, role: str | None = None, fmt: str | None = None, cache: bool | None = None) -> Embedding:

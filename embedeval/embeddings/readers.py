@@ -161,7 +161,7 @@ def is_model_folder(path: Path) -> bool:
 
 
 def load_file(path: Path, words: Any, pieces: str, fmt: str | None, cache: bool | None, vocabulary: bool) -> list[Any]:
-    from embedeval.embeddings import read_file
+    from embedeval.embeddings.reading import read_file
 
     return read_file(path, fmt, cache)
 
