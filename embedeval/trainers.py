@@ -12,8 +12,9 @@ folder, the report and the CLI ask this registry; none of them names a family or
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,6 @@ class TrainerSpec:
     translation: bool = False  # BLEU, and the translation section of a report
     output_vs_input: str = ""  # what P&W found for V against U in this family (the report's comparison)
     track_options: tuple[str, ...] = ()  # `embedeval track` options that mean something for this family
-    track_command: str = ""  # "module:function" (the track command's options, TrackConfig) -> summary: starts a pair
     model_prefixes: tuple[str, ...] = field(default=())  # model names this family writes start with one of these
     # "module:function" (config name, toy corpus) -> ({False: untied, True: tied}, data): the setup of each
     # architecture registered under this family (ArchSpec.tiny_config), which enrols it in the check suite
@@ -117,10 +117,29 @@ def register_arch(spec: ArchSpec) -> ArchSpec:
 
 
 def archs(family: str | None = None) -> list[ArchSpec]:
+    _load_plugins()
     return [a for a in _ARCHS.values() if family is None or a.family == family]
 
 
+def _load_plugins() -> None:
+    """Architectures an installed package registers (entry point group ``embedeval.architectures``)."""
+    from embedeval.plugins import load_group
+
+    load_group("embedeval.architectures", register_arch, ArchSpec)
+
+
+@contextlib.contextmanager
+def registered_arch(spec: ArchSpec) -> Iterator[ArchSpec]:
+    """An architecture registered for the ``with`` block only (tests)."""
+    register_arch(spec)
+    try:
+        yield spec
+    finally:
+        _ARCHS.pop(spec.name, None)
+
+
 def arch(name: str | None) -> ArchSpec:
+    _load_plugins()
     if name not in _ARCHS:
         raise EmbedevalError(f"unknown architecture {name!r}; known: {', '.join(_ARCHS)}")
     return _ARCHS[name]
@@ -233,7 +252,6 @@ register(
         trainer="embedeval.train.lm:LMTrainer",
         config="embedeval.train.lm_config:LMConfig",
         driver="embedeval.train.lm:train_lm",
-        track_command="embedeval.cli.train_lm:track_pair",
         model_name=_lm_name,
         tie_fields=("variant", "pr_bias"),
         untied_partner=lambda c: (
@@ -310,7 +328,6 @@ register(
         trainer="embedeval.train.nmt:NMTTrainer",
         config="embedeval.train.nmt_config:NMTConfig",
         driver="embedeval.train.nmt:train_nmt",
-        track_command="embedeval.cli.train_nmt:track_pair",
         model_name=lambda c: f"nmt-{c.get('tie', '?')}",
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": "none"} if c.get("tie") in ("decoder", "all") else None,
@@ -326,7 +343,6 @@ register(
         trainer="embedeval.train.skipgram:TorchSGNS",
         config="embedeval.train.skipgram_config:SkipGramConfig",
         driver="embedeval.train.skipgram:train_skipgram",
-        track_command="embedeval.cli.train_skipgram:track_pair",
         model_name=_sgns_name,
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": False} if c.get("tie") else None,
@@ -338,4 +354,4 @@ register(
 )
 
 __all__ = ["LM_TIED_PARTNER", "ArchOption", "ArchSpec", "TrainerSpec", "arch", "arch_label", "archs", "find", "for_config", "for_model", "get", "load_function", "is_untied_partner", "model_name", "names",
-           "register", "register_arch", "specs"]  # fmt: skip
+           "register", "register_arch", "registered_arch", "specs"]  # fmt: skip

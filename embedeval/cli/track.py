@@ -12,6 +12,13 @@ from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
 from embedeval.train.lm_config import ARCHS
 
+# each family's `track` starter: "module:function" (the command's options, TrackConfig) -> summary
+TRACK_COMMANDS = {
+    "lm": "embedeval.cli.train_lm:track_pair",
+    "nmt": "embedeval.cli.train_nmt:track_pair",
+    "skipgram": "embedeval.cli.train_skipgram:track_pair",
+}
+
 console = err_console
 # the LM pairs whose two runs start from the same U (re and real drop the output bias, which changes the draws
 # that follow it at initialisation, so they have no untied twin to track against)
@@ -144,8 +151,8 @@ def track_cmd(
         resume=resume, epochs=epochs, max_batches=max_batches, threads=threads, seed=seed, dim=dim,
         min_count=min_count, data_dir=data_dir, arch_settings=arch_settings,
     )  # fmt: skip
-    # each family starts its pair from these options in its own command module (the registry's track_command)
-    summary = trainers.load_function(trainers.get(trainer).track_command)(given, tcfg)
+    # each family starts its pair from these options in its own command module
+    summary = trainers.load_function(TRACK_COMMANDS[trainer])(given, tcfg)
     _finish(summary, out, plot)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from embedeval.tasks import Section, TaskContext
+from embedeval.tasks.registry import Section, TaskContext
 
 WORD_ROWS = 20_000  # a word embedding's rows measured (its most frequent words in a frequency-ordered file or run)
 

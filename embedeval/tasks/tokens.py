@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from embedeval.tasks import Section, TaskContext
+from embedeval.tasks.registry import Section, TaskContext
 
 TOP = 50  # candidates listed per indicator (all are counted)
 SAMPLE_TEXT_LINES = 2_000  # lines of the bundled Lee corpus encoded to find tokens ordinary text never produces
