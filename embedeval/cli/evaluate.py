@@ -158,14 +158,14 @@ def _export_targets(embs, export, export_dir) -> dict[str, Path]:
     targets, used = {}, set()
     for emb in embs:
         source, _, role = emb.name.partition(":")  # a file's embedding is named after the file: drop its suffix
-        source = Path(source).stem if Path(emb.source or "").is_file() else source
+        source = Path(emb.source).stem if Path(emb.source or "").is_file() else source
         stem = f"{source}_{role}".replace("/", "_") if role else source.replace("/", "_")
         name, k = stem, 1
         while name in used:
             k += 1
             name = f"{stem}-{k}"
         used.add(name)
-        targets[f"--export of {emb.name}"] = Path(export_dir) / (name + EXPORT_SUFFIX[export])
+        targets[f"--export of {emb.name} (#{len(targets) + 1})"] = Path(export_dir) / (name + EXPORT_SUFFIX[export])
     return targets
 
 

@@ -22,9 +22,14 @@ def looks_like_repo_id(name: str) -> bool:
 
 
 def cache_dir() -> Path:
-    from huggingface_hub import constants
+    """The hub cache as the environment names it now (HF_HUB_CACHE, else HF_HOME/hub, else the default)."""
+    import os
 
-    return Path(constants.HF_HUB_CACHE)
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    return Path("~/.cache/huggingface/hub").expanduser()
 
 
 def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
@@ -41,7 +46,7 @@ def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
     if not REPO_ID.match(repo_id):
         return None
     try:
-        folder = snapshot_download(repo_id, revision=revision, local_files_only=True)
+        folder = snapshot_download(repo_id, revision=revision, local_files_only=True, cache_dir=str(cache_dir()))
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
     except Exception:  # noqa: BLE001 - huggingface_hub's validation errors (a malformed id or revision): not cached

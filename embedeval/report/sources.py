@@ -223,11 +223,15 @@ def collect(
                 card = {**embs[0].meta["pretrained"], "name": found.name}
                 if found.name != path.name:
                     card["hub_id"] = found.given
+                group = _unused(src, found.name, path)
+                if group != found.name:
+                    for emb in embs:
+                        emb.name = f"{group}:{emb.role}"
+                card["name"] = group
                 src.models.append(card)
-                src.warnings.extend(f"{found.name}: {note}" for note in card["notes"])
-                group = found.name
+                src.warnings.extend(f"{group}: {note}" for note in card["notes"])
             else:
-                group = path.name
+                group = _unused(src, path.name, path)
                 for emb in embs:
                     emb.name = f"{group}:{emb.role}" if len(embs) > 1 and emb.role else group
                 size = path.stat().st_size
@@ -248,6 +252,20 @@ def collect(
             "provenance, and perplexity exists only for the LM runs"
         )
     return src
+
+
+def _unused(src: Sources, name: str, path: Path) -> str:
+    """``name``, or, when another input already took it (``a/vec.txt`` and ``b/vec.txt``), its folder too, then a
+    number: every embedding keeps a name of its own."""
+    if name not in src.groups:
+        return name
+    longer = f"{path.parent.name}/{name}"
+    k = 2
+    candidate = longer
+    while candidate in src.groups:
+        candidate = f"{longer} ({k})"
+        k += 1
+    return candidate
 
 
 def _averaged(embs: list[Embedding], words: list[str] | None, pieces: str) -> list[Embedding]:

@@ -1,0 +1,271 @@
+"""Hostile model inputs, one line each (the rows of round 4): model folders are inputs like runs, every file they
+name stays inside them, small files never become large costs, damaged tokenizers and configs are one line, GGUF files
+too. Same rules as tests/test_hostile.py: exit code, message fragment, no traceback, nothing outside --out changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_hostile import Case, _make, _state, run_main
+
+WORDS = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex", "the"]
+
+
+def _tokenizer() -> str:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {w: i for i, w in enumerate(["<unk>", *WORDS])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return tok.to_str()
+
+
+def model(config: dict | None = None, tensors: dict | None = None, tokenizer: bool = True, weights: bool = True):
+    """A minimal GPT-2-style folder (tied: one wte matrix), written by safetensors; arguments change one part."""
+
+    def make(path: Path) -> None:
+        from safetensors.numpy import save_file
+
+        path.mkdir(parents=True, exist_ok=True)
+        cfg = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": len(WORDS) + 1}
+        cfg.update(config or {})
+        (path / "config.json").write_text(json.dumps(cfg))
+        if weights:
+            rng = np.random.default_rng(0)
+            found = tensors if tensors is not None else {"transformer.wte.weight": rng.normal(size=(len(WORDS) + 1, 8))}
+            save_file({k: np.asarray(v, dtype=np.float32) for k, v in found.items()}, str(path / "model.safetensors"))
+        if tokenizer:
+            (path / "tokenizer.json").write_text(_tokenizer())
+
+    return make
+
+
+def with_index(weight_map: dict) -> object:
+    def make(path: Path) -> None:
+        model()(path)
+        (path / "model.safetensors").rename(path / "model-00001-of-00001.safetensors")
+        (path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+
+    return make
+
+
+def linked_outside(path: Path) -> None:
+    model()(path)
+    outside = path.parent / "elsewhere.safetensors"
+    (path / "model.safetensors").rename(outside)
+    os.symlink(outside, path / "model.safetensors")
+
+
+def link_loop(path: Path) -> None:
+    model(weights=False)(path)
+    os.symlink(path / "model.safetensors", path / "model.safetensors")
+
+
+def fifo_weights(path: Path) -> None:
+    model(weights=False)(path)
+    os.mkfifo(path / "model.safetensors")
+
+
+def lying_header(path: Path) -> None:
+    """A safetensors header that places a 3 GB tensor in a file of a few hundred bytes."""
+    model(weights=False)(path)
+    header = json.dumps({"transformer.wte.weight": {"dtype": "F32", "shape": [100_000, 8_000],
+                                                    "data_offsets": [0, 3_200_000_000]}}).encode()  # fmt: skip
+    (path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 64)
+
+
+def inconsistent_shape(path: Path) -> None:
+    """A header whose shape promises more bytes than its offsets span (read whole, it would run past the tensor)."""
+    model(weights=False)(path)
+    header = json.dumps({"transformer.wte.weight": {"dtype": "F32", "shape": [1000, 8],
+                                                    "data_offsets": [0, 64]}}).encode()  # fmt: skip
+    (path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 64)
+
+
+def zip_bomb(path: Path) -> None:
+    """A 'pytorch_model.bin' of a few kB whose one deflated member unpacks to 200 MB."""
+    model(weights=False)(path)
+    with zipfile.ZipFile(path / "pytorch_model.bin", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"\0" * (200 << 20))
+
+
+def damaged_tokenizer(name: str, content: bytes) -> object:
+    def make(path: Path) -> None:
+        model(tokenizer=False)(path)
+        (path / name).write_bytes(content)
+        if name == "vocab.json":
+            (path / "merges.txt").write_text("#version: 0.2\n")
+
+    return make
+
+
+def nan_row(path: Path) -> None:
+    x = np.random.default_rng(0).normal(size=(len(WORDS) + 1, 8))
+    x[3] = np.nan
+    model(tensors={"transformer.wte.weight": x})(path)
+
+
+def gguf_truncated(path: Path) -> bytes:
+    from embedeval.embeddings.gguf_export import write_gguf
+
+    good = write_gguf(path.parent / "good.gguf.tmp", np.ones((4, 32), np.float32), None, ["a", "b", "c", "d"])
+    data = good.read_bytes()
+    good.unlink()
+    return data[: len(data) - 40]
+
+
+MODEL_CASES = [
+    Case(
+        "index-names-a-parent-shard",
+        {"m": with_index({"transformer.wte.weight": "../other/model.safetensors"})},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "not a file inside the model folder",
+    ),  # fmt: skip
+    Case(
+        "index-names-an-absolute-shard",
+        {"m": with_index({"transformer.wte.weight": "/etc/passwd"})},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "not a file inside the model folder",
+    ),  # fmt: skip
+    Case(
+        "index-names-passwd-by-dots",
+        {"m": with_index({"transformer.wte.weight": "../../../etc/passwd"})},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "not a file inside the model folder",
+    ),  # fmt: skip
+    Case("weights-linked-outside", {"m": linked_outside}, ["eval", "m", "-b", "rg65"], 2, "points outside"),
+    Case("weights-link-loop", {"m": link_loop}, ["eval", "m", "-b", "rg65"], 2, "link"),
+    Case("weights-fifo", {"m": fifo_weights}, ["eval", "m", "-b", "rg65"], 2, "not a regular file"),
+    Case("header-promises-3-gb", {"m": lying_header}, ["eval", "m", "-b", "rg65"], 2, "outside the file"),
+    Case("header-shape-beyond-offsets", {"m": inconsistent_shape}, ["eval", "m", "-b", "rg65"], 2, "spans"),
+    Case("pytorch-bin-zip-bomb", {"m": zip_bomb}, ["eval", "m", "-b", "rg65"], 2, "would unpack"),
+    Case(
+        "embedding-declared-1d",
+        {"m": model(tensors={"transformer.wte.weight": np.ones(14)})},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "1-D",
+    ),  # fmt: skip
+    Case(
+        "architectures-is-a-number",
+        {"m": model(config={"architectures": 5})},
+        ["eval", "m", "-b", "rg65"],
+        0,
+        "architectures is 5",
+    ),  # fmt: skip
+    Case(
+        "vocab-json-damaged",
+        {"m": damaged_tokenizer("vocab.json", b"{not json")},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "not a readable tokenizer",
+    ),  # fmt: skip
+    Case(
+        "vocab-txt-empty", {"m": damaged_tokenizer("vocab.txt", b"")}, ["eval", "m", "-b", "rg65"], 2, "vocab.txt"
+    ),  # fmt: skip
+    Case(
+        "sentencepiece-damaged",
+        {"m": damaged_tokenizer("tokenizer.model", b"\x00garbage" * 10)},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "not a readable tokenizer",
+    ),  # fmt: skip
+    Case(
+        "tokenizer-json-damaged",
+        {"m": damaged_tokenizer("tokenizer.json", b'{"model": 3}')},
+        ["eval", "m", "-b", "rg65"],
+        2,
+        "not a readable tokenizer",
+    ),  # fmt: skip
+    Case("nan-row-geometry", {"m": nan_row}, ["eval", "m", "-b", "rg65", "--task", "geometry"], 2, "NaN"),
+    Case(
+        "json-into-the-model-folder",
+        {"m": model()},
+        ["eval", "m", "-b", "rg65", "--json", "m/config.json"],
+        2,
+        "inside the input folder",
+    ),  # fmt: skip
+    Case(
+        "csv-over-the-tokenizer",
+        {"m": model()},
+        ["eval", "m", "-b", "rg65", "--csv", "m/tokenizer.json"],
+        2,
+        "inside the input folder",
+    ),  # fmt: skip
+    Case(
+        "pairs-csv-over-the-weights",
+        {"m": model()},
+        ["eval", "m", "-b", "rg65", "--pairs-csv", "m/model.safetensors"],
+        2,
+        "inside the input folder",
+    ),  # fmt: skip
+    Case(
+        "compare-out-inside-a-model",
+        {"m": model()},
+        ["compare", "m", "-b", "rg65", "--out", "m/report"],
+        2,
+        "inside",
+        "m/report",
+    ),  # fmt: skip
+    Case("gguf-truncated", {"t.gguf": gguf_truncated}, ["eval", "t.gguf", "-b", "rg65"], 2, "GGUF"),
+    Case(
+        "gguf-not-gguf",
+        {"t.gguf": b"GGUF" + b"\xff" * 30},
+        ["eval", "t.gguf", "-b", "rg65"],
+        2,
+        "not a GGUF file embedeval can read",
+    ),  # fmt: skip
+    Case("unknown-task", {"e.txt": "a 1 2\nb 2 1\n"}, ["eval", "e.txt", "--task", "nope"], 2, "nope"),
+    Case("hub-id-not-cached", {}, ["eval", "no-org/no-such-model", "-b", "rg65"], 2, "hf download"),
+]
+
+
+@pytest.mark.parametrize("case", MODEL_CASES, ids=[c.id for c in MODEL_CASES])
+def test_hostile_model_input(case: Case, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _make(tmp_path, case.files)
+    skip = tmp_path / case.out if case.out else None
+    before = _state(tmp_path, skip)
+    code, out, err = run_main(case.args, monkeypatch, capsys)
+    assert code == case.code, (out, err)
+    assert "Traceback" not in err
+    assert case.message in err, err
+    assert _state(tmp_path, skip) == before  # nothing outside --out changed, inputs included
+
+
+def test_two_exports_with_one_file_name_are_both_kept(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "vec.txt").write_text("tiger 1 0\ncat 0 1\ndog 1 1\n")
+    code, _, err = run_main(["eval", "a/vec.txt", "b/vec.txt", "-b", "rg65", "--export", "npz", "--export-dir", "ex"],
+                            monkeypatch, capsys)  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["vec-2.npz", "vec.npz"]
+
+
+def test_a_replaced_checkpoint_is_read_again(tmp_path):
+    """ee.load of a folder whose pytorch_model.bin was replaced gives the new matrix (no cache keyed by path)."""
+    torch = pytest.importorskip("torch")
+    import embedeval as ee
+
+    folder = tmp_path / "m"
+    model(weights=False)(folder)
+    for value in (1.0, 2.0):
+        torch.save({"transformer.wte.weight": torch.full((len(WORDS) + 1, 8), value)}, folder / "pytorch_model.bin")
+        os.utime(folder / "pytorch_model.bin", ns=(int(value * 1e9), int(value * 1e9)))
+        (emb,) = ee.load(folder)
+        assert float(emb.vectors[0, 0]) == value
