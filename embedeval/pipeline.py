@@ -1,5 +1,6 @@
-"""The one evaluation pipeline: ``embedeval eval``, ``embedeval compare``, ``ee.score``, ``ee.evaluate`` (given paths)
-and ``ee.compare`` all call it, so the same inputs and settings give the same numbers whichever way they came in.
+"""The one evaluation pipeline: ``embedeval eval``, ``embedeval compare``, ``ee.score`` and ``ee.compare`` all call it,
+so the same inputs and settings give the same numbers whichever way they came in (``ee.evaluate`` is its word-pair
+step, for Embedding objects already in memory).
 
 1. :func:`read_inputs`: the benchmarks and analogy sets (from the data directory), then every input through the
    reader registry (:mod:`embedeval.embeddings.readers`), over the words the benchmarks need, under the pieces

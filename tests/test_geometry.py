@@ -50,3 +50,29 @@ def test_geometry_of_an_embedding_reads_norms_against_row_rank():
     assert g["norm_vs_rank_spearman"] < -0.8 and g["rows"] == 500 and g["dim"] == 20
     assert set(g) >= {"anisotropy", "isotropy", "effective_rank", "first_pc_share", "mean_norm"}
     assert geometry(Embedding([f"w{i}" for i in range(500)], x, name="e")) == g  # seeded: same numbers
+
+
+def test_the_streamed_token_matrix_measures_equal_the_in_memory_ones():
+    """matrix_geometry reads a token matrix block by block: its effective rank and PC1 share equal the SVD-based ones,
+    its mean cosine is the exact mean over all pairs, and its I(W) takes both signs of each direction."""
+    from scipy.special import logsumexp
+
+    from embedeval.embeddings.matrix import ArrayMatrix
+    from embedeval.evaluate.geometry import effective_rank, first_pc_share, matrix_geometry
+
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(700, 12)) + 0.2).astype(np.float32)
+    matrix = ArrayMatrix(x)
+    matrix.blocks = lambda block_rows=None, limit=None: ArrayMatrix.blocks(matrix, 64, limit)  # many small blocks
+    got = matrix_geometry(matrix, "x")
+    assert got["rows"] == 700 and got["over"] == "all 700 token rows"
+    assert got["effective_rank"] == pytest.approx(effective_rank(x), rel=1e-7)  # per-block Gram in float32
+    assert got["first_pc_share"] == pytest.approx(first_pc_share(x), rel=1e-6)
+    unit = x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)
+    cos = unit @ unit.T
+    assert got["anisotropy"]["mean_cosine"] == pytest.approx((cos.sum() - 700) / (700 * 699), abs=1e-9)
+    _, _, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    log_z = logsumexp(np.hstack([x @ vt.T, -(x @ vt.T)]), axis=0)
+    assert got["isotropy"] == pytest.approx(np.exp(log_z.min() - log_z.max()), rel=1e-4)
+    sampled = matrix_geometry(matrix, "x", sample=300, seed=1)
+    assert sampled["rows"] == 300 and "sample" in sampled["over"] and sampled["anisotropy"]["ci_low"] is not None

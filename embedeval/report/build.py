@@ -212,7 +212,8 @@ class Report:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
-        """results.json: everything but the figures' pixels."""
+        """results.json: everything but the figures' pixels. ``settings`` is the report's own (the comparison's and
+        the scoring's together), not only the scoring's that ``Evaluation.to_dict`` carries."""
         return {
             "title": self.title,
             "created": self.created,
@@ -238,7 +239,7 @@ class Report:
                 {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
             ],
             "versions": self.versions,
-        }
+        } | {"settings": self.settings}
 
 
 def _shown_settings(config: dict[str, Any]) -> dict[str, Any]:
