@@ -215,3 +215,23 @@ def test_a_vocabulary_shorter_or_longer_than_the_matrix(tmp_path):
     writer.close()
     with pytest.raises(EmbedevalError, match="5 tokens but token_embd.weight only 4 rows"):
         read_gguf(path)
+
+
+def test_compare_measures_quantisation_damage_against_the_most_precise_input(wide_models, tmp_path):
+    """A folder and its Q8_0 and Q4_0 GGUF files: each quantised U and V against the folder's, row by row (cosine,
+    relative error) and in rho on identical pairs; Q4_0 is further from the reference than Q8_0."""
+    import embedeval as ee
+
+    folder = wide_models["gpt_neox"]
+    files = [_to_gguf(folder, tmp_path / f"m-{q}.gguf", q) for q in ("Q8_0", "Q4_0")]
+    report = ee.compare([folder, *files], ["rg65", "ws353"], n_bootstrap=0, add_sum=False, geometry=False)
+    rows = {(r["dtype"], r["role"]): r for r in report.tasks["quantisation"]}
+    assert set(rows) == {("q8_0", "input"), ("q8_0", "output"), ("q4_0", "input"), ("q4_0", "output")}
+    for role in ("input", "output"):
+        q8, q4 = rows[("q8_0", role)], rows[("q4_0", role)]
+        assert q8["reference"].endswith(f":{role}") and q8["reference_dtype"] == "float32"
+        assert 1 > q8["cosine_mean"] > q4["cosine_mean"] > 0.9 and q8["relative_error_mean"] < q4["relative_error_mean"]
+        assert q8["bits"] == 8.5 and q4["bits"] == 4.5
+        assert {b["benchmark"] for b in q4["benchmarks"]} <= {"rg65", "ws353"}
+    page_rows = report.task_sections()
+    assert any(s.id == "quantisation" for s in page_rows)

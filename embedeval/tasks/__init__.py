@@ -40,3 +40,17 @@ register_task(
         section="embedeval.tasks.tokens:section",
     )
 )
+register_task(
+    Task(
+        name="quantisation",
+        about="one model at several precisions (a folder and its GGUF files): each quantised U, V or S against the most "
+        "precise, row by row and in rho",
+        run="embedeval.tasks.quantisation:run",
+        json_key="quantisation",
+        csv_name="quantisation.csv",
+        csv_rows="embedeval.tasks.quantisation:csv_rows",
+        table="embedeval.tasks.quantisation:table",
+        section="embedeval.tasks.quantisation:section",
+        in_compare=True,
+    )
+)
