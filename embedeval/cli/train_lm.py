@@ -310,9 +310,16 @@ def _launch_torchrun(nproc: int, out: str) -> None:
 def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
     from embedeval.train.lm import train_lm
 
+    from embedeval.train.lm import training_prefix
+
+    used = training_prefix(data.train, cfg.train_fraction).numel()
+    tokens = f"{used:,} train tokens" + (f", the first {cfg.train_fraction:g} of {data.train.numel():,}"
+                                          if used < data.train.numel() else "")  # fmt: skip
+    verb = "resuming" if resume else "training"
+    threads = f", {cfg.threads} thread{'s' if cfg.threads != 1 else ''}" if cfg.threads else ""
     console.print(
-        f"training {cfg.variant} on {markup_safe(source.name)} ({len(data.vocab)} words, {data.train.numel()} train "
-        f"tokens) -> {markup_safe(out)}"
+        f"{verb} {cfg.variant} on {markup_safe(source.name)} ({len(data.vocab):,} words, {tokens}{threads}) -> "
+        f"{markup_safe(out)}"
     )
     from embedeval.cli.progress import progress_bar
 
