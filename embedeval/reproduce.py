@@ -66,6 +66,7 @@ class Table:
     contrasts: tuple[tuple[str, str], ...] = ()  # (A, B): is B's test score different from A's, or equal?
     margin: float = 1.0  # of the equivalence test, in the metric's units
     by_row: bool = False  # train row by row (every seed of the first row first): rows ordered cheapest first
+    out: str = "reports/press-wolf"  # where reproduce writes TABLE.md and TABLE.json unless --out says otherwise
 
     def runs(self, seeds: tuple[int, ...]) -> list[Run]:
         if self.by_row:
@@ -191,6 +192,7 @@ TABLES = {
             "parameter count",
             _tf_small(corpus),
             contrasts=(("untied", "wt"), ("untied", "re"), ("wt", "re")),
+            out="reports/transformer",
         )
         for corpus, name in (("ptb", "PTB"), ("wikitext-2", "WikiText-2"))
     },
@@ -204,6 +206,7 @@ TABLES = {
         "and the softmax between the two directions); no published row at this size",
         _bilm,
         contrasts=(("separate-untied", "shared-untied"), ("shared-untied", "shared-wt")),
+        out="reports/bilm",
     ),
     "tying-data-size": Table(
         "tying-data-size",
@@ -216,6 +219,7 @@ TABLES = {
         _pw_small_claims,
         contrasts=(("untied-f10", "wt-f10"), ("untied-f25", "wt-f25"), ("untied-f50", "wt-f50"), ("untied", "wt")),
         by_row=True,
+        out="reports/seed-claims",
     ),
     "lstm-bias": Table(
         "lstm-bias",
@@ -231,6 +235,7 @@ TABLES = {
         "Press & Wolf (2017), Table 6; their code's BasicLSTMCell(size, forget_bias=0.0)",
         _pw_small_claims,
         contrasts=(("untied", "untied-tfbias"), ("wt+pr", "wt+pr-tfbias")),
+        out="reports/seed-claims",
     ),
     "multi30k-tying": Table(
         "multi30k-tying",
@@ -242,6 +247,7 @@ TABLES = {
         metric="BLEU",
         keys=("valid_bleu", "test_bleu"),
         contrasts=(("none", "decoder"), ("none", "all")),
+        out="reports/nmt",
     ),
 }
 

@@ -55,9 +55,9 @@ def _seeds(value: str) -> tuple[int, ...]:
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
-    default="reports/press-wolf",
-    show_default=True,
-    help="Where TABLE.md and TABLE.json are written.",
+    default=None,
+    help="Where TABLE.md and TABLE.json are written [default: the table's own folder under reports/: press-wolf, "
+    "transformer, bilm, nmt, seed-claims].",
 )
 @click.option("--dry-run", is_flag=True, help="List the runs, their state and their commands; train nothing.")
 @click.option(
@@ -75,16 +75,28 @@ def _seeds(value: str) -> tuple[int, ...]:
 @click.option("--overwrite", is_flag=True, help="Replace a TABLE.md in --out that embedeval did not write.")
 @DATA_DIR_OPTION
 def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, overwrite, data_dir) -> None:
-    """Run or resume every run of TABLE (press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb,
-    transformer-wikitext-2, multi30k-tying), then write
-    one compare report per seed, then TABLE.md and TABLE.json:
-    mean +- sd over the seeds next to the paper's numbers, and the claims of each seed's report side by side. Finished runs are kept; interrupted ones resume."""
+    """Run or resume every run of TABLE, then write one compare report per seed, then TABLE.md and TABLE.json: mean
+    +- sd over the seeds next to the paper's numbers, the tests across seeds, and the claims of each seed's report
+    side by side. Finished runs are kept; interrupted ones resume.
+
+    \b
+    Tables: press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb, transformer-wikitext-2, bilm-ptb,
+    multi30k-tying, tying-data-size, lstm-bias; and tying-claims, the page that tests the tying explainers' claims
+    (reports/seed-claims/README.md) from the runs of tying-data-size and lstm-bias and the committed runs."""
     import os
 
-    from embedeval.reproduce import check_table_target, get_table, summarise_table, table_markdown, write_table
+    from embedeval.reproduce import TABLES, check_table_target, get_table, summarise_table, table_markdown, write_table
 
-    spec = get_table(table)
     seed_list = _seeds(seeds)
+    if table == "tying-claims":
+        _tying_claims(seed_list, jobs, Path(runs_dir), Path(out or "reports/seed-claims"), dry_run, no_train, data_dir)
+        return
+    if table not in TABLES:
+        from embedeval.errors import EmbedevalError
+
+        raise EmbedevalError(f"unknown table {table!r}; known tables: {', '.join([*TABLES, 'tying-claims'])}")
+    spec = get_table(table)
+    out = out or spec.out
     check_table_target(spec.name, Path(out), overwrite)  # before hours of training
     root = Path(runs_dir)
     runs = spec.runs(seed_list)
@@ -108,8 +120,23 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
         )
     env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
     waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
+    failed = _run_all(waiting, root, jobs, env)
+    if report:  # first: the table sets each seed's report findings side by side
+        for seed in seed_list:
+            _report(spec, seed, root, Path(out), env)
+    result = summarise_table(spec, seed_list, root, Path(out))
+    console.print(table_markdown(result), highlight=False)
+    paths = write_table(result, Path(out), overwrite)
+    console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
+    if failed:
+        sys.exit(1)
+
+
+def _run_all(waiting: list, root: Path, jobs: int, env: dict) -> list[str]:
+    """Train the waiting runs, ``jobs`` at a time (one `embedeval train` process each); the failed folders."""
     running: dict[str, tuple[subprocess.Popen, object]] = {}
-    failed = []
+    failed: list[str] = []
+    waiting = list(waiting)
     root.mkdir(parents=True, exist_ok=True)
     # A SIGTERM or SIGHUP (a job scheduler, a closed terminal, `timeout`) reaches this process only; without this its
     # runs would go on training with nobody to collect them. Handled like Ctrl-C: every run checkpoints and stops.
@@ -145,13 +172,48 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if report:  # first: the table sets each seed's report findings side by side
-        for seed in seed_list:
-            _report(spec, seed, root, Path(out), env)
-    result = summarise_table(spec, seed_list, root, Path(out))
-    console.print(table_markdown(result), highlight=False)
-    paths = write_table(result, Path(out), overwrite)
-    console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")
+    return failed
+
+
+def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bool, data_dir) -> None:
+    """The runs of tying-data-size (its fractions: the full-data rows are Table 6's committed runs) and lstm-bias
+    (seed 1), then reports/seed-claims: the finished runs' config, metrics and summary copied under OUT/runs, and the
+    page and its JSON written from them and the committed runs."""
+    import os
+    import shutil
+
+    from embedeval.files import atomic_write_json, atomic_write_text
+    from embedeval.layout import CONFIG, METRICS, SUMMARY
+    from embedeval.reproduce import get_table
+    from embedeval.seed_claims import claims_markdown, tying_claims
+
+    runs = [r for r in get_table("tying-data-size").runs(seeds) if "-f" in r.label]
+    runs += [r for r in get_table("lstm-bias").runs((1,)) if r.label.endswith("-tfbias")]
+    states = {r.folder: r.state(root) for r in runs}
+    console.print(f"[bold]the tying claims[/]: {len(runs)} runs in {markup_safe(root)} (the full-data rows are Table "
+                  "6's committed runs)")  # fmt: skip
+    for run in runs:
+        console.print(f"  {run.folder:<32} {states[run.folder]}", highlight=False)
+        if dry_run and states[run.folder] not in ("complete", "running"):
+            console.print(f"    embedeval {markup_safe(' '.join(run.command(root)))}", highlight=False)
+    if dry_run:
+        return
+    env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
+    waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
+    failed = _run_all(waiting, root, jobs, env)
+    kept = out / "runs"
+    for run in runs:
+        if run.state(root) != "complete":
+            continue
+        target = kept / run.folder
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (CONFIG, METRICS, SUMMARY):
+            if (root / run.folder / name).is_file():
+                shutil.copyfile(root / run.folder / name, target / name)
+    result = tying_claims(kept, Path.cwd(), seeds)
+    atomic_write_json(out / "tying-claims.json", result)
+    atomic_write_text(out / "README.md", claims_markdown(result))
+    console.print(f"wrote {markup_safe(out / 'README.md')}, tying-claims.json ({len(list(kept.glob('*')))} runs kept)")
     if failed:
         sys.exit(1)
 
