@@ -308,9 +308,7 @@ def _launch_torchrun(nproc: int, out: str) -> None:
 
 
 def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
-    from embedeval.train.lm import train_lm
-
-    from embedeval.train.lm import training_prefix
+    from embedeval.train.lm import train_lm, training_prefix
 
     used = training_prefix(data.train, cfg.train_fraction).numel()
     tokens = f"{used:,} train tokens" + (f", the first {cfg.train_fraction:g} of {data.train.numel():,}"
