@@ -223,6 +223,7 @@ def tying_claims(runs_dir: Path, repo: Path, seeds: tuple[int, ...] = (1, 2, 3))
 
 # --- the page ----------------------------------------------------------------------------------------------------
 
+NONE = "<!-- claim: none: what a test measures, not its result -->"
 FIRST_LINE = "<!-- written by `embedeval reproduce tying-claims`; regenerated from the committed runs, do not edit -->"
 
 
@@ -295,11 +296,11 @@ def claims_markdown(result: dict[str, Any]) -> str:
                      f"{r['untied_test']:.1f} | {r['wt_test']:.1f} | {_num(r['untied_train_final'], '.1f')} | "
                      f"{_num(r['wt_train_final'], '.1f')} |")  # fmt: skip
     lines += ["", "Family A, tying's benefit at each fraction, d = ln(untied test ppl) − ln(WT test ppl) (positive: WT "
-              "is better):", "", *_test_table(ds["benefit"], "fraction", "fraction"), "",
+              f"is better): {NONE}", "", *_test_table(ds["benefit"], "fraction", "fraction"), "",
               "Family B, the claim (\"tying helps more when data is scarce\"): d at the fraction minus d at 100%, "
-              f"equality within ±{LOG_MARGIN:g}:", "", *_test_table(ds["benefit_vs_full"], "fraction", "fraction"), "",
+              f"equality within ±{LOG_MARGIN:g}: {NONE}", "", *_test_table(ds["benefit_vs_full"], "fraction", "fraction"), "",
               "Family C, the generalisation gap g = ln(valid ppl) − ln(train ppl of the final model on its own "
-              "training text), untied minus WT (positive: tying narrows the gap). The full-data runs of Table 6 "
+              f"training text), untied minus WT (positive: tying narrows the gap). {NONE} The full-data runs of Table 6 "
               "predate the final-model training perplexity, so this family has the fractions below 100%:", "",
               *_test_table(ds["gap"], "fraction", "fraction"), ""]  # fmt: skip
     cv = result["convergence"]
@@ -307,7 +308,7 @@ def claims_markdown(result: dict[str, Any]) -> str:
               "Epochs the tied run needs to reach the untied run's final validation score (perplexity, or BLEU for "
               "translation), against the untied run's full length; a positive difference means the tied run got "
               "there sooner. This measures when the tied run passes the untied run's end point, so a tied model that "
-              "is better throughout also \"converges faster\" by it.", "",
+              f"is better throughout also \"converges faster\" by it. {NONE}", "",
               "| family | seed | untied final | untied epochs | tied reaches it at epoch |", "|---|---|---|---|---|"]  # fmt: skip
     for r in cv["runs"]:
         reached = f"{r['tied_epoch_reaching']:.2f}" + (" (never: censored)" if r["censored"] else "")
@@ -320,7 +321,7 @@ def claims_markdown(result: dict[str, Any]) -> str:
     else:
         lines += [f"Test perplexity by the target word's count in the training tokens, at {rw['fraction']}% of PTB "
                   "(the largest fraction whose runs all have the breakdown): ln(untied) − ln(WT) per band (positive: "
-                  "WT is better on those words).", "", "| band (training count) | test tokens | seeds | mean | 95% "
+                  f"WT is better on those words). {NONE}", "", "| band (training count) | test tokens | seeds | mean | 95% "
                   "interval | p | Holm p | verdict |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for t in rw["tests"]:
             lines.append(f"| {t['band']} | {t['tokens']:,} | {t['n']} | {_num(t['mean'], '+.3f')} | {_ci(t)} | "
