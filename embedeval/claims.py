@@ -6,10 +6,12 @@ A reference is an HTML comment right after the sentence (invisible on the render
     WT is better than untied (Holm p 0.011). <!-- claim: reports/press-wolf/press-wolf-table6.json tests untied>wt -->
 
 ``FILE SECTION KEY`` names a table's JSON, a list of test rows in it, and the row: ``A>B`` for a table's contrasts
-(``tests``), ``VARIANT|WHAT`` for ``claim_tests`` and ``geometry_tests``, the fraction, family or band for the
+(``tests``), ``VARIANT::WHAT`` for ``claim_tests`` and ``geometry_tests``, the fraction, family or band for the
 tying-claims page's sections (``benefit``, ``benefit_vs_full``, ``gap``, ``convergence``, ``rare_words``). Two more
 forms: ``<!-- claim: one seed -->`` for a sentence about one seed's numbers (it must say so), and ``<!-- claim: none:
-REASON -->`` for a sentence that uses a finding word without stating a finding of ours (a paper's claim, a setup).
+REASON -->`` for a sentence that uses a finding word without stating a finding of ours (a paper's claim, a setup),
+and ``<!-- claim: holm N: WHERE -->`` for counts of tests corrected in a family of N named elsewhere (each seed's
+Williams tests over its N benchmarks): every "k of M" in the sentence must count M = N.
 
 What a verdict allows:
 - *shown* (a difference with Holm p < 0.05): no sentence of equality ("the same", "changes nothing" ...);
@@ -31,13 +33,14 @@ from typing import Any
 FINDING = re.compile(
     r"\b(better|worse|equal to|equally|same\b[^.]{0,40}\bas|no change|unchanged|changes nothing|does not change|"
     r"helps|hurts|drives|causes|within ±|in every seed|all three seeds|outperform\w*|improves|lowers|raises|beats|"
-    r"higher than|lower than|significantly|not shown|nothing measurable|narrows|regularises|faster than|"
+    r"higher than|lower than|significantly|not shown|nothing measurable|narrows|regularis\w*|faster than|as closely as|"
     r"slower than|converges? faster)\b",
     re.IGNORECASE,
 )
 EQUALITY = re.compile(
-    r"\b(the same|same as|equal(ly)?|no change|unchanged|changes nothing|does not change|nothing measurable|"
-    r"no (measurable )?effect|does not (hurt|help|narrow|widen|move|matter)|makes no difference)\b",
+    r"\b(same as|(is|are|stays?|remains?|looks?|was|were|trains? to) the same|equal to|equally|(is|are) equal|"
+    r"no change|unchanged|changes nothing|does not change|nothing measurable|no (measurable )?effect|"
+    r"does not (hurt|help|narrow|widen|move|matter)|makes no difference)\b",
     re.IGNORECASE,
 )
 HEDGE = re.compile(r"\b(not shown|no difference shown|not significant|no test|not tested|untested)\b", re.IGNORECASE)
@@ -70,9 +73,11 @@ class Problem:
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
-    """(line, sentence) of a Markdown page's prose: code blocks, tables, headings and generated pages' first-line
-    markers left out; a claim comment stays with the sentence it follows."""
+    """(line, sentence) of a Markdown page's prose, and each row of a hand-written table as one sentence (a generated
+    page's tables restate its test rows); code blocks and headings left out; a claim comment stays with the sentence
+    it follows."""
     out, in_code, paragraph, start = [], False, [], 0
+    generated = text.startswith("<!-- written by `embedeval")
 
     def flush() -> None:
         if not paragraph:
@@ -91,7 +96,14 @@ def sentences(text: str) -> list[tuple[int, str]]:
             flush()
             in_code = not in_code
             continue
-        if in_code or stripped.startswith(("|", "#")) or not stripped:
+        if stripped.startswith("|") and not in_code:
+            flush()
+            cells = [c.strip() for c in stripped.strip("|").split("|")]
+            is_rule = all(set(c) <= set("-: ") for c in cells)
+            if not generated and not is_rule and number > 1 and not _is_header(text, number):
+                out.append((number, " ".join(cells)))
+            continue
+        if in_code or stripped.startswith("#") or not stripped:
             flush()
             continue
         if stripped.startswith(("- ", "* ")) or re.match(r"\d+\. ", stripped):
@@ -101,6 +113,12 @@ def sentences(text: str) -> list[tuple[int, str]]:
         paragraph.append(stripped)
     flush()
     return out
+
+
+def _is_header(text: str, number: int) -> bool:
+    """Whether line ``number`` (1-based) of ``text`` is a table's header (the line after it is the |---| rule)."""
+    lines = text.splitlines()
+    return number < len(lines) and bool(re.fullmatch(r"\|?[\s:|-]+\|?", lines[number].strip() or "x"))
 
 
 def _category(verdict: str) -> str:
@@ -146,7 +164,7 @@ def _key_of(row: dict[str, Any], section: str) -> str:
     if section == "tests":
         return f"{row.get('a')}>{row.get('b')}"
     if section in ("claim_tests", "geometry_tests"):
-        return f"{row.get('variant')}|{row.get('what')}"
+        return f"{row.get('variant')}::{row.get('what')}"
     for field in ("fraction", "family", "band"):
         if field in row:
             return str(row[field])
@@ -169,6 +187,13 @@ def check_sentence(sentence: str, resolver: Resolver) -> list[str]:
         if ref == "one seed":
             if not ONE_SEED.search(text):
                 problems.append("a one-seed claim must say so ('one seed' or 'seed N')")
+            continue
+        holm_family = re.match(r"holm (\d+):\s*(.{8,})", ref)
+        if holm_family:  # a count of per-seed tests whose family is stated (Williams over a report's benchmarks)
+            size = int(holm_family.group(1))
+            for counted, total in COUNT.findall(text):
+                if int(total) != size:
+                    problems.append(f"counts {counted} of {total}, but the Holm family it names has {size} tests")
             continue
         parts = ref.split(None, 2)
         if len(parts) != 3:
@@ -194,7 +219,8 @@ def check_sentence(sentence: str, resolver: Resolver) -> list[str]:
             problems.append("its row has one seed: the sentence must say so")
         elif kind == "untested" and not HEDGE.search(text):
             problems.append("its row has no test: the sentence must say so ('no test', 'not tested')")
-        for counted, total in COUNT.findall(text):
+        counts_named = any(r.startswith("holm ") for r in refs)  # counts belong to the family a holm reference names
+        for counted, total in [] if counts_named else COUNT.findall(text):
             if re.search(r"significant|shown", text, re.IGNORECASE) and int(total) != family and family:
                 problems.append(f"counts {counted} of {total}, but its Holm family has {family} tests")
     return problems
@@ -203,9 +229,6 @@ def check_sentence(sentence: str, resolver: Resolver) -> list[str]:
 def check_page(path: Path, root: Path, resolver: Resolver | None = None) -> list[Problem]:
     resolver = resolver or Resolver(root)
     text = path.read_text(encoding="utf-8")
-    if text.startswith("<!-- written by `embedeval reproduce"):
-        # a generated page: its verdict sentences come from the rows; only its hand-written prose is checked
-        pass
     problems = []
     for line, sentence in sentences(text):
         for why in check_sentence(sentence, resolver):

@@ -44,6 +44,7 @@ def resolver(tmp_path) -> Resolver:
         ("WT is significantly better on 6 of 21 <!-- claim: t.json tests untied>wt -->.", "Holm family has 3 tests"),
         ("WT beats untied <!-- claim: t.json tests untied>nope -->.", "no row"),
         ("WT beats untied <!-- claim: none: -->.", "needs a reason"),
+        ("U is significantly better on 6 of 21 <!-- claim: holm 7: Williams within each seed -->.", "has 7 tests"),
     ],
 )
 def test_the_checker_catches_planted_overstatements(sentence, fault, resolver):
@@ -60,6 +61,7 @@ def test_the_checker_catches_planted_overstatements(sentence, fault, resolver):
         "In one seed AL was 0.5 better than WT <!-- claim: t.json tests wt>al -->.",
         "Press & Wolf find tying better <!-- claim: none: the paper's claim, not ours -->.",
         "The runs took 13 epochs.",
+        "U is significantly better on 0, 0 and 1 of 7 benchmarks <!-- claim: holm 7: Williams within each seed -->.",
     ],
 )
 def test_sentences_that_fit_their_tests_pass(sentence, resolver):
