@@ -1,8 +1,12 @@
 """The biLM's forward direction against the one-directional pw-small LSTM of Table 6 (reports/press-wolf/seeds).
 
 The two families' seeds are not paired, so this is Welch's t-test over the finished seeds' test perplexities.
-Run from the repository root: python reports/bilm/against_lstm.py
+Run from the repository root: python reports/bilm/against_lstm.py (prints the table; with --write also writes
+against_lstm.json, the test rows the RESULTS.md sentences reference).
 """
+
+import json
+import sys
 
 from pathlib import Path
 
@@ -37,3 +41,14 @@ print("|---|---|---|---|---|---|---|")
 for (bilm, lstm, a, b, diff, p), p_holm in zip(rows, adjusted):
     fmt = ", ".join(f"{x:.2f}" for x in a), ", ".join(f"{x:.2f}" for x in b)
     print(f"| `{bilm}` | `{lstm}` | {fmt[0]} | {fmt[1]} | {diff:+.2f} | {p:.4f} | {p_holm:.4f} |")
+
+tests = []
+for (bilm, lstm, a, b, diff, p), p_holm in zip(rows, adjusted):
+    shown = p_holm < 0.05
+    verdict = (f"{bilm} {'worse' if diff > 0 else 'better'} than {lstm} (Holm p {p_holm:.4f})" if shown
+               else f"no difference shown (Holm p {p_holm:.2f})")  # fmt: skip
+    tests.append({"a": lstm, "b": bilm, "n": min(len(a), len(b)), "mean": diff, "p": p, "p_holm": float(p_holm),
+                  "test": "Welch t over the finished seeds (not paired)", "verdict": verdict})  # fmt: skip
+if "--write" in sys.argv:
+    out = ROOT / "reports" / "bilm" / "against_lstm.json"
+    out.write_text(json.dumps({"tests": tests}, indent=1) + "\n", encoding="utf-8")
