@@ -34,7 +34,7 @@ FINDING = re.compile(
     r"\b(better|worse|equal to|equally|same\b[^.]{0,40}\bas|no change|unchanged|changes nothing|does not change|"
     r"helps|hurts|drives|causes|within ±|in every seed|all three seeds|outperform\w*|improves|lowers|raises|beats|"
     r"higher than|lower than|significantly|not shown|nothing measurable|narrows|regularis\w*|faster than|as closely as|"
-    r"slower than|converges? faster)\b",
+    r"slower than|converges? faster|shaped like|behaves like|inherits)\b",
     re.IGNORECASE,
 )
 EQUALITY = re.compile(
@@ -46,6 +46,7 @@ EQUALITY = re.compile(
 HEDGE = re.compile(r"\b(not shown|no difference shown|not significant|no test|not tested|untested)\b", re.IGNORECASE)
 ONE_SEED = re.compile(r"\b(one seed|single seed|seed \d+)\b", re.IGNORECASE)
 COUNT = re.compile(r"\b(\d+) of (\d+)\b")
+RULES_PAGE = "<!-- claims: rules and definitions only, no findings -->"  # in a page's first three lines
 REFERENCE = re.compile(r"<!--\s*claim:\s*(.*?)\s*-->", re.DOTALL)
 
 SECTIONS = {  # SECTION -> path of the list of test rows inside the JSON
@@ -230,7 +231,12 @@ def check_page(path: Path, root: Path, resolver: Resolver | None = None) -> list
     resolver = resolver or Resolver(root)
     text = path.read_text(encoding="utf-8")
     problems = []
+    if RULES_PAGE in text.split("\n", 3)[:3] or any(line.strip() == RULES_PAGE for line in text.splitlines()[:3]):
+        return []  # a page of rules and definitions (docs/methods.md): it states no finding of ours
+    generated = text.startswith("<!-- written by `embedeval")
     for line, sentence in sentences(text):
+        if generated and sentence.startswith("Paper:"):
+            continue  # a generated table's line that cites the paper it reproduces
         for why in check_sentence(sentence, resolver):
             problems.append(Problem(str(path.relative_to(root)) if path.is_relative_to(root) else str(path), line,
                                     REFERENCE.sub("", sentence).strip(), why))  # fmt: skip

@@ -624,6 +624,10 @@ def table_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n" + _tests_markdown(result) + _claims_markdown(result)
 
 
+def _count_word(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
 def _tests_markdown(result: dict[str, Any]) -> str:
     """The contrasts tested across seeds (nothing for tables without contrasts or for older JSON)."""
     tests = result.get("tests") or []
@@ -636,7 +640,8 @@ def _tests_markdown(result: dict[str, Any]) -> str:
         "",
         f"B − A in test {metric}, per seed, then a paired t-test over the seeds both finished (Holm over the "
         f"{len(tests)} contrasts of this table) and an equivalence test (TOST: the 90% interval of the mean difference "
-        "inside the margin). With three seeds only large, consistent differences can be shown.",
+        f"inside the margin). With {_count_word(len(result.get('seeds') or []))} seeds only large, consistent differences "
+        "can be shown.",
         "",
         "| A | B | seeds | B − A (mean) | 95% interval | p | Holm p | verdict |",
         "|---|---|---|---|---|---|---|---|",

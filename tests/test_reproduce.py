@@ -381,6 +381,10 @@ def test_every_committed_table_regenerates_from_committed_files(table, seeds, ru
         return [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("<!--")]
 
     assert body(tmp_path / f"{table}.md") == body(ROOT / committed / f"{table}.md")
+    # the JSON too: every field the table's sentences reference (its test rows and verdicts) is regenerated
+    assert json.loads((tmp_path / f"{table}.json").read_text()) == json.loads(
+        (ROOT / committed / f"{table}.json").read_text()
+    )
 
 
 def test_the_bilm_results_state_what_the_comparison_with_the_lstm_prints():

@@ -7,7 +7,6 @@ against_lstm.json, the test rows the RESULTS.md sentences reference).
 
 import json
 import sys
-
 from pathlib import Path
 
 from scipy import stats
