@@ -28,7 +28,7 @@ from typing import Any
 from embedeval.errors import EmbedevalError, printable
 from embedeval.layout import CONFIG, DYNAMICS, MARKER, OWN_ENTRIES, REPORT_HTML, RESULTS, TRACK
 
-KINDS = ("run", "track", "report")
+KINDS = ("run", "track", "report", "series")
 
 
 class WriteError(EmbedevalError):

@@ -59,4 +59,5 @@ OWN_ENTRIES = {
     },
     "track": {MARKER, "untied", "tied", TRACK, DYNAMICS, SUMMARY, PREVIOUS, "snapshots", "figures"},
     "report": {MARKER, REPORT_HTML, RESULTS, *REPORT_CSV.values(), "runs"},
+    "series": {MARKER, "series.json", DYNAMICS, "steps", "figures"},
 }  # fmt: skip

@@ -17,6 +17,7 @@ from embedeval.cli.console import console, err_console
 from embedeval.cli.evaluate import eval_cmd
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.reproduce import reproduce_cmd
+from embedeval.cli.series import series_cmd
 from embedeval.cli.track import plot_dynamics_cmd, track_cmd
 from embedeval.cli.train_lm import train_lm_cmd
 from embedeval.cli.train_nmt import train_nmt_cmd
@@ -82,6 +83,7 @@ cli.add_command(plot_dynamics_cmd)
 cli.add_command(eval_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(reproduce_cmd)
+cli.add_command(series_cmd)
 
 
 def _from_torchrun_process(message: str) -> bool:

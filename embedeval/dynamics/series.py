@@ -1,0 +1,318 @@
+"""The tied matrix over training for any model that saved checkpoints: a series of checkpoints scanned step by step
+(``embedeval track --series``), reading only U and V of each.
+
+A series is a folder of ``checkpoint-N/`` (Hugging Face's ``Trainer``) or a list file of ``STEP SOURCE`` lines,
+a source being a checkpoint folder, a ``.safetensors`` or GGUF file, or a URL (``https://``, ``hf://``). Each step
+is one independent task (its matrices, the first step's, the previous step's and the last step's are read again
+where it runs, from the cache for remote files), so the steps run on an executor: local processes by default, Ray
+when asked. A step's record is written as soon as it is done (``steps/STEP.json``); a scan started again skips them,
+and a tensor fetched halfway continues from the cache, so an interrupted scan resumes to the same output.
+
+Records follow the tracker's ``dynamics.jsonl`` schema (drift, Table-3 correlation, CKA, k-NN overlap, benchmark
+scores, update alignment for a tied/untied pair) plus what only a series has: the distance of each step to the last
+one and the Procrustes distance to the first and last steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedeval.errors import EmbedevalError
+
+PROCRUSTES_ROWS = 20_000  # rows (seeded) over which the Procrustes distances are computed
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    step: int
+    source: str  # a checkpoint folder, a .safetensors or .gguf file, or a URL
+
+
+def discover(spec: str | Path) -> list[Checkpoint]:
+    """The checkpoints of a series, by step: a folder of ``checkpoint-N/`` or a list file of ``STEP SOURCE``."""
+    path = Path(spec)
+    if path.is_dir():
+        found = []
+        for child in path.iterdir():
+            m = re.fullmatch(r"checkpoint-(\d+)", child.name)
+            if m and child.is_dir():
+                found.append(Checkpoint(int(m.group(1)), str(child)))
+        if not found:
+            raise EmbedevalError("no checkpoint-N/ folders here (a Trainer's output_dir holds them); or give a list "
+                                 "file of STEP SOURCE lines", path)  # fmt: skip
+        return sorted(found, key=lambda c: c.step)
+    if not path.is_file():
+        raise EmbedevalError("neither a folder of checkpoint-N/ nor a list file", path)
+    found, seen = [], {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        parts = text.split(None, 1)
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise EmbedevalError(f"expected 'STEP SOURCE', got {line.strip()!r}", path, number)
+        step, source = int(parts[0]), parts[1].strip()
+        if step in seen:
+            raise EmbedevalError(f"step {step} is listed twice (lines {seen[step]} and {number})", path, number)
+        seen[step] = number
+        if "://" not in source and not Path(source).is_absolute():
+            source = str(path.parent / source)  # relative to the list file, wherever the scan starts
+        found.append(Checkpoint(step, source))
+    if not found:
+        raise EmbedevalError("the list names no checkpoint", path)
+    return sorted(found, key=lambda c: c.step)
+
+
+def load_matrices(cp: Checkpoint, cache: Path | None = None) -> tuple[dict[str, np.ndarray], int]:
+    """U and V (or S when tied) of one checkpoint as float32, and the bytes read for them."""
+    from embedeval.embeddings.pretrained import INPUT_NAMES, OUTPUT_NAMES
+    from embedeval.embeddings.ranged import RangedFile, checkpoint_files, default_cache
+
+    source = cp.source
+    if source.endswith(".gguf"):
+        from embedeval.embeddings.gguf_model import read_gguf
+
+        model, _ = read_gguf(source)
+        u = np.asarray(model.input)
+        if model.tied_by_weights:
+            return {"S": u}, model.input.nbytes
+        return {"U": u, "V": np.asarray(model.output)}, model.input.nbytes + model.output.nbytes
+    files = [RangedFile(f, cache or default_cache()) for f in checkpoint_files(source)]
+    where: dict[str, RangedFile] = {}
+    for f in files:
+        for name in f.header():
+            where.setdefault(name, f)
+    input_name = next((n for n in INPUT_NAMES if n in where), None)
+    if input_name is None:
+        raise EmbedevalError(f"step {cp.step}: no input embedding among the checkpoint's tensors", source)
+    output_name = next((n for n in OUTPUT_NAMES if n in where), None)
+    u = where[input_name].tensor(input_name)
+    mats = {"S": u}
+    if output_name is not None:
+        v = where[output_name].tensor(output_name)
+        if v.shape != u.shape or not np.array_equal(u, v):
+            mats = {"U": u, "V": v}
+    return mats, sum(f.bytes_read for f in files)
+
+
+@dataclass
+class SeriesConfig:
+    benchmarks: tuple[str, ...] = ("simlex999", "ws353", "men", "rw")
+    k: int = 10
+    knn_queries: int = 2_000
+    seed: int = 0
+    geometry: bool = False  # the whole-matrix shape at every step (costly at real sizes)
+    workers: int = 1
+    executor: str = "local"  # local | ray
+    address: str | None = None  # a Ray cluster to join (None: a local Ray instance)
+    cache: str | None = None  # where remote tensors are kept (None: $EMBEDEVAL_CACHE/ranged)
+
+
+@dataclass
+class _Task:
+    index: int
+    tied: list[Checkpoint]
+    untied: list[Checkpoint] | None
+    words: list[str]
+    cfg: SeriesConfig
+    out: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _procrustes(a: np.ndarray, b: np.ndarray, rows: np.ndarray) -> float:
+    """min over orthogonal R of |A R - B| / |B| over the sampled rows (scale of B)."""
+    from scipy.linalg import orthogonal_procrustes
+
+    x, y = a[rows].astype(np.float64), b[rows].astype(np.float64)
+    r, _ = orthogonal_procrustes(x, y)
+    norm = np.linalg.norm(y)
+    return float(np.linalg.norm(x @ r - y) / norm) if norm > 0 else float("nan")
+
+
+def _row_cos(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    ok = (na > 0) & (nb > 0)
+    return float(np.mean((a[ok] * b[ok]).sum(axis=1) / (na[ok] * nb[ok]))) if ok.any() else float("nan")
+
+
+def _mats_at(task: _Task, i: int, cache: Path) -> tuple[dict[str, np.ndarray], int]:
+    mats, read = load_matrices(task.tied[i], cache)
+    if task.untied is not None:
+        if "S" not in mats:
+            raise EmbedevalError(
+                f"step {task.tied[i].step}: the tied series' checkpoint is not tied", task.tied[i].source
+            )
+        other, more = load_matrices(task.untied[i], cache)
+        if "U" not in other:
+            raise EmbedevalError(f"step {task.untied[i].step}: the --untied series' checkpoint is tied",
+                                 task.untied[i].source)  # fmt: skip
+        mats = {"S": mats["S"], "U": other["U"], "V": other["V"]}
+        read += more
+    return mats, read
+
+
+def step_record(task: _Task) -> dict[str, Any]:
+    """One step's record (run where the executor puts it; everything it needs is in ``task``). One BLAS and torch
+    thread per step, whatever the executor set: sums taken in another order would differ in the last bits, and the
+    same series must give the same file on any executor and worker count (the workers are the parallelism)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return _step_record(task)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _step_record(task: _Task) -> dict[str, Any]:
+    from embedeval.data.registry import load_benchmarks
+    from embedeval.dynamics.buckets import frequency_buckets
+    from embedeval.dynamics.metrics import compare_states, knn_queries, pair_probe
+    from embedeval.embeddings.ranged import default_cache
+
+    cache = Path(task.cfg.cache) if task.cfg.cache else default_cache()
+    i, last = task.index, len(task.tied) - 1
+    mats, read = _mats_at(task, i, cache)
+    first = mats if i == 0 else _mats_at(task, 0, cache)[0]
+    previous = {} if i == 0 else (first if i == 1 else _mats_at(task, i - 1, cache)[0])
+    final = mats if i == last else _mats_at(task, last, cache)[0]
+    n = next(iter(mats.values())).shape[0]
+    buckets = frequency_buckets(np.ones(n))  # no counts for a checkpoint: one bucket of every token
+    probe = pair_probe(task.words, buckets, load_benchmarks(list(task.cfg.benchmarks)))
+    queries = knn_queries(buckets, task.cfg.knn_queries, task.cfg.seed)
+    record = {"step": task.tied[i].step, **compare_states(mats, previous, first, buckets, probe, queries, task.cfg.k,
+                                                         task.cfg.geometry)}  # fmt: skip
+    rows = np.sort(np.random.default_rng(task.cfg.seed).choice(n, size=min(n, PROCRUSTES_ROWS), replace=False))
+    record["to_last"] = {m: float(np.linalg.norm(mats[m] - final[m])) for m in mats}
+    record["row_cos"] = {m: {"first": _row_cos(mats[m], first[m]), "last": _row_cos(mats[m], final[m])} for m in mats}
+    record["procrustes"] = {m: {"first": _procrustes(mats[m], first[m], rows), "last": _procrustes(mats[m], final[m], rows)}
+                            for m in mats}  # fmt: skip
+    record["bytes_read"] = read
+    record["source"] = task.tied[i].source
+    return record
+
+
+def _words(cp: Checkpoint, n: int) -> list[str]:
+    """The whole-word token of each row (empty for other tokens), from the first checkpoint's tokenizer when it has
+    one at hand (a local folder); without it no benchmark pair can be found and scores are left out."""
+    folder = Path(cp.source)
+    if not folder.is_dir():
+        return [""] * n
+    from embedeval.embeddings.pretrained import Pieces, vocabulary_words
+
+    try:
+        tok = Pieces(folder)
+    except EmbedevalError:
+        return [""] * n
+    words, ids = vocabulary_words(tok, n)
+    out = [""] * n
+    for w, i in zip(words, ids):
+        out[i] = w
+    return out
+
+
+def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, untied: str | Path | None = None,
+         overwrite: bool = False, progress: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Scan a series (and, with ``untied``, pair it with an untied series trained alike, step by step) into ``out``:
+    ``steps/STEP.json`` as each finishes, then ``dynamics.jsonl``, ``series.json`` and ``figures/``."""
+    from embedeval.files import OutputDir, atomic_write_json, atomic_write_text
+
+    cfg = cfg or SeriesConfig()
+    if cfg.executor not in ("local", "ray"):
+        raise EmbedevalError(f"executor {cfg.executor!r}: must be local or ray")
+    if not 1 <= cfg.workers <= 1024:
+        raise EmbedevalError(f"workers {cfg.workers}: must be from 1 to 1,024")
+    tied = discover(series)
+    paired = None
+    if untied is not None:
+        other = {c.step: c for c in discover(untied)}
+        common = [c for c in tied if c.step in other]
+        if not common:
+            raise EmbedevalError("the two series share no step", untied)
+        tied, paired = common, [other[c.step] for c in common]
+    out = Path(out)
+    resume = (out / "series.json").is_file() and not overwrite
+    claim = OutputDir(out, "series", overwrite, exist_ok=resume)
+    with claim:
+        folder = claim.publish()
+        first, _ = load_matrices(tied[0], Path(cfg.cache) if cfg.cache else None)
+        n = next(iter(first.values())).shape[0]
+        words = _words(tied[0], n)
+        meta = {"schema": 1, "kind": "series", "series": str(series), "untied": None if untied is None else str(untied),
+                "steps": [c.step for c in tied], "sources": [c.source for c in tied],
+                "untied_sources": None if paired is None else [c.source for c in paired],
+                "roles": sorted(first) if paired is None else ["S", "U", "V"], "rows": n,
+                "config": dataclasses.asdict(cfg)}  # fmt: skip
+        if resume:
+            old = json.loads((folder / "series.json").read_text(encoding="utf-8"))
+            if old.get("steps") != meta["steps"] or old.get("sources") != meta["sources"]:
+                raise EmbedevalError("this folder holds a scan of another series; choose another --out or pass "
+                                     "--overwrite", folder)  # fmt: skip
+        atomic_write_json(folder / "series.json", meta)
+        steps_dir = folder / "steps"
+        steps_dir.mkdir(exist_ok=True)
+        todo = [i for i, c in enumerate(tied) if not (steps_dir / f"{c.step}.json").is_file()]
+        tasks = [_Task(i, tied, paired, words, cfg, str(folder)) for i in todo]
+        for record in _run(tasks, cfg):
+            atomic_write_json(steps_dir / f"{record['step']}.json", record)
+            if progress is not None:
+                progress(record)
+        records = [json.loads((steps_dir / f"{c.step}.json").read_text(encoding="utf-8")) for c in tied]
+        from embedeval.dynamics.records import clean
+
+        atomic_write_text(folder / "dynamics.jsonl", "".join(json.dumps(clean(r)) + "\n" for r in records))
+        _figures(folder, records, Path(series).name)
+    return {"steps": len(tied), "bytes_read": sum(r.get("bytes_read", 0) for r in records), "out": str(folder)}
+
+
+def _run(tasks: list[_Task], cfg: SeriesConfig):
+    """The step records, as they finish, on the executor asked for (never a scheduler of our own)."""
+    if not tasks:
+        return
+    if cfg.executor == "ray":
+        try:
+            import ray
+        except ImportError:
+            raise EmbedevalError("--executor ray needs Ray: pip install 'embedeval[ray]'") from None
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=cfg.address, num_cpus=None if cfg.address else cfg.workers, include_dashboard=False,
+                     log_to_driver=False)  # fmt: skip
+        try:
+            remote = ray.remote(num_cpus=1)(step_record)
+            pending = [remote.remote(t) for t in tasks]
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
+        finally:
+            if started:
+                ray.shutdown()
+        return
+    if cfg.workers == 1:
+        for task in tasks:
+            yield step_record(task)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: a forked child of a process that already ran torch's thread pool can hang
+    with ProcessPoolExecutor(cfg.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(step_record, t) for t in tasks]):
+            yield future.result()
+
+
+def _figures(folder: Path, records: list[dict[str, Any]], title: str) -> None:
+    """Every dynamics figure the records support, as the tracker draws them (PNG and SVG, written atomically)."""
+    from embedeval.dynamics.plots import plot_dynamics
+
+    plot_dynamics(folder, folder / "figures", title)
