@@ -202,14 +202,33 @@ def _step_record(task: _Task) -> dict[str, Any]:
     return record
 
 
-def _words(cp: Checkpoint, n: int) -> list[str]:
-    """The whole-word token of each row (empty for other tokens), from the first checkpoint's tokenizer when it has
-    one at hand (a local folder); without it no benchmark pair can be found and scores are left out."""
+def _words(cp: Checkpoint, n: int, cache: Path | None) -> list[str]:
+    """The whole-word token of each row (empty for other tokens), from the first checkpoint's tokenizer (a local
+    folder's, or a remote folder's tokenizer.json fetched once into the cache); without one, no benchmark pair can
+    be found and the scores are left out."""
+    import hashlib
+
+    from embedeval.embeddings.pretrained import Pieces, vocabulary_words
+    from embedeval.embeddings.ranged import default_cache, is_url
+
     folder = Path(cp.source)
+    if is_url(cp.source) and not cp.source.endswith((".safetensors", ".gguf")):
+        import fsspec
+
+        url = cp.source.rstrip("/") + "/tokenizer.json"
+        folder = (cache or default_cache()) / ("tokenizer-" + hashlib.sha256(url.encode()).hexdigest()[:24])
+        if not (folder / "tokenizer.json").is_file():
+            try:
+                fs, _ = fsspec.core.url_to_fs(url)
+                data = fs.cat_file(url)
+            except Exception:  # noqa: BLE001 - no tokenizer there: the scan goes on without scores
+                return [""] * n
+            folder.mkdir(parents=True, exist_ok=True)
+            from embedeval.files import atomic_write
+
+            atomic_write(folder / "tokenizer.json", lambda tmp: Path(tmp).write_bytes(data))
     if not folder.is_dir():
         return [""] * n
-    from embedeval.embeddings.pretrained import Pieces, vocabulary_words
-
     try:
         tok = Pieces(folder)
     except EmbedevalError:
@@ -247,7 +266,7 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
         folder = claim.publish()
         first, _ = load_matrices(tied[0], Path(cfg.cache) if cfg.cache else None)
         n = next(iter(first.values())).shape[0]
-        words = _words(tied[0], n)
+        words = _words(tied[0], n, Path(cfg.cache) if cfg.cache else None)
         meta = {"schema": 1, "kind": "series", "series": str(series), "untied": None if untied is None else str(untied),
                 "steps": [c.step for c in tied], "sources": [c.source for c in tied],
                 "untied_sources": None if paired is None else [c.source for c in paired],
