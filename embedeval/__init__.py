@@ -59,6 +59,8 @@ _EXPORTS = {
     "train_nmt": "embedeval.train.nmt",
     "train_skipgram": "embedeval.train.skipgram",
     "track": "embedeval.dynamics.tracker",
+    "scan_series": "embedeval.dynamics.series",
+    "SeriesConfig": "embedeval.dynamics.series",
     "load_model": "embedeval.train.load",
     "train": "embedeval.train",  # the package is callable: ee.train(cfg, data, out) starts a run of any family
     "TrainedModel": "embedeval.train.load",

@@ -71,7 +71,8 @@ def discover(spec: str | Path) -> list[Checkpoint]:
 
 
 def load_matrices(cp: Checkpoint, cache: Path | None = None) -> tuple[dict[str, np.ndarray], int]:
-    """U and V (or S when tied) of one checkpoint as float32, and the bytes read for them."""
+    """U and V (or S when tied) of one checkpoint as float32, and the bytes reading them takes (headers and the
+    tensors' byte ranges; GGUF: the tensors)."""
     from embedeval.embeddings.pretrained import INPUT_NAMES, OUTPUT_NAMES
     from embedeval.embeddings.ranged import RangedFile, checkpoint_files, default_cache
 
@@ -95,11 +96,15 @@ def load_matrices(cp: Checkpoint, cache: Path | None = None) -> tuple[dict[str, 
     output_name = next((n for n in OUTPUT_NAMES if n in where), None)
     u = where[input_name].tensor(input_name)
     mats = {"S": u}
+    cost = where[input_name].span(input_name)
     if output_name is not None:
         v = where[output_name].tensor(output_name)
         if v.shape != u.shape or not np.array_equal(u, v):
             mats = {"U": u, "V": v}
-    return mats, sum(f.bytes_read for f in files)
+        cost += where[output_name].span(output_name)
+    # what reading this step costs (its headers and its two tensors), the same whether the bytes came from the
+    # network or from the cache: a record must not depend on which worker fetched what first
+    return mats, cost + sum(f.header_bytes for f in files)
 
 
 @dataclass
@@ -169,9 +174,24 @@ def step_record(task: _Task) -> dict[str, Any]:
     torch.set_num_threads(1)
     try:
         with threadpool_limits(1):
-            return _step_record(task)
+            return _rounded(_step_record(task))
     finally:
         torch.set_num_threads(threads)
+
+
+SIGNIFICANT = 12  # digits a record keeps: BLAS kernels chosen by memory alignment differ in the last bits
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to 12 significant digits, recursively: a step computed in another process (whose arrays lie at other
+    alignments, so its BLAS sums differ in the 16th digit) writes the same record."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return float(f"{value:.{SIGNIFICANT}g}")
+    return value
 
 
 def _step_record(task: _Task) -> dict[str, Any]:
@@ -335,3 +355,6 @@ def _figures(folder: Path, records: list[dict[str, Any]], title: str) -> None:
     from embedeval.dynamics.plots import plot_dynamics
 
     plot_dynamics(folder, folder / "figures", title)
+
+
+scan_series = scan  # the name the package exports (ee.scan_series)

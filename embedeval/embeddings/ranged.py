@@ -125,6 +125,16 @@ class RangedFile:
         self._header = out
         return out
 
+    @property
+    def header_bytes(self) -> int:
+        """The bytes of the 8-byte length and the JSON header (what finding the tensors costs)."""
+        entries = self.header()
+        return min((e.start for e in entries.values()), default=8)
+
+    def span(self, name: str) -> int:
+        entry = self.header()[name]
+        return entry.end - entry.start
+
     def tensor(self, name: str) -> np.ndarray:
         """A 2-D floating-point tensor as float32: local files read in place, remote ones fetched once into the cache
         (a partly fetched tensor continues where it stopped)."""
@@ -142,11 +152,21 @@ class RangedFile:
         return bf16_to_float32(array) if entry.dtype == "BF16" else array.astype(np.float32)
 
     def _bytes(self, entry: TensorEntry) -> bytes:
+        import fcntl
+
         folder = self.cache / self.key
         folder.mkdir(parents=True, exist_ok=True)
         done = folder / f"{entry.name}.bin"
         if done.is_file() and done.stat().st_size == entry.end - entry.start:
             return done.read_bytes()
+        # one fetcher per tensor: workers that need the same tensor wait for it instead of racing over the .part file
+        with open(folder / f"{entry.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if done.is_file() and done.stat().st_size == entry.end - entry.start:
+                return done.read_bytes()
+            return self._fetch(entry, folder, done)
+
+    def _fetch(self, entry: TensorEntry, folder: Path, done: Path) -> bytes:
         part = folder / f"{entry.name}.bin.part"
         have = part.stat().st_size if part.is_file() else 0
         if have > entry.end - entry.start:
