@@ -14,6 +14,7 @@ import click
 from embedeval import __version__
 from embedeval.cli.compare import compare_cmd
 from embedeval.cli.console import console, err_console
+from embedeval.cli.data import data_group
 from embedeval.cli.evaluate import eval_cmd
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.reproduce import reproduce_cmd
@@ -84,6 +85,7 @@ cli.add_command(eval_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(reproduce_cmd)
 cli.add_command(series_cmd)
+cli.add_command(data_group)
 
 
 def _from_torchrun_process(message: str) -> bool:
