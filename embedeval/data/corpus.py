@@ -89,7 +89,8 @@ def resolve_corpus(name_or_path: str | Path, data: str | Path | None = None, che
         for split, (rel, expected) in KNOWN_CORPORA[key].items():
             path = root / rel
             if not path.is_file():
-                raise EmbedevalError(f"corpus {key}: the {split} file is missing (expected sha256 {expected})", path)
+                raise EmbedevalError(f"corpus {key}: the {split} file is missing (expected sha256 {expected}); "
+                                     f"`embedeval data fetch {key}` downloads it", path)  # fmt: skip
             if check:
                 found = sha256_file(path)
                 if found != expected:

@@ -9,7 +9,8 @@ from pathlib import Path
 from embedeval.errors import EmbedevalError
 
 ENV_VAR = "EMBEDEVAL_DATA"
-HOW_TO_SET = f"set {ENV_VAR}=/path/to/data or pass --data-dir (the project's CI uses ../shared/data)"
+HOW_TO_SET = (f"set {ENV_VAR}=/path/to/data or pass --data-dir; `embedeval data` lists what goes there and `embedeval "
+              "data fetch NAME` downloads it")
 
 
 def data_dir(override: str | Path | None = None, required: bool = False) -> Path | None:
