@@ -143,3 +143,17 @@ def test_the_shared_epoch_loop_checkpoints_before_it_logs_and_stops_before_the_c
         list(batch_epochs(stopped))
     assert stopped.events[-1] == "start 2" and "checkpoint after epoch 2" not in stopped.events
     assert [r["epoch"] for r in stopped.run.metrics()] == [1]  # the stopped epoch is neither kept nor logged
+
+
+def test_the_tie_is_written_once():
+    """Every tied model ties through embedeval.train.base.tie: no model file assigns one Parameter to another."""
+    import re
+
+    from tests.conftest import ROOT
+
+    hand_written = []
+    for path in (ROOT / "embedeval" / "train").glob("*_model.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"\.weight\s*=\s*self\.\w+\.weight", line):
+                hand_written.append(f"{path.name}:{number}: {line.strip()}")
+    assert not hand_written, hand_written

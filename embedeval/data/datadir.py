@@ -9,8 +9,10 @@ from pathlib import Path
 from embedeval.errors import EmbedevalError
 
 ENV_VAR = "EMBEDEVAL_DATA"
-HOW_TO_SET = (f"set {ENV_VAR}=/path/to/data or pass --data-dir; `embedeval data` lists what goes there and `embedeval "
-              "data fetch NAME` downloads it")
+HOW_TO_SET = (
+    f"set {ENV_VAR}=/path/to/data or pass --data-dir; `embedeval data` lists what goes there and `embedeval "
+    "data fetch NAME` downloads it"
+)
 
 
 def data_dir(override: str | Path | None = None, required: bool = False) -> Path | None:

@@ -426,3 +426,13 @@ def drive(
         hooks.on_end(trainer)
     assert trainer.summary is not None
     return trainer.summary
+
+
+def tie(module: torch.nn.Module, name: str, to: torch.nn.Parameter) -> None:
+    """Make ``module.<name>`` the very Parameter ``to`` (as Hugging Face's ``tie_weights``): one tensor, initialised
+    once, counted once by ``parameters()``, saved under both names and loaded back into one storage. Every tied model
+    here ties through this one function."""
+    own = getattr(module, name)
+    if tuple(own.shape) != tuple(to.shape):
+        raise ValueError(f"cannot tie {name} {tuple(own.shape)} to a {tuple(to.shape)} matrix")
+    setattr(module, name, to)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from embedeval.errors import EmbedevalError
+from embedeval.train.base import tie
 from embedeval.train.lm_config import LMConfig
 from embedeval.train.lm_model import EmbeddingLM
 
@@ -60,7 +61,7 @@ class BiLSTMLM(EmbeddingLM):
         for param in self.parameters():
             nn.init.uniform_(param, -cfg.init_scale, cfg.init_scale)
         if cfg.tied:
-            self.decoder.weight = self.encoder.weight  # shared softmax = input embedding: one tensor
+            tie(self.decoder, "weight", self.encoder.weight)  # shared softmax = input embedding: one tensor
 
     def more_outputs(self) -> dict[str, nn.Linear]:
         """The backward direction's own softmax (separate softmax), exported as ``output-backward``."""

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from embedeval.train.base import parameter_counts, tapped
+from embedeval.train.base import parameter_counts, tapped, tie
 from embedeval.train.lm_config import LMConfig
 
 
@@ -120,7 +120,7 @@ class RNNLM(EmbeddingLM):
         self.decoder = nn.Linear(out_in, vocab_size, bias=cfg.output_bias)
         self.reset_parameters()
         if cfg.tied:
-            self.decoder.weight = self.encoder.weight  # one tensor, initialised once
+            tie(self.decoder, "weight", self.encoder.weight)  # one tensor, initialised once
 
     def reset_parameters(self) -> None:
         s = self.cfg.init_scale

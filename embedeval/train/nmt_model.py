@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from embedeval.embeddings.subword import PAD
-from embedeval.train.base import parameter_counts, tapped
+from embedeval.train.base import parameter_counts, tapped, tie
 from embedeval.train.nmt_config import NMTConfig
 from embedeval.train.transformer_model import sinusoidal
 
@@ -113,11 +113,11 @@ class Seq2Seq(nn.Module):
         self.grad_hook: Callable[[str, torch.Tensor], None] | None = None
         self.reset_parameters()
         if cfg.tie in ("decoder", "all"):
-            self.out.weight = self.tgt_embed.weight  # one Parameter, initialised once
+            tie(self.out, "weight", self.tgt_embed.weight)  # one Parameter, initialised once
         if cfg.tie == "all":
             if src_vocab != tgt_vocab:
                 raise ValueError("tie=all needs one vocabulary for both languages")
-            self.src_embed.weight = self.tgt_embed.weight
+            tie(self.src_embed, "weight", self.tgt_embed.weight)
 
     def reset_parameters(self) -> None:
         """fairseq's initialisation: embeddings N(0, d^-1/2) (with the sqrt(d) scale their inputs are unit-sized and

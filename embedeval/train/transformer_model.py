@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from embedeval.errors import EmbedevalError
+from embedeval.train.base import tie
 from embedeval.train.lm_config import LMConfig
 from embedeval.train.lm_model import EmbeddingLM
 
@@ -85,7 +86,7 @@ class TransformerLM(EmbeddingLM):
         self.decoder = nn.Linear(d, vocab_size, bias=cfg.output_bias)
         self.reset_parameters()
         if cfg.tied:
-            self.decoder.weight = self.encoder.weight  # one tensor, initialised once
+            tie(self.decoder, "weight", self.encoder.weight)  # one tensor, initialised once
 
     def reset_parameters(self) -> None:
         """GPT-2's initialisation: N(0, init_scale) weights, zero biases, the residual projections scaled down by
