@@ -88,6 +88,14 @@ def check_protocol(s: Setup) -> None:
         assert callable(getattr(trainer, method, None)), f"the dynamics tracker needs {method}()"
     words, counts = trainer.tracked_vocabulary()
     assert len(words) == len(counts) > 0
+    from embedeval.train.base import EpochTrainer
+
+    if hasattr(trainer, "train_batch"):  # a trainer that walks batches runs in batch_epochs: it keeps that contract
+        missing = [name for name in EpochTrainer.__annotations__ if not hasattr(trainer, name)]
+        missing += [m for m in ("start_epoch", "train_batch", "step_lr", "end_epoch", "checkpoint", "finish")
+                    if not callable(getattr(trainer, m, None))]  # fmt: skip
+        assert not missing, f"batch_epochs needs {', '.join(missing)}"
+        assert isinstance(trainer, EpochTrainer)
 
 
 def check_same_seed_same_numbers(s: Setup) -> None:

@@ -101,7 +101,40 @@ def update(trainer: Any, cost: torch.Tensor, clip: float, advice: str, set_lr: C
     trainer.batch += 1
 
 
-def batch_epochs(trainer: Any, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+@runtime_checkable
+class EpochTrainer(Protocol):
+    """What :func:`batch_epochs` asks of a trainer (the language and translation trainers keep it; the check suite
+    holds every registered trainer that walks batches to it)."""
+
+    ADVICE: str  # what the non-finite guard suggests ("lower --lr or --clip")
+    PROGRESS_EVERY: int  # batches between progress reports
+    EMPTY_SUMS: tuple  # an epoch's sums before its first batch
+    cfg: Any  # its config: epochs, clip
+    run: Any  # the RunDir it writes
+    world: Any  # distributed.World: rank, size, main
+    model: Any
+    optimizer: Any
+    epoch: int  # 0-based, the epoch in progress
+    batch: int  # the next batch of the epoch
+    step: int  # optimizer steps taken over all epochs
+    n_batches: int  # batches per epoch
+    partial: tuple  # the epoch's sums before a resume
+    history: list  # the finished epochs' records
+
+    def start_epoch(self) -> None: ...
+
+    def train_batch(self) -> tuple[Any, tuple]: ...
+
+    def step_lr(self) -> None: ...
+
+    def end_epoch(self, sums: tuple, tokens_at_start: int, elapsed: float) -> dict[str, Any] | None: ...
+
+    def checkpoint(self) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def batch_epochs(trainer: EpochTrainer, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
     """The epoch loop of the batch-walking trainers (language and translation models), yielding after each step.
 
     Per epoch: ``trainer.start_epoch()`` (learning rate, train mode, state, batch order); per batch
