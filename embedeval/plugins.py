@@ -40,3 +40,37 @@ def load_group(group: str, register: Callable[[Any], Any], kind: type) -> None:
 def reset(group: str) -> None:
     """Forget that ``group`` was loaded (tests that install a plugin during the process)."""
     _loaded.discard(group)
+
+
+class Registry:
+    """Named specs of one kind (readers, tasks), with the entry point group that adds an installed package's: the
+    one place that registers, scopes a registration to a test, and lists them."""
+
+    def __init__(self, group: str, kind: type, what: str):
+        self.group, self.kind, self.what = group, kind, what
+        self._specs: dict[str, Any] = {}
+
+    def register(self, spec: Any) -> Any:
+        if spec.name in self._specs and self._specs[spec.name] != spec:
+            raise ValueError(f"a {self.what} named {spec.name!r} is registered already")
+        self._specs[spec.name] = spec
+        return spec
+
+    def registered(self, spec: Any) -> Any:
+        """A spec registered for a ``with`` block only (tests)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def scope():
+            self.register(spec)
+            try:
+                yield spec
+            finally:
+                self._specs.pop(spec.name, None)
+
+        return scope()
+
+    def all(self) -> list[Any]:
+        """Every spec, the installed plugins' included (their group loaded on first use)."""
+        load_group(self.group, self.register, self.kind)
+        return list(self._specs.values())

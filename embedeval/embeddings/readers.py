@@ -10,15 +10,14 @@ reader through the ``embedeval.readers`` entry point group (:mod:`embedeval.plug
 
 from __future__ import annotations
 
-import contextlib
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CONFIG, EMBEDDINGS, SUMMARY, TRACK
+from embedeval.plugins import Registry
 
 ALL_PIECES = ("single", "first", "last", "mean")
 
@@ -59,33 +58,22 @@ def _call(target: str, *args: Any) -> Any:
     return getattr(importlib.import_module(module), name)(*args)
 
 
-_READERS: dict[str, Reader] = {}
+_REGISTRY = Registry("embedeval.readers", Reader, "reader")
 
 
 def register_reader(reader: Reader) -> Reader:
     """Add a reader (tried before the built-in ``file`` reader, which takes any regular file)."""
-    if reader.name in _READERS and _READERS[reader.name] != reader:
-        raise ValueError(f"a reader named {reader.name!r} is registered already")
-    _READERS[reader.name] = reader
-    return reader
+    return _REGISTRY.register(reader)
 
 
-@contextlib.contextmanager
-def registered(reader: Reader) -> Iterator[Reader]:
+def registered(reader: Reader) -> Any:
     """A reader registered for the ``with`` block only (tests)."""
-    register_reader(reader)
-    try:
-        yield reader
-    finally:
-        _READERS.pop(reader.name, None)
+    return _REGISTRY.registered(reader)
 
 
 def readers() -> list[Reader]:
     """Every reader, in the order they are tried: the specific ones first, ``file`` (any regular file) last."""
-    from embedeval.plugins import load_group
-
-    load_group("embedeval.readers", register_reader, Reader)
-    return sorted(_READERS.values(), key=lambda r: r.name == "file")
+    return sorted(_REGISTRY.all(), key=lambda r: r.name == "file")
 
 
 def get_reader(name: str) -> Reader:

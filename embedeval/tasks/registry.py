@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from embedeval.errors import EmbedevalError
+from embedeval.plugins import Registry
 
 
 @dataclass
@@ -56,31 +56,20 @@ class Task:
         return getattr(importlib.import_module(module), name)(*args)
 
 
-_TASKS: dict[str, Task] = {}
+_REGISTRY = Registry("embedeval.tasks", Task, "task")
 
 
 def register_task(task: Task) -> Task:
-    if task.name in _TASKS and _TASKS[task.name] != task:
-        raise ValueError(f"a task named {task.name!r} is registered already")
-    _TASKS[task.name] = task
-    return task
+    return _REGISTRY.register(task)
 
 
-@contextlib.contextmanager
-def registered(task: Task) -> Iterator[Task]:
+def registered(task: Task) -> Any:
     """A task registered for the ``with`` block only (tests)."""
-    register_task(task)
-    try:
-        yield task
-    finally:
-        _TASKS.pop(task.name, None)
+    return _REGISTRY.registered(task)
 
 
 def tasks() -> list[Task]:
-    from embedeval.plugins import load_group
-
-    load_group("embedeval.tasks", register_task, Task)
-    return list(_TASKS.values())
+    return _REGISTRY.all()
 
 
 def get_task(name: str) -> Task:
