@@ -687,8 +687,9 @@ def run_main(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hostile_input(case: Case, tmp_path, monkeypatch, capsys):
+def check_case(case: Case, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Run one case in a fresh folder: its exit code, its message, no traceback, no code run, nothing outside --out
+    changed (inputs included)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "400")
     _make(tmp_path, case.files)
@@ -702,6 +703,11 @@ def test_hostile_input(case: Case, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "PWNED").exists(), "a data file ran code"
     after = _state(tmp_path, skip)
     assert after == before, "files outside --out changed"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input(case: Case, tmp_path, monkeypatch, capsys):
+    check_case(case, tmp_path, monkeypatch, capsys)
 
 
 # --- faults that need more than one command ------------------------------------------------------------------

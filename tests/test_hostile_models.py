@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_hostile import Case, _make, _state, run_main
+from tests.test_hostile import Case, check_case, run_main
 
 WORDS = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex", "the"]
 
@@ -232,18 +232,9 @@ MODEL_CASES = [
 
 @pytest.mark.parametrize("case", MODEL_CASES, ids=[c.id for c in MODEL_CASES])
 def test_hostile_model_input(case: Case, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "400")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))  # no model id is ever cached here
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _make(tmp_path, case.files)
-    skip = tmp_path / case.out if case.out else None
-    before = _state(tmp_path, skip)
-    code, out, err = run_main(case.args, monkeypatch, capsys)
-    assert code == case.code, (out, err)
-    assert "Traceback" not in err
-    assert case.message in err, err
-    assert _state(tmp_path, skip) == before  # nothing outside --out changed, inputs included
+    check_case(case, tmp_path, monkeypatch, capsys)
 
 
 def test_two_exports_with_one_file_name_are_both_kept(tmp_path, monkeypatch, capsys):
