@@ -114,6 +114,14 @@ console = err_console
 )
 @click.option("--seed", type=number(R["seed"]), default=None, help="Seed [pw-small: 1]")
 @click.option(
+    "--plant-tokens",
+    "planted_tokens",
+    type=number(R["planted_tokens"]),
+    default=None,
+    help="Add this many tokens that never occur in the text to the vocabulary (<planted-0> ...): ground truth for "
+    "the token task's under-trained indicators [0]",
+)
+@click.option(
     "--train-fraction",
     type=number(R["train_fraction"]),
     default=None,
@@ -215,7 +223,7 @@ def train_lm_cmd(
     w = distributed.init_from_env(cfg.device)
     distributed.check_batch_splits(cfg.batch_size, w)  # before any folder is touched
     if not w.main:  # the other processes train their columns and write nothing
-        data = load_lm_data(source)
+        data = load_lm_data(source, planted=cfg.planted_tokens)
         from embedeval.dynamics.tracker import run_tracker
         from embedeval.train.lm import train_lm
 
@@ -226,14 +234,16 @@ def train_lm_cmd(
     if resume and not (Path(out) / CHECKPOINT).is_file():
         raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
     if not resume:
-        data = load_lm_data(source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
+        data = load_lm_data(
+            source, planted=cfg.planted_tokens
+        )  # an empty or non-UTF-8 corpus fails here, before any folder is touched
     # a refused resume says only why: the checks come before anything is printed
     with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
         if resume:  # (a new run's trainer writes its vocabulary itself)
             from embedeval.data.corpus import Vocab
 
             vocab = Vocab.load(run.path / VOCAB)
-            data = load_lm_data(source)
+            data = load_lm_data(source, planted=cfg.planted_tokens)
             if data.vocab.words != vocab.words:
                 raise EmbedevalError(
                     f"vocabulary mismatch on --resume: the run has {len(vocab)} words, corpus {source.name} gives "
@@ -366,7 +376,7 @@ def track_pair(given, tcfg) -> dict:
                      arch=given.arch, arch_options=take_arch_settings(given.arch_settings, given.arch, name))  # fmt: skip
     untied_variant, tied_variant = given.pair.split("/")
     untied_cfg, tied_cfg = (make_config(name, v, **overrides) for v in (untied_variant, tied_variant))
-    data = load_lm_data(source)
+    data = load_lm_data(source, planted=untied_cfg.planted_tokens)
     console.print(
         f"tracking {untied_variant} vs {tied_variant} ({name}) on {markup_safe(source.name)} -> {markup_safe(given.out)}"
     )

@@ -25,7 +25,12 @@ def data_dir(override: str | Path | None = None, required: bool = False) -> Path
     path = Path(value).expanduser()
     if not path.is_dir():
         origin = "--data-dir" if override is not None else f"{ENV_VAR}={value}"
-        raise EmbedevalError(f"the data directory ({origin}) does not exist or is not a folder; {HOW_TO_SET}", path)
+        relative = ""
+        if not path.is_absolute():  # a notebook's kernel runs in notebooks/, not where the user set the variable
+            relative = (f" (a relative path is read from the current folder, {Path.cwd()}: give an absolute one, e.g. "
+                        f"{ENV_VAR}=$PWD/{value} where you start)")  # fmt: skip
+        raise EmbedevalError(f"the data directory ({origin}) does not exist or is not a folder{relative}; {HOW_TO_SET}",
+                             path)  # fmt: skip
     return path
 
 

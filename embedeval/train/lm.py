@@ -74,8 +74,12 @@ def _held_out(corpus: Corpus) -> tuple[dict[str, list[list[str]]], str | None]:
     return {"train": lines[:cut], "valid": lines[cut : cut + k], "test": lines[cut + k :]}, note
 
 
-def load_lm_data(corpus: Corpus, vocab: Vocab | None = None) -> LMData:
-    """Ids with ``<eos>`` after every line; the vocabulary comes from the training split."""
+PLANTED = "<planted-{}>"
+
+
+def load_lm_data(corpus: Corpus, vocab: Vocab | None = None, planted: int = 0) -> LMData:
+    """Ids with ``<eos>`` after every line; the vocabulary comes from the training split, then ``planted`` tokens
+    that never occur in it (``<planted-0>`` ...)."""
     split_lines, note = _split_lines(corpus)
     if vocab is None:
         vocab = Vocab.build(split_lines["train"](), min_count=1, specials=(EOS,))
@@ -83,6 +87,9 @@ def load_lm_data(corpus: Corpus, vocab: Vocab | None = None) -> LMData:
             vocab = Vocab([*vocab.words, EOS], np.r_[vocab.counts, 0])
         if UNK not in vocab.index:
             vocab = Vocab([*vocab.words, UNK], np.r_[vocab.counts, 0])
+        extra = [PLANTED.format(i) for i in range(planted) if PLANTED.format(i) not in vocab.index]
+        if extra:
+            vocab = Vocab([*vocab.words, *extra], np.r_[vocab.counts, np.zeros(len(extra), dtype=vocab.counts.dtype)])
     splits = {}
     for split, lines in split_lines.items():
         ids = vocab.encode(lines(), eos=True, unk=UNK)

@@ -44,6 +44,7 @@ LM_RANGES = {
     "min_lr_ratio": Range(float, 0, 1),
     "beta2": Range(float, 0, 1, low_open=True, high_open=True),
     "train_fraction": Range(float, 0, 1, low_open=True),
+    "planted_tokens": Range(int, 0, 100_000),
 }
 
 ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
@@ -102,6 +103,9 @@ class LMConfig:
     # train on the first fraction of the training tokens (a contiguous prefix); the vocabulary and the valid/test
     # splits stay those of the whole corpus, so perplexities compare across fractions (the little-data claim)
     train_fraction: float = 1.0
+    # tokens added to the vocabulary that never occur in the text (<planted-0> ...): rows only the softmax trains,
+    # ground truth for the under-trained-token indicators (docs/methods.md, section 13)
+    planted_tokens: int = 0
     # settings only the architecture has (its ArchSpec.options, e.g. the biLM's softmax), every one stated
     arch_options: dict[str, str] = field(default_factory=dict)
 
