@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 from collections.abc import Callable
@@ -257,17 +258,73 @@ def _json_keys(path: Path) -> set[str]:
         return set()
 
 
+_TMP = re.compile(r"^\..+\.\d+\.tmp$")  # an interrupted atomic write of ours: .NAME.PID.tmp
+
+
+def _own_file(relative: str) -> bool:
+    """Whether a file below one of embedeval's own subfolders has a name embedeval writes there (a user's file
+    dropped into ``embeddings/`` or ``last-good/`` is not, and ``--overwrite`` must not delete it)."""
+    from embedeval.layout import CHECKPOINT, PROJECTION, ROLE_ORDER
+
+    parts = relative.split("/")
+    name = parts[-1]
+    if _TMP.match(name):
+        return True
+    roles = {f"{r}.npz" for r in ROLE_ORDER}
+    if parts[0] in ("embeddings", "subwords") and len(parts) == 2:
+        return name in roles
+    if parts[0] == "last-good":
+        return (len(parts) == 2 and name in (CHECKPOINT, PROJECTION)) or (
+            len(parts) == 3 and parts[1] in ("embeddings", "subwords") and name in roles)  # fmt: skip
+    if parts[0] == "snapshots" and len(parts) == 2:
+        return bool(re.fullmatch(r"step-\d+\.npz", name))
+    if parts[0] == "figures" and len(parts) == 2:
+        return name.endswith((".png", ".svg"))
+    if parts[0] == "steps" and len(parts) == 2:
+        return bool(re.fullmatch(r"\d+\.json", name))
+    return False
+
+
 def foreign_entries(folder: Path, kind: str) -> list[str]:
-    """What sits in ``folder`` that embedeval does not write into a ``kind`` folder (sorted names)."""
+    """What sits in ``folder`` that embedeval does not write into a ``kind`` folder (sorted names): at the top,
+    names that are not its own; inside its own subfolders, files it does not write there; a track's and a built-in
+    default report's runs are checked as run folders."""
     own = OWN_ENTRIES[kind]
     found = []
     for child in folder.iterdir():
         name = child.name
-        if name.startswith(".") and name.endswith(".tmp"):
+        if _TMP.match(name):
             continue  # an interrupted atomic write of ours
         if name not in own or (child.is_symlink() and name != MARKER):
             found.append(name)
+            continue
+        if not child.is_dir() or child.is_symlink():
+            continue
+        if (kind == "track" and name in ("untied", "tied")) or (kind == "report" and name == "runs"):
+            found += [f"{name}/{entry}" for entry in _nested_runs(child)]
+            continue
+        for path in sorted(child.rglob("*")):
+            relative = path.relative_to(folder).as_posix()
+            if path.is_symlink() or (path.is_file() and not _own_file(relative)):
+                found.append(relative)
+            elif not path.is_dir() and not path.is_file():
+                found.append(relative)  # a FIFO or device inside our folder: never ours
     return sorted(found)
+
+
+def _nested_runs(folder: Path) -> list[str]:
+    """Foreign entries of the run (or track) folders below a track's sides or a report's runs/."""
+    found = []
+    kind = kind_of(folder)
+    if kind in ("run", "track"):
+        return foreign_entries(folder, kind)
+    for child in folder.iterdir():  # a report's runs/: one folder per run or track
+        sub = kind_of(child) if child.is_dir() and not child.is_symlink() else None
+        if sub in ("run", "track"):
+            found += [f"{child.name}/{entry}" for entry in foreign_entries(child, sub)]
+        elif not _TMP.match(child.name) and not child.name.endswith(".log"):
+            found.append(child.name)
+    return found
 
 
 def _resolved(path: str | Path) -> Path:

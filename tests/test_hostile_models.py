@@ -260,3 +260,20 @@ def test_a_replaced_checkpoint_is_read_again(tmp_path):
         os.utime(folder / "pytorch_model.bin", ns=(int(value * 1e9), int(value * 1e9)))
         (emb,) = ee.load(folder)
         assert float(emb.vectors[0, 0]) == value
+
+
+@pytest.mark.parametrize("planted", ["embeddings/mine.npz", "last-good/notes.txt", ".keep.tmp"])
+def test_overwrite_never_deletes_a_file_embedeval_did_not_write(planted, tmp_path, monkeypatch, capsys):
+    """A user's file inside a run embedeval wrote (in its own subfolders too, or named like a temporary file) makes
+    --overwrite refuse, listing it, and the file stays."""
+    from tests.test_hostile import CORPUS, our_run
+
+    monkeypatch.chdir(tmp_path)
+    our_run(tmp_path / "run")
+    (tmp_path / "run" / planted).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "run" / planted).write_text("mine")
+    (tmp_path / "c.txt").write_text(CORPUS)
+    code, _, err = run_main(["train", "skipgram", "--corpus", "c.txt", "--out", "run", "--overwrite", "--epochs", "1",
+                             "--min-count", "1"], monkeypatch, capsys)  # fmt: skip
+    assert code == 2 and "did not write" in err and planted.split("/")[-1] in err
+    assert (tmp_path / "run" / planted).read_text() == "mine"
