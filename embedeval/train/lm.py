@@ -373,6 +373,10 @@ class LMTrainer(Interruptible):
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
+        missing = [PLANTED.format(i) for i in range(cfg.planted_tokens) if PLANTED.format(i) not in data.vocab.index]
+        if missing:
+            raise EmbedevalError(f"the config plants {cfg.planted_tokens} tokens but the vocabulary lacks {len(missing)} "
+                                 "of them: load the data with load_lm_data(corpus, planted=cfg.planted_tokens)")  # fmt: skip
         self.train_ids = training_prefix(data.train, cfg.train_fraction)
         self.train = batchify(self.train_ids, cfg.batch_size).to(cfg.device)
         if self.train.size(0) < cfg.bptt + 1:
