@@ -41,6 +41,9 @@ class TrainerSpec:
     # "module:function" (config name, toy corpus) -> ({False: untied, True: tied}, data): the setup of each
     # architecture registered under this family (ArchSpec.tiny_config), which enrols it in the check suite
     tiny_pair: str = ""
+    # "module:function" (run folder, config, weights) -> (model, vocabulary, source vocabulary): ee.load_model
+    rebuild: str = ""
+    check_config: str = ""  # "module:function" (config) -> None: raises EmbedevalError on a setting out of range
 
     def trainer_class(self) -> type:
         return _load(self.trainer)
@@ -252,6 +255,8 @@ register(
         trainer="embedeval.train.lm:LMTrainer",
         config="embedeval.train.lm_config:LMConfig",
         driver="embedeval.train.lm:train_lm",
+        rebuild="embedeval.train.load:rebuild_lm",
+        check_config="embedeval.train.lm_config:validate",
         model_name=_lm_name,
         tie_fields=("variant", "pr_bias"),
         untied_partner=lambda c: (
@@ -328,6 +333,8 @@ register(
         trainer="embedeval.train.nmt:NMTTrainer",
         config="embedeval.train.nmt_config:NMTConfig",
         driver="embedeval.train.nmt:train_nmt",
+        rebuild="embedeval.train.load:rebuild_nmt",
+        check_config="embedeval.train.nmt_config:validate",
         model_name=lambda c: f"nmt-{c.get('tie', '?')}",
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": "none"} if c.get("tie") in ("decoder", "all") else None,
@@ -343,6 +350,8 @@ register(
         trainer="embedeval.train.skipgram:TorchSGNS",
         config="embedeval.train.skipgram_config:SkipGramConfig",
         driver="embedeval.train.skipgram:train_skipgram",
+        rebuild="embedeval.train.load:rebuild_skipgram",
+        check_config="embedeval.train.skipgram_config:validate",
         model_name=_sgns_name,
         tie_fields=("tie",),
         untied_partner=lambda c: {"tie": False} if c.get("tie") else None,

@@ -277,3 +277,21 @@ def test_overwrite_never_deletes_a_file_embedeval_did_not_write(planted, tmp_pat
                              "--min-count", "1"], monkeypatch, capsys)  # fmt: skip
     assert code == 2 and "did not write" in err and planted.split("/")[-1] in err
     assert (tmp_path / "run" / planted).read_text() == "mine"
+
+
+@pytest.mark.parametrize("hidden", [1_000_000_000, "abc", -5])
+def test_load_model_refuses_an_impossible_config_before_building(hidden, tmp_path):
+    """config.json asking for a 1e9-wide model (8.7 TB), a word or a negative size is one line, and nothing is
+    allocated."""
+    import embedeval as ee
+    from embedeval.errors import EmbedevalError
+    from tests.conftest import run_cli
+
+    code, _, err = run_cli("train", "lm", "--corpus", "builtin", "--config", "tiny", "--max-batches", "3", "--epochs",
+                           "1", "--out", str(tmp_path / "run"), "--threads", "1")  # fmt: skip
+    assert code == 0, err
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())
+    stored["config"]["hidden"] = hidden
+    (tmp_path / "run" / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(EmbedevalError, match="no run could have"):
+        ee.load_model(tmp_path / "run")

@@ -67,12 +67,22 @@ def load_model(run_dir: str | Path) -> TrainedModel:
     if not stored or not isinstance(stored.get("config"), dict):
         raise EmbedevalError("no config.json with the run's settings: not a run folder embedeval wrote", run)
     trainer = stored.get("trainer")
-    if trainer not in _BUILDERS:
-        raise EmbedevalError(f"config.json names trainer {trainer!r}; known: {', '.join(_BUILDERS)}", run / CONFIG)
-    config_class = trainers.get(trainer).config_class()
+    spec = trainers.find(trainer)
+    if spec is None or not spec.rebuild:
+        known_names = ", ".join(s.name for s in trainers.specs() if s.rebuild)
+        raise EmbedevalError(f"config.json names trainer {trainer!r}; known: {known_names}", run / CONFIG)
+    config_class = spec.config_class()
     known = {f.name for f in dataclasses.fields(config_class)}
-    cfg = config_class(**{k: v for k, v in stored["config"].items() if k in known})
-    build = _BUILDERS[trainer]
+    try:
+        cfg = config_class(**{k: v for k, v in stored["config"].items() if k in known})
+        checked = trainers.load_function(spec.check_config) if spec.check_config else None
+        if checked is not None:
+            checked(cfg)  # the ranges of every setting, before a model of that size is built
+    except EmbedevalError as err:
+        raise EmbedevalError(f"config.json holds a setting no run could have: {err.message}", run / CONFIG) from None
+    except (TypeError, ValueError) as err:
+        raise EmbedevalError(f"config.json is damaged ({err})", run / CONFIG) from None
+    build = trainers.load_function(spec.rebuild)
     if getattr(cfg, "backend", "torch") != "torch":
         raise EmbedevalError(
             "a gensim skip-gram run keeps no torch model; read its U and V with ee.load(run_dir) instead", run
@@ -83,7 +93,7 @@ def load_model(run_dir: str | Path) -> TrainedModel:
     return TrainedModel(model, vocab, cfg, trainer, int(state["epoch"]), source_vocab)
 
 
-def _lm(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn.Module, list[str], None]:
+def rebuild_lm(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn.Module, list[str], None]:
     from embedeval.data.corpus import Vocab
     from embedeval.train.lm_model import build_model
 
@@ -93,7 +103,7 @@ def _lm(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn
     return model, vocab.words, None
 
 
-def _nmt(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn.Module, list[str], list[str]]:
+def rebuild_nmt(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn.Module, list[str], list[str]]:
     from embedeval.train.nmt import load_subwords
     from embedeval.train.nmt_model import Seq2Seq
 
@@ -103,7 +113,7 @@ def _nmt(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.n
     return model, tgt.pieces, src.pieces
 
 
-def _skipgram(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn.Module, list[str], None]:
+def rebuild_skipgram(run: Path, cfg: Any, weights: dict[str, torch.Tensor]) -> tuple[torch.nn.Module, list[str], None]:
     from embedeval.data.corpus import Vocab
 
     vocab = Vocab.load(run / VOCAB)
@@ -123,6 +133,4 @@ def _load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], run:
         ) from None
 
 
-_BUILDERS = {"lm": _lm, "nmt": _nmt, "skipgram": _skipgram}  # how each family rebuilds its model from weights
-
-__all__ = ["SkipGramModel", "TrainedModel", "load_model"]
+__all__ = ["SkipGramModel", "TrainedModel", "load_model", "rebuild_lm", "rebuild_nmt", "rebuild_skipgram"]

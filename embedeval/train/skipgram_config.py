@@ -73,3 +73,8 @@ class SkipGramConfig:
 
 
 __all__ = ["MAX_SENTENCE", "SKIPGRAM_RANGES", "SkipGramConfig"]
+
+
+def validate(cfg: SkipGramConfig) -> None:
+    """The registry's check of a stored config (``ee.load_model``): the ranges of every setting."""
+    cfg.validate()
