@@ -61,6 +61,10 @@ def test_eval_and_ee_score_write_the_same_results(kind, inputs, tmp_path, data_d
     from_python = ee.score([path], ["ws353", "men"], pieces="mean", data_dir=str(data_dir), n_bootstrap=50,
                            tasks=("geometry",))  # fmt: skip
     assert json.loads(out.read_text()) == json.loads(json.dumps(from_python.to_dict()))
+    from embedeval.errors import EmbedevalError
+
+    with pytest.raises(EmbedevalError, match="ee.score"):  # ee.evaluate takes loaded embeddings and says so
+        ee.evaluate([path], ee.load_benchmarks(["ws353"], data_dir))
 
 
 @pytest.mark.parametrize("kind", ["file", "pretrained", "translation"])
