@@ -8,6 +8,7 @@ a time, one thread each) and then prints and writes the table. Run directories a
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -47,10 +48,60 @@ class Run:
             return "failed"
         return "incomplete" if (runs_dir / self.folder / CHECKPOINT).is_file() else "absent"
 
+    def mismatch(self, runs_dir: Path) -> str | None:
+        """Why the finished run in this folder is not this row's run for this seed (its config.json says another
+        variant, seed, corpus or setting), or None: a folder copied over another must not count as that seed."""
+        from embedeval.layout import CONFIG
+
+        try:
+            stored = read_run_file(runs_dir / self.folder / CONFIG, "config.json") or {}
+        except EmbedevalError as err:
+            return str(err)
+        config = stored.get("config") if isinstance(stored.get("config"), dict) else {}
+        corpus = (stored.get("corpus") or {}).get("name") if isinstance(stored.get("corpus"), dict) else None
+        wanted = _expected(self.args)
+        found = {"seed": config.get("seed"), "corpus": corpus, **{k: _stored(config, k) for k in wanted if k not in
+                 ("seed", "corpus")}}  # fmt: skip
+        wrong = [f"{k} {found.get(k)!r} (the row needs {v!r})" for k, v in wanted.items() if found.get(k) != v]
+        return "; ".join(wrong) or None
+
     def command(self, runs_dir: Path) -> list[str]:
         out = str(runs_dir / self.folder)
         state = self.state(runs_dir)
         return [*self.args, "--out", out, *(["--resume"] if state == "incomplete" else ["--overwrite"])]
+
+
+# a table's command-line options -> (config field, how its value is stored)
+_CHECKED = {"--seed": ("seed", int), "--variant": ("variant", str), "--corpus": ("corpus", str), "--tie": ("tie", str),
+            "--train-fraction": ("train_fraction", float), "--lstm-bias": ("arch_options.bias", str),
+            "--bilm-softmax": ("arch_options.softmax", str), "--backend": ("backend", str), "--arch": ("arch", str)}  # fmt: skip
+
+
+def _expected(args: tuple[str, ...]) -> dict[str, Any]:
+    """What a run's config.json must say, read from the arguments that train it."""
+    out: dict[str, Any] = {}
+    for flag, value in zip(args, args[1:]):
+        if flag in _CHECKED:
+            key, kind = _CHECKED[flag]
+            out[key] = kind(value)
+    if "--pr-bias" in args:
+        out["pr_bias"] = True
+    if "--no-pr-bias" in args:
+        out["pr_bias"] = False
+    if "--tie" in args and "--backend" in args:  # skip-gram's --tie is a flag
+        out["tie"] = True
+    return out
+
+
+def _stored(config: dict[str, Any], key: str) -> Any:
+    if key.startswith("arch_options."):
+        options = config.get("arch_options") if isinstance(config.get("arch_options"), dict) else {}
+        name = key.split(".", 1)[1]
+        return options.get(name, "torch" if name == "bias" else None)  # runs from before the bias option: torch's
+    value = config.get(key)
+    if key == "train_fraction" and value is None:
+        return 1.0
+    return value
 
 
 @dataclass(frozen=True)
@@ -273,6 +324,7 @@ def summarise_table(
     rows = []
     for row in table.rows:
         found, stopped = [], []
+        seen: dict[str, int] = {}
         for seed in seeds:
             run = table.build(row, seed)
             state = run.state(runs_dir)
@@ -280,7 +332,18 @@ def summarise_table(
                 stopped.append({"seed": seed, "error": _error_of(runs_dir / run.folder)})
             if state != "complete":
                 continue
+            wrong = run.mismatch(runs_dir)
+            if wrong:
+                raise EmbedevalError(f"row {row}, seed {seed}: the run in {run.folder} is not this row's run for this "
+                                     f"seed ({wrong}); a folder copied or renamed? Put the right run there",
+                                     runs_dir / run.folder)  # fmt: skip
             summary = read_run_file(runs_dir / run.folder / SUMMARY, "summary.json")
+            fingerprint = json.dumps([summary.get(table.keys[0] or "-"), summary.get(table.keys[1] or "-"),
+                                      summary.get("updated")])  # fmt: skip
+            if fingerprint in seen:
+                raise EmbedevalError(f"row {row}: seeds {seen[fingerprint]} and {seed} hold the same run (identical "
+                                     "results); one folder was copied over the other", runs_dir / run.folder)  # fmt: skip
+            seen[fingerprint] = seed
             found.append({"seed": seed, "valid": summary.get(table.keys[0] or "-"), "test": summary.get(table.keys[1] or "-"),
                           "parameters": summary.get("unique_parameters"),
                           "directions": _directions(summary.get("direction_ppl"))})  # fmt: skip

@@ -401,3 +401,31 @@ def test_the_bilm_results_state_what_the_comparison_with_the_lstm_prints():
     results = (ROOT / "reports" / "bilm" / "RESULTS.md").read_text(encoding="utf-8")
     for row in rows:
         assert row in results
+
+
+def test_reproduce_checks_each_run_against_its_row_and_seed(tmp_path, monkeypatch, capsys):
+    """A seed folder copied over another is refused (not counted twice), and so is a WT run placed in the untied
+    row's folder: reproduce reads each run's config.json, not only its folder name."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tests.test_hostile import run_main
+
+    runs = tmp_path / "runs"
+    shutil.copytree(ROOT / "reports" / "press-wolf" / "seeds", runs)
+    args = ["reproduce", "press-wolf-table6", "--seeds", "1,2,3", "--no-train", "--no-report", "--runs-dir", str(runs),
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    assert run_main(args, monkeypatch, capsys)[0] == 0
+    shutil.rmtree(runs / "ptb-pw-small-untied-s3")
+    shutil.copytree(runs / "ptb-pw-small-untied-s2", runs / "ptb-pw-small-untied-s3")
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and "seed 2 (the row needs 3)" in err
+    stored = json.loads((runs / "ptb-pw-small-untied-s3" / "config.json").read_text())
+    stored["config"]["seed"] = 3  # a copy whose config was edited to look like seed 3: its results give it away
+    (runs / "ptb-pw-small-untied-s3" / "config.json").write_text(json.dumps(stored))
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and "seeds 2 and 3 hold the same run" in err
+    shutil.rmtree(runs / "ptb-pw-small-untied-s3")
+    shutil.copytree(runs / "ptb-pw-small-wt-s3", runs / "ptb-pw-small-untied-s3")
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and "variant 'wt' (the row needs 'untied')" in err and "Traceback" not in err
