@@ -565,11 +565,14 @@ class OutputDir:
         if replacing and not exist_ok:
             found = kind_of(target)
             if not overwrite:
-                raise EmbedevalError(
-                    "--out is not empty; pass --overwrite to replace it"
-                    + (" (or --resume to continue it)" if kind == "run" and found == "run" else ""),
-                    target,
-                )
+                from embedeval.layout import CHECKPOINT, SUMMARY
+
+                hint = ""
+                if kind == "run" and found == "run":
+                    before_first = not (target / CHECKPOINT).exists() and (target / SUMMARY).is_file()
+                    hint = (" (it holds a run stopped before its first checkpoint: nothing to resume, so start it "
+                            "again with --overwrite)" if before_first else " (or --resume to continue it)")  # fmt: skip
+                raise EmbedevalError("--out is not empty; pass --overwrite to replace it" + hint, target)
             if found is None:
                 raise EmbedevalError(
                     "--out is not empty and is not a folder embedeval wrote (no run, track or report files "
