@@ -124,6 +124,9 @@ def _write_stdout(write: Callable[[Path], Any]) -> Path:
     import sys
     import tempfile
 
+    if sys.__stdout__ is None:  # started with standard output closed (`>&-`): there is nowhere to write
+        raise EmbedevalError("standard output is closed; give the option a file name instead of -")
+
     with tempfile.TemporaryDirectory(prefix="embedeval-") as folder:
         tmp = Path(folder) / "out"
         write(tmp)

@@ -295,3 +295,18 @@ def test_load_model_refuses_an_impossible_config_before_building(hidden, tmp_pat
     (tmp_path / "run" / "config.json").write_text(json.dumps(stored))
     with pytest.raises(EmbedevalError, match="no run could have"):
         ee.load_model(tmp_path / "run")
+
+
+def test_a_closed_stdout_and_an_ascii_terminal_are_no_tracebacks(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "v.txt").write_text("tiger 1 0\ncat 0 1\ndog 1 1\n")
+    base = [sys.executable, "-m", "embedeval", "eval", str(tmp_path / "v.txt"), "-b", "rg65"]
+    closed = subprocess.run([*base, "--json", "-"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            close_fds=True, preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert closed.returncode == 2 and "standard output is closed" in closed.stderr and "Traceback" not in closed.stderr
+    ascii_env = dict(os.environ, PYTHONIOENCODING="ascii")
+    done = subprocess.run(base, capture_output=True, text=True, env=ascii_env)
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "Spearman" in done.stdout

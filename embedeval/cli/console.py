@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
+
+# A closed standard output (`embedeval ... >&-`) is None in Python: print into nothing instead of crashing; an output
+# asked for on "-" then says it is closed (files._write_stdout). A terminal that cannot encode a character (an ASCII
+# locale, PYTHONIOENCODING=ascii) gets a replacement, not an exception.
+for _name in ("stdout", "stderr"):
+    _stream = getattr(sys, _name)
+    if _stream is None:
+        setattr(sys, _name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+    elif hasattr(_stream, "reconfigure"):
+        try:
+            _stream.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
 
 # Piped output has no terminal width: rich would wrap at 80 columns, splitting tables and paths. In a pipe or a log,
 # give tables room and never wrap a line of text (soft_wrap); a terminal keeps its own width.
