@@ -310,3 +310,11 @@ def test_a_closed_stdout_and_an_ascii_terminal_are_no_tracebacks(tmp_path):
     ascii_env = dict(os.environ, PYTHONIOENCODING="ascii")
     done = subprocess.run(base, capture_output=True, text=True, env=ascii_env)
     assert done.returncode == 0 and "Traceback" not in done.stderr and "Spearman" in done.stdout
+
+
+def test_an_analogy_file_with_a_byte_order_mark_is_read_as_analogies(tmp_path):
+    from embedeval.data.registry import is_analogy, load_analogy_set
+
+    path = tmp_path / "q.txt"
+    path.write_bytes("\ufeff: capital\nathens greece berlin germany\n".encode())
+    assert is_analogy(str(path)) and len(load_analogy_set(str(path)).questions) == 1

@@ -81,7 +81,7 @@ def parse_analogies(path: str | Path, name: str | None = None) -> AnalogySet:
 def looks_like_analogies(path: str | Path) -> bool:
     """A file in one of the analogy layouts (a ``: section`` line first, or the MSR header), not word pairs."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
             first = next((line for line in handle if line.strip()), "")
     except OSError:
         return False
