@@ -275,17 +275,21 @@ TABLES = {
     "lstm-bias": Table(
         "lstm-bias",
         "The LSTM's biases as Press & Wolf's TensorFlow code has them (one bias per layer, initialised to 0, forget "
-        "bias 0) against PyTorch's two uniformly initialised ones: pw-small, untied and WT+PR, 13 epochs",
-        ("untied", "untied-tfbias", "wt+pr", "wt+pr-tfbias"),
+        "bias 0) against PyTorch's two uniformly initialised ones: pw-small, the four Table-6 rows, 13 epochs",
+        ("untied", "untied-tfbias", "wt", "wt-tfbias", "pr", "pr-tfbias", "wt+pr", "wt+pr-tfbias"),
         {
             "untied": (120.7, 114.5),
             "untied-tfbias": (120.7, 114.5),
+            "wt": (117.5, 112.4),
+            "wt-tfbias": (117.5, 112.4),
+            "pr": (116.0, 111.7),
+            "pr-tfbias": (116.0, 111.7),
             "wt+pr": (104.9, 100.9),
             "wt+pr-tfbias": (104.9, 100.9),
         },  # fmt: skip
         "Press & Wolf (2017), Table 6; their code's BasicLSTMCell(size, forget_bias=0.0)",
         _pw_small_claims,
-        contrasts=(("untied", "untied-tfbias"), ("wt+pr", "wt+pr-tfbias")),
+        contrasts=(("untied", "untied-tfbias"), ("wt", "wt-tfbias"), ("pr", "pr-tfbias"), ("wt+pr", "wt+pr-tfbias")),
         out="reports/seed-claims",
     ),
     "multi30k-tying": Table(
