@@ -211,6 +211,13 @@ def _cells(row: dict[str, Any]) -> list[list[str]]:
     return out
 
 
+def _r2(f: dict[str, Any]) -> str:
+    """The probe's R² with its interval over the folds, as the table and the report show it."""
+    if f["probe_r2"] is None:
+        return "—"
+    return f"{f['probe_r2']:.3f} [{f['probe_r2_ci'][0]:.3f}, {f['probe_r2_ci'][1]:.3f}]"
+
+
 def table(rows: list[dict[str, Any]], console: Any) -> None:
     from embedeval.evaluate.table import TitledTable
 
@@ -224,11 +231,7 @@ def table(rows: list[dict[str, Any]], console: Any) -> None:
     console.print(view)
     for row in rows:
         for f in row["frequency"]:
-            r2 = (
-                "—"
-                if f["probe_r2"] is None
-                else f"{f['probe_r2']:.3f} [{f['probe_r2_ci'][0]:.3f}, {f['probe_r2_ci'][1]:.3f}]"
-            )
+            r2 = _r2(f)
             rho = "—" if f["spearman_norm"] is None else f"{f['spearman_norm']:+.3f}"
             console.print(f"  {row['model']} {f['matrix']}: Spearman(log frequency, norm) {rho}; probe R² {r2} "
                           f"({row['corpus']})", highlight=False, markup=False)  # fmt: skip
@@ -241,11 +244,7 @@ def section(rows: list[dict[str, Any]]) -> Section | None:
     notes = []
     for row in rows:
         for f in row["frequency"]:
-            r2 = (
-                "—"
-                if f["probe_r2"] is None
-                else f"{f['probe_r2']:.3f} [{f['probe_r2_ci'][0]:.3f}, {f['probe_r2_ci'][1]:.3f}]"
-            )
+            r2 = _r2(f)
             bands = "; ".join(f"{b['band']}: {b['tokens']:,} tokens, mean cosine {b['mean_cosine']:.3f}, effective rank "
                               f"{b['effective_rank']:.1f}" for b in f["bands"])  # fmt: skip
             notes.append(f"{row['model']} {f['matrix']} ({row['corpus']}): Spearman(log frequency, row norm) "
