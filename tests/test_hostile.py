@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from embedeval import cli
+from tests.fake_runs import write_table_config
 
 WORDS = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water", "love", "sex"]
 ROWS = "".join(f"{w} {' '.join(str((i * 7 + k) % 5 - 2 + 0.5) for k in range(4))}\n" for i, w in enumerate(WORDS))
@@ -89,8 +90,7 @@ def finished_run(test_ppl: float) -> Callable[[Path], None]:
     """A finished run's folder as reproduce reads it (config and summary)."""
 
     def make(path: Path) -> None:
-        path.mkdir(parents=True)
-        (path / "config.json").write_text('{"trainer": "lm", "config": {}, "versions": {}}')
+        write_table_config(path)
         summary = {"status": "complete", "valid_ppl": test_ppl + 5, "test_ppl": test_ppl}
         (path / "summary.json").write_text(json.dumps(summary))
 
@@ -1129,7 +1129,7 @@ def test_reproduce_counts_a_non_finite_result_as_failed(tmp_path):
     runs = tmp_path / "runs"
     for row, ppl in (("untied", "NaN"), ("wt", "Infinity"), ("pr", "110.5")):
         folder = runs / f"ptb-pw-small-{row}-s1"
-        folder.mkdir(parents=True)
+        write_table_config(folder)
         (folder / "summary.json").write_text(f'{{"status": "complete", "valid_ppl": {ppl}, "test_ppl": 100.0}}')
     result = summarise_table(get_table("press-wolf-table6"), (1,), runs)
     rows = {r["row"]: r for r in result["rows"]}

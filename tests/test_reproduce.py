@@ -8,11 +8,12 @@ import pytest
 
 from embedeval import reproduce
 from embedeval.reproduce import Run, Table, summarise_table, table_markdown
+from tests.fake_runs import write_table_config
 from tests.test_hostile import run_main
 
 
 def fake_run(folder, status, valid=None, test=None, checkpoint=False):
-    folder.mkdir(parents=True)
+    write_table_config(folder)
     summary = {"status": status}
     if valid is not None:
         summary.update(valid_ppl=valid, test_ppl=test)
@@ -106,7 +107,7 @@ def test_the_translation_table_is_bleu_with_parameter_counts(tmp_path):
     table = reproduce.get_table("multi30k-tying")
     for tie, bleu, params in (("none", 33.0, 11_674_624), ("all", 32.0, 7_578_624)):
         folder = tmp_path / f"m30k-en-de-{tie}-s1"
-        folder.mkdir()
+        write_table_config(folder)
         summary = {"status": "complete", "valid_bleu": bleu + 2, "test_bleu": bleu, "unique_parameters": params}
         (folder / "summary.json").write_text(json.dumps(summary))
     result = summarise_table(table, (1,), tmp_path)
@@ -219,7 +220,7 @@ def test_the_sgns_table_lists_runs_whose_scores_are_in_the_reports(tmp_path):
         "sgns-wikitext-2/torch-tied-s1",
     ]
     assert "--tie" in runs[2].args and "--tie" not in runs[1].args and "gensim" in runs[0].args
-    (tmp_path / "sgns-wikitext-2" / "torch-s1").mkdir(parents=True)
+    write_table_config(tmp_path / "sgns-wikitext-2" / "torch-s1")
     (tmp_path / "sgns-wikitext-2" / "torch-s1" / "summary.json").write_text('{"status": "complete"}')
     text = table_markdown(summarise_table(table, (1,), tmp_path))
     assert "| torch | 1 |" in text and "| gensim | — |" in text
