@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import synthetic_matrix, synthetic_vocabulary, timed  # noqa: E402
+
+TOLERANCE = 1e-5  # largest |rho(embedeval) - rho(gensim)| accepted, per benchmark
 
 
 def main() -> None:
@@ -59,13 +62,20 @@ def main() -> None:
         o_times.append(t)
         t, _ = timed(lambda: run_ours(1000))
         b_times.append(t)
-    for (_pearson, spearman, _), r in zip(g, ours.results):
-        assert abs(spearman.statistic - r.spearman) < 1e-9, r.benchmark
+    # gensim ranks float32 cosines, embedeval float64 ones: pairs whose cosines tie in float32 can rank
+    # differently, which moves rho in the sixth decimal at this size (MEN: 1.1e-6). Equal within 1e-5 is the claim.
+    gaps = {r.benchmark: abs(spearman.statistic - r.spearman) for (_p, spearman, _), r in zip(g, ours.results)}
+    worst = max(gaps, key=gaps.get)
+    if gaps[worst] > TOLERANCE:
+        raise SystemExit(f"rho differs from gensim's by {gaps[worst]:.2e} on {worst} (tolerance {TOLERANCE:g})")
+
     g, o, b = statistics.median(g_times), statistics.median(o_times), statistics.median(b_times)
     print(f"{len(files)} bundled benchmarks, {args.rows} x {args.dim} embedding, median of {args.repeat}")
     print(f"gensim evaluate_word_pairs:        {g:.3f} s")
     print(f"embedeval evaluate (no bootstrap): {o:.3f} s   ratio {g / o:.1f}x  (target >= 20x)")
     print(f"embedeval evaluate (1000 boot CI): {b:.3f} s   ratio {g / b:.1f}x")
+    print(f"largest rho difference from gensim: {gaps[worst]:.1e} ({worst}; tolerance {TOLERANCE:g})")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"[{datetime.date.today()}]")
 
 
