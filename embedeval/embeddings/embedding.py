@@ -83,6 +83,7 @@ class Embedding:
         """The vocabulary in Unicode NFC, row for row: the composed and decomposed spellings of a word match."""
         joined = "\n".join(self.words)
         if unicodedata.is_normalized("NFC", joined):  # the usual case, checked in C without a copy
+            self._nfc_joined = joined  # folded_words lower-cases this string rather than joining the words again
             return self.words
         normal = unicodedata.normalize("NFC", joined).split("\n")
         return normal if len(normal) == len(self.words) else [unicodedata.normalize("NFC", w) for w in self.words]
@@ -92,7 +93,8 @@ class Embedding:
         """The vocabulary in NFC and lower-cased, row for row (for case-insensitive lookup)."""
         # one C-level lower() over the joined vocabulary is far cheaper than 400k calls
         words = self.nfc_words
-        folded = "\n".join(words).lower().split("\n")
+        joined = self.__dict__.pop("_nfc_joined", None)
+        folded = (joined if joined is not None else "\n".join(words)).lower().split("\n")
         return folded if len(folded) == len(words) else [w.lower() for w in words]
 
     def line_of(self, row: int) -> int | None:
