@@ -167,16 +167,22 @@ def step_record(task: _Task) -> dict[str, Any]:
     """One step's record (run where the executor puts it; everything it needs is in ``task``). One BLAS and torch
     thread per step, whatever the executor set: sums taken in another order would differ in the last bits, and the
     same series must give the same file on any executor and worker count (the workers are the parallelism)."""
-    import torch
+    import sys
+
     from threadpoolctl import threadpool_limits
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    # torch is not imported for this (a worker would spend seconds loading it): a step only touches torch to copy
+    # the tensors of a pytorch_model.bin, exact at any thread count; a process that has torch already gets one thread
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
     try:
         with threadpool_limits(1):
             return _rounded(_step_record(task))
     finally:
-        torch.set_num_threads(threads)
+        if torch is not None and threads is not None:
+            torch.set_num_threads(threads)
 
 
 SIGNIFICANT = 12  # digits a record keeps: BLAS kernels chosen by memory alignment differ in the last bits
