@@ -13,6 +13,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+
+def resolve(target: str) -> Any:
+    """The object a registry entry names as "module:name" (its module imported now, not when registered)."""
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 GROUPS = ("embedeval.readers", "embedeval.tasks", "embedeval.architectures")
 _loaded: set[str] = set()
 

@@ -13,7 +13,6 @@ folder, the report and the CLI ask this registry; none of them names a family or
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,8 +166,9 @@ def load_function(path: str) -> Any:
 
 
 def _load(path: str) -> Any:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+    from embedeval.plugins import resolve
+
+    return resolve(path)
 
 
 _REGISTRY: dict[str, TrainerSpec] = {}

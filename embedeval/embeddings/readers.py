@@ -17,7 +17,7 @@ from typing import Any
 
 from embedeval.errors import EmbedevalError
 from embedeval.layout import CONFIG, EMBEDDINGS, SUMMARY, TRACK
-from embedeval.plugins import Registry
+from embedeval.plugins import Registry, resolve
 
 ALL_PIECES = ("single", "first", "last", "mean")
 
@@ -52,10 +52,7 @@ class Reader:
 
 
 def _call(target: str, *args: Any) -> Any:
-    import importlib
-
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)(*args)
+    return resolve(target)(*args)
 
 
 _REGISTRY = Registry("embedeval.readers", Reader, "reader")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from embedeval.errors import EmbedevalError
-from embedeval.plugins import Registry
+from embedeval.plugins import Registry, resolve
 
 
 @dataclass
@@ -52,8 +51,7 @@ class Task:
         target = getattr(self, hook)
         if not target:
             return None
-        module, _, name = target.partition(":")
-        return getattr(importlib.import_module(module), name)(*args)
+        return resolve(target)(*args)
 
 
 _REGISTRY = Registry("embedeval.tasks", Task, "task")
