@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--tied", action="store_true")
     parser.add_argument("--folder", type=Path, default=None, help="where to build (or reuse) the model folder")
     parser.add_argument("--only", choices=["anchor", "eval", "geometry", "tokens"], action="append")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="eval --threads (default: every core)")
     args = parser.parse_args()
     folder = (
         args.folder
@@ -121,7 +122,7 @@ def main() -> None:
         build(folder, args.rows, args.width, args.tied)
         print(f"built {folder} in {time.perf_counter() - t:.0f} s")
     bf16 = (folder / "model.safetensors").stat().st_size / 2**30
-    print(f"[{datetime.date.today()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start] "
+    print(f"[{datetime.date.today()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start, eval --threads {args.threads}] "
           f"{args.rows:,} x {args.width:,} bf16, {'tied' if args.tied else 'untied'}: U+V {bf16:.2f} GB on disk")  # fmt: skip
     wanted = args.only or ["anchor", "eval", "geometry", "tokens"]
     anchor_scores = None
@@ -131,7 +132,7 @@ def main() -> None:
         print(f"anchor (safetensors -> float32, then scored): {wall:.1f} s wall, peak RSS {peak:.2f} GB "
               f"({peak / bf16:.2f}x the bf16 bytes)")  # fmt: skip
     bench_args = [a for b in BENCHMARKS for a in ("-b", b)]
-    base = [sys.executable, "-m", "embedeval", "eval", str(folder), *bench_args, "--bootstrap", "0"]
+    base = [sys.executable, "-m", "embedeval", "eval", str(folder), *bench_args, "--bootstrap", "0", "--threads", str(args.threads)]
     if "eval" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
             wall, peak, _ = child([*base, "--json", f"{tmp}/r.json"])

@@ -12,8 +12,6 @@ embedding h x vocabulary); the input embedding is a lookup and costs none.
 
 from __future__ import annotations
 
-import datetime
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import lm_benchmark_setup, print_time_shares, sgemm_flops, trainer_tokens_per_s  # noqa: E402
+from common import lm_benchmark_setup, report_lm_throughput  # noqa: E402
 
 
 class PlainLM(nn.Module):
@@ -65,21 +63,7 @@ def train_flops_per_token(cfg) -> float:
 
 def main() -> None:
     args, cfg, ids = lm_benchmark_setup(__doc__, "pw-small", "untied", 150, 10000)
-    plain, mine, peak = [], [], []
-    for _ in range(args.rounds):
-        peak.append(sgemm_flops())
-        plain.append(plain_loop(ids, cfg, args.batches))
-        mine.append(trainer_tokens_per_s(ids, cfg, 10000))
-    p, m, bound = statistics.median(plain), statistics.median(mine), statistics.median(peak)
-    flops = train_flops_per_token(cfg)
-    print(
-        f"config {args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads"
-    )
-    print(f"sgemm bound: {bound / 1e9:,.1f} GFLOP/s; training FLOPs per token: {flops / 1e6:,.1f} M")
-    print(f"plain PyTorch loop: {p:,.0f} tokens/s ({p * flops / bound:.0%} of the matmul bound)")
-    print(f"embedeval train lm: {m:,.0f} tokens/s ({m * flops / bound:.0%} of the matmul bound)")
-    print(f"ratio embedeval / plain = {m / p:.2f}x  (target >= 1.0)  [{datetime.date.today()}]")
-    print_time_shares(args, cfg, ids, 10000)
+    report_lm_throughput(args, cfg, ids, 10000, lambda: plain_loop(ids, cfg, args.batches), train_flops_per_token(cfg))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ width for attention (Kaplan et al. 2020; forward 2, backward 4 per multiply-add)
 
 from __future__ import annotations
 
-import datetime
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import lm_benchmark_setup, print_time_shares, sgemm_flops, trainer_tokens_per_s  # noqa: E402
+from common import lm_benchmark_setup, report_lm_throughput  # noqa: E402
 
 VOCAB = 10000
 
@@ -74,21 +72,9 @@ def train_flops_per_token(cfg) -> float:
 
 def main() -> None:
     args, cfg, ids = lm_benchmark_setup(__doc__, "tf-small", "wt", 30, VOCAB)
-    plain, mine, peak = [], [], []
-    for _ in range(args.rounds):
-        peak.append(sgemm_flops())
-        plain.append(plain_loop(ids, cfg, args.batches, cfg.tied))
-        mine.append(trainer_tokens_per_s(ids, cfg, VOCAB))
-    p, m, bound = statistics.median(plain), statistics.median(mine), statistics.median(peak)
-    flops = train_flops_per_token(cfg)
-    print(
-        f"config {args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads"
+    report_lm_throughput(
+        args, cfg, ids, VOCAB, lambda: plain_loop(ids, cfg, args.batches, cfg.tied), train_flops_per_token(cfg)
     )
-    print(f"sgemm bound: {bound / 1e9:,.1f} GFLOP/s; training FLOPs per token: {flops / 1e6:,.1f} M")
-    print(f"plain PyTorch loop: {p:,.0f} tokens/s ({p * flops / bound:.0%} of the matmul bound)")
-    print(f"embedeval train lm: {m:,.0f} tokens/s ({m * flops / bound:.0%} of the matmul bound)")
-    print(f"ratio embedeval / plain = {m / p:.2f}x  (target >= 1.0)  [{datetime.date.today()}]")
-    print_time_shares(args, cfg, ids, VOCAB)
 
 
 if __name__ == "__main__":

@@ -120,3 +120,44 @@ def print_time_shares(args, cfg, ids, vocab_size: int) -> None:
         print("trainer CPU time by operator (self time):")
         for name, share in time_shares(ids, cfg, vocab_size):
             print(f"  {share:6.1%}  {name}")
+
+
+def report_lm_throughput(args, cfg, ids, vocab_size: int, plain: Callable[[], float], flops: float) -> None:
+    """Rounds of (sgemm bound, the plain loop, the trainer with its fused cross-entropy, the trainer with PyTorch's
+    unfused one), each alternating so that machine noise hits all alike; the medians, each round's numbers and the
+    share of the bound, then (--profile) where the trainer's time goes."""
+    import dataclasses
+    import datetime
+    import os
+    import statistics
+
+    unfused_cfg = dataclasses.replace(cfg, loss_chunk=0)
+    rows: dict[str, list[float]] = {"bound": [], "plain": [], "fused": [], "unfused": []}
+    for _ in range(args.rounds):
+        rows["bound"].append(sgemm_flops())
+        rows["plain"].append(plain())
+        rows["fused"].append(trainer_tokens_per_s(ids, cfg, vocab_size))
+        rows["unfused"].append(trainer_tokens_per_s(ids, unfused_cfg, vocab_size))
+    bound = statistics.median(rows["bound"])
+
+    def line(name: str, label: str) -> str:
+        values = rows[name]
+        shares = ", ".join(f"{v * flops / b:.0%}" for v, b in zip(values, rows["bound"]))
+        return (f"{label}: {statistics.median(values):,.0f} tokens/s median ({', '.join(f'{v:,.0f}' for v in values)}); "
+                f"of each round's bound: {shares}")  # fmt: skip
+
+    print(f"[{datetime.date.today()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end] config "
+          f"{args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads")  # fmt: skip
+    print(
+        f"sgemm bound: median {bound / 1e9:,.1f} GFLOP/s ({', '.join(f'{b / 1e9:.1f}' for b in rows['bound'])}); "
+        f"training FLOPs per token: {flops / 1e6:,.1f} M"
+    )
+    print(line("plain", "plain PyTorch loop"))
+    print(line("fused", f"embedeval train lm (fused cross-entropy, --loss-chunk {cfg.loss_chunk})"))
+    print(line("unfused", "embedeval train lm (--loss-chunk 0, PyTorch's cross-entropy)"))
+    fused, plain_median = statistics.median(rows["fused"]), statistics.median(rows["plain"])
+    print(
+        f"median share of the bound: {fused * flops / bound:.0%} (target >= 70%); embedeval / plain = "
+        f"{fused / plain_median:.2f}x; fused / unfused = {fused / statistics.median(rows['unfused']):.2f}x"
+    )
+    print_time_shares(args, cfg, ids, vocab_size)

@@ -19,6 +19,15 @@ def printable(text: object) -> str:
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: object) -> str:
+    """``text`` with every control character escaped, newline and tab too: for names and paths, which a table
+    cell or a ``file:line:`` prefix shows on one line."""
+    return _ANY_CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 def markup_safe(text: object) -> str:
     """``text`` for a rich markup string: control characters escaped, ``[`` not read as a style tag."""
     from rich.markup import escape
@@ -43,5 +52,5 @@ class EmbedevalError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
-            where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
+            where = one_line(self.path) + (f":{self.line}" if self.line is not None else "") + ": "
         return where + self.message

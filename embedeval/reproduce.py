@@ -74,7 +74,8 @@ class Run:
 # a table's command-line options -> (config field, how its value is stored)
 _CHECKED = {"--seed": ("seed", int), "--variant": ("variant", str), "--corpus": ("corpus", str), "--tie": ("tie", str),
             "--train-fraction": ("train_fraction", float), "--lstm-bias": ("arch_options.bias", str),
-            "--bilm-softmax": ("arch_options.softmax", str), "--backend": ("backend", str), "--arch": ("arch", str)}  # fmt: skip
+            "--bilm-softmax": ("arch_options.softmax", str), "--backend": ("backend", str), "--arch": ("arch", str),
+            "--loss-chunk": ("loss_chunk", int)}  # fmt: skip
 
 
 def _expected(args: tuple[str, ...]) -> dict[str, Any]:
@@ -101,6 +102,8 @@ def _stored(config: dict[str, Any], key: str) -> Any:
     value = config.get(key)
     if key == "train_fraction" and value is None:
         return 1.0
+    if key == "loss_chunk" and value is None:
+        return 0  # runs from before the fused loss: the unfused one
     return value
 
 
@@ -125,13 +128,18 @@ class Table:
         return [self.build(row, seed) for seed in seeds for row in self.rows]
 
 
+# The committed LM runs were trained with PyTorch's unfused cross-entropy; the fused one (the default since) agrees
+# only to float32 rounding, so a table's runs keep the unfused loss and a re-run gives the committed numbers
+UNFUSED = ("--loss-chunk", "0")
+
+
 def _pw_small(row: str, seed: int) -> Run:
     """A row is a variant; the projection rows train P with its bias, as Press & Wolf's published code does, and
     ``-nobias`` rows are the ablation without it."""
     variant = row.removesuffix("-nobias")
     bias = (("--no-pr-bias",) if row.endswith("-nobias") else ("--pr-bias",)) if variant in ("pr", "wt+pr") else ()
     args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *bias, "--seed", str(seed))
-    return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, "--threads", "1"))
+    return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, *UNFUSED, "--threads", "1"))
 
 
 def _pw_small_claims(row: str, seed: int) -> Run:
@@ -150,7 +158,7 @@ def _pw_small_claims(row: str, seed: int) -> Run:
     if variant in ("pr", "wt+pr"):
         extra.append("--pr-bias")
     args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *extra, "--seed", str(seed))
-    return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, "--threads", "1"))
+    return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, *UNFUSED, "--threads", "1"))
 
 
 def _multi30k(row: str, seed: int) -> Run:
@@ -162,7 +170,7 @@ def _tf_small(corpus: str) -> Any:
     def build(row: str, seed: int) -> Run:
         folder = f"{corpus}-tf-small-{row}-s{seed}"
         args = ("train", "lm", "--arch", "transformer", "--config", "tf-small", "--corpus", corpus, "--variant", row,
-                "--seed", str(seed), "--threads", "1")  # fmt: skip
+                "--seed", str(seed), *UNFUSED, "--threads", "1")  # fmt: skip
         return Run(row, seed, folder, args)
 
     return build
@@ -172,7 +180,7 @@ def _bilm(row: str, seed: int) -> Run:
     """A row is SOFTMAX-VARIANT: the biLM's softmax (separate per direction, or shared as ELMo) and its tying."""
     softmax, variant = row.split("-")
     args = ("train", "lm", "--arch", "bilstm", "--config", "bilm-small", "--bilm-softmax", softmax, "--corpus", "ptb",
-            "--variant", variant, "--seed", str(seed), "--threads", "1")  # fmt: skip
+            "--variant", variant, "--seed", str(seed), *UNFUSED, "--threads", "1")  # fmt: skip
     return Run(row, seed, f"ptb-bilm-small-{row}-s{seed}", args)
 
 
@@ -817,15 +825,23 @@ def check_table_target(name: str, folder: Path, overwrite: bool = False) -> tupl
     return md, json_path
 
 
+def check_something_finished(result: dict[str, Any], folder: Path) -> None:
+    """Refuse a table none of whose runs has finished: a table of empty rows says nothing and would replace the
+    committed one."""
+    if not any(r["seeds"] for r in result["rows"]):
+        raise EmbedevalError(
+            f"no run of {result['table']} has finished (see --runs-dir); nothing to write, and the existing table is "
+            "kept",
+            folder,
+        )
+
+
 def write_table(result: dict[str, Any], folder: Path, overwrite: bool = False) -> tuple[Path, Path]:
     """``TABLE.json`` and ``TABLE.md`` in ``folder`` (claimed with a lock while writing). Refused when no run of
     the table has finished (a table of empty rows would replace the committed one), or when a ``TABLE.md`` there
     is not one reproduce wrote, unless ``overwrite``."""
     name = result["table"]
-    if not any(r["seeds"] for r in result["rows"]):
-        raise EmbedevalError(
-            f"no run of {name} has finished (see --runs-dir); nothing to write, and the existing table is kept", folder
-        )
+    check_something_finished(result, folder)
     md, json_path = check_table_target(name, folder, overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     with FolderLock(folder, "--out"):

@@ -188,6 +188,15 @@ class RunDir:
             raise EmbedevalError(f"run directory has no {name}", self.path)
         return data
 
+    def stored_config(self) -> dict[str, Any]:
+        """The settings config.json holds ({} when it has none or is unreadable: check_resume_config says why)."""
+        try:
+            saved = read_run_file(self.path / CONFIG)
+        except EmbedevalError:
+            return {}
+        config = (saved or {}).get("config")
+        return config if isinstance(config, dict) else {}
+
     def write_config(self, config: Any, trainer: str, corpus: dict[str, Any], argv: list[str] | None = None) -> None:
         self.write_json(
             CONFIG,

@@ -43,28 +43,41 @@ def tiny(variant, **kw):
     return make_config("tiny", variant, **{"epochs": 1, "threads": 1, **kw})
 
 
-def lm_side_gradients(variant):
+def lm_side_gradients(variant, fused=False):
     torch.manual_seed(0)
     model = RNNLM(50, tiny(variant))
     seen = {}
     model.grad_hook = lambda role, g: seen.__setitem__(role, g.clone())
     x = torch.randint(0, 25, (6, 3))  # inputs only from the first 25 words
     y = torch.randint(0, 50, (6, 3))
-    logits, _ = model(x, model.init_hidden(3))
-    torch.nn.functional.cross_entropy(logits.view(-1, 50), y.reshape(-1), reduction="sum").backward()
+    if fused:  # the trainer's loss: the output layer and cross-entropy in blocks of 4 rows
+        features, _ = model.features(x, model.init_hidden(3))
+        model.cross_entropy(features, y, chunk=4).backward()
+    else:
+        logits, _ = model(x, model.init_hidden(3))
+        torch.nn.functional.cross_entropy(logits.view(-1, 50), y.reshape(-1), reduction="sum").backward()
     return model, seen, x
 
 
-def test_lm_tied_gradient_splits_into_input_and_output_parts_that_sum_to_autograd():
-    model, seen, x = lm_side_gradients("wt")
+@pytest.mark.parametrize("fused", [False, True])
+def test_lm_tied_gradient_splits_into_input_and_output_parts_that_sum_to_autograd(fused):
+    model, seen, x = lm_side_gradients("wt", fused)
     torch.testing.assert_close(seen["input"] + seen["output"], model.encoder.weight.grad, atol=1e-6, rtol=0)
     rows_with_g_in = set(torch.nonzero(seen["input"].abs().sum(1)).flatten().tolist())
     assert rows_with_g_in <= set(x.flatten().tolist())  # G_in only on the rows of words in the batch input
     assert (seen["output"].abs().sum(1) > 0).all()  # the softmax reaches every row
 
 
-def test_lm_untied_split_is_just_the_u_and_v_gradients():
-    model, seen, _ = lm_side_gradients("untied")
+def test_the_fused_loss_reports_the_same_split_as_the_unfused_one():
+    _, plain, _ = lm_side_gradients("wt")
+    _, fused, _ = lm_side_gradients("wt", fused=True)
+    for role in ("input", "output"):
+        torch.testing.assert_close(fused[role], plain[role], atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_lm_untied_split_is_just_the_u_and_v_gradients(fused):
+    model, seen, _ = lm_side_gradients("untied", fused)
     torch.testing.assert_close(seen["input"], model.encoder.weight.grad, atol=1e-6, rtol=0)
     torch.testing.assert_close(seen["output"], model.decoder.weight.grad, atol=1e-6, rtol=0)
 

@@ -644,6 +644,7 @@ CASES = [
     Case("markup-closing-tag-name", {}, ["eval", "[/]nope.txt"], 2, "[/]nope.txt: does not exist"),
     Case("markup-style-name", {}, ["eval", "[bold red]nope.txt"], 2, "[bold red]nope.txt: does not exist"),
     Case("escape-sequence-name", {}, ["eval", "a\x1b[2Jb.txt"], 2, "a\\x1b[2Jb.txt"),
+    Case("newline-in-a-missing-name", {}, ["eval", "a\nb.txt"], 2, "a\\nb.txt: does not exist"),
 ]
 
 
@@ -1145,3 +1146,13 @@ def test_translation_files_with_bad_bytes_are_one_line(tmp_path):
     (tmp_path / "test.hyp.txt").write_bytes(b"ein Hund\nzwei \xff Katzen\n")
     with pytest.raises(EmbedevalError, match=r"test.hyp.txt:2: bytes that are not UTF-8"):
         _lines(tmp_path / "test.hyp.txt")
+
+
+def test_a_newline_in_a_file_name_is_shown_as_an_escape_in_the_table_and_the_notes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "400")
+    (tmp_path / "a\nb.txt").write_text("cat 1 0\ndog 0 1\n")
+    code, out, err = run_main(["eval", "a\nb.txt", "-b", "rg65", "--json", "r.json"], monkeypatch, capsys)
+    assert code == 0, err
+    assert "a\\nb.txt" in out and "a\nb" not in out + err  # one cell, one line of the note
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["embedding"] == "a\\nb.txt"

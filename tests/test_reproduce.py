@@ -257,9 +257,10 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # everything done: nothing to run
     assert code == 0 and out.count("complete") == 4
     table = (tmp_path / "out" / "toy.md").read_bytes()
-    code, _, err = run_main([*args, "--seeds", "3", "--no-train", "--no-report"], monkeypatch, capsys)
+    code, out, err = run_main([*args, "--seeds", "3", "--no-train", "--no-report"], monkeypatch, capsys)
     assert not (tmp_path / "runs" / "tiny-untied-s3").exists()  # nothing trained
     assert code == 2 and "no run of toy has finished" in err  # and no table of empty rows over the good one
+    assert "| untied |" not in out  # nor printed before saying so
     assert (tmp_path / "out" / "toy.md").read_bytes() == table
 
 

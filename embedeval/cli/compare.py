@@ -16,6 +16,7 @@ from embedeval.cli.options import (
     PIECES_OPTION,
     REVISION_OPTION,
     TASK_OPTION,
+    THREADS_OPTION,
     TOKEN_CORPUS_OPTION,
 )
 from embedeval.cli.types import number
@@ -68,13 +69,7 @@ MAX_BOOTSTRAP = 20_000  # the resample matrix is (resamples x pairs) floats: 20k
     "comparable and tested).",
 )
 @click.option("--title", default=None, help="Report title.")
-@click.option(
-    "--threads",
-    type=number(Range(int, 1, 1_024)),
-    default=None,
-    help="torch threads for the built-in default [default: OMP_NUM_THREADS where set, else 1: its models are too "
-    "small to gain from more].",
-)
+@THREADS_OPTION
 @click.option("--no-geometry", is_flag=True, help="Leave the geometry task out (it reads each model's whole matrix).")
 @TASK_OPTION
 @TOKEN_CORPUS_OPTION
@@ -101,6 +96,9 @@ def compare_cmd(
     """
     from embedeval.cli.console import err_console
     from embedeval.report.html import prepare_report_dir
+    from embedeval.threads import use_threads
+
+    threads = use_threads(threads)
 
     err = err_console
     paths = [Path(p) for p in inputs]
@@ -152,6 +150,7 @@ def _compare(claim, paths, settings, threads, fmt, err, resume=False):
     from embedeval.pipeline import Inputs, read_inputs, score
     from embedeval.report.build import report_from
     from embedeval.report.html import write_report
+    from embedeval.report.summary import glossary
 
     pipeline = settings.pipeline()
     pipeline.fmt = fmt
@@ -167,7 +166,7 @@ def _compare(claim, paths, settings, threads, fmt, err, resume=False):
 
     if not paths:
         out_dir = claim.publish()  # the inputs are good and training starts: the new report takes the old one's place
-        from embedeval.report.default import default_threads, run_default
+        from embedeval.report.default import run_default
 
         err.print(
             "[bold]built-in default[/]: SGNS and an LSTM LM, untied and tied, on the Lee corpus (ships with gensim); "
@@ -193,7 +192,7 @@ def _compare(claim, paths, settings, threads, fmt, err, resume=False):
             bar.set_description(f"SGNS pair, epoch {record['epoch']}/{record['epochs']}")
             bar.refresh()
 
-        paths = run_default(out_dir / "runs", threads=threads or default_threads(), progress=progress, resume=resume)
+        paths = run_default(out_dir / "runs", threads=threads, progress=progress, resume=resume)
         bar.close()
         title_default = "embedeval built-in default: SGNS and LSTM LM, untied vs tied, on the Lee corpus"
     stage("reading the inputs")
@@ -214,6 +213,8 @@ def _compare(claim, paths, settings, threads, fmt, err, resume=False):
     console.print("[bold]Summary[/]")
     for line in report.summary:
         console.print(f"• {markup_safe(line)}", highlight=False)
+    for gloss in glossary(report.summary):
+        console.print(f"[dim]  {markup_safe(gloss)}[/]", highlight=False)
     stage("writing the report")
     written = write_report(report, claim)
     names = ", ".join(path.name for key, path in written.items() if key != "html")

@@ -15,6 +15,7 @@ from embedeval.cli.options import (
     PIECES_OPTION,
     REVISION_OPTION,
     TASK_OPTION,
+    THREADS_OPTION,
     TOKEN_CORPUS_OPTION,
 )
 from embedeval.errors import EmbedevalError, markup_safe
@@ -84,9 +85,10 @@ EXPORT_SUFFIX = {"word2vec": ".txt", "word2vec-binary": ".bin", "glove": ".glove
 )
 @click.option("--export-dir", type=click.Path(file_okay=False), default="exported", show_default=True)
 @REVISION_OPTION
+@THREADS_OPTION
 @DATA_DIR_OPTION
 def eval_cmd(embeddings, json_path, csv_path, pairs_csv, tests_csv, export, export_dir, with_geometry, tasks,
-             token_corpus, case_sensitive, no_intersect, **options) -> None:  # fmt: skip
+             token_corpus, case_sensitive, no_intersect, threads, **options) -> None:  # fmt: skip
     """Score EMBEDDINGS (embedding files, run or track folders, pretrained model folders, GGUF files, or Hugging
     Face model ids in the local cache) on word-similarity benchmarks and analogies.
 
@@ -97,6 +99,9 @@ def eval_cmd(embeddings, json_path, csv_path, pairs_csv, tests_csv, export, expo
     output (V) embeddings on the Lee news corpus that ships with gensim.
     """
     from embedeval.pipeline import Settings, score
+    from embedeval.threads import use_threads
+
+    use_threads(threads)
 
     tasks = (*(("geometry",) if with_geometry else ()), *tasks, *(("tokens",) if token_corpus else ()))
     settings = Settings(**options, intersect=not no_intersect, fold_case=not case_sensitive, tasks=tasks,

@@ -159,3 +159,11 @@ TOKEN_CORPUS_OPTION = click.option(
     help="Token task (implies --task tokens): a text file, encoded with each model's own tokenizer; its token counts "
     "give the frequency analysis (a run uses its own training counts).",
 )
+
+THREADS_OPTION = click.option(
+    "--threads",
+    type=click.IntRange(1, 1_024),
+    default=None,
+    help="Threads to compute with (torch, BLAS) [default: OMP_NUM_THREADS where set, else 1: on a machine shared "
+    "with other work more threads were several times slower (docs/performance.md, Threads)].",
+)

@@ -85,7 +85,15 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     (reports/seed-claims/README.md) from the runs of tying-data-size and lstm-bias and the committed runs."""
     import os
 
-    from embedeval.reproduce import TABLES, check_table_target, get_table, summarise_table, table_markdown, write_table
+    from embedeval.reproduce import (
+        TABLES,
+        check_something_finished,
+        check_table_target,
+        get_table,
+        summarise_table,
+        table_markdown,
+        write_table,
+    )
 
     seed_list = _seeds(seeds)
     if table == "tying-claims":
@@ -125,6 +133,7 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
         for seed in seed_list:
             _report(spec, seed, root, Path(out), env)
     result = summarise_table(spec, seed_list, root, Path(out))
+    check_something_finished(result, Path(out))  # before printing a table of empty rows
     console.print(table_markdown(result), highlight=False)
     paths = write_table(result, Path(out), overwrite)
     console.print(f"wrote {markup_safe(paths[0])}, {markup_safe(paths[1].name)}")

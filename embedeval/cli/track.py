@@ -6,7 +6,7 @@ import click
 
 from embedeval import trainers
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_params, arch_setting_options
+from embedeval.cli.options import DATA_DIR_OPTION, THREADS_OPTION, arch_help, arch_params, arch_setting_options
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
 from embedeval.ranges import Range, positive_int
@@ -117,7 +117,7 @@ def _refuse_options_for_other_trainers(trainer: str) -> None:
 @click.option(
     "--max-batches", type=number(positive_int()), default=None, help="lm, nmt: cut every epoch after this many batches."
 )
-@click.option("--threads", type=number(Range(int, 0, 1_024)), default=None, help="torch CPU threads.")
+@THREADS_OPTION
 @click.option("--seed", type=number(Range(int, 0, 2**32 - 1)), default=1, show_default=True)
 @click.option(
     "--dim",
@@ -143,7 +143,9 @@ def track_cmd(
     from types import SimpleNamespace
 
     from embedeval.dynamics.tracker import TrackConfig
+    from embedeval.threads import use_threads
 
+    threads = use_threads(threads)
     _refuse_options_for_other_trainers(trainer)
     tcfg = TrackConfig(every=every, grad_every=grad_every, geometry=not no_geometry)
     given = SimpleNamespace(

@@ -9,7 +9,7 @@ import click
 
 from embedeval import trainers
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION, arch_help, arch_setting_options, take_arch_settings
+from embedeval.cli.options import DATA_DIR_OPTION, THREADS_OPTION, arch_help, arch_setting_options, take_arch_settings
 from embedeval.cli.progress import lm_progress
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
@@ -128,6 +128,14 @@ console = err_console
     help="Train on the first fraction of the training tokens (e.g. 0.1); the vocabulary and valid/test stay the "
     "whole corpus's, so perplexities compare across fractions [1]",
 )
+@click.option(
+    "--loss-chunk",
+    type=number(R["loss_chunk"]),
+    default=None,
+    help="Rows per block of the fused output-layer cross-entropy (less memory: the logits of one block at a time); "
+    "0: PyTorch's unfused cross-entropy, which the committed tables' runs were trained with (the two agree to "
+    "float32 rounding) [1024]",
+)
 @click.option("--heads", type=number(R["heads"]), default=None, help="Transformer attention heads [tf-small: 4]")
 @click.option("--ff-mult", type=number(R["ff_mult"]), default=None, help="Transformer MLP width / --hidden [4]")
 @click.option(
@@ -163,7 +171,7 @@ console = err_console
     help="Cost: cross-entropy summed over bptt and averaged over the batch (Zaremba; lr and clip apply to it) or "
     "the per-token mean [LSTM: sum-over-time; Transformer: mean]",
 )
-@click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads (per process).")
+@THREADS_OPTION
 @click.option(
     "--nproc",
     type=number(Range(int, 1, 1_024)),
@@ -201,10 +209,12 @@ def train_lm_cmd(
     from embedeval.errors import EmbedevalError
     from embedeval.layout import CHECKPOINT, VOCAB
     from embedeval.rundir import RunDir
+    from embedeval.threads import use_threads
     from embedeval.train.lm import load_lm_data
     from embedeval.train.lm_config import config_for, make_config
     from embedeval.train.run import prepared_run
 
+    overrides["threads"] = use_threads(overrides.get("threads"))  # per process under --nproc
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_tokens=DRY_RUN_EVAL_TOKENS)
     name = config_for(config_name, overrides.get("arch"))

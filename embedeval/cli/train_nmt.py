@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from embedeval.cli.console import err_console
-from embedeval.cli.options import DATA_DIR_OPTION
+from embedeval.cli.options import DATA_DIR_OPTION, THREADS_OPTION
 from embedeval.cli.progress import lm_progress
 from embedeval.cli.types import number
 from embedeval.errors import markup_safe
@@ -66,7 +66,7 @@ console = err_console
 @click.option("--len-penalty", type=number(R["len_penalty"]), default=None,
               help="Beam scores are log-probability / length ** this [1]")  # fmt: skip
 @click.option("--seed", type=number(R["seed"]), default=None, help="[1]")
-@click.option("--threads", type=number(R["threads"]), default=None, help="torch CPU threads.")
+@THREADS_OPTION
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option(
     "--max-batches", type=number(R["max_batches"]), default=None, help="Cut every epoch after this many batches."
@@ -102,8 +102,11 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
     from embedeval.errors import EmbedevalError
     from embedeval.layout import CHECKPOINT
     from embedeval.rundir import RunDir
+    from embedeval.threads import use_threads
     from embedeval.train.nmt_config import make_config
     from embedeval.train.run import prepared_run
+
+    overrides["threads"] = use_threads(overrides.get("threads"))
 
     if dry_run:
         overrides.update(epochs=1, max_batches=5, max_eval_sentences=DRY_RUN_SENTENCES)

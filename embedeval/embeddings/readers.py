@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embedeval.errors import EmbedevalError
+from embedeval.errors import EmbedevalError, one_line
 from embedeval.layout import CONFIG, EMBEDDINGS, SUMMARY, TRACK
 from embedeval.plugins import Registry, resolve
 
@@ -119,7 +119,7 @@ def identify(given: str | Path, revision: str | None = None) -> Located:
     tried = []
     for reader in readers():
         if reader.recognises(path):
-            return Located(reader, path, path.name or text, text)
+            return Located(reader, path, one_line(path.name or text), text)
         tried.append(f"{reader.name} ({reader.about})")
     raise EmbedevalError("nothing here that embedeval reads; tried: " + "; ".join(tried), path)
 

@@ -8,23 +8,11 @@ and an LSTM LM (``demo`` config) untied vs weight-tied, with the dynamics record
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 DEFAULT_LM_CONFIG = "demo"
-
-
-def default_threads() -> int:
-    """OMP_NUM_THREADS where it is set to a positive whole number, else 1.
-
-    The default's models are tiny (64-wide SGNS, a 2 x 64 LSTM on 60k tokens): a second thread bought no wall time
-    and cost 3.3x the CPU (576 s against 174 s, both on a 2-core machine with other work running), and on a busy
-    machine it competes with the other work. torch.set_num_threads overrides the variable, so a run that names its
-    threads must honour it itself: a caller that runs one process per core says so through it."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 def _state(track: Path, resume: bool) -> dict[str, bool] | None:

@@ -11,6 +11,7 @@ from embedeval.evaluate.output import write_analogies_csv, write_csv, write_pair
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.layout import REPORT_CSV, REPORT_HTML, RESULTS
 from embedeval.report.build import Report
+from embedeval.report.summary import glossary
 from embedeval.tasks import get_task
 from embedeval.version import __version__
 
@@ -52,6 +53,7 @@ def render_html(report: Report) -> str:
         figures=report.figures,
         task_sections=report.task_sections(),
         fmt_p=_fmt_p,
+        glossary=glossary(report.summary),
     )
 
 

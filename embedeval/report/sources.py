@@ -9,7 +9,7 @@ from typing import Any
 
 from embedeval.data.datadir import sha256_file
 from embedeval.embeddings.embedding import Embedding
-from embedeval.errors import EmbedevalError
+from embedeval.errors import EmbedevalError, one_line
 from embedeval.layout import CONFIG, DYNAMICS, EMBEDDINGS, METRICS, SUMMARY, TRACK
 from embedeval.rundir import checked_summary, read_metrics, read_run_file
 from embedeval.trainers import model_name
@@ -202,17 +202,18 @@ def collect(
         seen.add(path.resolve())
         kind = found.reader.kind
         if kind == "track":
-            track = _read_track(path, path.name)
+            track = _read_track(path, found.name)
             for side in ("untied", "tied"):
-                info, embs = read_run(path / side, f"{path.name}/{side}", track=path.name, side=side)
+                info, embs = read_run(path / side, f"{found.name}/{side}", track=found.name, side=side)
                 _add_run(src, info, _averaged(embs, words, pieces), add_sum)
             if track is not None:
                 src.tracks.append(track)
         elif kind == "run":
             # a run of a track is named after the track too: two tracks' untied runs must not share a name
-            info, embs = read_run(path, f"{path.parent.name}/{path.name}" if is_track_dir(path.parent) else path.name)
+            name = f"{one_line(path.parent.name)}/{found.name}" if is_track_dir(path.parent) else found.name
+            info, embs = read_run(path, name)
             _add_run(src, info, _averaged(embs, words, pieces), add_sum)
-            track = _read_track(path, path.name)
+            track = _read_track(path, found.name)
             if track is not None:
                 src.tracks.append(track)
         else:
@@ -231,7 +232,7 @@ def collect(
                 src.models.append(card)
                 src.warnings.extend(f"{group}: {note}" for note in card["notes"])
             else:
-                group = _unused(src, path.name, path)
+                group = _unused(src, found.name, path)
                 for emb in embs:
                     emb.name = f"{group}:{emb.role}" if len(embs) > 1 and emb.role else group
                 size = path.stat().st_size

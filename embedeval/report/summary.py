@@ -374,3 +374,22 @@ def _dynamics(report: Any) -> list[str]:
             )
         lines.append(text)
     return lines
+
+
+# one line for each term the summary may use, given where it is first used (the terminal and the page's summary)
+GLOSSARY = (
+    ("Williams", "Williams' t: whether two embeddings' Spearman correlations with the same human ratings differ, "
+                 "allowing for how much the two embeddings agree with each other (docs/methods.md, section 4)."),
+    ("Holm", "Holm: p-values adjusted for making several comparisons at once, so that the chance of any false "
+             "'significant' among them stays at alpha."),
+    ("Table 3", "Table 3 (Press & Wolf 2017): the Spearman correlation between two embeddings' cosines over the same "
+                "benchmark pairs: how alike they judge similarity, whatever the human ratings say."),
+    ("bootstrap", "bootstrap: the benchmark's pairs resampled with replacement; the share of resamples in which "
+                  "the order of two scores flips gives its p-value."),
+)  # fmt: skip
+
+
+def glossary(lines: list[str]) -> list[str]:
+    """The glosses of the terms that ``lines`` use, in GLOSSARY's order."""
+    text = " ".join(lines).replace("Table-3", "Table 3")
+    return [gloss for term, gloss in GLOSSARY if term in text]

@@ -30,6 +30,7 @@ from torch import nn
 
 from embedeval.errors import EmbedevalError
 from embedeval.train.base import tie
+from embedeval.train.fused_loss import linear_cross_entropy
 from embedeval.train.lm_config import LMConfig
 from embedeval.train.lm_model import EmbeddingLM
 
@@ -104,15 +105,14 @@ class BiLSTMLM(EmbeddingLM):
         v = self._split_weight("output")
         if torch.is_grad_enabled():
             u, v = u.view_as(u), v.view_as(v)
+        chunk = self.cfg.loss_chunk
         features, hidden = self._forward_direction(x, hidden, u)
-        logits = F.linear(features, v, self.decoder.bias)
-        forward = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+        forward = linear_cross_entropy(features, v, self.decoder.bias, y, chunk)
         back_features = self._backward_direction(y, u)
         if self.decoder_bwd is self.decoder:
-            back = F.linear(back_features, v, self.decoder.bias)
+            backward = linear_cross_entropy(back_features, v, self.decoder.bias, x, chunk)
         else:
-            back = self.decoder_bwd(back_features)
-        backward = F.cross_entropy(back.view(-1, back.size(-1)), x.reshape(-1), reduction="sum")
+            backward = linear_cross_entropy(back_features, self.decoder_bwd.weight, self.decoder_bwd.bias, x, chunk)
         return forward, backward, hidden
 
     @torch.no_grad()

@@ -152,9 +152,9 @@ def lm_cost(
         # the augmented loss needs the bias-free logits too: one output matmul serves both (it is the costliest op)
         raw = model.logits(features, bias=False)
         logits = raw if model.decoder.bias is None else raw + model.decoder.bias
+        ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
     else:
-        logits = model.logits(features)
-    ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+        ce_sum = model.cross_entropy(features, y, cfg.loss_chunk)
     # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers); every
     # added term is put on the same scale
     cost = ce_sum / scale
@@ -368,6 +368,8 @@ class LMTrainer(Interruptible):
         model_hook: Callable[[EmbeddingLM], None] | None = None,
     ) -> None:
         validate(cfg)
+        if resume and "loss_chunk" not in run.stored_config():
+            cfg = dataclasses.replace(cfg, loss_chunk=0)  # a run from before the fused loss keeps its own arithmetic
         self.cfg, self.data, self.run = cfg, data, run
         self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
         if cfg.threads:

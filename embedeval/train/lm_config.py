@@ -45,6 +45,7 @@ LM_RANGES = {
     "beta2": Range(float, 0, 1, low_open=True, high_open=True),
     "train_fraction": Range(float, 0, 1, low_open=True),
     "planted_tokens": Range(int, 0, 100_000),
+    "loss_chunk": Range(int, 0, 1_000_000),
 }
 
 ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
@@ -106,6 +107,10 @@ class LMConfig:
     # tokens added to the vocabulary that never occur in the text (<planted-0> ...): rows only the softmax trains,
     # ground truth for the under-trained-token indicators (docs/methods.md, section 13)
     planted_tokens: int = 0
+    # rows per block of the fused output-layer cross-entropy (embedeval.train.fused_loss: less memory, same speed);
+    # 0: the unfused F.cross_entropy(F.linear(...)), as runs trained before it was added (their config.json has no
+    # loss_chunk, and a resumed one keeps 0). The two agree to float32 rounding, not bit for bit
+    loss_chunk: int = 1024
     # settings only the architecture has (its ArchSpec.options, e.g. the biLM's softmax), every one stated
     arch_options: dict[str, str] = field(default_factory=dict)
 

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from embedeval.train.base import parameter_counts, tapped, tie
+from embedeval.train.fused_loss import linear_cross_entropy
 from embedeval.train.lm_config import LMConfig
 
 
@@ -85,6 +86,11 @@ class EmbeddingLM(nn.Module):
     def logits(self, features: torch.Tensor, bias: bool = True) -> torch.Tensor:
         use_bias = self.decoder.bias if bias else None
         return F.linear(features, self._split_weight("output"), use_bias)
+
+    def cross_entropy(self, features: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
+        """Summed cross-entropy of ``targets`` under the logits of ``features``, fused with the output layer in
+        blocks of ``chunk`` rows (0: unfused); the output side's gradient goes through the tap as in ``logits``."""
+        return linear_cross_entropy(features, self._split_weight("output"), self.decoder.bias, targets, chunk)
 
     def forward(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
         x, hidden = self.features(tokens, hidden)
