@@ -45,6 +45,9 @@ JOINT_SUBWORD_MODEL, SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL = "subword.model", "su
 VALID_HYP, TEST_HYP, TEST_REF = "valid.hyp.txt", "test.hyp.txt", "test.ref.txt"
 # a report folder's files besides results.json
 REPORT_HTML = "index.html"
+# in a report folder while its files are written in place (a resumed built-in default): left there, it says the
+# writing stopped part-way (a full disk, a kill) and which files may be from the run before
+REPORT_INCOMPLETE = "INCOMPLETE.txt"
 REPORT_CSV = {"csv": "results.csv", "pairs": "pairs.csv", "tests": "tests.csv", "analogies": "analogies.csv",
               "geometry": "geometry.csv"}  # fmt: skip
 # output-backward: a second output embedding, the backward direction's softmax of a biLM with one per direction
@@ -58,6 +61,6 @@ OWN_ENTRIES = {
         JOINT_SUBWORD_MODEL, SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL, VALID_HYP, TEST_HYP, TEST_REF,
     },
     "track": {MARKER, "untied", "tied", TRACK, DYNAMICS, SUMMARY, PREVIOUS, "snapshots", "figures"},
-    "report": {MARKER, REPORT_HTML, RESULTS, *REPORT_CSV.values(), "runs"},
+    "report": {MARKER, REPORT_HTML, RESULTS, *REPORT_CSV.values(), "runs", REPORT_INCOMPLETE},
     "series": {MARKER, "series.json", DYNAMICS, "steps", "figures"},
 }  # fmt: skip

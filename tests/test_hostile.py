@@ -1156,3 +1156,53 @@ def test_a_newline_in_a_file_name_is_shown_as_an_escape_in_the_table_and_the_not
     assert code == 0, err
     assert "a\\nb.txt" in out and "a\nb" not in out + err  # one cell, one line of the note
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["embedding"] == "a\\nb.txt"
+
+
+def test_a_full_disk_while_replacing_a_report_leaves_the_old_report_whole(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import embedeval.report.html as html
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text(ROWS)
+    (tmp_path / "b.txt").write_text(ROWS.replace("0.5", "1.5"))
+    args = ["compare", "a.txt", "b.txt", "-b", "rg65", "--bootstrap", "0", "--out", "rep"]
+    assert run_main(args, monkeypatch, capsys)[0] == 0
+    before = _state(tmp_path / "rep", None)
+
+    def full(*_args, **_kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(html, "write_tests_csv", full)  # the disk fills after index.html and results.json
+    code, _, err = run_main([*args, "--overwrite"], monkeypatch, capsys)
+    assert code != 0 and "Traceback" not in err and "disk is full" in err
+    assert _state(tmp_path / "rep", None) == before  # the old report, every file as it was
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".rep")]  # no staging folder left behind
+
+
+def test_a_report_written_in_place_says_so_until_its_last_file(tmp_path, monkeypatch):
+    import errno
+
+    import embedeval as ee
+    import embedeval.report.html as html
+    from embedeval.files import OutputDir
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text(ROWS)
+    report = ee.compare(["a.txt"], benchmarks=["rg65"], n_bootstrap=0)
+    claim = OutputDir(tmp_path / "rep", "report")
+    claim.publish()  # as the built-in default's report folder is, before its runs are trained into it
+
+    def full(*_args, **_kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(html, "write_pairs_csv", full)
+    with pytest.raises(OSError):
+        html.write_report(report, claim)
+    assert "stopped" in (tmp_path / "rep" / "INCOMPLETE.txt").read_text()
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    claim = OutputDir(tmp_path / "rep", "report", exist_ok=True)
+    claim.publish()
+    html.write_report(report, claim)  # written again: complete, and the note is gone
+    assert not (tmp_path / "rep" / "INCOMPLETE.txt").exists() and (tmp_path / "rep" / "tests.csv").is_file()

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from embedeval.evaluate.output import write_analogies_csv, write_csv, write_pairs_csv, write_rows, write_tests_csv
 from embedeval.files import OutputDir, atomic_write_text
-from embedeval.layout import REPORT_CSV, REPORT_HTML, RESULTS
+from embedeval.layout import REPORT_CSV, REPORT_HTML, REPORT_INCOMPLETE, RESULTS
 from embedeval.report.build import Report
 from embedeval.report.summary import glossary
 from embedeval.tasks import get_task
@@ -68,25 +68,30 @@ def prepare_report_dir(
 
 def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:
     """Write index.html, results.json, results.csv, pairs.csv, tests.csv and, when measured, analogies.csv and
-    geometry.csv, each atomically; an :class:`OutputDir` is published first."""
+    geometry.csv, each atomically, then publish the folder. Replacing an old report, they are written beside it and
+    swapped in only when all are written, so a full disk or a kill leaves the old report whole; written in place
+    (a folder already published), INCOMPLETE.txt stands in the folder until the last file is written."""
     claim = out if isinstance(out, OutputDir) else prepare_report_dir(out, overwrite)
     with claim:
-        folder = claim.publish()
-        targets = {
-            "html": folder / REPORT_HTML,
-            "json": folder / RESULTS,
-            **{key: folder / REPORT_CSV[key] for key in ("csv", "pairs", "tests")},
-        }
-        atomic_write_text(targets["html"], render_html(report))
-        atomic_write_text(targets["json"], json.dumps(report.to_dict(), indent=1, default=str) + "\n")
-        write_csv(report.evaluation, targets["csv"])
-        write_pairs_csv(report.evaluation, targets["pairs"])
-        write_tests_csv(report.evaluation, targets["tests"])
+        folder = claim.path
+        pending = folder / REPORT_INCOMPLETE if claim.published else None
+        if pending is not None:
+            atomic_write_text(pending, "embedeval was writing this report when it stopped (a full disk, a kill): "
+                              "some files may be missing or from the report before. Run the command again.\n")  # fmt: skip
+        names = {"html": REPORT_HTML, "json": RESULTS, **{key: REPORT_CSV[key] for key in ("csv", "pairs", "tests")}}
+        atomic_write_text(folder / names["html"], render_html(report))
+        atomic_write_text(folder / names["json"], json.dumps(report.to_dict(), indent=1, default=str) + "\n")
+        write_csv(report.evaluation, folder / names["csv"])
+        write_pairs_csv(report.evaluation, folder / names["pairs"])
+        write_tests_csv(report.evaluation, folder / names["tests"])
         if report.analogies is not None:
-            targets["analogies"] = write_analogies_csv(report.analogies, folder / REPORT_CSV["analogies"])
+            names["analogies"] = write_analogies_csv(report.analogies, folder / REPORT_CSV["analogies"]).name
         for name, rows in report.tasks.items():  # each task's own CSV file (geometry.csv ...)
             task = get_task(name)
             if task.csv_name and rows:
                 flat = task.call("csv_rows", rows) if task.csv_rows else rows
-                targets[name] = write_rows(flat, folder / task.csv_name)
-    return targets
+                names[name] = write_rows(flat, folder / task.csv_name).name
+        if pending is not None:
+            pending.unlink()
+        final = claim.publish()
+    return {key: final / name for key, name in names.items()}

@@ -7,9 +7,10 @@ gradients of the features, V and the bias are formed in the forward pass (as the
 cut-cross-entropy do on GPUs), so the backward only scales them by the incoming gradient. The matmuls are the same
 three as the unfused loss (logits, dL/dh = G V, dL/dV = G^T h); nothing is recomputed.
 
-What it buys on the CPUs measured (docs/performance.md): memory, not time. At WikiText-2's 33,278 words and 2,240
-positions the loss's peak memory fell from 871 MB to 318 MB at the same speed; at PTB's size (400 positions) the
-training speed is unchanged. Blocks much smaller than the default are slower: each adds a pass over dL/dV.
+What it buys on the CPUs measured (benchmarks/bench_fused_loss.py, docs/performance.md): memory, not time. At
+WikiText-2's 33,278 words and 2,240 positions one forward and backward peaked 285 MB above its inputs against 836 MB
+unfused, at 0.98x the time; at PTB's (400 positions, 10,000 words) 0.48x the memory at 1.00x the time. Blocks much
+smaller than the default are slower: each adds a pass over dL/dV.
 
 The weight passed in may be the gradient tap's alias of a tied matrix: its gradient is returned to that alias
 like any autograd input, so the tap still sees the output side's part alone.
