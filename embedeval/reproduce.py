@@ -28,7 +28,8 @@ class Run:
     label: str  # the row (a variant)
     seed: int
     folder: str  # under the runs directory
-    args: tuple[str, ...]  # embedeval arguments, without --out / --resume / --overwrite
+    args: tuple[str, ...]  # embedeval arguments, without --out / --resume / --overwrite; {runs}: the runs directory
+    after: tuple[str, ...] = ()  # folders of runs that must have finished first (a fine-tuning run's pretraining)
 
     def state(self, runs_dir: Path) -> str:
         """complete, running (another process trains it now), incomplete (resumable), failed (stopped with an
@@ -68,14 +69,16 @@ class Run:
     def command(self, runs_dir: Path) -> list[str]:
         out = str(runs_dir / self.folder)
         state = self.state(runs_dir)
-        return [*self.args, "--out", out, *(["--resume"] if state == "incomplete" else ["--overwrite"])]
+        args = [a.replace("{runs}", str(runs_dir)) for a in self.args]
+        return [*args, "--out", out, *(["--resume"] if state == "incomplete" else ["--overwrite"])]
 
 
 # a table's command-line options -> (config field, how its value is stored)
 _CHECKED = {"--seed": ("seed", int), "--variant": ("variant", str), "--corpus": ("corpus", str), "--tie": ("tie", str),
             "--train-fraction": ("train_fraction", float), "--lstm-bias": ("arch_options.bias", str),
             "--bilm-softmax": ("arch_options.softmax", str), "--backend": ("backend", str), "--arch": ("arch", str),
-            "--loss-chunk": ("loss_chunk", int)}  # fmt: skip
+            "--loss-chunk": ("loss_chunk", int), "--vocab-from": ("vocab_from", str),
+            "--normalise": ("normalise", str)}  # fmt: skip
 
 
 def _expected(args: tuple[str, ...]) -> dict[str, Any]:
@@ -159,6 +162,33 @@ def _pw_small_claims(row: str, seed: int) -> Run:
         extra.append("--pr-bias")
     args = ("train", "lm", "--corpus", "ptb", "--config", "pw-small", "--variant", variant, *extra, "--seed", str(seed))
     return Run(row, seed, f"ptb-pw-small-{row}-s{seed}", (*args, *UNFUSED, "--threads", "1"))
+
+
+def _transfer(row: str, seed: int) -> Run:
+    """A row is VARIANT-pretrain (pw-small on WikiText-2 read with PTB's vocabulary) or VARIANT-finetune (that run
+    trained again on the first 10% of PTB, optimiser and schedule afresh); from scratch is tying-data-size's f10."""
+    variant, stage = row.rsplit("-", 1)
+    pretrained = f"wt2ptb-pw-small-{variant}-s{seed}"
+    common = ("--config", "pw-small", "--variant", variant, "--seed", str(seed), *UNFUSED, "--threads", "1")
+    if stage == "pretrain":
+        return Run(
+            row,
+            seed,
+            pretrained,
+            ("train", "lm", "--corpus", "wikitext-2", "--normalise", "ptb", "--vocab-from", "ptb", *common),
+        )
+    args = (
+        "train",
+        "lm",
+        "--corpus",
+        "ptb",
+        "--train-fraction",
+        "0.1",
+        "--init-from",
+        f"{{runs}}/{pretrained}",
+        *common,
+    )
+    return Run(row, seed, f"ptb-pw-small-{variant}-f10-from-wt2-s{seed}", args, after=(pretrained,))
 
 
 def _multi30k(row: str, seed: int) -> Run:
@@ -278,6 +308,17 @@ TABLES = {
         _pw_small_claims,
         contrasts=(("untied-f10", "wt-f10"), ("untied-f25", "wt-f25"), ("untied-f50", "wt-f50"), ("untied", "wt")),
         by_row=True,
+        out="reports/seed-claims",
+    ),
+    "tying-transfer": Table(
+        "tying-transfer",
+        "Are tied models better starting points for transfer? pw-small pretrained on WikiText-2 read with PTB's "
+        "vocabulary (other words as <unk>), then fine-tuned on the first 10% of PTB, untied vs WT",
+        ("untied-pretrain", "wt-pretrain", "untied-finetune", "wt-finetune"),
+        {},
+        "the claim of the tying explainers (models pretrained with tied weights transfer better)",
+        _transfer,
+        contrasts=(("untied-finetune", "wt-finetune"),),
         out="reports/seed-claims",
     ),
     "lstm-bias": Table(

@@ -141,6 +141,25 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
         sys.exit(1)
 
 
+def _next_ready(waiting: list, root: Path, running: dict) -> object | None:
+    """The first waiting run whose prerequisites (``Run.after``) have finished, taken off the list; a run whose
+    prerequisite cannot finish any more (failed, or neither waiting nor running) is dropped with a message."""
+    from embedeval.reproduce import Run
+
+    pending = {r.folder for r in waiting} | set(running)
+    for run in list(waiting):
+        states = {f: Run(f, 0, f, ()).state(root) for f in run.after}
+        if all(s == "complete" for s in states.values()):
+            waiting.remove(run)
+            return run
+        stuck = [f for f, s in states.items() if s not in ("complete", "running") and f not in pending]
+        if stuck:
+            waiting.remove(run)
+            err_console.print(f"[yellow]{run.folder} not started[/]: it needs {', '.join(stuck)} finished first",
+                              highlight=False)  # fmt: skip
+    return None
+
+
 def _run_all(waiting: list, root: Path, jobs: int, env: dict) -> list[str]:
     """Train the waiting runs, ``jobs`` at a time (one `embedeval train` process each); the failed folders."""
     running: dict[str, tuple[subprocess.Popen, object]] = {}
@@ -153,7 +172,9 @@ def _run_all(waiting: list, root: Path, jobs: int, env: dict) -> list[str]:
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
-                run = waiting.pop(0)
+                run = _next_ready(waiting, root, running)
+                if run is None:
+                    break
                 (root / run.folder).parent.mkdir(parents=True, exist_ok=True)  # folders like sgns-wikitext-2/torch-s1
                 log = open(root / f"{run.folder}.log", "a")  # noqa: SIM115 - closed when the process ends
                 cmd = [sys.executable, "-m", "embedeval", *run.command(root)]

@@ -129,6 +129,27 @@ console = err_console
     "whole corpus's, so perplexities compare across fractions [1]",
 )
 @click.option(
+    "--vocab-from",
+    metavar="RUN|CORPUS",
+    default=None,
+    help="Use the vocabulary of this run (its vocab.tsv) or corpus (as a run on it builds it); words outside it read "
+    "as <unk>, and how many tokens that made is printed and kept in summary.json. E.g. --corpus wikitext-2 "
+    "--vocab-from ptb: WikiText-2 mapped onto PTB's words, to pretrain for PTB.",
+)
+@click.option(
+    "--normalise",
+    type=click.Choice(["ptb"]),
+    default=None,
+    help="Read the text as PTB is written: lower case, numbers as N, punctuation dropped (before --vocab-from ptb).",
+)
+@click.option(
+    "--init-from",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Start from this finished run's final weights (the same architecture, sizes, variant and vocabulary) "
+    "instead of a random initialisation: fine-tuning. The optimiser and schedule start afresh.",
+)
+@click.option(
     "--loss-chunk",
     type=number(R["loss_chunk"]),
     default=None,
@@ -210,7 +231,7 @@ def train_lm_cmd(
     from embedeval.layout import CHECKPOINT, VOCAB
     from embedeval.rundir import RunDir
     from embedeval.threads import use_threads
-    from embedeval.train.lm import load_lm_data
+    from embedeval.train.lm import lm_data_for
     from embedeval.train.lm_config import config_for, make_config
     from embedeval.train.run import prepared_run
 
@@ -233,7 +254,7 @@ def train_lm_cmd(
     w = distributed.init_from_env(cfg.device)
     distributed.check_batch_splits(cfg.batch_size, w)  # before any folder is touched
     if not w.main:  # the other processes train their columns and write nothing
-        data = load_lm_data(source, planted=cfg.planted_tokens)
+        data = lm_data_for(cfg, source)
         from embedeval.dynamics.tracker import run_tracker
         from embedeval.train.lm import train_lm
 
@@ -244,16 +265,14 @@ def train_lm_cmd(
     if resume and not (Path(out) / CHECKPOINT).is_file():
         raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
     if not resume:
-        data = load_lm_data(
-            source, planted=cfg.planted_tokens
-        )  # an empty or non-UTF-8 corpus fails here, before any folder is touched
+        data = lm_data_for(cfg, source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
     # a refused resume says only why: the checks come before anything is printed
     with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
         if resume:  # (a new run's trainer writes its vocabulary itself)
             from embedeval.data.corpus import Vocab
 
             vocab = Vocab.load(run.path / VOCAB)
-            data = load_lm_data(source, planted=cfg.planted_tokens)
+            data = lm_data_for(cfg, source)
             if data.vocab.words != vocab.words:
                 raise EmbedevalError(
                     f"vocabulary mismatch on --resume: the run has {len(vocab)} words, corpus {source.name} gives "
@@ -339,6 +358,15 @@ def _train(run, cfg, data, source, out, resume, track, track_every) -> None:
         f"{verb} {cfg.variant} on {markup_safe(source.name)} ({len(data.vocab):,} words, {tokens}{threads}) -> "
         f"{markup_safe(out)}"
     )
+    if data.mapped:
+        m = data.mapped
+        console.print(
+            f"read with the vocabulary of {markup_safe(m['vocabulary_of'])}: {m['corpus_words_kept']:,} of the corpus's "
+            f"{m['corpus_words']:,} words kept; {m['train_tokens_now_unk']:,} of {m['train_tokens']:,} training tokens "
+            f"({m['train_tokens_now_unk'] / max(m['train_tokens'], 1):.1%}) are now <unk>"
+        )
+    if cfg.init_from and not resume:
+        console.print(f"starting from the final weights of {markup_safe(cfg.init_from)}")
     from embedeval.cli.progress import progress_bar
 
     bar = progress_bar("batch")  # no empty bar before work

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class LMData:
     valid: torch.Tensor
     test: torch.Tensor
     held_out: str | None = None  # how valid/test were cut from a corpus that has only a training file
+    mapped: dict[str, Any] | None = None  # read with another run's vocabulary: what that made <unk> (lm_data_for)
 
 
 HELD_OUT_FRACTION = 0.05  # of the lines, for each of valid and test, when the corpus has one file
@@ -95,6 +97,95 @@ def load_lm_data(corpus: Corpus, vocab: Vocab | None = None, planted: int = 0) -
         ids = vocab.encode(lines(), eos=True, unk=UNK)
         splits[split] = torch.from_numpy(np.asarray(ids, dtype=np.int64))
     return LMData(vocab, splits["train"], splits["valid"], splits["test"], note)
+
+
+_NUMBER = re.compile(r"\d[\d.,:/]*")
+
+
+def ptb_style(tokens: list[str]) -> list[str]:
+    """A line as Mikolov's PTB is written: lower case, every number N, tokens with no letter or digit (punctuation,
+    WikiText's @-@) dropped."""
+    out = []
+    for token in tokens:
+        token = token.lower()
+        if not any(c.isalnum() for c in token):
+            continue
+        out.append("N" if _NUMBER.fullmatch(token) else token)
+    return out
+
+
+@dataclass
+class _PTBStyle(Corpus):
+    """A corpus read through :func:`ptb_style` (``--normalise ptb``)."""
+
+    def lines(self, split: str = "train") -> Iterator[list[str]]:
+        return (ptb_style(tokens) for tokens in super().lines(split))
+
+
+def lm_data_for(cfg: LMConfig, corpus: Corpus) -> LMData:
+    """The data a run of ``cfg`` trains on: the corpus with its own vocabulary, or, with ``cfg.vocab_from``, with
+    that run's or corpus's (every other word read as <unk>: ``LMData.mapped`` says how many training tokens that
+    made)."""
+    if cfg.normalise == "ptb":
+        corpus = _PTBStyle(**{f.name: getattr(corpus, f.name) for f in dataclasses.fields(corpus)})
+    if not cfg.vocab_from:
+        return load_lm_data(corpus, planted=cfg.planted_tokens)
+    if cfg.planted_tokens:
+        raise EmbedevalError("--vocab-from and --plant-tokens together: plant the tokens in the run whose vocabulary "
+                             "is borrowed")  # fmt: skip
+    vocab = vocabulary_of(cfg.vocab_from)
+    if EOS not in vocab.index or UNK not in vocab.index:
+        raise EmbedevalError(f"the vocabulary has no {EOS} or {UNK}: it is not a language model run's",
+                             cfg.vocab_from)  # fmt: skip
+    data = load_lm_data(corpus, vocab=vocab)
+    own = load_lm_data(corpus).vocab  # the corpus's own words, to count what became <unk>
+    already = int(own.counts[own.index[UNK]])  # <unk> written in the text itself (PTB and WikiText-2 have it)
+    data.mapped = {
+        "vocabulary_of": cfg.vocab_from,
+        "normalised": cfg.normalise,
+        "train_tokens": int(data.train.numel()),
+        "train_tokens_now_unk": int((data.train == vocab.index[UNK]).sum()) - already,
+        "corpus_words": len(own),
+        "corpus_words_kept": sum(w in vocab.index for w in own.words),
+    }
+    return data
+
+
+def vocabulary_of(source: str) -> Vocab:
+    """The vocabulary of a run folder (its vocab.tsv), or of a corpus (a name such as ``ptb``, or a folder of
+    train/valid/test files) as a run on it would build it."""
+    from embedeval.data.corpus import resolve_corpus
+
+    if (Path(source) / VOCAB).is_file():
+        return Vocab.load(Path(source) / VOCAB)
+    return load_lm_data(resolve_corpus(source)).vocab
+
+
+def initial_weights(cfg: LMConfig, vocab: Vocab) -> dict[str, torch.Tensor]:
+    """The final weights of the run ``cfg.init_from``, checked to be over ``vocab`` (its words, in its order)."""
+    folder = Path(cfg.init_from)
+    theirs = Vocab.load(folder / VOCAB)
+    if theirs.words != vocab.words:
+        raise EmbedevalError(f"--init-from: that run's vocabulary ({len(theirs):,} words) is not this run's "
+                             f"({len(vocab):,}); give both the same vocabulary (--vocab-from the run it came from)",
+                             folder)  # fmt: skip
+    return load_checkpoint(folder / CHECKPOINT)["model"]
+
+
+def load_initial_weights(model: EmbeddingLM, cfg: LMConfig, vocab: Vocab) -> None:
+    """``model`` set to the final weights of the run ``cfg.init_from``: the same architecture, sizes and variant (an
+    untied run's U and V cannot start one tied matrix), over the same vocabulary."""
+    folder = Path(cfg.init_from)
+    stored = RunDir(folder).stored_config()
+    differ = [f"{key} {stored.get(key)!r} there, {getattr(cfg, key)!r} here"
+              for key in ("arch", "variant", "hidden", "layers", "emb_size") if stored.get(key) != getattr(cfg, key)]  # fmt: skip
+    if differ:
+        raise EmbedevalError(f"--init-from: that run is another model ({'; '.join(differ)})", folder)
+    try:
+        model.load_state_dict(initial_weights(cfg, vocab))
+    except RuntimeError as err:
+        first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
+        raise EmbedevalError(f"--init-from: that run's weights do not fit this model ({first})", folder) from None
 
 
 def training_prefix(ids: torch.Tensor, fraction: float) -> torch.Tensor:
@@ -392,6 +483,8 @@ class LMTrainer(Interruptible):
             "use a smaller --batch-size or --bptt (or --eval-batch-size)",
         )  # fmt: skip
         self.model = model = build_model(len(data.vocab), cfg).to(cfg.device)  # tied here, before any wrapping
+        if cfg.init_from and not resume:  # before the wrapping too: DDP spreads rank 0's weights
+            load_initial_weights(model, cfg, data.vocab)
         self.cost = _Cost(model, cfg)
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel
@@ -414,7 +507,8 @@ class LMTrainer(Interruptible):
         self.random = OwnRandomState(cfg.device)  # from here on, dropout draws from this run's own stream
         self.counts = model.parameter_counts()
         if self.world.main:
-            run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg))
+            mapped = {"vocabulary_mapped": data.mapped} if data.mapped else {}
+            run.summary("incomplete", **self.counts, config=dataclasses.asdict(cfg), **mapped)
         self.n_batches = (self.train.size(0) - 1) // cfg.bptt
         if cfg.max_batches:
             self.n_batches = min(self.n_batches, cfg.max_batches)

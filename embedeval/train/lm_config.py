@@ -111,6 +111,12 @@ class LMConfig:
     # 0: the unfused F.cross_entropy(F.linear(...)), as runs trained before it was added (their config.json has no
     # loss_chunk, and a resumed one keeps 0). The two agree to float32 rounding, not bit for bit
     loss_chunk: int = 1024
+    # transfer (docs/methods.md 10.1): train on this corpus with another run's vocabulary (words outside it read as
+    # <unk>), and start from another run's final weights instead of a random initialisation. Paths to run folders
+    vocab_from: str | None = None
+    init_from: str | None = None
+    # read the text as PTB is written (lower case, numbers as N, tokens without a letter or digit dropped): "ptb"
+    normalise: str | None = None
     # settings only the architecture has (its ArchSpec.options, e.g. the biLM's softmax), every one stated
     arch_options: dict[str, str] = field(default_factory=dict)
 
@@ -248,7 +254,8 @@ def validate(cfg: LMConfig) -> None:
         raise EmbedevalError(f"--device {cfg.device!r}: must be cpu or cuda")
     archs = tuple(a.name for a in trainers.archs("lm"))
     for name, allowed in (("arch", archs), ("positions", ("learned", "sinusoidal")), ("optimizer", ("sgd", "adamw")),
-                          ("schedule", ("zaremba", "cosine")), ("loss", ("sum-over-time", "mean"))):  # fmt: skip
+                          ("schedule", ("zaremba", "cosine")), ("loss", ("sum-over-time", "mean")),
+                          ("normalise", (None, "ptb"))):  # fmt: skip
         if getattr(cfg, name) not in allowed:
             raise EmbedevalError(f"--{name} {getattr(cfg, name)!r}: must be one of {', '.join(allowed)}")
     spec = trainers.arch(cfg.arch)
