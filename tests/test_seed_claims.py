@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from embedeval.seed_claims import FIRST_LINE, claims_markdown, data_size, first_reach, tying_claims
+from embedeval.seed_claims import FIRST_LINE, claims_markdown, data_size, first_reach, transfer, tying_claims
 from tests.conftest import ROOT
 
 
@@ -47,6 +47,23 @@ def test_data_size_families_on_hand_made_runs(tmp_path):
     assert b[10]["mean"] == pytest.approx(0.08, abs=1e-3) and "positive, shown" in b[10]["verdict"]
     (c,) = found["gap"]  # only the fraction whose runs have the final-model training perplexity
     assert c["fraction"] == 10 and c["mean"] > 0  # WT's gap ln(300/80) is narrower than untied's ln(330/60)
+
+
+def test_transfer_family_on_hand_made_runs(tmp_path):
+    """Pretraining takes 20% off the tied model's perplexity and 5% off the untied one's: both gains and the claim
+    (WT's gain larger) are shown; the pretraining run's own test perplexity is listed beside them."""
+    for seed, wiggle in zip((1, 2, 3), (0.0, 0.004, -0.003)):
+        for variant, gain in (("untied", 0.05), ("wt", 0.20)):
+            _run(tmp_path / f"ptb-pw-small-{variant}-f10-s{seed}", 330, 300)
+            _run(tmp_path / f"ptb-pw-small-{variant}-f10-from-wt2-s{seed}", 300, 300 / math.exp(gain + wiggle))
+        _run(tmp_path / f"wt2ptb-pw-small-wt-s{seed}", 180, 170)
+    found = transfer(tmp_path, (1, 2, 3))
+    untied, wt, claim = found["tests"]
+    assert untied["mean"] == pytest.approx(0.05 + 0.001 / 3) and "positive, shown" in untied["verdict"]
+    assert claim["mean"] == pytest.approx(0.15) and "positive, shown" in claim["verdict"]
+    assert {r["pretrain_test"] for r in found["runs"] if r["variant"] == "wt"} == {170}
+    assert {r["pretrain_test"] for r in found["runs"] if r["variant"] == "untied"} == {None}
+    assert transfer(tmp_path / "nothing", (1, 2, 3))["tests"][2]["verdict"] == "no seed finished"
 
 
 def test_the_committed_page_regenerates_from_the_committed_runs():

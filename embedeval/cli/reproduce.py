@@ -206,8 +206,8 @@ def _run_all(waiting: list, root: Path, jobs: int, env: dict) -> list[str]:
 
 
 def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bool, data_dir) -> None:
-    """The runs of tying-data-size (its fractions: the full-data rows are Table 6's committed runs) and lstm-bias
-    (seed 1), then reports/seed-claims: the finished runs' config, metrics and summary copied under OUT/runs, and the
+    """The runs of tying-data-size (its fractions: the full-data rows are Table 6's committed runs), tying-transfer
+    and lstm-bias, then reports/seed-claims: the finished runs' config, metrics and summary copied under OUT/runs, and the
     page and its JSON written from them and the committed runs."""
     import os
     import shutil
@@ -218,6 +218,8 @@ def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: b
     from embedeval.seed_claims import claims_markdown, tying_claims
 
     runs = [r for r in get_table("tying-data-size").runs(seeds) if "-f" in r.label]
+    # methods 10.1, item 6: pretraining on WikiText-2 read as PTB, then fine-tuning on 10% (each waits for its own)
+    runs += get_table("tying-transfer").runs(seeds)
     # methods 10.1, item 5: seed 1 of untied and WT+PR first; a change above 1.0 test perplexity (untied moved +2.25 in
     # seed 1) sends every Table-6 row with the TF bias to every seed asked for
     runs += [r for r in get_table("lstm-bias").runs(seeds) if r.label.endswith("-tfbias")]
