@@ -132,7 +132,18 @@ def main() -> None:
         print(f"anchor (safetensors -> float32, then scored): {wall:.1f} s wall, peak RSS {peak:.2f} GB "
               f"({peak / bf16:.2f}x the bf16 bytes)")  # fmt: skip
     bench_args = [a for b in BENCHMARKS for a in ("-b", b)]
-    base = [sys.executable, "-m", "embedeval", "eval", str(folder), *bench_args, "--bootstrap", "0", "--threads", str(args.threads)]
+    base = [
+        sys.executable,
+        "-m",
+        "embedeval",
+        "eval",
+        str(folder),
+        *bench_args,
+        "--bootstrap",
+        "0",
+        "--threads",
+        str(args.threads),
+    ]
     if "eval" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
             wall, peak, _ = child([*base, "--json", f"{tmp}/r.json"])
