@@ -58,6 +58,8 @@ SECTIONS = {  # SECTION -> path of the list of test rows inside the JSON
     "gap": ("data_size", "gap"),
     "convergence": ("convergence", "tests"),
     "rare_words": ("rare_words", "tests"),
+    "detection": ("detection", "tests"),
+    "frequency": ("frequency", "tests"),
 }
 
 
@@ -166,7 +168,7 @@ def _key_of(row: dict[str, Any], section: str) -> str:
         return f"{row.get('a')}>{row.get('b')}"
     if section in ("claim_tests", "geometry_tests"):
         return f"{row.get('variant')}::{row.get('what')}"
-    for field in ("fraction", "family", "band"):
+    for field in ("fraction", "family", "band", "key"):
         if field in row:
             return str(row[field])
     return ""

@@ -78,7 +78,8 @@ _CHECKED = {"--seed": ("seed", int), "--variant": ("variant", str), "--corpus": 
             "--train-fraction": ("train_fraction", float), "--lstm-bias": ("arch_options.bias", str),
             "--bilm-softmax": ("arch_options.softmax", str), "--backend": ("backend", str), "--arch": ("arch", str),
             "--loss-chunk": ("loss_chunk", int), "--vocab-from": ("vocab_from", str),
-            "--normalise": ("normalise", str)}  # fmt: skip
+            "--normalise": ("normalise", str), "--plant-tokens": ("planted_tokens", int),
+            "--epochs": ("epochs", int)}  # fmt: skip
 
 
 def _expected(args: tuple[str, ...]) -> dict[str, Any]:
@@ -189,6 +190,24 @@ def _transfer(row: str, seed: int) -> Run:
         *common,
     )
     return Run(row, seed, f"ptb-pw-small-{variant}-f10-from-wt2-s{seed}", args, after=(pretrained,))
+
+
+PLANTED_TOKENS = 100  # tokens added to each planted-tokens run's vocabulary that never occur in its training text
+
+
+def _planted(row: str, seed: int) -> Run:
+    """A row is ARCH-VARIANT: pw-small (LSTM) or tf-small (Transformer) on the first 25% of PTB, or a small Hugging
+    Face GPT-2 with a byte-level BPE tokenizer learnt from that text, each with tokens no training text holds."""
+    arch, variant = row.split("-", 1)
+    common = ("--corpus", "ptb", "--train-fraction", "0.25", "--plant-tokens", str(PLANTED_TOKENS), "--seed", str(seed),
+              "--threads", "1")  # fmt: skip
+    if arch == "gpt2":
+        args = ("train", "hf-gpt2", "--variant", variant, "--epochs", "4", "--save-steps", "50", *common)
+        return Run(row, seed, f"ptb25-gpt2-{variant}-planted-s{seed}", args)
+    config, epochs = {"lstm": ("pw-small", "4"), "tf": ("tf-small", "3")}[arch]
+    args = ("train", "lm", *(("--arch", "transformer") if arch == "tf" else ()), "--config", config, "--variant",
+            variant, "--epochs", epochs, *common, *UNFUSED)  # fmt: skip
+    return Run(row, seed, f"ptb25-{config}-{variant}-planted-s{seed}", args)
 
 
 def _multi30k(row: str, seed: int) -> Run:
@@ -340,6 +359,16 @@ TABLES = {
         _pw_small_claims,
         contrasts=(("untied", "untied-tfbias"), ("wt", "wt-tfbias"), ("pr", "pr-tfbias"), ("wt+pr", "wt+pr-tfbias")),
         out="reports/seed-claims",
+    ),
+    "planted-tokens": Table(
+        "planted-tokens",
+        "Under-trained tokens, planted: LSTM, Transformer and Hugging Face GPT-2, untied and tied, on the first 25% of "
+        f"PTB with {PLANTED_TOKENS} tokens the text never holds",
+        ("lstm-untied", "lstm-wt", "tf-untied", "tf-wt", "gpt2-untied", "gpt2-tied"),
+        {},
+        "the token issue's ground truth (Land & Bartolo 2024's indicators; docs/methods.md, section 13.1)",
+        _planted,
+        out="reports/tokens",
     ),
     "multi30k-tying": Table(
         "multi30k-tying",

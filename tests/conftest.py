@@ -63,7 +63,7 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 # The fast lane (`pytest -m "not slow"`) leaves out the end-to-end runs that take more than a few seconds each:
 # several processes, whole notebooks, trainings resumed through the command line, the built-in default.
 SLOW_FILES = ("tests/test_distributed.py", "tests/test_main_job.py", "tests/test_series.py", "tests/test_pipeline.py",
-              "tests/test_plugins.py")  # fmt: skip
+              "tests/test_plugins.py", "tests/test_planted_tokens.py")  # fmt: skip
 SLOW_TESTS = (
     "tests/test_notebooks.py::test_notebook_runs",
     "tests/test_reproduce.py::test_reproduce_runs_resumes_and_writes_the_table",

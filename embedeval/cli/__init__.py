@@ -20,6 +20,7 @@ from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.reproduce import reproduce_cmd
 from embedeval.cli.series import series_cmd
 from embedeval.cli.track import plot_dynamics_cmd, track_cmd
+from embedeval.cli.train_hf_gpt2 import train_hf_gpt2_cmd
 from embedeval.cli.train_lm import train_lm_cmd
 from embedeval.cli.train_nmt import train_nmt_cmd
 from embedeval.cli.train_skipgram import train_skipgram_cmd
@@ -79,6 +80,7 @@ def train_group() -> None:
 train_group.add_command(train_lm_cmd)
 train_group.add_command(train_nmt_cmd)
 train_group.add_command(train_skipgram_cmd)
+train_group.add_command(train_hf_gpt2_cmd)
 cli.add_command(track_cmd)
 cli.add_command(plot_dynamics_cmd)
 cli.add_command(eval_cmd)

@@ -81,8 +81,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
 
     \b
     Tables: press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb, transformer-wikitext-2, bilm-ptb,
-    multi30k-tying, tying-data-size, lstm-bias; and tying-claims, the page that tests the tying explainers' claims
-    (reports/seed-claims/README.md) from the runs of tying-data-size and lstm-bias and the committed runs."""
+    multi30k-tying, tying-data-size, lstm-bias; tying-claims, the page that tests the tying explainers' claims
+    (reports/seed-claims/README.md) from the runs of tying-data-size and lstm-bias and the committed runs; and
+    planted-tokens, the under-trained-token ground truth and the frequency finding (reports/tokens/README.md)."""
     import os
 
     from embedeval.reproduce import (
@@ -98,6 +99,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     seed_list = _seeds(seeds)
     if table == "tying-claims":
         _tying_claims(seed_list, jobs, Path(runs_dir), Path(out or "reports/seed-claims"), dry_run, no_train, data_dir)
+        return
+    if table == "planted-tokens":
+        _planted_tokens(seed_list, jobs, Path(runs_dir), Path(out or "reports/tokens"), dry_run, no_train, data_dir)
         return
     if table not in TABLES:
         from embedeval.errors import EmbedevalError
@@ -248,6 +252,52 @@ def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: b
     atomic_write_json(out / "tying-claims.json", result)
     atomic_write_text(out / "README.md", claims_markdown(result))
     console.print(f"wrote {markup_safe(out / 'README.md')}, tying-claims.json ({len(list(kept.glob('*')))} runs kept)")
+    if failed:
+        sys.exit(1)
+
+
+def _planted_tokens(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bool, data_dir) -> None:
+    """The runs of the planted-tokens table, then reports/tokens: each finished run's analysis (AUROCs, frequency)
+    written to OUT/runs/FOLDER.json, and the page and its JSON from those files (a run folder deleted since keeps
+    its committed analysis)."""
+    import json
+    import os
+
+    from embedeval.errors import EmbedevalError
+    from embedeval.files import atomic_write_json, atomic_write_text
+    from embedeval.reproduce import get_table
+    from embedeval.token_findings import analyse_run, findings, page
+
+    spec = get_table("planted-tokens")
+    runs = spec.runs(seeds)
+    states = {r.folder: r.state(root) for r in runs}
+    console.print(f"[bold]{markup_safe(spec.title)}[/]: {len(runs)} runs in {markup_safe(root)}")
+    for run in runs:
+        console.print(f"  {run.folder:<34} {states[run.folder]}", highlight=False)
+        if dry_run and states[run.folder] not in ("complete", "running"):
+            console.print(f"    embedeval {markup_safe(' '.join(run.command(root)))}", highlight=False)
+    if dry_run:
+        return
+    env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
+    waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
+    failed = _run_all(waiting, root, jobs, env)
+    kept = out / "runs"
+    kept.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        if run.state(root) == "complete" and not run.mismatch(root):
+            err_console.print(f"analysing {run.folder}", highlight=False)
+            atomic_write_json(kept / f"{run.folder}.json", analyse_run(root / run.folder, data_dir))
+    analysed = [json.loads((kept / f"{r.folder}.json").read_text(encoding="utf-8")) for r in runs
+                if (kept / f"{r.folder}.json").is_file()]  # fmt: skip
+    if not analysed:
+        raise EmbedevalError(f"no run of planted-tokens has finished in {root} and {kept} holds no analysis: train "
+                             "them first (this command without --no-train)")  # fmt: skip
+    from embedeval.reproduce import PLANTED_TOKENS
+
+    result = {"seeds": list(seeds), "planted": PLANTED_TOKENS, "runs": analysed, **findings(analysed)}
+    atomic_write_json(out / "tokens.json", result)
+    atomic_write_text(out / "README.md", page(result))
+    console.print(f"wrote {markup_safe(out / 'README.md')}, tokens.json ({len(analysed)} runs analysed)")
     if failed:
         sys.exit(1)
 

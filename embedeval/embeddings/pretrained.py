@@ -442,6 +442,29 @@ class Pieces:
             out.append([i for i in ids[len(prefix) :] if i not in self.special])
         return out
 
+    def byte_tokens(self) -> set[int]:
+        """The ids of a byte-level BPE's base tokens (one byte each, as GPT-2's 256): a tokenizer whose decoder is
+        ByteLevel, tokens that are one character of its byte alphabet. Empty for other tokenizers (their byte
+        tokens, SentencePiece's ``<0xNN>``, are told by their text)."""
+        import json
+
+        from tokenizers import pre_tokenizers
+
+        if self._tok is None:
+            return set()
+        inner = getattr(self._tok, "_tokenizer", self._tok)  # the vocab.json + merges.txt wrapper holds a Tokenizer
+        try:
+            decoder = json.loads(inner.to_str()).get("decoder") or {}
+        except Exception:  # a tokenizer that cannot describe itself has no byte tokens we can tell
+            return set()
+        kinds = [d.get("type") for d in decoder.get("decoders", [decoder]) if isinstance(d, dict)]
+        if "ByteLevel" not in kinds:
+            return set()
+        alphabet = set(pre_tokenizers.ByteLevel.alphabet())
+        return {
+            i for i in range(self.size) if (t := inner.id_to_token(i)) is not None and len(t) == 1 and t in alphabet
+        }
+
     def decode_one(self, ids: list[int]) -> list[str]:
         if self._sp is not None:
             return [self._sp.id_to_piece(i).replace("\u2581", " ") for i in ids]

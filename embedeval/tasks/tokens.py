@@ -26,6 +26,7 @@ def _categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarr
     texts = tok.decode_one(ids)
     undecodable = np.array(["\ufffd" in t or t == "" for t in texts])
     byte = np.array([len(t) == 6 and t.startswith("<0x") and t.endswith(">") for t in texts])
+    byte[[i for i in getattr(tok, "byte_tokens", set)() if i < n]] = True  # a byte-level BPE's 256 base tokens
     if types is not None:
         byte |= np.array([t == 6 for t in types[:n]])
     encoded = tok.encode([t for t in texts])
@@ -157,11 +158,17 @@ def _run_rows(ctx: TaskContext, info: Any) -> list[dict[str, Any]]:
     vocab_file = Path(info.path) / VOCAB
     if first is None or not vocab_file.is_file():
         return []
-    counts_by_word = {}
-    for line in vocab_file.read_text(encoding="utf-8").splitlines():
-        word, _, count = line.rpartition("\t")
-        if word:
-            counts_by_word[word] = int(count) if count.isdigit() else 0
+    from embedeval.data.corpus import Vocab
+    from embedeval.errors import EmbedevalError
+    from embedeval.train.lm import trained_counts
+
+    vocab = Vocab.load(vocab_file)
+    note = "the run's own training counts"
+    try:
+        counts_by_word = dict(zip(vocab.words, trained_counts(info.path, ctx.settings.data_dir)))
+    except EmbedevalError as err:  # a --train-fraction run whose corpus is not at hand: the whole split's counts
+        counts_by_word = dict(zip(vocab.words, vocab.counts))
+        note = f"the whole training split's counts (vocab.tsv), not the run's training prefix: {err.message}"
     counts = np.array([counts_by_word.get(w, 0) for w in first.words], dtype=np.int64)
 
     class _Model:
@@ -171,8 +178,7 @@ def _run_rows(ctx: TaskContext, info: Any) -> list[dict[str, Any]]:
 
     if _Model.output is not None and by_role["output"].words != first.words:
         return []  # a run whose U and V rows differ (a translation run's sides): token rows are not shared
-    row = analyse_model(info.name, _Model, None, None, counts, "the run's own training counts (vocab.tsv)",
-                        ctx.settings.seed)  # fmt: skip
+    row = analyse_model(info.name, _Model, None, None, counts, note, ctx.settings.seed)
     for ind in row["indicators"]:
         for t in ind["top"]:
             t["token"] = repr(first.words[t["id"]])

@@ -55,7 +55,7 @@ class LMData:
 HELD_OUT_FRACTION = 0.05  # of the lines, for each of valid and test, when the corpus has one file
 
 
-def _split_lines(corpus: Corpus) -> tuple[dict[str, Callable[[], Iterable[list[str]]]], str | None]:
+def split_lines(corpus: Corpus) -> tuple[dict[str, Callable[[], Iterable[list[str]]]], str | None]:
     """Line sources per split: the corpus's own files (streamed), or, for a single file, its last 10% of
     lines as valid (5%) and test (5%): perplexity on training text would say nothing about the model."""
     if "valid" in corpus.splits and "test" in corpus.splits:
@@ -82,9 +82,9 @@ PLANTED = "<planted-{}>"
 def load_lm_data(corpus: Corpus, vocab: Vocab | None = None, planted: int = 0) -> LMData:
     """Ids with ``<eos>`` after every line; the vocabulary comes from the training split, then ``planted`` tokens
     that never occur in it (``<planted-0>`` ...)."""
-    split_lines, note = _split_lines(corpus)
+    sources, note = split_lines(corpus)
     if vocab is None:
-        vocab = Vocab.build(split_lines["train"](), min_count=1, specials=(EOS,))
+        vocab = Vocab.build(sources["train"](), min_count=1, specials=(EOS,))
         if EOS not in vocab.index:
             vocab = Vocab([*vocab.words, EOS], np.r_[vocab.counts, 0])
         if UNK not in vocab.index:
@@ -93,7 +93,7 @@ def load_lm_data(corpus: Corpus, vocab: Vocab | None = None, planted: int = 0) -
         if extra:
             vocab = Vocab([*vocab.words, *extra], np.r_[vocab.counts, np.zeros(len(extra), dtype=vocab.counts.dtype)])
     splits = {}
-    for split, lines in split_lines.items():
+    for split, lines in sources.items():
         ids = vocab.encode(lines(), eos=True, unk=UNK)
         splits[split] = torch.from_numpy(np.asarray(ids, dtype=np.int64))
     return LMData(vocab, splits["train"], splits["valid"], splits["test"], note)
@@ -194,6 +194,27 @@ def training_prefix(ids: torch.Tensor, fraction: float) -> torch.Tensor:
     if fraction >= 1:
         return ids
     return ids[: max(1, round(fraction * ids.numel()))]
+
+
+def trained_counts(folder: str | Path, data_dir: str | Path | None = None) -> np.ndarray:
+    """How often each word of a finished LM run's vocabulary (vocab.tsv order) occurs in the text the run trained
+    on. vocab.tsv keeps the whole training split's counts (the vocabulary's); a ``--train-fraction`` run saw only a
+    prefix, so its counts are taken again from the corpus (which must be at hand: a data directory for ptb)."""
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.layout import CONFIG
+    from embedeval.rundir import read_run_file
+
+    folder = Path(folder)
+    vocab = Vocab.load(folder / VOCAB)
+    stored = read_run_file(folder / CONFIG, "config.json") or {}
+    fraction = (stored.get("config") or {}).get("train_fraction") or 1.0
+    if fraction >= 1:
+        return np.asarray(vocab.counts, dtype=np.int64)
+    name = (stored.get("corpus") or {}).get("name")
+    if not name:
+        raise EmbedevalError("config.json does not name the corpus the run trained on", folder / CONFIG)
+    data = load_lm_data(resolve_corpus(name, data_dir), vocab=vocab)
+    return np.bincount(training_prefix(data.train, fraction).numpy(), minlength=len(vocab)).astype(np.int64)
 
 
 # training-count bands of the rare-word breakdown (docs/methods.md): a target word's count in the training tokens

@@ -1,0 +1,151 @@
+"""The planted-token ground truth: a Hugging Face GPT-2 trained by transformers' Trainer, the per-run analysis, and
+the page of reports/tokens (its sentences held to the claims rule; the committed page regenerates from its JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedeval.claims import Resolver, check_sentence, sentences
+from embedeval.token_findings import _planted_auroc, analyse_run, findings, page
+from tests.conftest import run_cli
+
+pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--vocab-size", "400", "--n-embd", "16", "--n-layer", "1", "--n-head", "2", "--context", "16", "--epochs", "1",
+        "--corpus", "builtin", "--plant-tokens", "5"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gpt2_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gpt2")
+    for variant in ("untied", "tied"):
+        code, out, err = run_cli(*["train", "hf-gpt2", *TINY, "--variant", variant, "--save-steps", "100",
+                                  "--out", str(root / variant)])  # fmt: skip
+        assert code == 0, err
+    return root
+
+
+def test_a_gpt2_run_is_a_model_folder_with_trainer_checkpoints(gpt2_runs):
+    run = gpt2_runs / "untied"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["ppl_unit"] == "BPE token"
+    assert summary["planted"] == [f"<planted-{i}>" for i in range(5)]
+    steps = sorted(int(p.name.split("-")[1]) for p in (run / "checkpoints").glob("checkpoint-*"))
+    assert steps[0] == 100 and steps[-1] == summary["steps"]  # the Trainer's own layout, its last step included
+    code, out, err = run_cli(*["eval", str(run / "model"), "--task", "tokens", "-b", "simlex999", "--json", "-"])
+    assert code == 0, err
+    (tokens,) = json.loads(out)["tokens"]
+    assert tokens["tied"] is False and tokens["categories"]["byte"] == 256
+    assert [i["indicator"] for i in tokens["indicators"]] == ["input_norm", "reference_cosine"]
+
+
+def test_tied_and_untied_gpt2_store_one_or_two_matrices(gpt2_runs):
+    from safetensors import safe_open
+
+    def names(variant):
+        with safe_open(str(gpt2_runs / variant / "model" / "model.safetensors"), "pt") as f:
+            return set(f.keys())
+
+    assert "lm_head.weight" in names("untied")
+    assert "lm_head.weight" not in names("tied")  # one matrix S, saved once
+
+
+def test_the_series_reads_a_gpt2_runs_checkpoints(gpt2_runs, tmp_path):
+    code, out, err = run_cli(*["series", str(gpt2_runs / "tied" / "checkpoints"), "--out", str(tmp_path / "s")])
+    assert code == 0, err
+    records = [json.loads(x) for x in (tmp_path / "s" / "dynamics.jsonl").read_text().splitlines() if x.strip()]
+    assert len(records) >= 2
+
+
+def test_a_setting_out_of_range_is_refused_before_any_folder(tmp_path):
+    code, out, err = run_cli(*["train", "hf-gpt2", *TINY, "--n-embd", "10", "--n-head", "4", "--out",
+                              str(tmp_path / "r")])  # fmt: skip
+    assert code == 2 and "multiple of --n-head" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_byte_level_bpe_base_tokens_are_byte_tokens(gpt2_runs):
+    from embedeval.embeddings.pretrained import Pieces
+
+    tok = Pieces(gpt2_runs / "tied" / "model")
+    assert len(tok.byte_tokens()) == 256
+
+
+def test_analyse_run_finds_the_planted_tokens_of_gpt2_and_of_an_lm_run(gpt2_runs, tmp_path):
+    untied = analyse_run(gpt2_runs / "untied")
+    assert untied["arch"] == "gpt2" and untied["planted"] == 5 and not untied["tied"]
+    ind = {(i["indicator"], i["matrix"]): i for i in untied["indicators"]}
+    assert ind["input_norm", "U"]["method"] and ("reference_cosine", "V") in ind
+    assert untied["reference_tokens"] > 0  # bytes the text never produced
+    tied = analyse_run(gpt2_runs / "tied")
+    assert {(i["indicator"], i["matrix"]) for i in tied["indicators"]} == {("input_norm", "S"),
+                                                                           ("reference_cosine", "S")}  # fmt: skip
+    code, out, err = run_cli(*["train", "lm", "--corpus", "builtin", "--config", "tiny", "--variant", "untied",
+                              "--plant-tokens", "7", "--epochs", "1", "--out", str(tmp_path / "lm")])  # fmt: skip
+    assert code == 0, err
+    lm = analyse_run(tmp_path / "lm")
+    assert lm["arch"] == "lstm" and lm["planted"] == 7 and lm["reference_tokens"] == 0
+    assert [i["method"] for i in lm["indicators"]] == [True, False]  # U's norm is the method's; V's norm is not
+    assert all(0 <= i["auroc"] <= 1 for i in lm["indicators"])
+
+
+def test_the_planted_auroc_leaves_other_unseen_tokens_out():
+    score = np.array([5.0, 4.0, 0.0, 1.0, 9.0])
+    counts = np.array([0, 0, 3, 2, 0])  # token 4 is unseen but not planted: in neither class
+    assert _planted_auroc(score, np.array([0, 1]), counts) == 1.0
+    assert _planted_auroc(-score, np.array([0, 1]), counts) == 0.0
+
+
+def _fake(arch, tied, seed, auroc, r2):
+    matrices = ["S"] if tied else ["U", "V"]
+    return {"run": f"{arch}-{tied}-{seed}", "seed": seed, "arch": arch, "tied": tied, "variant": "x",
+            "indicators": [{"indicator": "input_norm", "matrix": m, "auroc": auroc, "method": m == "U"} for m in matrices],
+            "frequency": [{"matrix": m, "tokens": 100, "spearman_norm": 0.1, "probe_r2": r2[m], "probe_r2_ci": [0, 1]}
+                          for m in matrices]}  # fmt: skip
+
+
+def test_the_page_states_only_what_its_tests_show(tmp_path):
+    runs = [_fake("lstm", False, s, 0.995 + s / 1000, {"U": 0.2 + s / 100, "V": 0.6 + s / 50}) for s in (1, 2, 3)]
+    runs += [_fake("lstm", True, s, 0.9, {"S": 0.4 + s / 30}) for s in (1, 2, 3)]
+    result = {"seeds": [1, 2, 3], "planted": 100, "runs": runs, **findings(runs)}
+    tests = {t["key"]: t for t in result["frequency"]["tests"]}
+    assert set(tests) == {"lstm:V-U", "lstm:S-U", "lstm:S-V"}
+    assert tests["lstm:V-U"]["mean"] > 0 and "shown" in tests["lstm:V-U"]["verdict"]
+    (target,) = [t for t in result["detection"]["tests"] if "target" in t]
+    assert target["verdict"].startswith("target met in 3 of 3 seeds")
+    (tmp_path / "reports" / "tokens").mkdir(parents=True)
+    (tmp_path / "reports" / "tokens" / "tokens.json").write_text(json.dumps(result))
+    text = page(result)
+    resolver = Resolver(tmp_path)
+    problems = [(s, why) for _, s in sentences(text) for why in check_sentence(s, resolver)]
+    assert problems == []
+
+
+def test_the_committed_page_regenerates_from_its_json():
+    folder = ROOT / "reports" / "tokens"
+    if not (folder / "tokens.json").is_file():
+        pytest.skip("reports/tokens is not written yet")
+    result = json.loads((folder / "tokens.json").read_text(encoding="utf-8"))
+    assert page(result) == (folder / "README.md").read_text(encoding="utf-8")
+    runs = {r["run"] for r in result["runs"]}
+    assert runs == {p.stem for p in (folder / "runs").glob("*.json")}
+
+
+def test_a_fraction_runs_counts_are_those_of_the_text_it_trained_on(tmp_path):
+    from embedeval.data.corpus import Vocab
+    from embedeval.train.lm import trained_counts
+
+    code, out, err = run_cli("train", "lm", "--corpus", "builtin", "--config", "tiny", "--train-fraction", "0.3",
+                             "--epochs", "1", "--out", str(tmp_path / "lm"))  # fmt: skip
+    assert code == 0, err
+    vocab = Vocab.load(tmp_path / "lm" / "vocab.tsv")
+    seen, whole = trained_counts(tmp_path / "lm"), vocab.counts
+    words = np.array([w not in ("<eos>", "<unk>") for w in vocab.words])  # vocab.tsv counts words, not <eos>
+    assert (seen[words] <= whole[words]).all() and 0.2 < seen[words].sum() / whole[words].sum() < 0.4
+    assert (seen == 0).sum() > (whole == 0).sum()  # words of the vocabulary the prefix never holds
