@@ -210,6 +210,14 @@ def _planted(row: str, seed: int) -> Run:
     return Run(row, seed, f"ptb25-{config}-{variant}-planted-s{seed}", args)
 
 
+def _gpt2_series(row: str, seed: int) -> Run:
+    """A row is a variant of the small Hugging Face GPT-2 on WikiText-2, one epoch, a checkpoint every 60 steps
+    (~20 per run): the series ``embedeval series`` pairs, tied against untied, seed by seed."""
+    args = ("train", "hf-gpt2", "--corpus", "wikitext-2", "--variant", row, "--epochs", "1", "--save-steps", "60",
+            "--seed", str(seed), "--threads", "1")  # fmt: skip
+    return Run(row, seed, f"wt2-gpt2-{row}-s{seed}", args)
+
+
 def _multi30k(row: str, seed: int) -> Run:
     args = ("train", "nmt", "--corpus", "multi30k", "--src", "en", "--tgt", "de", "--tie", row, "--seed", str(seed))
     return Run(row, seed, f"m30k-en-de-{row}-s{seed}", (*args, "--threads", "1"))
@@ -369,6 +377,16 @@ TABLES = {
         "the token issue's ground truth (Land & Bartolo 2024's indicators; docs/methods.md, section 13.1)",
         _planted,
         out="reports/tokens",
+    ),
+    "gpt2-series": Table(
+        "gpt2-series",
+        "The tied matrix over training in a Hugging Face GPT-2 (transformers' Trainer, 2 layers, width 128, byte-level "
+        "BPE of 8,000 tokens) on WikiText-2, one epoch, tied and untied, a checkpoint every 60 steps",
+        ("untied", "tied"),
+        {},
+        "the checkpoint-series issue's finding (docs/methods.md, section 14)",
+        _gpt2_series,
+        out="reports/checkpoints",
     ),
     "multi30k-tying": Table(
         "multi30k-tying",

@@ -149,3 +149,53 @@ def test_a_fraction_runs_counts_are_those_of_the_text_it_trained_on(tmp_path):
     words = np.array([w not in ("<eos>", "<unk>") for w in vocab.words])  # vocab.tsv counts words, not <eos>
     assert (seen[words] <= whole[words]).all() and 0.2 < seen[words].sum() / whole[words].sum() < 0.4
     assert (seen == 0).sum() > (whole == 0).sum()  # words of the vocabulary the prefix never holds
+
+
+def test_a_tied_gpt2_series_is_scanned_against_its_untied_one(gpt2_runs, tmp_path):
+    import shutil
+
+    from embedeval.series_findings import figure, findings, page, scan_seed, seed_summary
+
+    for variant in ("tied", "untied"):
+        shutil.copytree(gpt2_runs / variant, tmp_path / "runs" / f"wt2-gpt2-{variant}-s1")
+    records = scan_seed(tmp_path / "runs", 1, tmp_path / "out" / "gpt2-s1")
+    summary = seed_summary(1, records)
+    assert summary["steps"] == sorted(summary["steps"]) and len(summary["steps"]) >= 2
+    result = {"seeds": [summary], **findings([summary])}
+    # one seed is never tested (the toy vocabulary may hold no benchmark pair at all: then no correlation either)
+    assert {t["verdict"] for t in result["tests"]} <= {"one seed only, no test", "no seed finished, no test"}
+    figure(result, tmp_path / "out" / "figure.png")
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 1000
+    assert "no test" in page(result)
+
+
+def _series(seed, su, sv):
+    steps = [60, 120, 180]
+    return {"seed": seed, "steps": steps, "S~U": su, "S~V": sv, "U~V": [0.5] * 3,
+            "first": {"S~U": su[0], "S~V": sv[0], "U~V": 0.5}, "last": {"S~U": su[-1], "S~V": sv[-1], "U~V": 0.5},
+            "reached": None, "last_step": 180}  # fmt: skip
+
+
+def test_the_series_page_says_what_its_tests_show(tmp_path):
+    from embedeval.series_findings import _reached, findings, page
+
+    seeds = [_series(s, [0.9, 0.5, 0.3 + s / 100], [0.2, 0.6, 0.7 + s / 50]) for s in (1, 2, 3)]
+    result = {"seeds": seeds, **findings(seeds)}
+    last, first = result["tests"]
+    assert last["mean"] > 0 and "shown" in last["verdict"] and first["mean"] < 0
+    records = [{"step": st, "corr": {"S~U": u, "S~V": v}} for st, u, v in zip([1, 2, 3, 4], [1, 0, 1, 0], [0, 1, 0, 1])]
+    assert _reached(records) == 4  # from the last crossing on, not the first
+    (tmp_path / "reports" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "reports" / "checkpoints" / "gpt2-series.json").write_text(json.dumps(result))
+    resolver = Resolver(tmp_path)
+    assert [(s, w) for _, s in sentences(page(result)) for w in check_sentence(s, resolver)] == []
+
+
+def test_the_committed_series_page_regenerates_from_its_json():
+    from embedeval.series_findings import page
+
+    folder = ROOT / "reports" / "checkpoints"
+    if not (folder / "gpt2-series.json").is_file():
+        pytest.skip("reports/checkpoints is not written yet")
+    result = json.loads((folder / "gpt2-series.json").read_text(encoding="utf-8"))
+    assert page(result) == (folder / "README.md").read_text(encoding="utf-8")

@@ -83,7 +83,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     Tables: press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb, transformer-wikitext-2, bilm-ptb,
     multi30k-tying, tying-data-size, lstm-bias; tying-claims, the page that tests the tying explainers' claims
     (reports/seed-claims/README.md) from the runs of tying-data-size and lstm-bias and the committed runs; and
-    planted-tokens, the under-trained-token ground truth and the frequency finding (reports/tokens/README.md)."""
+    planted-tokens, the under-trained-token ground truth and the frequency finding (reports/tokens/README.md);
+    gpt2-series, a Hugging Face GPT-2's tied S over its checkpoints against the untied U and V
+    (reports/checkpoints/README.md)."""
     import os
 
     from embedeval.reproduce import (
@@ -99,6 +101,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     seed_list = _seeds(seeds)
     if table == "tying-claims":
         _tying_claims(seed_list, jobs, Path(runs_dir), Path(out or "reports/seed-claims"), dry_run, no_train, data_dir)
+        return
+    if table == "gpt2-series":
+        _gpt2_series(seed_list, jobs, Path(runs_dir), Path(out or "reports/checkpoints"), dry_run, no_train, data_dir)
         return
     if table == "planted-tokens":
         _planted_tokens(seed_list, jobs, Path(runs_dir), Path(out or "reports/tokens"), dry_run, no_train, data_dir)
@@ -298,6 +303,51 @@ def _planted_tokens(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train:
     atomic_write_json(out / "tokens.json", result)
     atomic_write_text(out / "README.md", page(result))
     console.print(f"wrote {markup_safe(out / 'README.md')}, tokens.json ({len(analysed)} runs analysed)")
+    if failed:
+        sys.exit(1)
+
+
+def _gpt2_series(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bool, data_dir) -> None:
+    """The runs of the gpt2-series table, then reports/checkpoints: each seed's tied series scanned against its
+    untied one into OUT/gpt2-sSEED (resumable), and the page, its JSON and its figure from those scans (a run
+    folder deleted since keeps its committed scan)."""
+    import os
+
+    from embedeval.errors import EmbedevalError
+    from embedeval.files import atomic_write_json, atomic_write_text
+    from embedeval.reproduce import get_table
+    from embedeval.series_findings import figure, findings, page, read_records, scan_seed, seed_summary
+
+    spec = get_table("gpt2-series")
+    runs = spec.runs(seeds)
+    states = {r.folder: r.state(root) for r in runs}
+    console.print(f"[bold]{markup_safe(spec.title)}[/]: {len(runs)} runs in {markup_safe(root)}")
+    for run in runs:
+        console.print(f"  {run.folder:<24} {states[run.folder]}", highlight=False)
+        if dry_run and states[run.folder] not in ("complete", "running"):
+            console.print(f"    embedeval {markup_safe(' '.join(run.command(root)))}", highlight=False)
+    if dry_run:
+        return
+    env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
+    waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
+    failed = _run_all(waiting, root, jobs, env)
+    summaries = []
+    for seed in seeds:
+        pair = spec.runs((seed,))
+        scanned = out / f"gpt2-s{seed}"
+        if all(r.state(root) == "complete" and not r.mismatch(root) for r in pair):
+            err_console.print(f"scanning seed {seed}: {markup_safe(scanned)}", highlight=False)
+            scan_seed(root, seed, scanned)
+        if (scanned / "dynamics.jsonl").is_file():
+            summaries.append(seed_summary(seed, read_records(scanned)))
+    if not summaries:
+        raise EmbedevalError(f"no seed of gpt2-series has both runs finished in {root}, and {out} holds no scan: "
+                             "train them first (this command without --no-train)")  # fmt: skip
+    result = {"seeds": summaries, **findings(summaries)}
+    atomic_write_json(out / "gpt2-series.json", result)
+    figure(result, out / "figure.png")
+    atomic_write_text(out / "README.md", page(result))
+    console.print(f"wrote {markup_safe(out / 'README.md')}, gpt2-series.json ({len(summaries)} seed(s))")
     if failed:
         sys.exit(1)
 
