@@ -418,6 +418,32 @@ def _process_start(pid: int) -> str:
 _HELD: dict[str, FolderLock] = {}  # the locks this process holds, by lock file
 
 
+def nothing_trained(folder: Path) -> bool:
+    """A run folder that a process killed before training (SIGKILL, or SIGTERM while reading the corpus) left: only
+    what is written before the first step (marker, config, vocabulary, an empty embeddings folder); no checkpoint,
+    no summary, no metrics."""
+    from embedeval.layout import CONFIG, EMBEDDINGS, MARKER, VOCAB
+
+    folder = Path(folder)
+    try:
+        names = {entry.name for entry in folder.iterdir()}
+        embeddings = folder / EMBEDDINGS
+        empty = not embeddings.exists() or (
+            embeddings.is_dir() and not embeddings.is_symlink() and not any(embeddings.iterdir())
+        )
+    except OSError:
+        return False
+    return MARKER in names and names <= {MARKER, CONFIG, VOCAB, EMBEDDINGS} and empty
+
+
+def no_checkpoint_error(folder: str | Path) -> EmbedevalError:
+    """What --resume says to a run folder without a checkpoint."""
+    if Path(folder).is_dir() and nothing_trained(Path(folder)):
+        return EmbedevalError("nothing to resume: the run in this folder was stopped before its first checkpoint, so "
+                              "nothing was trained; start it again without --resume (the folder is reused)", folder)  # fmt: skip
+    return EmbedevalError("nothing to resume: no checkpoint.pt", folder)
+
+
 class FolderLock:
     """One writer per folder: an exclusive ``flock`` on ``.NAME.lock`` beside the folder, held while the process
     works and released by the kernel if it dies, so a crash never leaves a lock that blocks the next run.
@@ -565,6 +591,8 @@ class OutputDir:
     def _prepare(self, overwrite: bool, exist_ok: bool) -> None:
         target, kind = self.target, self.kind
         replacing = target.is_dir() and any(target.iterdir())
+        if replacing and not exist_ok and kind == "run" and kind_of(target) == "run" and nothing_trained(target):
+            replacing = False  # a run killed before it trained anything: its folder is taken as empty, not as taken
         if replacing and not exist_ok:
             found = kind_of(target)
             if not overwrite:

@@ -1206,3 +1206,86 @@ def test_a_report_written_in_place_says_so_until_its_last_file(tmp_path, monkeyp
     claim.publish()
     html.write_report(report, claim)  # written again: complete, and the note is gone
     assert not (tmp_path / "rep" / "INCOMPLETE.txt").exists() and (tmp_path / "rep" / "tests.csv").is_file()
+
+
+def test_a_text_embedding_of_one_huge_line_is_refused_in_bounded_memory(tmp_path, monkeypatch, capsys):
+    import tracemalloc
+
+    from embedeval.embeddings import formats
+
+    def write_huge(path: Path) -> None:
+        with open(path, "wb") as f:  # 64 MB without a newline: once read whole, decoded and split it took gigabytes
+            f.write(b"word")
+            for _ in range(64):
+                f.write(b" 0.1" * (1 << 18))
+
+    huge = tmp_path / "vec.txt"
+    write_huge(huge)
+    monkeypatch.chdir(tmp_path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception) as raised:
+            formats.read_text(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "line 1 is longer than 16,777,216 bytes" in str(raised.value)
+    assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MB"
+    one_line = Case("one-huge-line", {"big.txt": write_huge}, ["eval", "big.txt"], 2, "line 1 is longer than")
+    huge.unlink()
+    check_case(one_line, tmp_path, monkeypatch, capsys)
+
+
+def test_a_long_line_inside_a_text_embedding_is_named_by_its_number(tmp_path, monkeypatch, capsys):
+    from embedeval.embeddings import formats
+
+    monkeypatch.setattr(formats, "MAX_LINE_BYTES", 200)
+    monkeypatch.setattr(formats, "_CHUNK_BYTES", 64)
+    path = tmp_path / "vec.txt"
+    path.write_text(ROWS[: ROWS.index("\n", 40) + 1] + "bad " + "0.5 " * 100 + "\n" + ROWS)
+    lines_before = ROWS[: ROWS.index("\n", 40) + 1].count("\n")
+    with pytest.raises(Exception) as raised:
+        formats.read_text(path)
+    assert f"line {lines_before + 1} is longer than 200 bytes" in str(raised.value)
+    (tmp_path / "ok.txt").write_text(ROWS)
+    assert formats.read_text(tmp_path / "ok.txt").words == WORDS  # rows across many small chunks read as before
+
+
+def test_a_run_killed_before_it_trained_is_reused_and_resume_says_why_not(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import run_cli
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "embedeval", "train", "lm", "--corpus", "builtin", "--config", "tiny", "--epochs", "1",
+           "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (out / ".embedeval").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)  # before the first step: what a kill while the corpus is read leaves
+    proc.wait()
+    if (out / "checkpoint.pt").exists() or (out / "summary.json").exists():
+        pytest.skip("the run got past its first checkpoint before the kill")
+    code, _, err = run_cli("train", "lm", "--corpus", "builtin", "--config", "tiny", "--epochs", "1", "--out", str(out),
+                           "--resume")  # fmt: skip
+    assert code == 2 and "stopped before its first checkpoint" in err and "without --resume" in err
+    code, _, err = run_cli("train", "lm", "--corpus", "builtin", "--config", "tiny", "--epochs", "1", "--out", str(out))
+    assert code == 0, err  # the leftover folder is taken as empty, not as "not empty; pass --overwrite"
+    assert json.loads((out / "summary.json").read_text())["status"] == "complete"
+
+
+def test_a_folder_with_a_users_file_is_never_taken_as_an_empty_run(tmp_path, monkeypatch, capsys):
+    from embedeval.files import nothing_trained
+
+    out = tmp_path / "run"
+    (out / "embeddings").mkdir(parents=True)
+    (out / ".embedeval").write_text('{"kind": "run"}')
+    assert nothing_trained(out)
+    (out / "embeddings" / "mine.npz").write_bytes(b"x")
+    assert not nothing_trained(out)
+    (out / "embeddings" / "mine.npz").unlink()
+    (out / "notes.txt").write_text("mine")
+    assert not nothing_trained(out)

@@ -318,3 +318,33 @@ def test_an_analogy_file_with_a_byte_order_mark_is_read_as_analogies(tmp_path):
     path = tmp_path / "q.txt"
     path.write_bytes("\ufeff: capital\nathens greece berlin germany\n".encode())
     assert is_analogy(str(path)) and len(load_analogy_set(str(path)).questions) == 1
+
+
+def test_a_sparse_model_file_claiming_gigabytes_reads_only_the_rows_it_needs(tmp_path):
+    import json
+    import resource
+    import struct
+    import subprocess
+    import sys
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    n, d = 50257, 16384  # a 3.3 GB float32 matrix, declared; the file is a hole of that size
+    size = n * d * 4
+    header = json.dumps({"transformer.wte.weight": {"dtype": "F32", "shape": [n, d], "data_offsets": [0, size]}})
+    header = header.encode() + b" " * (-len(header) % 8)
+    with open(folder / "model.safetensors", "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header)
+        f.truncate(8 + len(header) + size)
+    if os.stat(folder / "model.safetensors").st_blocks * 512 > 2**26:
+        pytest.skip("this file system does not keep holes")
+    (folder / "config.json").write_text(json.dumps({"model_type": "gpt2", "vocab_size": n, "n_embd": d,
+                                                    "tie_word_embeddings": True}))  # fmt: skip
+    words = ["[UNK]", "[CLS]", "[SEP]", "old", "new", "smart", "intelligent", "hard", "difficult", "happy", "cheerful"]
+    (folder / "vocab.txt").write_text("\n".join(words + [f"[unused{i}]" for i in range(n - len(words))]) + "\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-m", "embedeval", "eval", str(folder), "-b", "simlex999"],
+                          capture_output=True, text=True)  # fmt: skip
+    peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    assert proc.returncode == 2 and "is all zeros" in proc.stderr and "Traceback" not in proc.stderr
+    assert peak_kb < 1_500_000, f"{peak_kb / 1e6:.1f} GB for a file that holds nothing"

@@ -263,7 +263,9 @@ def train_lm_cmd(
         train_lm(cfg, data, RunDir(out), resume=resume, hooks=hooks)
         return None
     if resume and not (Path(out) / CHECKPOINT).is_file():
-        raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+        from embedeval.files import no_checkpoint_error
+
+        raise no_checkpoint_error(out)
     if not resume:
         data = lm_data_for(cfg, source)  # an empty or non-UTF-8 corpus fails here, before any folder is touched
     # a refused resume says only why: the checks come before anything is printed

@@ -145,7 +145,9 @@ def train_nmt_cmd(corpus, src, tgt, train_files, valid_files, test_files, tie, c
         train_nmt(cfg, data, RunDir(out), resume=resume, hooks=hooks)
         return None
     if resume and not (Path(out) / CHECKPOINT).is_file():
-        raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+        from embedeval.files import no_checkpoint_error
+
+        raise no_checkpoint_error(out)
     if not resume:  # learned before any folder is touched: a text SentencePiece refuses leaves nothing behind
         with console.status(f"learning the {cfg.vocab} subword vocabulary ({cfg.vocab_size:,} pieces)..."):
             src_sp, tgt_sp = nmt.build_subwords(text, cfg)

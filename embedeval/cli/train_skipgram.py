@@ -106,7 +106,9 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
         from embedeval.layout import CHECKPOINT
 
         if not (Path(out) / CHECKPOINT).is_file():
-            raise EmbedevalError("nothing to resume: no checkpoint.pt", out)
+            from embedeval.files import no_checkpoint_error
+
+            raise no_checkpoint_error(out)
     # a refused resume says only why: the checks come before anything is printed
     with prepared_run(cfg, out, corpus=source, resume=resume, overwrite=overwrite, argv=sys.argv) as run:
         _train(run, cfg, source, out, track, track_every, resume)

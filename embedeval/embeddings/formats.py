@@ -12,7 +12,9 @@ import json
 import os
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,44 @@ from embedeval.files import atomic_write, check_regular_file, parse_json
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
 _CHUNK_BYTES = 32 << 20
+# A text row longer than this is not an embedding row (a 300-dimensional one is ~3 KB, a 16,384-dimensional one
+# ~200 KB): reading on would hold the whole "line" (a file of one 2 GB line took 7.6 GB) to say so at the end.
+MAX_LINE_BYTES = 16 << 20
+
+
+def _too_long(path: Path, line_no: int) -> EmbedevalError:
+    return EmbedevalError(f"line {line_no} is longer than {MAX_LINE_BYTES:,} bytes: not a row of an embedding (a "
+                          "300-dimensional row is ~3 KB); is this the right file, and is it text?", path, line_no)  # fmt: skip
+
+
+def _text_lines(handle: Any, path: Path, line_no: int) -> Iterator[list[bytes]]:
+    """The file's remaining lines, in chunks of about _CHUNK_BYTES, each line with its newline (the last may lack
+    it); memory stays bounded by the chunk and the line limit, whatever the file holds."""
+    carry = b""
+    while True:
+        block = handle.read(_CHUNK_BYTES)
+        if not block:
+            if carry:
+                yield [carry]
+            return
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) > MAX_LINE_BYTES:
+                raise _too_long(path, line_no)
+            carry = data
+            continue
+        raw, carry = data[: cut + 1], data[cut + 1 :]
+        lines = raw.split(b"\n")[:-1]
+        if max(map(len, lines)) > MAX_LINE_BYTES:
+            longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+            raise _too_long(path, line_no + longest)
+        if len(carry) > MAX_LINE_BYTES:
+            raise _too_long(path, line_no + len(lines))
+        line_no += len(lines)
+        yield [line + b"\n" for line in lines]
+
+
 GZIP_MAGIC = b"\x1f\x8b"
 PICKLE_MAGIC = b"\x80"
 # Loading a gensim model unpickles it, which can run any code the file holds: only by name (these extensions)
@@ -104,7 +144,9 @@ def read_text(path: str | Path, header: bool | None = None, limit: int | None = 
     dim: int | None = None
     line_no = 1
     with _open_binary(path) as handle:
-        first = handle.readline()
+        first = handle.readline(MAX_LINE_BYTES + 1)
+        if len(first) > MAX_LINE_BYTES:
+            raise _too_long(path, 1)
         if first.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is not part of the first word
             first = first[3:]
         if not first.strip():
@@ -124,8 +166,9 @@ def read_text(path: str | Path, header: bool | None = None, limit: int | None = 
             pending: list[bytes] = []
         else:
             pending = [first]
+        chunks = _text_lines(handle, path, line_no + len(pending))
         while True:
-            raw_lines = pending + handle.readlines(_CHUNK_BYTES)
+            raw_lines = pending + next(chunks, [])
             pending = []
             if not raw_lines:
                 break

@@ -312,7 +312,9 @@ def load_checkpoint(path: Path, required: Iterable[str] = ("model", "epoch", "ba
     """A checkpoint's tensors and plain numbers, loaded with ``weights_only=True`` (never unpickling code), refused
     with a clear message when it is missing, empty, not ours, or lacks one of the ``required`` keys."""
     if not path.is_file():
-        raise EmbedevalError("nothing to resume: no checkpoint.pt", path.parent)
+        from embedeval.files import no_checkpoint_error
+
+        raise no_checkpoint_error(path.parent)
     if path.stat().st_size == 0:
         raise EmbedevalError("the checkpoint is empty (0 bytes); start the run again with --overwrite", path)
     try:
