@@ -1,10 +1,9 @@
 """How many threads a command computes with, and setting them for every library that computes.
 
-The default is OMP_NUM_THREADS where it is set to a positive whole number, else 1. Measured on 2-core machines
-shared with other work (docs/performance.md, "Threads"): at torch's own default (one thread per core) a pw-small
-LSTM trained at 681-4,325 tokens/s against a steady ~2,600 with one thread, and `compare` on a 32k x 1,024 model took
-146 s against 39 s; the built-in default's tiny models gained no wall time from a second thread and cost 3.3x the
-CPU. On an idle machine a second thread does pay for the larger models (the LSTM 1.78x), so `--threads 2` is a
+The default is OMP_NUM_THREADS where it is set to a positive whole number, else 1. Measured by
+``benchmarks/bench_threads.py`` on a 2-core machine (docs/performance.md, "Threads"): idle, two threads trained a
+pw-small LSTM 1.55x faster and took geometry over a 32k x 1,024 matrix 1.18x faster; with two other trainings on the
+cores, two threads trained at 0.55x the speed of one and the geometry took 1.15x as long. So `--threads 2` is a
 choice to make when the cores are free, not a default that hurts whenever they are not.
 """
 
