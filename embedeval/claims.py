@@ -60,7 +60,7 @@ SECTIONS = {  # SECTION -> path of the list of test rows inside the JSON
     "rare_words": ("rare_words", "tests"),
     "detection": ("detection", "tests"),
     "frequency": ("frequency", "tests"),
-    "series": ("tests",),
+    "keyed": ("tests",),  # a page's own JSON whose top-level "tests" rows carry a "key"
 }
 
 

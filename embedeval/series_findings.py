@@ -104,7 +104,7 @@ def page(result: dict[str, Any]) -> str:
     lines += ["", "## What it says", ""]
     ref = "reports/checkpoints/gpt2-series.json"
     for t in result["tests"]:
-        key = f"<!-- claim: {ref} series {t['key']} -->"
+        key = f"<!-- claim: {ref} keyed {t['key']} -->"
         if t["n"] < 2:
             lines.append(f"- S~V − S~U at the {t['when']} checkpoint: {_f(t['mean'], '+.3f')}; {t['verdict']}. {key}")
         elif t["p_holm"] < 0.05:

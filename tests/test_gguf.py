@@ -14,7 +14,7 @@ transformers = pytest.importorskip("transformers")
 gguf = pytest.importorskip("gguf")
 
 from embedeval.embeddings import load  # noqa: E402
-from embedeval.embeddings.gguf_export import write_gguf  # noqa: E402
+from embedeval.embeddings.gguf_export import gguf_from_source, write_gguf  # noqa: E402
 from embedeval.embeddings.gguf_model import is_gguf, load_gguf, read_gguf  # noqa: E402
 from embedeval.embeddings.pretrained import read_pretrained  # noqa: E402
 from embedeval.errors import EmbedevalError  # noqa: E402
@@ -35,17 +35,7 @@ def hf_models(tmp_path_factory):
 
 def _to_gguf(folder: Path, target: Path, qtype: str) -> Path:
     """What llama.cpp's converter does for U, V and a byte-level BPE vocabulary (types and merges included)."""
-    model = read_pretrained(folder)
-    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
-    vocab = spec["model"]["vocab"]
-    for added in spec.get("added_tokens", []):
-        vocab[added["content"]] = added["id"]
-    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
-    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
-    types = [3 if t == "<|endoftext|>" else 1 for t in tokens]
-    u = np.asarray(model.input)[: len(tokens)]
-    v = None if model.tied_by_weights else np.asarray(model.output)[: len(tokens)]
-    return write_gguf(target, u, v, tokens, qtype, "gpt2", merges, types, architecture=model.model_type)
+    return gguf_from_source(folder, target, qtype)
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +225,67 @@ def test_compare_measures_quantisation_damage_against_the_most_precise_input(wid
         assert {b["benchmark"] for b in q4["benchmarks"]} <= {"rg65", "ws353"}
     page_rows = report.task_sections()
     assert any(s.id == "quantisation" for s in page_rows)
+
+
+def test_the_gguf_command_writes_a_folder_or_a_run_and_never_into_an_input(wide_models, tmp_path):
+    from tests.conftest import run_cli
+
+    folder = wide_models["gpt_neox"]
+    code, _, err = run_cli("gguf", str(folder), "--type", "Q8_0", "--out", str(tmp_path / "m.gguf"))
+    assert code == 0, err
+    model, _ = read_gguf(tmp_path / "m.gguf")
+    assert model.input.dtype == "q8_0" and not model.tied_by_weights
+    code, _, err = run_cli("gguf", str(folder), "--out", str(tmp_path / "m.gguf"))
+    assert code == 2 and "pass --overwrite" in err
+    (tmp_path / "notes.gguf").write_text("mine")
+    code, _, err = run_cli("gguf", str(folder), "--out", str(tmp_path / "notes.gguf"), "--overwrite")
+    assert code == 2 and (tmp_path / "notes.gguf").read_text() == "mine"  # only a GGUF file is replaced
+    code, _, err = run_cli("gguf", str(folder), "--out", str(folder / "inside.gguf"))
+    assert code == 2 and "nothing is ever written into an input" in err and not (folder / "inside.gguf").exists()
+    code, _, err = run_cli("train", "lm", "--corpus", "builtin", "--config", "tiny", "--epochs", "1", "--out",
+                           str(tmp_path / "run"))  # fmt: skip
+    assert code == 0, err
+    code, _, err = run_cli("gguf", str(tmp_path / "run"), "--out", str(tmp_path / "run.gguf"))
+    assert code == 0, err
+    words = {e.role: e for e in load(tmp_path / "run")}["input"].words
+    assert read_gguf(tmp_path / "run.gguf")[1].tokens == words
+
+
+def _q(embedding, cos, deltas, outside=0):
+    return {"embedding": embedding, "cosine_mean": cos, "cosine_min": cos - 1e-3, "relative_error_mean": 1 - cos,
+            "benchmarks": [{"benchmark": f"b{i}", "delta": d, "outside_reference_ci": i < outside,
+                            "williams_p_holm": 1.0} for i, d in enumerate(deltas)]}  # fmt: skip
+
+
+def test_the_quantisation_page_states_what_its_tests_show(tmp_path):
+    from embedeval.claims import Resolver, check_sentence, sentences
+    from embedeval.quantisation_findings import findings, page, seed_rows
+
+    rows = []
+    for seed in (1, 2, 3):
+        results = {"quantisation": [_q("m-Q4_0.gguf:input", 0.99 - seed / 1000, [0.01, -0.02], outside=1),
+                                    _q("m-Q4_0.gguf:output", 0.995, [0.001, 0.002]),
+                                    _q("m-Q8_0.gguf:input", 0.9999, [0.0, 0.0]),
+                                    _q("m-Q8_0.gguf:output", 0.9999, [0.0, 0.0]),
+                                    _q("model:sum", 0.5, [0.3])]}  # fmt: skip
+        rows += seed_rows(seed, results)
+    assert {(r["type"], r["matrix"]) for r in rows} == {("Q4_0", "U"), ("Q4_0", "V"), ("Q8_0", "U"), ("Q8_0", "V")}
+    result = {"seeds": [1, 2, 3], "rows": rows, **findings(rows)}
+    tests = {t["key"]: t for t in result["tests"]}
+    assert tests["Q4_0:one_minus_cosine"]["mean"] < 0 and "shown" in tests["Q4_0:one_minus_cosine"]["verdict"]
+    (tmp_path / "reports" / "quantisation").mkdir(parents=True)
+    (tmp_path / "reports" / "quantisation" / "quantisation.json").write_text(json.dumps(result))
+    text = page(result)
+    assert "in 3 of 12 (seed, matrix, benchmark) cases" in text
+    resolver = Resolver(tmp_path)
+    assert [(s, w) for _, s in sentences(text) for w in check_sentence(s, resolver)] == []
+
+
+def test_the_committed_quantisation_page_regenerates_from_its_json():
+    from embedeval.quantisation_findings import page
+
+    folder = Path(__file__).resolve().parents[1] / "reports" / "quantisation"
+    if not (folder / "quantisation.json").is_file():
+        pytest.skip("reports/quantisation is not written yet")
+    result = json.loads((folder / "quantisation.json").read_text(encoding="utf-8"))
+    assert page(result) == (folder / "README.md").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ from embedeval.cli.compare import compare_cmd
 from embedeval.cli.console import console, err_console
 from embedeval.cli.data import data_group
 from embedeval.cli.evaluate import eval_cmd
+from embedeval.cli.gguf import gguf_cmd
 from embedeval.cli.options import DATA_DIR_OPTION
 from embedeval.cli.reproduce import reproduce_cmd
 from embedeval.cli.series import series_cmd
@@ -85,6 +86,7 @@ cli.add_command(track_cmd)
 cli.add_command(plot_dynamics_cmd)
 cli.add_command(eval_cmd)
 cli.add_command(compare_cmd)
+cli.add_command(gguf_cmd)
 cli.add_command(reproduce_cmd)
 cli.add_command(series_cmd)
 cli.add_command(data_group)

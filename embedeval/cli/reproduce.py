@@ -85,7 +85,8 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     (reports/seed-claims/README.md) from the runs of tying-data-size and lstm-bias and the committed runs; and
     planted-tokens, the under-trained-token ground truth and the frequency finding (reports/tokens/README.md);
     gpt2-series, a Hugging Face GPT-2's tied S over its checkpoints against the untied U and V
-    (reports/checkpoints/README.md)."""
+    (reports/checkpoints/README.md); quantisation, what GGUF types do to that GPT-2's U and V
+    (reports/quantisation/README.md, from gpt2-series' untied runs)."""
     import os
 
     from embedeval.reproduce import (
@@ -104,6 +105,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
         return
     if table == "gpt2-series":
         _gpt2_series(seed_list, jobs, Path(runs_dir), Path(out or "reports/checkpoints"), dry_run, no_train, data_dir)
+        return
+    if table == "quantisation":
+        _quantisation(seed_list, Path(runs_dir), Path(out or "reports/quantisation"), dry_run, data_dir)
         return
     if table == "planted-tokens":
         _planted_tokens(seed_list, jobs, Path(runs_dir), Path(out or "reports/tokens"), dry_run, no_train, data_dir)
@@ -350,6 +354,58 @@ def _gpt2_series(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bo
     console.print(f"wrote {markup_safe(out / 'README.md')}, gpt2-series.json ({len(summaries)} seed(s))")
     if failed:
         sys.exit(1)
+
+
+def _quantisation(seeds, root: Path, out: Path, dry_run: bool, data_dir) -> None:
+    """reports/quantisation from the untied GPT-2 of each seed of gpt2-series (trained by that table): its U and V
+    written as GGUF of each type into RUNS/quantisation-sSEED/, one compare report per seed in OUT/sSEED, then the
+    page and its JSON from those reports (a seed whose run is gone keeps its committed report)."""
+    import json
+    import os
+
+    from embedeval.errors import EmbedevalError
+    from embedeval.files import atomic_write_json, atomic_write_text
+    from embedeval.quantisation_findings import TYPES, findings, page, seed_rows
+    from embedeval.reproduce import get_table
+
+    env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
+    rows, done = [], []
+    for seed in seeds:
+        run = get_table("gpt2-series").build("untied", seed)
+        report = out / f"s{seed}"
+        state = run.state(root)
+        console.print(f"  seed {seed}: {run.folder} {state}", highlight=False)
+        if dry_run:
+            continue
+        if state == "complete" and not run.mismatch(root):
+            model = root / run.folder / "model"
+            files = root / f"quantisation-s{seed}"
+            files.mkdir(parents=True, exist_ok=True)
+            ggufs = []
+            for qtype in TYPES:
+                target = files / f"{run.folder}-{qtype}.gguf"
+                cmd = [sys.executable, "-m", "embedeval", "gguf", str(model), "--type", qtype, "--out", str(target),
+                       "--overwrite"]  # fmt: skip
+                if subprocess.call(cmd, env=env):
+                    raise EmbedevalError(f"writing {target.name} failed (see above)")
+                ggufs.append(str(target))
+            cmd = [sys.executable, "-m", "embedeval", "compare", str(model), *ggufs, "--out", str(report),
+                   "--overwrite", "--title", f"Quantisation of a GPT-2's U and V (seed {seed})"]  # fmt: skip
+            err_console.print(f"writing the compare report of seed {seed}: {markup_safe(report)}")
+            if subprocess.call(cmd, env=env):
+                raise EmbedevalError(f"the compare report of seed {seed} failed (see above)")
+        if (report / "results.json").is_file():
+            rows += seed_rows(seed, json.loads((report / "results.json").read_text(encoding="utf-8")))
+            done.append(seed)
+    if dry_run:
+        return
+    if not rows:
+        raise EmbedevalError(f"no untied run of gpt2-series has finished in {root} and {out} holds no report: "
+                             "run `embedeval reproduce gpt2-series` first")  # fmt: skip
+    result = {"seeds": done, "rows": rows, **findings(rows)}
+    atomic_write_json(out / "quantisation.json", result)
+    atomic_write_text(out / "README.md", page(result))
+    console.print(f"wrote {markup_safe(out / 'README.md')}, quantisation.json ({len(done)} seed(s))")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -71,3 +71,47 @@ def write_gguf(
         writer.close()
 
     return atomic_write(path, write)
+
+
+def gguf_from_source(source: str | Path, target: str | Path, qtype: str = "F32") -> Path:
+    """U and V (or S) of a model folder with a byte-level BPE ``tokenizer.json`` (what llama.cpp's converter writes
+    for GPT-2-style models: token list, types, merges) or of an embedeval run (its word vocabulary), as GGUF."""
+    import json
+
+    from embedeval.embeddings.pretrained import read_pretrained
+
+    source = Path(source)
+    if (source / "tokenizer.json").is_file():
+        model = read_pretrained(source)
+        try:
+            spec = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
+            if spec["model"]["type"] != "BPE":
+                raise KeyError("type")
+            vocab = dict(spec["model"]["vocab"])
+            merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise EmbedevalError("tokenizer.json: only byte-level BPE vocabularies (GPT-2's kind) are written as GGUF "
+                                 "here", source / "tokenizer.json") from None  # fmt: skip
+        special = set()
+        for added in spec.get("added_tokens") or []:
+            vocab[added["content"]] = added["id"]
+            if added.get("special"):
+                special.add(added["content"])
+        tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+        types = [3 if t in special else 1 for t in tokens]  # 3: control
+        u = np.asarray(model.input)[: len(tokens)]
+        v = None if model.tied_by_weights else np.asarray(model.output)[: len(tokens)]
+        return write_gguf(target, u, v, tokens, qtype, "gpt2", merges, types, architecture=model.model_type or "gpt2",
+                          name=source.name)  # fmt: skip
+    from embedeval.embeddings import load
+
+    found = {e.role: e for e in load(source)}
+    if "tied" in found:
+        u, v, words = found["tied"].vectors, None, found["tied"].words
+    elif "input" in found and "output" in found and found["input"].words == found["output"].words:
+        u, v, words = found["input"].vectors, found["output"].vectors, found["input"].words
+    else:
+        raise EmbedevalError("neither a model folder with a byte-level BPE tokenizer.json nor a run whose U and V (or S) "
+                             "share one vocabulary", source)  # fmt: skip
+    return write_gguf(target, np.asarray(u), None if v is None else np.asarray(v), list(words), qtype,
+                      name=source.name)  # fmt: skip
