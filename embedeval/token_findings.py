@@ -54,7 +54,7 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
     if config["trainer"] == "hf-gpt2":
         from embedeval.data.corpus import resolve_corpus
         from embedeval.embeddings.readers import get_reader
-        from embedeval.tasks.tokens import _categories, _count, _seen_in_text
+        from embedeval.tasks.tokens import count_tokens, seen_in_text, token_categories
         from embedeval.train.hf_gpt2 import MODEL, PLANTED, corpus_text, training_lines
 
         model, tok = get_reader("transformers").tokens(folder / MODEL)
@@ -63,11 +63,11 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
         lines = training_lines(corpus_text(corpus)[0]["train"], cfg["train_fraction"])  # the text it trained on
         counts = np.zeros(n, dtype=np.int64)
         for start in range(0, len(lines), 1000):
-            _count(tok, lines[start : start + 1000], counts)
+            count_tokens(tok, lines[start : start + 1000], counts)
         planted_ids = tok.encode([PLANTED.format(i) for i in range(cfg["planted_tokens"])])
         planted = np.array([ids[0] for ids in planted_ids if len(ids) == 1], dtype=np.int64)
-        cats = _categories(tok, n, None)
-        never = ~_seen_in_text(tok, n)
+        cats = token_categories(tok, n, None)
+        never = ~seen_in_text(tok, n)
         reference = np.flatnonzero(cats["unreachable"] | ((cats["byte"] | cats["special"]) & never))
         tied = bool(model.tied_by_weights)
         matrices = {"S": model.input} if tied else {"U": model.input, "V": model.output}

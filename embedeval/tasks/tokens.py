@@ -17,7 +17,7 @@ TOP = 50  # candidates listed per indicator (all are counted)
 SAMPLE_TEXT_LINES = 2_000  # lines of the bundled Lee corpus encoded to find tokens ordinary text never produces
 
 
-def _categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarray]:
+def token_categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarray]:
     """Masks over the token ids: special, byte, undecodable, unreachable (encoding its decoded text gives other ids),
     unused (a GGUF file's own type)."""
     ids = list(range(n))
@@ -37,7 +37,7 @@ def _categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarr
     return out
 
 
-def _seen_in_text(tok: Any, n: int) -> np.ndarray:
+def seen_in_text(tok: Any, n: int) -> np.ndarray:
     """Tokens the tokenizer produces for a sample of ordinary English text (the Lee corpus shipped with gensim)."""
     from embedeval.data.builtin import builtin_corpus_path
 
@@ -58,10 +58,10 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
     from embedeval.evaluate.tokens import candidates, frequency_effects, reference_cosine, row_norms
 
     n = model.input.shape[0]
-    cats = _categories(tok, n, types) if tok is not None else {}
+    cats = token_categories(tok, n, types) if tok is not None else {}
     texts = tok.decode_one(list(range(n))) if tok is not None else None
     if cats:
-        never = ~_seen_in_text(tok, n)
+        never = ~seen_in_text(tok, n)
         reference_mask = cats["unreachable"] | ((cats["byte"] | cats["special"]) & never) | cats.get("unused", False)
     else:
         reference_mask = np.zeros(n, dtype=bool)
@@ -131,13 +131,13 @@ def _corpus_counts(tok: Any, path: Path, n: int) -> tuple[np.ndarray, str]:
         for line in handle:
             batch.append(line.rstrip("\n"))
             if len(batch) == 1000:
-                total += _count(tok, batch, counts)
+                total += count_tokens(tok, batch, counts)
                 batch = []
-        total += _count(tok, batch, counts)
+        total += count_tokens(tok, batch, counts)
     return counts, f"{path.name}: {total:,} tokens, encoded with the model's own tokenizer"
 
 
-def _count(tok: Any, lines: list[str], counts: np.ndarray) -> int:
+def count_tokens(tok: Any, lines: list[str], counts: np.ndarray) -> int:
     done = 0
     for ids in tok.encode(lines) if lines else []:
         ids = np.asarray([i for i in ids if i < len(counts)], dtype=np.int64)
