@@ -225,3 +225,24 @@ def test_a_log_gets_no_empty_bar_line_before_the_work_starts():
     bar.update(3)
     bar.close()
     assert "3/10" in log.getvalue().splitlines()[-1]
+
+
+def test_long_embedding_names_are_folded_in_the_table_never_cut(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["tiger", "cat", "dog", "car", "automobile", "money", "cash", "bank", "river", "water"]
+    paths = []
+    for step in range(143001, 143007):  # six columns: wider than the console, where rich cut each header
+        path = tmp_path / f"pythia-160m-deduped-checkpoint-step-{step}.txt"
+        write(Embedding(words, rng.normal(size=(len(words), 8))), path, "glove")
+        paths.append(str(path))
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "embedeval", "eval", *paths, "-b", "ws353"], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "60"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    header = proc.stdout + proc.stderr
+    header = header[header.index("Spearman") : header.index("benchmark") + 2000]
+    for step in range(143001, 143007):  # the ends of the names, where they differ, are on screen (folded, not cut)
+        assert f"{step}" in header, header

@@ -37,8 +37,8 @@ def scores_table(ev: Evaluation) -> Table:
         title += " · scored on the pairs every embedding covers"
     table = TitledTable(title=title, title_justify="left")
     table.add_column("benchmark", style="bold")
-    for name in embeddings:
-        table.add_column(esc(name), justify="right")
+    for name in embeddings:  # folded, never cut: checkpoints' names differ only at their ends (":input", "-143001")
+        table.add_column(esc(name), justify="right", overflow="fold")
     by_key = {(r.embedding, r.benchmark): r for r in ev.results}
     for bench in benchmarks:
         cells = []
@@ -109,7 +109,7 @@ def embeddings_table(ev: Evaluation) -> Table:
     by_key = {(r.embedding, r.benchmark): r for r in ev.results}
     policy = ev.settings.get("oov_policy", "drop")
     table = TitledTable(title=f"Spearman rho [95% CI] on identical pairs · OOV policy {policy}", title_justify="left")
-    table.add_column("embedding", style="bold")
+    table.add_column("embedding", style="bold", overflow="fold")
     best = {}
     for bench in benchmarks:
         first = by_key[(embeddings[0], bench)]
