@@ -285,7 +285,17 @@ def _own_file(relative: str) -> bool:
         return name.endswith((".png", ".svg"))
     if parts[0] == "steps" and len(parts) == 2:
         return bool(re.fullmatch(r"\d+\.json", name))
+    # train hf-gpt2: the model folder save_pretrained writes, and the Trainer's checkpoint-N/ folders
+    if parts[0] == "model" and len(parts) == 2:
+        return name in _HF_FILES
+    if parts[0] == "checkpoints" and len(parts) == 3 and re.fullmatch(r"checkpoint-\d+", parts[1]):
+        return name in _HF_FILES or name in _TRAINER_FILES
     return False
+
+
+_HF_FILES = {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+             "special_tokens_map.json", "chat_template.jinja"}  # fmt: skip
+_TRAINER_FILES = {"trainer_state.json", "training_args.bin", "rng_state.pth", "optimizer.pt", "scheduler.pt"}
 
 
 def foreign_entries(folder: Path, kind: str) -> list[str]:

@@ -53,12 +53,16 @@ REPORT_CSV = {"csv": "results.csv", "pairs": "pairs.csv", "tests": "tests.csv", 
 # output-backward: a second output embedding, the backward direction's softmax of a biLM with one per direction
 ROLE_ORDER = ("source", "input", "output", "output-backward", "tied", "sum", "projection")
 
+HF_MODEL = "model"  # train hf-gpt2: the model folder (save_pretrained and its tokenizer)
+HF_CHECKPOINTS = "checkpoints"  # train hf-gpt2: the Trainer's output_dir of checkpoint-N/ folders
+
 # What embedeval writes at the top of each kind of folder: ``--overwrite`` replaces a folder only when it holds
 # nothing else (plus the temporary names of an interrupted write, ``.NAME.PID.tmp``).
 OWN_ENTRIES = {
     "run": {
         MARKER, CONFIG, VOCAB, EMBEDDINGS, SUBWORDS, PROJECTION, METRICS, SUMMARY, CHECKPOINT, LAST_GOOD,
         JOINT_SUBWORD_MODEL, SRC_SUBWORD_MODEL, TGT_SUBWORD_MODEL, VALID_HYP, TEST_HYP, TEST_REF,
+        HF_MODEL, HF_CHECKPOINTS,
     },
     "track": {MARKER, "untied", "tied", TRACK, DYNAMICS, SUMMARY, PREVIOUS, "snapshots", "figures"},
     "report": {MARKER, REPORT_HTML, RESULTS, *REPORT_CSV.values(), "runs", REPORT_INCOMPLETE},

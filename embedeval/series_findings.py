@@ -21,11 +21,12 @@ NONE = "<!-- claim: none: what a test measures, not its result -->"
 
 def scan_seed(runs_dir: Path, seed: int, out: Path) -> list[dict[str, Any]]:
     """Scan seed ``seed``'s tied series against its untied one into ``out`` (resumable); its records."""
-    from embedeval.dynamics.series import scan
+    from embedeval.dynamics.series import SeriesConfig, scan
 
     tied = runs_dir / f"wt2-gpt2-tied-s{seed}" / "checkpoints"
     untied = runs_dir / f"wt2-gpt2-untied-s{seed}" / "checkpoints"
-    scan(tied, out, untied=untied)
+    # both runs learnt one BPE from one text (deterministic), so the tied run's tokenizer names both series' rows
+    scan(tied, out, SeriesConfig(tokenizer=str(tied.parent / "model")), untied=untied)
     return read_records(out)
 
 

@@ -199,3 +199,21 @@ def test_the_committed_series_page_regenerates_from_its_json():
         pytest.skip("reports/checkpoints is not written yet")
     result = json.loads((folder / "gpt2-series.json").read_text(encoding="utf-8"))
     assert page(result) == (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_gpt2_run_is_replaced_whole_by_overwrite_but_never_a_users_file(gpt2_runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(gpt2_runs / "untied", run)
+    before = json.loads((run / "summary.json").read_text())
+    code, _, err = run_cli(*["train", "hf-gpt2", *TINY, "--variant", "untied", "--save-steps", "100", "--out", str(run),
+                             "--overwrite"])  # fmt: skip
+    assert code == 0, err
+    after = json.loads((run / "summary.json").read_text())
+    assert after["valid_ppl"] == before["valid_ppl"]  # same seed, same numbers
+    assert (run / "checkpoints" / "checkpoint-100" / "model.safetensors").is_file()  # not in a staging folder
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.new")]
+    (run / "checkpoints" / "checkpoint-100" / "notes.txt").write_text("mine")
+    code, _, err = run_cli(*["train", "hf-gpt2", *TINY, "--out", str(run), "--overwrite"])
+    assert code == 2 and "checkpoints/checkpoint-100/notes.txt" in err

@@ -28,9 +28,12 @@ from embedeval.ranges import Range
 @click.option("--geometry", is_flag=True, help="Also the whole matrix's shape at every step (costly at real sizes).")
 @click.option("--seed", type=number(Range(int, 0, 2**32 - 1)), default=0, show_default=True,
               help="Seed of the sampled k-NN queries and Procrustes rows.")  # fmt: skip
+@click.option("--tokenizer", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A folder with the series' tokenizer, when its checkpoints hold none (default: the first "
+              "checkpoint's, else the folder holding the checkpoints).")  # fmt: skip
 @DATA_DIR_OPTION
 def series_cmd(
-    series, untied, out, overwrite, benchmarks, workers, executor, address, geometry, seed, data_dir
+    series, untied, out, overwrite, benchmarks, workers, executor, address, geometry, seed, tokenizer, data_dir
 ) -> None:
     """Scan SERIES, checkpoints saved over training, reading only U and V of each: a folder of checkpoint-N/
     (Hugging Face's Trainer) or a list file of 'STEP SOURCE' lines, a source being a checkpoint folder, a
@@ -54,7 +57,7 @@ def series_cmd(
     if data_dir:
         os.environ["EMBEDEVAL_DATA"] = data_dir  # the workers read the benchmarks too
     cfg = SeriesConfig(benchmarks=tuple(benchmarks) or SeriesConfig.benchmarks, workers=workers, executor=executor,
-                       address=address, geometry=geometry, seed=seed)  # fmt: skip
+                       address=address, geometry=geometry, seed=seed, tokenizer=tokenizer)  # fmt: skip
 
     def progress(record: dict) -> None:
         err_console.print(

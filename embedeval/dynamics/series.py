@@ -118,6 +118,7 @@ class SeriesConfig:
     executor: str = "local"  # local | ray
     address: str | None = None  # a Ray cluster to join (None: a local Ray instance)
     cache: str | None = None  # where remote tensors are kept (None: $EMBEDEVAL_CACHE/ranged)
+    tokenizer: str | None = None  # a folder with the series' tokenizer, when its checkpoints hold none
 
 
 @dataclass
@@ -228,17 +229,26 @@ def _step_record(task: _Task) -> dict[str, Any]:
     return record
 
 
-def _words(cp: Checkpoint, n: int, cache: Path | None) -> list[str]:
-    """The whole-word token of each row (empty for other tokens), from the first checkpoint's tokenizer (a local
-    folder's, or a remote folder's tokenizer.json fetched once into the cache); without one, no benchmark pair can
-    be found and the scores are left out."""
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model", "spiece.model")
+
+
+def _words(cp: Checkpoint, n: int, cache: Path | None, tokenizer: str | None = None) -> list[str]:
+    """The whole-word token of each row (empty for other tokens), from the series' tokenizer: ``tokenizer`` when
+    given, else the first checkpoint's (a local folder's, or a remote folder's tokenizer.json fetched once into the
+    cache), else the folder holding the checkpoints (where a Trainer's ``save_model`` puts it); without one, no
+    benchmark pair can be found and the scores are left out."""
     import hashlib
 
     from embedeval.embeddings.pretrained import Pieces, vocabulary_words
     from embedeval.embeddings.ranged import default_cache, is_url
 
-    folder = Path(cp.source)
-    if is_url(cp.source) and not cp.source.endswith((".safetensors", ".gguf")):
+    folder = Path(tokenizer) if tokenizer else Path(cp.source)
+    if not tokenizer and not is_url(cp.source) and folder.is_dir():
+        if not any((folder / name).exists() for name in TOKENIZER_FILES):
+            parent = folder.parent
+            if any((parent / name).exists() for name in TOKENIZER_FILES):
+                folder = parent
+    if not tokenizer and is_url(cp.source) and not cp.source.endswith((".safetensors", ".gguf")):
         import fsspec
 
         url = cp.source.rstrip("/") + "/tokenizer.json"
@@ -292,7 +302,7 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
         folder = claim.publish()
         first, _ = load_matrices(tied[0], Path(cfg.cache) if cfg.cache else None)
         n = next(iter(first.values())).shape[0]
-        words = _words(tied[0], n, Path(cfg.cache) if cfg.cache else None)
+        words = _words(tied[0], n, Path(cfg.cache) if cfg.cache else None, cfg.tokenizer)
         meta = {"schema": 1, "kind": "series", "series": str(series), "untied": None if untied is None else str(untied),
                 "steps": [c.step for c in tied], "sources": [c.source for c in tied],
                 "untied_sources": None if paired is None else [c.source for c in paired],

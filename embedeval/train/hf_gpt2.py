@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from embedeval.errors import EmbedevalError
+from embedeval.layout import HF_CHECKPOINTS, HF_MODEL
 from embedeval.ranges import Range, check_ranges
 
 EOS = "<|endoftext|>"
 PLANTED = "<planted-{}>"
-MODEL = "model"  # the final model's folder inside the run
-CHECKPOINTS = "checkpoints"  # the Trainer's output_dir: checkpoint-N/ folders
+MODEL, CHECKPOINTS = HF_MODEL, HF_CHECKPOINTS  # the final model's folder; the Trainer's output_dir (checkpoint-N/)
+
 VARIANTS = ("tied", "untied")
 
 RANGES = {
@@ -158,7 +159,14 @@ def train_gpt2(cfg: GPT2Config, corpus: Any, run: Any, progress: bool = True) ->
     """Train on ``corpus`` (train/valid/test splits) into the claimed run folder ``run``; the summary's values."""
     import torch
     from transformers import GPT2Config as HFConfig
-    from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast, Trainer, TrainingArguments, set_seed
+    from transformers import (
+        GPT2LMHeadModel,
+        PreTrainedTokenizerFast,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+        set_seed,
+    )
 
     cfg.check()
     text, held_out = corpus_text(corpus)
@@ -171,6 +179,7 @@ def train_gpt2(cfg: GPT2Config, corpus: Any, run: Any, progress: bool = True) ->
                   n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=tok.token_to_id(EOS),
                   eos_token_id=tok.token_to_id(EOS), tie_word_embeddings=cfg.variant == "tied")  # fmt: skip
     model = GPT2LMHeadModel(hf)
+    run.publish()  # the inputs are read: from here the folder is the run's own (and its path final, for the Trainer)
     args = TrainingArguments(
         output_dir=str(run.path / CHECKPOINTS),
         per_device_train_batch_size=cfg.batch_size,
@@ -189,14 +198,21 @@ def train_gpt2(cfg: GPT2Config, corpus: Any, run: Any, progress: bool = True) ->
         dataloader_num_workers=0,
         disable_tqdm=not progress,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=_Blocks(blocks["train"]))
-    run.publish()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, bos_token=EOS)
+    # the tokenizer goes into every checkpoint-N/ (as a Trainer given one writes it), so a series names its rows
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=_Blocks(blocks["train"]),
+        processing_class=fast,
+        data_collator=default_data_collator,
+    )  # fixed-size blocks: stacked, never padded
     result = trainer.train()
     loss = float(result.training_loss)
     if not math.isfinite(loss):
         raise EmbedevalError(f"the training loss is {loss}: the run stopped (lower --lr)", run.path)
     model.save_pretrained(run.path / MODEL)
-    PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, bos_token=EOS).save_pretrained(run.path / MODEL)
+    fast.save_pretrained(run.path / MODEL)
     for entry in trainer.state.log_history:
         if "loss" in entry:
             run.log({"step": entry.get("step"), "epoch_fraction": entry.get("epoch"), "train_loss": entry["loss"]})
