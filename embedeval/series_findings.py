@@ -56,6 +56,23 @@ def seed_summary(seed: int, records: list[dict[str, Any]]) -> dict[str, Any]:
             "reached": _reached(records), "last_step": last["step"]}  # fmt: skip
 
 
+LOCKSTEP = {  # embedeval's own tracker (`embedeval track`), committed runs: one seed each
+    "Transformer tf-small on PTB": "reports/dynamics/tf-small-ptb/dynamics.jsonl",
+    "LSTM pw-small on PTB": "reports/dynamics/ptb-pw-small-full/dynamics.jsonl",
+}
+
+
+def lockstep(repo: Path) -> list[dict[str, Any]]:
+    """The same measures from embedeval's lockstep tracker on its own Transformer and LSTM (where the two overlap:
+    S~U and S~V of the Table-3 correlation over training)."""
+    out = []
+    for name, path in LOCKSTEP.items():
+        if (repo / path).is_file():
+            records = read_records((repo / path).parent)
+            out.append({"name": name, "source": path, **seed_summary(1, records)})
+    return out
+
+
 def findings(seeds: list[dict[str, Any]]) -> dict[str, Any]:
     """S~V − S~U at the last and at the first checkpoint, paired by seed; Holm over the two."""
     tests = []
@@ -115,6 +132,18 @@ def page(result: dict[str, Any]) -> str:
         else:
             lines.append(f"- At the {t['when']} checkpoint a difference between S~V and S~U is not shown ("
                          f"{t['mean']:+.3f}, Holm p {t['p_holm']:.2f}, {t['n']} seeds). {key}")  # fmt: skip
+    if result.get("lockstep"):
+        lines += ["", "## Beside embedeval's own lockstep tracker", "",
+                  "`embedeval track` trains an untied and a tied run in lockstep from one initial matrix and records the "
+                  f"same correlations (committed runs, one seed each). {NONE}", "",
+                  "| run | records | S~U first → last | S~V first → last | S~V above S~U from step |", "|---|---|---|---|---|"]  # fmt: skip
+        for t in result["lockstep"]:
+            reached = "not at the end" if t["reached"] is None else f"{t['reached']:,} (of {t['last_step']:,})"
+            lines.append(f"| {t['name']} (`{t['source']}`) | {len(t['steps'])} | {_f(t['first']['S~U'])} → "
+                         f"{_f(t['last']['S~U'])} | {_f(t['first']['S~V'])} → {_f(t['last']['S~V'])} | {reached} |")  # fmt: skip
+        lines += ["", "In each lockstep run (one seed) S~V is above S~U at the last record, as in the GPT-2 series "
+                  "above; the lockstep runs start from S = U (S~U 1 at step 0), the GPT-2 series from its first "
+                  "checkpoint. <!-- claim: one seed -->"]  # fmt: skip
     lines += ["", "Press & Wolf (2017, Table 3) found their tied LSTM's S closer to the untied V than to U. "
               "<!-- claim: none: a paper's finding, quoted -->", ""]  # fmt: skip
     lines += ["Each seed's scan (records, figures) is in `gpt2-sN/`.", ""]

@@ -347,7 +347,9 @@ def _gpt2_series(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bo
     if not summaries:
         raise EmbedevalError(f"no seed of gpt2-series has both runs finished in {root}, and {out} holds no scan: "
                              "train them first (this command without --no-train)")  # fmt: skip
-    result = {"seeds": summaries, **findings(summaries)}
+    from embedeval.series_findings import lockstep
+
+    result = {"seeds": summaries, **findings(summaries), "lockstep": lockstep(Path.cwd())}
     atomic_write_json(out / "gpt2-series.json", result)
     figure(result, out / "figure.png")
     atomic_write_text(out / "README.md", page(result))
