@@ -250,6 +250,14 @@ def _sentences(result: dict[str, Any]) -> list[str]:
             ci = f" [{t['ci'][0]:.4f}, {t['ci'][1]:.4f}] over {t['n']} seeds" if t["ci"] else f" (seed {t['seeds'][0]})"
             out.append(f"- {ARCHS[t['arch']]}, tied: `reference_cosine` on S gives AUROC {t['mean']:.4f}{ci}. "
                        "<!-- claim: none: a measured value with its interval, no test -->")  # fmt: skip
+    inverted = [t for t in result["detection"]["tests"] if not t["method"] and t["n"] and t["mean"] < 0.2]
+    if inverted:
+        named = "; ".join(f"{ARCHS[t['arch']]}, {'tied' if t['tied'] else 'untied'}, {t['matrix']}: {t['mean']:.4f}"
+                          for t in inverted)  # fmt: skip
+        out.append(f"- The row norm of an output matrix (V, or a tied S) ranks the planted tokens the other way: "
+                   f"their rows are longer than trained ones, AUROC of the low-norm rule near 0 ({named}). A low norm "
+                   "marks an untrained row of U only; for V and S the cosine to the reference tokens is the "
+                   "indicator. <!-- claim: none: measured values, no test -->")  # fmt: skip
     for t in result["frequency"]["tests"]:
         if t["n"] < 2:
             continue
