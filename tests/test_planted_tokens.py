@@ -217,3 +217,25 @@ def test_a_gpt2_run_is_replaced_whole_by_overwrite_but_never_a_users_file(gpt2_r
     (run / "checkpoints" / "checkpoint-100" / "notes.txt").write_text("mine")
     code, _, err = run_cli(*["train", "hf-gpt2", *TINY, "--out", str(run), "--overwrite"])
     assert code == 2 and "checkpoints/checkpoint-100/notes.txt" in err
+
+
+def test_new_surfaces_refuse_bad_input_in_one_line(gpt2_runs, tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "nothing").mkdir()
+    cases = [
+        (["train", "hf-gpt2", "--corpus", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "r")],
+         "fewer than one block"),
+        (["train", "hf-gpt2", "--n-embd", "10", "--n-head", "4", "--out", str(tmp_path / "r")], "multiple of --n-head"),
+        (["gguf", str(gpt2_runs / "tied" / "model"), "--out", str(tmp_path / "x.txt")], "must end in .gguf"),
+        (["gguf", str(gpt2_runs / "tied" / "model"), "--type", "Q4_0", "--out", str(tmp_path / "q.gguf")],
+         "multiple of their block"),
+        (["gguf", str(tmp_path / "nothing"), "--out", str(tmp_path / "n.gguf")], "nothing here that embedeval reads"),
+        (["series", str(gpt2_runs / "tied" / "checkpoints"), "--tokenizer", str(tmp_path / "nothing"), "--out",
+          str(tmp_path / "s")], "--tokenizer: no tokenizer"),
+        (["reproduce", "planted-tokens", "--runs-dir", str(tmp_path / "none"), "--no-train", "--out",
+          str(tmp_path / "p")], "no run of planted-tokens has finished"),
+    ]  # fmt: skip
+    for args, message in cases:
+        code, _, err = run_cli(*args)
+        assert code == 2 and message in err and "Traceback" not in err, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "nothing"]  # nothing left behind

@@ -178,7 +178,8 @@ def _run_all(waiting: list, root: Path, jobs: int, env: dict) -> list[str]:
     running: dict[str, tuple[subprocess.Popen, object]] = {}
     failed: list[str] = []
     waiting = list(waiting)
-    root.mkdir(parents=True, exist_ok=True)
+    if waiting:  # (--no-train, or nothing left to train: no folder is made)
+        root.mkdir(parents=True, exist_ok=True)
     # A SIGTERM or SIGHUP (a job scheduler, a closed terminal, `timeout`) reaches this process only; without this its
     # runs would go on training with nobody to collect them. Handled like Ctrl-C: every run checkpoints and stops.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -291,10 +292,10 @@ def _planted_tokens(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train:
     waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
     failed = _run_all(waiting, root, jobs, env)
     kept = out / "runs"
-    kept.mkdir(parents=True, exist_ok=True)
     for run in runs:
         if run.state(root) == "complete" and not run.mismatch(root):
             err_console.print(f"analysing {run.folder}", highlight=False)
+            kept.mkdir(parents=True, exist_ok=True)
             atomic_write_json(kept / f"{run.folder}.json", analyse_run(root / run.folder, data_dir))
     analysed = [json.loads((kept / f"{r.folder}.json").read_text(encoding="utf-8")) for r in runs
                 if (kept / f"{r.folder}.json").is_file()]  # fmt: skip

@@ -267,7 +267,9 @@ def _words(cp: Checkpoint, n: int, cache: Path | None, tokenizer: str | None = N
         return [""] * n
     try:
         tok = Pieces(folder)
-    except EmbedevalError:
+    except EmbedevalError as err:
+        if tokenizer:  # asked for by name: say why it cannot be read rather than scan without scores
+            raise EmbedevalError(f"--tokenizer: {err.message}", tokenizer) from None
         return [""] * n
     words, ids = vocabulary_words(tok, n)
     out = [""] * n

@@ -63,8 +63,9 @@ def write_gguf(
                 try:
                     writer.add_tensor(tensor_name, quantize(data, kind), raw_dtype=kind)
                 except Exception as err:  # gguf's QuantError: a width that is no multiple of the block size
-                    raise EmbedevalError(f"cannot quantise {tensor_name} {list(data.shape)} to {qtype} ({err})",
-                                         path) from None  # fmt: skip
+                    raise EmbedevalError(f"cannot quantise {tensor_name} {list(data.shape)} to {qtype} ({err}): the "
+                                         "quantised types need a width that is a multiple of their block (32 values); "
+                                         "F32, F16 and BF16 take any width", path) from None  # fmt: skip
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
