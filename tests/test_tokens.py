@@ -130,3 +130,25 @@ def test_the_token_task_runs_on_gguf_and_from_the_command_line(planted, tmp_path
     (row,) = json.loads((tmp_path / "r.json").read_text())["tokens"]
     assert {f["matrix"] for f in row["frequency"]} == {"U", "V"}
     assert row["corpus"].startswith("corpus.txt")
+
+
+def test_the_token_task_writes_its_candidates_and_frequency_to_tokens_csv(planted):
+    import csv
+    import io
+
+    from embedeval.pipeline import Settings, score
+    from embedeval.tasks.tokens import csv_rows
+
+    folder, rows = planted
+    results = score([folder], Settings(benchmarks=["rg65"], tasks=("tokens",), n_bootstrap=0))
+    frequency = {"model": "m", "tied": False, "tokens": 3, "categories": {}, "indicators": [],
+                 "frequency": [{"matrix": "U", "spearman_norm": 0.5, "probe_r2": 0.2, "probe_r2_ci": [0.1, 0.3]}]}  # fmt: skip
+    flat = csv_rows([*results.tasks["tokens"], frequency])
+    assert len({tuple(r) for r in flat}) == 1  # one header for every line
+    candidates = [r for r in flat if r["kind"] == "candidate"]
+    assert {int(r["id"]) for r in candidates if r["indicator"] == "input_norm"} >= {int(x) for x in rows}
+    assert flat[-1]["kind"] == "frequency" and flat[-1]["probe_r2_ci_high"] == 0.3
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(flat[0]))
+    writer.writeheader()
+    writer.writerows(flat)

@@ -36,6 +36,8 @@ register_task(
         "(with --corpus FILE, or a run's training counts)",
         run="embedeval.tasks.tokens:run",
         json_key="tokens",
+        csv_name="tokens.csv",
+        csv_rows="embedeval.tasks.tokens:csv_rows",
         table="embedeval.tasks.tokens:table",
         section="embedeval.tasks.tokens:section",
     )

@@ -200,6 +200,25 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per listed candidate (model, indicator, rank, id, token as a literal, category, score), then one per
+    frequency result (matrix, Spearman, probe R² and its interval): tokens.csv of a report folder."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        for ind in row["indicators"]:
+            for rank, t in enumerate(ind["top"], start=1):
+                out.append({"model": row["model"], "kind": "candidate", "indicator": ind["indicator"],
+                            "matrix": ind["matrix"], "rank": rank, "id": t["id"], "token": t["token"],
+                            "category": t["category"], "score": t["score"], "threshold": ind["threshold"]})  # fmt: skip
+        for f in row.get("frequency") or []:
+            ci = f.get("probe_r2_ci") or [None, None]
+            out.append({"model": row["model"], "kind": "frequency", "matrix": f["matrix"],
+                        "spearman_norm": f["spearman_norm"], "probe_r2": f["probe_r2"], "probe_r2_ci_low": ci[0],
+                        "probe_r2_ci_high": ci[1]})  # fmt: skip
+    keys = list(dict.fromkeys(k for r in out for k in r))  # one header: a candidate's fields, then frequency's
+    return [{k: r.get(k) for k in keys} for r in out]
+
+
 COLUMNS = ["model", "tied", "tokens", "categories", "indicator", "candidates", "threshold", "top candidates"]
 
 
