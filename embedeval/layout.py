@@ -48,8 +48,9 @@ REPORT_HTML = "index.html"
 # in a report folder while its files are written in place (a resumed built-in default): left there, it says the
 # writing stopped part-way (a full disk, a kill) and which files may be from the run before
 REPORT_INCOMPLETE = "INCOMPLETE.txt"
+# (the built-in tasks' files too: --overwrite replaces a report only when it holds nothing but these)
 REPORT_CSV = {"csv": "results.csv", "pairs": "pairs.csv", "tests": "tests.csv", "analogies": "analogies.csv",
-              "geometry": "geometry.csv"}  # fmt: skip
+              "geometry": "geometry.csv", "quantisation": "quantisation.csv", "tokens": "tokens.csv"}  # fmt: skip
 # output-backward: a second output embedding, the backward direction's softmax of a biLM with one per direction
 ROLE_ORDER = ("source", "input", "output", "output-backward", "tied", "sum", "projection")
 

@@ -289,3 +289,16 @@ def test_the_committed_quantisation_page_regenerates_from_its_json():
         pytest.skip("reports/quantisation is not written yet")
     result = json.loads((folder / "quantisation.json").read_text(encoding="utf-8"))
     assert page(result) == (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_report_with_the_quantisation_task_is_replaced_by_overwrite(wide_models, tmp_path):
+    from tests.conftest import run_cli
+
+    folder = wide_models["gpt_neox"]
+    q8 = _to_gguf(folder, tmp_path / "m-Q8_0.gguf", "Q8_0")
+    args = ["compare", str(folder), str(q8), "-b", "rg65", "--bootstrap", "0", "--no-geometry", "--out",
+            str(tmp_path / "r")]  # fmt: skip
+    code, _, err = run_cli(*args)
+    assert code == 0 and (tmp_path / "r" / "quantisation.csv").is_file(), err
+    code, _, err = run_cli(*args, "--overwrite")  # its own task file is not a stranger's
+    assert code == 0, err

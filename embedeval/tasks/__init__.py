@@ -11,6 +11,7 @@ Word similarity and analogies are the benchmark kinds (chosen by ``-b`` names); 
 tasks here.
 """
 
+from embedeval.layout import REPORT_CSV
 from embedeval.tasks.registry import Section, Task, TaskContext, get_task, register_task, registered, tasks
 
 __all__ = ["Section", "Task", "TaskContext", "get_task", "register_task", "registered", "tasks"]
@@ -22,7 +23,7 @@ register_task(
         "pretrained model's whole token matrix)",
         run="embedeval.tasks.geometry:run",
         json_key="geometry",
-        csv_name="geometry.csv",
+        csv_name=REPORT_CSV["geometry"],
         csv_rows="embedeval.tasks.geometry:csv_rows",
         table="embedeval.tasks.geometry:table",
         section="embedeval.tasks.geometry:section",
@@ -36,7 +37,7 @@ register_task(
         "(with --corpus FILE, or a run's training counts)",
         run="embedeval.tasks.tokens:run",
         json_key="tokens",
-        csv_name="tokens.csv",
+        csv_name=REPORT_CSV["tokens"],
         csv_rows="embedeval.tasks.tokens:csv_rows",
         table="embedeval.tasks.tokens:table",
         section="embedeval.tasks.tokens:section",
@@ -49,7 +50,7 @@ register_task(
         "precise, row by row and in rho",
         run="embedeval.tasks.quantisation:run",
         json_key="quantisation",
-        csv_name="quantisation.csv",
+        csv_name=REPORT_CSV["quantisation"],
         csv_rows="embedeval.tasks.quantisation:csv_rows",
         table="embedeval.tasks.quantisation:table",
         section="embedeval.tasks.quantisation:section",
