@@ -180,6 +180,10 @@ def _f(x: Any, spec: str = ".4f") -> str:
     return "—" if x is None else format(x, spec)
 
 
+def _p(x: float | None) -> str:
+    return "—" if x is None else ("< 0.001" if x < 0.001 else f"{x:.3f}")
+
+
 def page(result: dict[str, Any]) -> str:
     runs = result["runs"]
     lines = [FIRST_LINE, "", "# Under-trained tokens and frequency: planted ground truth", "",
@@ -226,7 +230,7 @@ def page(result: dict[str, Any]) -> str:
     for t in result["frequency"]["tests"]:
         ci = f" [{t['ci95'][0]:+.3f}, {t['ci95'][1]:+.3f}]" if t.get("ci95") else ""
         lines.append(f"| {ARCHS[t['arch']]} | {t['b']} − {t['a']} | {t['n']} | {_f(t['mean'], '+.3f')}{ci} | "
-                     f"{_f(t['p'], '.3f')} | {_f(t['p_holm'], '.3f')} | {t['verdict']} |")  # fmt: skip
+                     f"{_p(t['p'])} | {_p(t['p_holm'])} | {t['verdict']} |")  # fmt: skip
     lines += ["", "## What it says", ""]
     lines += _sentences(result)
     lines += ["", "An indicator is a candidate list, not a verdict: the check is to prompt the model with the token "
@@ -254,10 +258,10 @@ def _sentences(result: dict[str, Any]) -> list[str]:
     if inverted:
         named = "; ".join(f"{ARCHS[t['arch']]}, {'tied' if t['tied'] else 'untied'}, {t['matrix']}: {t['mean']:.4f}"
                           for t in inverted)  # fmt: skip
-        out.append(f"- The row norm of an output matrix (V, or a tied S) ranks the planted tokens the other way: "
-                   f"their rows are longer than trained ones, AUROC of the low-norm rule near 0 ({named}). A low norm "
-                   "marks an untrained row of U only; for V and S the cosine to the reference tokens is the "
-                   "indicator. <!-- claim: none: measured values, no test -->")  # fmt: skip
+        out.append(f"- In these runs the row norm of V or of a tied S ranks the planted tokens the other way (their "
+                   f"rows are longer than trained ones; AUROC of the low-norm rule near 0): {named}. The method reads a "
+                   "low norm in U only; for V and S its indicator is the cosine to the reference tokens. <!-- claim: "
+                   "none: measured values, no test -->")  # fmt: skip
     for t in result["frequency"]["tests"]:
         if t["n"] < 2:
             continue
@@ -265,8 +269,9 @@ def _sentences(result: dict[str, Any]) -> list[str]:
         what = f"probe R² of log frequency, {t['b']} − {t['a']} ({ARCHS[t['arch']]})"
         if t["p_holm"] is not None and t["p_holm"] < 0.05:
             word = "higher" if t["mean"] > 0 else "lower"
+            p = "< 0.001" if t["p_holm"] < 0.001 else f"{t['p_holm']:.3f}"
             out.append(f"- {t['b']} encodes frequency {'more' if t['mean'] > 0 else 'less'} strongly than {t['a']} "
-                       f"({what}: {t['mean']:+.3f}, Holm p {t['p_holm']:.3f}): its R² is {word} than {t['a']}'s. {key}")  # fmt: skip
+                       f"({what}: {t['mean']:+.3f}, {t['n']} seeds, Holm p {p}): its R² is {word} than {t['a']}'s. {key}")  # fmt: skip
         else:
             out.append(f"- {what}: {t['mean']:+.3f}; a difference is not shown (Holm p {t['p_holm']:.2f}, "
                        f"{t['n']} seeds). {key}")  # fmt: skip
