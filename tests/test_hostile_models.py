@@ -348,3 +348,20 @@ def test_a_sparse_model_file_claiming_gigabytes_reads_only_the_rows_it_needs(tmp
     peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
     assert proc.returncode == 2 and "is all zeros" in proc.stderr and "Traceback" not in proc.stderr
     assert peak_kb < 1_500_000, f"{peak_kb / 1e6:.1f} GB for a file that holds nothing"
+
+
+def test_a_sparse_legacy_checkpoint_is_refused_before_it_is_read_whole(tmp_path):
+    from embedeval.embeddings.pretrained import _check_legacy
+    from embedeval.errors import EmbedevalError
+
+    legacy = tmp_path / "pytorch_model.bin"
+    with open(legacy, "wb") as f:  # not a zip: a pre-1.6 pickle file torch cannot memory-map
+        f.write(b"\x80\x02" + b"x" * 100)
+        f.truncate(3 * 2**30)
+    if os.stat(legacy).st_blocks * 512 > 2**26:
+        pytest.skip("this file system does not keep holes")
+    with pytest.raises(EmbedevalError, match="sparse file"):
+        _check_legacy(legacy)
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"\x80\x02" + b"x" * 100)
+    _check_legacy(small)  # a small legacy file is read as before
