@@ -125,8 +125,8 @@ def _mean_ci(values: list[float]) -> dict[str, Any]:
     if len(v) == 1:
         return {"n": 1, "mean": float(v[0]), "ci": None, "min": float(v[0])}
     half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return {"n": int(len(v)), "mean": float(v.mean()), "ci": [float(v.mean() - half), float(v.mean() + half)],
-            "min": float(v.min())}  # fmt: skip
+    low, high = max(0.0, float(v.mean() - half)), min(1.0, float(v.mean() + half))  # an AUROC lies in [0, 1]
+    return {"n": int(len(v)), "mean": float(v.mean()), "ci": [low, high], "min": float(v.min())}
 
 
 def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -199,7 +199,8 @@ def page(result: dict[str, Any]) -> str:
              "(for V and for a tied S). A word-level vocabulary has no such tokens, so the LSTM and Transformer runs' "
              f"S and V have only the row norm, shown for completeness and marked \"not the method's\". {NONE}", "",
              "AUROC: the chance that a planted token scores as more suspicious than a token of the training text; "
-             f"tokens never seen for other reasons are in neither class. {NONE}", "",
+             "tokens never seen for other reasons are in neither class. The interval over seeds is Student's t, cut "
+             f"to [0, 1]. {NONE}", "",
              "## Detection", "",
              "| model | indicator | the method's? | AUROC per seed | mean [95% interval over seeds] | verdict |",
              "|---|---|---|---|---|---|"]  # fmt: skip
