@@ -365,3 +365,14 @@ def test_the_digest_of_a_committed_pair_is_what_its_readme_states(folder, rows):
     for row in rows:
         assert row.replace("**", "") in text
         assert row in readme
+
+
+def test_a_resumed_track_says_it_resumes(tmp_path, toy):
+    args = ["track", "--trainer", "lm", "--corpus", str(toy.path("train")), "--config", "tiny", "--epochs", "1",
+            "--out", str(tmp_path / "t")]  # fmt: skip
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert "tracking untied vs wt" in out + err and "resuming" not in out + err
+    code, out, err = run_cli(*[a if a != "1" else "2" for a in args], "--resume")  # one more epoch
+    assert code == 0, err
+    assert "resuming the tracking of untied vs wt" in out + err

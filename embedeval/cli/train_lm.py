@@ -418,7 +418,7 @@ def track_pair(given, tcfg) -> dict:
     untied_cfg, tied_cfg = (make_config(name, v, **overrides) for v in (untied_variant, tied_variant))
     data = load_lm_data(source, planted=untied_cfg.planted_tokens)
     console.print(
-        f"tracking {untied_variant} vs {tied_variant} ({name}) on {markup_safe(source.name)} -> {markup_safe(given.out)}"
+        f"{'resuming the tracking of' if given.resume else 'tracking'} {untied_variant} vs {tied_variant} ({name}) on {markup_safe(source.name)} -> {markup_safe(given.out)}"
     )
     bar = progress_bar("step")  # no empty bar before work starts
     summary = track(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),

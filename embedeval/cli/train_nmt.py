@@ -207,7 +207,7 @@ def track_pair(given, tcfg) -> dict:
         src_sp, tgt_sp = nmt.build_subwords(text, untied_cfg)
     data = nmt.encode_data(text, src_sp, tgt_sp, given.src, given.tgt)
     console.print(
-        f"tracking tie none vs decoder ({name}) on Multi30k {given.src}->{given.tgt} -> {markup_safe(given.out)}"
+        f"{'resuming the tracking of' if given.resume else 'tracking'} tie none vs decoder ({name}) on Multi30k {given.src}->{given.tgt} -> {markup_safe(given.out)}"
     )
     bar = progress_bar("step")
     summary = track(untied_cfg, tied_cfg, data, given.out, tcfg, given.overwrite, given.resume, lm_progress(bar),

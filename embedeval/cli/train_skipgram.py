@@ -184,7 +184,9 @@ def track_pair(given, tcfg) -> dict:
         bar.set_postfix(words_s=f"{record['words_per_s']:,.0f}")
         bar.refresh()
 
-    console.print(f"tracking SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(given.out)}")
+    console.print(
+        f"{'resuming the tracking of' if given.resume else 'tracking'} SGNS untied vs tied (torch) on {markup_safe(source.name)} -> {markup_safe(given.out)}"
+    )
     untied_cfg, tied_cfg = (dataclasses.replace(cfg, tie=tie) for tie in (False, True))
     summary = track(
         untied_cfg, tied_cfg, source, given.out, tcfg, given.overwrite, given.resume, progress, argv=sys.argv
