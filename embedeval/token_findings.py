@@ -22,12 +22,12 @@ ARCHS = {"lstm": "LSTM (pw-small)", "tf": "Transformer (tf-small)", "gpt2": "Hug
 TARGET_AUROC = 0.99  # the untied indicator's target (the token issue), stated before the runs
 
 
-def _planted_auroc(score: np.ndarray, planted: np.ndarray, counts: np.ndarray) -> float:
-    """AUROC of the planted tokens against the tokens the training text holds (count > 0): other never-seen tokens
-    (bytes, words of the vocabulary outside a training fraction) are in neither class."""
+def _planted_auroc(score: np.ndarray, planted: np.ndarray, counts: np.ndarray, at_least: int = 1) -> float:
+    """AUROC of the planted tokens against the tokens the training text holds at least ``at_least`` times: other
+    never-seen tokens (bytes, words of the vocabulary outside a training fraction) are in neither class."""
     from embedeval.evaluate.tokens import auroc
 
-    keep = counts > 0
+    keep = counts >= max(at_least, 1)
     keep[planted] = True
     index = np.flatnonzero(keep)
     positive = np.flatnonzero(np.isin(index, planted))
@@ -91,13 +91,14 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
         out.update(arch="tf" if cfg.get("arch") == "transformer" else "lstm", reference_tokens=0)
     out.update(tied=tied, tokens=int(len(counts)), planted=int(len(planted)), trained=int((counts > 0).sum()))
     for which, matrix in matrices.items():
-        norm_auroc = _planted_auroc(-row_norms(matrix), planted, counts)
-        out["indicators"].append({"indicator": "input_norm", "matrix": which, "auroc": norm_auroc,
-                                  "method": which == "U"})  # fmt: skip
+        scores = [("input_norm", -row_norms(matrix), which == "U")]
         if len(reference) and which in ("V", "S"):
-            score = reference_cosine(matrix, reference)
-            out["indicators"].append({"indicator": "reference_cosine", "matrix": which,
-                                      "auroc": _planted_auroc(score, planted, counts), "method": True})  # fmt: skip
+            scores.append(("reference_cosine", reference_cosine(matrix, reference), True))
+        for indicator, score, method in scores:
+            out["indicators"].append({"indicator": indicator, "matrix": which, "method": method,
+                                      "auroc": _planted_auroc(score, planted, counts),
+                                      # against tokens seen 10+ times: what the rarely seen ones cost the indicator
+                                      "auroc_10plus": _planted_auroc(score, planted, counts, at_least=10)})  # fmt: skip
     out["frequency"] = [_frequency(m, which, counts, seed) for which, m in matrices.items()]
     return out
 
@@ -142,9 +143,16 @@ def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
             method = all(
                 i["method"] for r in mine for i in r["indicators"] if (i["indicator"], i["matrix"]) == (ind, which)
             )
+            ten = [
+                i.get("auroc_10plus")
+                for r in mine
+                for i in r["indicators"]
+                if (i["indicator"], i["matrix"]) == (ind, which)
+            ]
             row = {"key": f"{key}:{ind}:{which}", "arch": key.split("-")[0], "tied": key.endswith("-tied"),
                    "indicator": ind, "matrix": which, "method": method, "seeds": [r["seed"] for r in mine],
-                   "aurocs": values, **_mean_ci(values)}  # fmt: skip
+                   "aurocs": values, **_mean_ci(values),
+                   "auroc_10plus_mean": float(np.mean(ten)) if ten and None not in ten else None}  # fmt: skip
             if method and ind == "input_norm" and which == "U":
                 row["target"] = TARGET_AUROC
                 row["verdict"] = (f"target met in {sum(v >= TARGET_AUROC for v in values)} of {len(values)} seeds "
@@ -202,15 +210,16 @@ def page(result: dict[str, Any]) -> str:
              "tokens never seen for other reasons are in neither class. The interval over seeds is Student's t, cut "
              f"to [0, 1]. {NONE}", "",
              "## Detection", "",
-             "| model | indicator | the method's? | AUROC per seed | mean [95% interval over seeds] | verdict |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+             "| model | indicator | the method's? | AUROC per seed | mean [95% interval over seeds] | mean AUROC against "
+             "tokens seen 10+ times | verdict |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for t in result["detection"]["tests"]:
         name = f"{ARCHS[t['arch']]}, {'tied' if t['tied'] else 'untied'}"
         ci = f" [{t['ci'][0]:.4f}, {t['ci'][1]:.4f}]" if t["ci"] else ""
         per = ", ".join(f"{v:.4f}" for v in t["aurocs"])
         verdict = t.get("verdict", "—")
         lines.append(f"| {name} | `{t['indicator']}` ({t['matrix']}) | {'yes' if t['method'] else 'no'} | {per} | "
-                     f"{_f(t['mean'])}{ci} | {verdict} |")  # fmt: skip
+                     f"{_f(t['mean'])}{ci} | {_f(t.get('auroc_10plus_mean'))} | {verdict} |")  # fmt: skip
     lines += ["", f"The target of an untied model's indicator is AUROC ≥ {TARGET_AUROC} in every seed. {NONE}", "",
               "## Frequency", "",
               "How much of log frequency (training counts + 1) a linear probe reads from each matrix: cross-validated "
@@ -249,7 +258,10 @@ def _sentences(result: dict[str, Any]) -> list[str]:
         met = sum(v >= t["target"] for v in t["aurocs"])
         out.append(f"- {ARCHS[t['arch']]}, untied: `input_norm` on U finds the planted tokens with AUROC "
                    f"{t['mean']:.4f} on average, at least {t['min']:.4f}; the target (≥ {t['target']}) is met in {met} "
-                   f"of {t['n']} seeds. <!-- claim: none: a measured value against a stated target, no test -->")  # fmt: skip
+                   f"of {t['n']} seeds"
+                   + (f"; against the tokens seen 10 times or more, {t['auroc_10plus_mean']:.4f}"
+                      if t.get("auroc_10plus_mean") is not None else "")
+                   + ". <!-- claim: none: a measured value against a stated target, no test -->")  # fmt: skip
     for t in result["detection"]["tests"]:
         if t["tied"] and t["method"] and t["n"]:
             ci = f" [{t['ci'][0]:.4f}, {t['ci'][1]:.4f}] over {t['n']} seeds" if t["ci"] else f" (seed {t['seeds'][0]})"
