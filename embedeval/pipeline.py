@@ -5,8 +5,9 @@ step, for Embedding objects already in memory).
 1. :func:`read_inputs`: the benchmarks and analogy sets (from the data directory), then every input through the
    reader registry (:mod:`embedeval.embeddings.readers`), over the words the benchmarks need, under the pieces
    policy, with a model's own vocabulary when analogies search it;
-2. :func:`score`: word-pair scores on identical pairs with intervals and tests, analogies, then every task asked
-   for (:mod:`embedeval.tasks`: geometry, token analysis, plugins).
+2. :func:`score`: word-pair scores on identical pairs with intervals and tests, then every task the inputs call for
+   (analogies, when the benchmarks name analogy sets) or the settings ask for (:mod:`embedeval.tasks`: geometry,
+   token analysis, quantisation, plugins).
 
 The front ends only parse options and print; :class:`Results` is plain data (``to_dict`` is ``eval --json``).
 """
@@ -121,8 +122,12 @@ class Results:
     inputs: Inputs
     settings: Settings
     similarity: Any = None  # embedeval.evaluate.similarity.Evaluation
-    analogies: Any = None  # embedeval.evaluate.analogy.AnalogyEvaluation
-    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # task name -> its rows
+    tasks: dict[str, Any] = field(default_factory=dict)  # task name -> its rows (plain data)
+
+    @property
+    def analogies(self) -> dict[str, list[dict[str, Any]]] | None:
+        """The analogy task's rows (``analogies`` and ``analogy_comparisons``), or None when no set was asked for."""
+        return self.tasks.get("analogies")
 
     @property
     def embeddings(self) -> list[Any]:
@@ -135,13 +140,10 @@ class Results:
         return self.similarity.result(embedding, benchmark)
 
     def to_dict(self) -> dict[str, Any]:
-        from embedeval.tasks import get_task
+        from embedeval.tasks import json_fields
 
         data: dict[str, Any] = self.similarity.to_dict() if self.similarity is not None else {}
-        if self.analogies is not None:
-            data.update(self.analogies.to_dict())
-        for name, rows in self.tasks.items():
-            data[get_task(name).json_key] = rows
+        data.update(json_fields(self.tasks))
         if self.inputs.sources.models:
             data["pretrained"] = self.inputs.sources.models  # each model's card: format, vocabulary, tying, pieces
         return data
@@ -161,7 +163,7 @@ def score(
 ) -> Results:
     """Score the inputs (read here when given as paths) on their benchmarks and run the tasks asked for."""
     from embedeval.evaluate.similarity import evaluate
-    from embedeval.tasks import TaskContext, get_task
+    from embedeval.tasks import TaskContext, to_run
 
     settings = settings or Settings()
     say = say or (lambda text: None)
@@ -176,15 +178,8 @@ def score(
         results.similarity = evaluate(embs, inputs.benchmarks, oov=settings.oov, intersect=settings.intersect,
                                       n_bootstrap=settings.n_bootstrap, seed=settings.seed,
                                       fold_case=settings.fold_case)  # fmt: skip
-    if inputs.analogy_sets:
-        from embedeval.evaluate.analogy import evaluate_analogies
-
-        say(f"answering analogies with {len(embs)} embedding(s)")
-        results.analogies = evaluate_analogies(embs, inputs.analogy_sets, settings.analogy_method,
-                                               settings.analogy_vocab, settings.fold_case,
-                                               intersect=settings.intersect)  # fmt: skip
-    for name in settings.tasks:
-        task = get_task(name)
-        ctx = TaskContext(inputs.sources, settings, results.similarity, say, dict(settings.task_options.get(name, {})))
-        results.tasks[name] = task.call("run", ctx)
+    for task in to_run(settings.tasks, inputs):
+        ctx = TaskContext(inputs.sources, settings, results.similarity, say,
+                          dict(settings.task_options.get(task.name, {})), inputs)  # fmt: skip
+        results.tasks[task.name] = task.call("run", ctx)
     return results

@@ -127,3 +127,24 @@ def test_eval_and_compare_score_analogies_and_geometry(tmp_path, monkeypatch, ca
     rows = (tmp_path / "rep" / "analogies.csv").read_text().splitlines()
     assert rows[0].startswith("embedding,analogy,method") and any(",syntactic," in r for r in rows)
     assert (tmp_path / "rep" / "geometry.csv").read_text().splitlines()[0].startswith("embedding,rows,dim")
+
+
+def test_analogies_are_a_registered_task_that_the_benchmarks_call_for():
+    from embedeval.cli.options import _task_names
+    from embedeval.pipeline import Inputs, Settings, score
+    from embedeval.report.sources import Sources
+    from embedeval.tasks import get_task, to_run
+
+    task = get_task("analogies")
+    assert task.wanted and "analogies" not in _task_names()  # chosen by -b, not by --task
+    aset = parse_analogies(GOOGLE)
+    assert [t.name for t in to_run(("geometry",), Inputs(Sources(), [], [aset], []))] == ["analogies", "geometry"]
+    assert [t.name for t in to_run((), Inputs(Sources(), [], [], []))] == []
+    sources = Sources()
+    sources.embeddings.append(structured())
+    results = score(Inputs(sources, [], [aset], []), Settings())
+    data = results.to_dict()
+    assert data["analogies"] == results.analogies["analogies"] and data["analogies"][0]["correct"] > 0
+    assert "analogy_comparisons" in data and "tasks" not in data
+    rows = task.call("csv_rows", results.analogies)
+    assert {r["part"] for r in rows} >= {"all", "semantic", "syntactic"}

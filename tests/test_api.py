@@ -20,7 +20,7 @@ def test_compare_from_python_is_the_compare_command(tmp_path):
     report = ee.compare([tmp_path / "good.txt", tmp_path / "noisy.txt"], ["rg65", "google-analogy"],
                         out=tmp_path / "rep", n_bootstrap=0)  # fmt: skip
     assert report.names == ["good.txt", "noisy.txt"]
-    assert report.analogies.results[0].correct > report.analogies.results[1].correct
+    assert report.analogies["analogies"][0]["correct"] > report.analogies["analogies"][1]["correct"]
     assert (tmp_path / "rep" / "index.html").is_file()
 
 

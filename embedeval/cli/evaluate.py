@@ -175,14 +175,12 @@ def _export_targets(embs, export, export_dir) -> dict[str, Path]:
 
 
 def _show(results, out) -> None:
-    from embedeval.evaluate.table import print_analogies, print_evaluation, print_model_cards
+    from embedeval.evaluate.table import print_evaluation, print_model_cards
     from embedeval.tasks import get_task
 
     print_model_cards(results.inputs.sources.models, out)
     if results.similarity is not None:
         print_evaluation(results.similarity, out)
-    if results.analogies is not None:
-        print_analogies(results.analogies, out)
     for name, rows in results.tasks.items():
         get_task(name).call("table", rows, out)
 

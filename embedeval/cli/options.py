@@ -117,13 +117,14 @@ def needs_corpus(given, trainer: str):
 def _task_names() -> list[str]:
     from embedeval.tasks import tasks
 
-    return [t.name for t in tasks()]
+    return [t.name for t in tasks() if not t.wanted]  # a task the inputs call for (analogies) is not asked for
 
 
 def _task_help() -> str:
     from embedeval.tasks import tasks
 
-    return "Also run a task (repeatable): " + "; ".join(f"{t.name}: {t.about}" for t in tasks()) + "."
+    asked = "; ".join(f"{t.name}: {t.about}" for t in tasks() if not t.wanted)
+    return f"Also run a task (repeatable): {asked}. Analogies run whenever -b names an analogy set."
 
 
 TASK_OPTION = click.option(

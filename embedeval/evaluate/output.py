@@ -68,20 +68,3 @@ def write_pairs_csv(ev: Evaluation, path: str | Path) -> Path:
 def write_tests_csv(ev: Evaluation, path: str | Path) -> Path:
     """The pairwise comparisons (Williams' t, paired bootstrap, Holm), one row per benchmark and pair."""
     return _write_rows(path, [asdict(c) for c in ev.comparisons], "benchmark")
-
-
-def write_analogies_csv(analogies: Any, path: str | Path) -> Path:
-    """One row per embedding, analogy set and part (all, semantic, syntactic, each section): questions scored,
-    correct answers, accuracy and its Wilson interval."""
-    rows = []
-    for r in analogies.results:
-        parts = [("all", {"questions": r.questions_used, "correct": r.correct, "accuracy": r.accuracy,
-                          "ci_low": r.ci_low, "ci_high": r.ci_high}),
-                 ("semantic", r.semantic), ("syntactic", r.syntactic),
-                 *((f"section:{sec['section']}", sec) for sec in r.sections)]  # fmt: skip
-        for part, t in parts:
-            rows.append({"embedding": r.embedding, "analogy": r.analogy, "method": r.method,
-                         "restrict_vocab": r.restrict_vocab, "part": part, "questions": t.get("questions"),
-                         "correct": t.get("correct"), "accuracy": t.get("accuracy"), "ci_low": t.get("ci_low"),
-                         "ci_high": t.get("ci_high")})  # fmt: skip
-    return _write_rows(path, rows, "embedding")

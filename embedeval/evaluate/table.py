@@ -129,46 +129,6 @@ def embeddings_table(ev: Evaluation) -> Table:
     return table
 
 
-def _pct(tally: dict) -> str:
-    if not tally or tally.get("accuracy") is None:
-        return "—"
-    return (f"{100 * tally['accuracy']:.1f}% [{100 * tally['ci_low']:.1f}, {100 * tally['ci_high']:.1f}] "
-            f"{tally['correct']}/{tally['questions']}")  # fmt: skip
-
-
-def print_analogies(aev, console: Console | None = None) -> None:
-    """Accuracy with its Wilson 95% interval and correct/questions, per analogy set (all, semantic, syntactic)."""
-    console = console or Console()
-    names = list(dict.fromkeys(r.embedding for r in aev.results))
-    first = aev.results[0]
-    method = "3CosAdd" if first.method == "add" else "3CosMul"
-    table = TitledTable(
-        title=f"Analogy accuracy [Wilson 95% CI] correct/questions · {method} · {first.restrict_vocab:,} most "
-        "frequent words searched",
-        title_justify="left",
-    )
-    table.add_column("set")
-    for name in names:
-        table.add_column(name, justify="right")
-    for aset in dict.fromkeys(r.analogy for r in aev.results):
-        rows = {r.embedding: r for r in aev.results if r.analogy == aset}
-        any_row = next(iter(rows.values()))
-        table.add_row(f"{aset} ({any_row.questions_total:,} questions)",
-                      *[_pct({"accuracy": rows[n].accuracy, "ci_low": rows[n].ci_low, "ci_high": rows[n].ci_high,
-                              "correct": rows[n].correct, "questions": rows[n].questions_used}) for n in names])  # fmt: skip
-        for part in ("semantic", "syntactic"):
-            if any(getattr(rows[n], part).get("questions") for n in names):
-                table.add_row(f"  {part}", *[_pct(getattr(rows[n], part)) for n in names])
-    console.print(table)
-    for c in aev.comparisons:
-        if c.section == "all":
-            console.print(
-                f"{c.analogy}: {c.embedding_a} vs {c.embedding_b} on {c.questions:,} shared questions: right only in "
-                f"{c.embedding_a} {c.a_only}, only in {c.embedding_b} {c.b_only} (exact McNemar p = {max(c.p, 1e-300):.3g})",
-                highlight=False,
-            )
-
-
 def print_geometry(shapes: list[dict], console: Console | None = None) -> None:
     """One row per embedding: the shape measures of :func:`embedeval.evaluate.geometry.geometry`."""
     console = console or Console()

@@ -65,8 +65,12 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)  # the summary's claims as data (summary.findings)
-    analogies: Any = None  # an AnalogyEvaluation when analogy sets were asked for
-    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # registered task -> its rows
+    tasks: dict[str, Any] = field(default_factory=dict)  # registered task -> its rows (plain data)
+
+    @property
+    def analogies(self) -> dict[str, list[dict[str, Any]]] | None:
+        """The analogy task's rows (``analogies`` and ``analogy_comparisons``), or None when no set was asked for."""
+        return self.tasks.get("analogies")
 
     @property
     def geometry(self) -> list[dict[str, Any]]:
@@ -232,9 +236,8 @@ class Report:
             "runs": [asdict(r) for r in self.sources.runs],
             "files": [asdict(f) for f in self.sources.files],
             "pretrained": self.sources.models,
-            **(self.analogies.to_dict() if self.analogies is not None else {}),
             "geometry": self.geometry,
-            **{_json_key(name): rows for name, rows in self.tasks.items() if name != "geometry"},
+            **_task_fields(self.tasks),
             "tracks": [
                 {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
             ],
@@ -255,10 +258,10 @@ def _shown_settings(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in stored.items() if k not in options or options[k].in_name or v != options[k].default}
 
 
-def _json_key(task: str) -> str:
-    from embedeval.tasks import get_task
+def _task_fields(found: dict[str, Any]) -> dict[str, Any]:
+    from embedeval.tasks import json_fields
 
-    return get_task(task).json_key
+    return json_fields(found)
 
 
 def _interval(value: Any) -> list[float] | None:
@@ -374,7 +377,6 @@ def report_from(results: Any, settings: CompareSettings, command: str = "") -> R
         summary=[],
         warnings=warnings,
         versions=package_versions(),
-        analogies=results.analogies,
         tasks=dict(results.tasks),
     )
     report.summary = summarise(report, settings.alpha)

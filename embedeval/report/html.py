@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from embedeval.evaluate.output import write_analogies_csv, write_csv, write_pairs_csv, write_rows, write_tests_csv
+from embedeval.evaluate.output import write_csv, write_pairs_csv, write_rows, write_tests_csv
 from embedeval.files import OutputDir, atomic_write_text
 from embedeval.layout import REPORT_CSV, REPORT_HTML, REPORT_INCOMPLETE, RESULTS
 from embedeval.report.build import Report
@@ -67,8 +67,8 @@ def prepare_report_dir(
 
 
 def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = False) -> dict[str, Path]:
-    """Write index.html, results.json, results.csv, pairs.csv, tests.csv and, when measured, analogies.csv and
-    geometry.csv, each atomically, then publish the folder. Replacing an old report, they are written beside it and
+    """Write index.html, results.json, results.csv, pairs.csv, tests.csv and each task's file (analogies.csv,
+    geometry.csv ...), each atomically, then publish the folder. Replacing an old report, they are written beside it and
     swapped in only when all are written, so a full disk or a kill leaves the old report whole; written in place
     (a folder already published), INCOMPLETE.txt stands in the folder until the last file is written."""
     claim = out if isinstance(out, OutputDir) else prepare_report_dir(out, overwrite)
@@ -84,8 +84,6 @@ def write_report(report: Report, out: str | Path | OutputDir, overwrite: bool = 
         write_csv(report.evaluation, folder / names["csv"])
         write_pairs_csv(report.evaluation, folder / names["pairs"])
         write_tests_csv(report.evaluation, folder / names["tests"])
-        if report.analogies is not None:
-            names["analogies"] = write_analogies_csv(report.analogies, folder / REPORT_CSV["analogies"]).name
         for name, rows in report.tasks.items():  # each task's own CSV file (geometry.csv ...)
             task = get_task(name)
             if task.csv_name and rows:

@@ -7,14 +7,42 @@ the page, so a plugin can never inject markup). ``eval`` and ``compare`` offer e
 NAME``; the report renders every section it is given. An installed package adds a task through the
 ``embedeval.tasks`` entry point group (:mod:`embedeval.plugins`).
 
-Word similarity and analogies are the benchmark kinds (chosen by ``-b`` names); geometry and token analysis are
-tasks here.
+Word similarity is the pipeline's own step (every front end scores it); the analogy task runs whenever ``-b`` names
+an analogy set (its ``wanted`` hook); geometry, token analysis and quantisation are asked for with ``--task`` (or
+run by ``compare`` by default: ``in_compare``).
 """
 
 from embedeval.layout import REPORT_CSV
-from embedeval.tasks.registry import Section, Task, TaskContext, get_task, register_task, registered, tasks
+from embedeval.tasks.registry import (
+    Section,
+    Task,
+    TaskContext,
+    get_task,
+    json_fields,
+    register_task,
+    registered,
+    tasks,
+    to_run,
+)
 
-__all__ = ["Section", "Task", "TaskContext", "get_task", "register_task", "registered", "tasks"]
+__all__ = ["Section", "Task", "TaskContext", "get_task", "json_fields", "register_task", "registered", "tasks",
+           "to_run"]  # fmt: skip
+
+register_task(
+    Task(
+        name="analogies",
+        about="word analogies (3CosAdd or 3CosMul) with Wilson intervals and McNemar tests; runs whenever -b names an "
+        "analogy set",
+        run="embedeval.tasks.analogy:run",
+        json_key="analogies",
+        csv_name=REPORT_CSV["analogies"],
+        csv_rows="embedeval.tasks.analogy:csv_rows",
+        table="embedeval.tasks.analogy:table",
+        section="embedeval.tasks.analogy:section",
+        wanted="embedeval.tasks.analogy:wanted",
+        json_fields="embedeval.tasks.analogy:json_fields",
+    )
+)
 
 register_task(
     Task(

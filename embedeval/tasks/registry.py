@@ -21,6 +21,7 @@ class TaskContext:
     similarity: Any = None
     say: Callable[[str], None] = lambda text: None
     options: dict[str, Any] = field(default_factory=dict)  # the task's own settings (--corpus of the token task)
+    inputs: Any = None  # the pipeline's :class:`embedeval.pipeline.Inputs` (the analogy sets among the benchmarks)
 
 
 @dataclass
@@ -39,13 +40,15 @@ class Section:
 class Task:
     name: str
     about: str  # one line for --help
-    run: str  # "module:function" (TaskContext) -> list[dict]: the rows, plain data
-    json_key: str  # the field of results.json that holds the rows
+    run: str  # "module:function" (TaskContext) -> the rows: plain data (a list of dicts, or a dict of such lists)
+    json_key: str  # the field of results.json that holds the rows (and the task's key in Results.tasks)
     csv_name: str = ""  # the file of a report folder that holds them ("" : none)
     csv_rows: str = ""  # "module:function" (rows) -> list[dict] (flat, for the CSV); default: the rows
     table: str = ""  # "module:function" (rows, console) -> None: the terminal table
     section: str = ""  # "module:function" (rows) -> Section | None
     in_compare: bool = False  # compare runs it unless told not to (--no-task NAME); eval only when asked
+    wanted: str = ""  # "module:function" (Inputs) -> bool: run without being asked when the inputs call for it
+    json_fields: str = ""  # "module:function" (rows) -> dict: results.json's fields (default {json_key: rows})
 
     def call(self, hook: str, *args: Any) -> Any:
         target = getattr(self, hook)
@@ -68,6 +71,22 @@ def registered(task: Task) -> Any:
 
 def tasks() -> list[Task]:
     return _REGISTRY.all()
+
+
+def to_run(asked: tuple[str, ...] | list[str], inputs: Any) -> list[Task]:
+    """The tasks the inputs call for (the analogy task when the benchmarks name analogy sets), then those asked
+    for, each once."""
+    called = [t for t in tasks() if t.wanted and t.name not in asked and t.call("wanted", inputs)]
+    return called + [get_task(name) for name in asked]
+
+
+def json_fields(found: dict[str, Any]) -> dict[str, Any]:
+    """results.json's fields of the tasks that ran (task name -> rows)."""
+    out: dict[str, Any] = {}
+    for name, rows in found.items():
+        task = get_task(name)
+        out.update(task.call("json_fields", rows) if task.json_fields else {task.json_key: rows})
+    return out
 
 
 def get_task(name: str) -> Task:
