@@ -279,17 +279,28 @@ def test_overwrite_never_deletes_a_file_embedeval_did_not_write(planted, tmp_pat
     assert (tmp_path / "run" / planted).read_text() == "mine"
 
 
-@pytest.mark.parametrize("hidden", [1_000_000_000, "abc", -5])
-def test_load_model_refuses_an_impossible_config_before_building(hidden, tmp_path):
-    """config.json asking for a 1e9-wide model (8.7 TB), a word or a negative size is one line, and nothing is
-    allocated."""
-    import embedeval as ee
-    from embedeval.errors import EmbedevalError
+@pytest.fixture(scope="module")
+def tiny_lm_run(tmp_path_factory) -> Path:
+    """A finished three-batch language-model run, trained once for the tests that edit a copy of it."""
     from tests.conftest import run_cli
 
+    out = tmp_path_factory.mktemp("tiny-lm") / "run"
     code, _, err = run_cli("train", "lm", "--corpus", "builtin", "--config", "tiny", "--max-batches", "3", "--epochs",
-                           "1", "--out", str(tmp_path / "run"), "--threads", "1")  # fmt: skip
+                           "1", "--out", str(out), "--threads", "1")  # fmt: skip
     assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize("hidden", [1_000_000_000, "abc", -5])
+def test_load_model_refuses_an_impossible_config_before_building(hidden, tmp_path, tiny_lm_run):
+    """config.json asking for a 1e9-wide model (8.7 TB), a word or a negative size is one line, and nothing is
+    allocated."""
+    import shutil
+
+    import embedeval as ee
+    from embedeval.errors import EmbedevalError
+
+    shutil.copytree(tiny_lm_run, tmp_path / "run")
     stored = json.loads((tmp_path / "run" / "config.json").read_text())
     stored["config"]["hidden"] = hidden
     (tmp_path / "run" / "config.json").write_text(json.dumps(stored))
