@@ -220,7 +220,11 @@ def matrix_geometry(matrix: Any, name: str, sample: int | None = None, seed: int
     # the same on every run) instead of a second full eigendecomposition, 4x faster at d = 4,096
     from scipy.sparse.linalg import eigsh
 
-    pc1 = float(eigsh(centred, k=1, which="LA", v0=np.random.default_rng(0).standard_normal(d), tol=0)[0][0]) if d > 1 else float(centred[0, 0])
+    pc1 = (
+        float(eigsh(centred, k=1, which="LA", v0=np.random.default_rng(0).standard_normal(d), tol=0)[0][0])
+        if d > 1
+        else float(centred[0, 0])
+    )
     spread = float(np.trace(centred))
     directions = torch.from_numpy(vectors.astype(np.float32))
     peak = torch.full((2 * d,), -float("inf"), dtype=torch.float64)
