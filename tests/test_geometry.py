@@ -76,3 +76,13 @@ def test_the_streamed_token_matrix_measures_equal_the_in_memory_ones():
     assert got["isotropy"] == pytest.approx(np.exp(log_z.min() - log_z.max()), rel=1e-4)
     sampled = matrix_geometry(matrix, "x", sample=300, seed=1)
     assert sampled["rows"] == 300 and "sample" in sampled["over"] and sampled["anisotropy"]["ci_low"] is not None
+
+
+def test_bfloat16_widening_is_exact_for_every_bit_pattern():
+    from embedeval.embeddings.matrix import bf16_to_float32
+
+    every = np.arange(2**16, dtype=np.uint16).reshape(256, 256)
+    wide = bf16_to_float32(every)
+    assert wide.dtype == np.float32 and wide.shape == (256, 256)
+    assert np.array_equal(wide.view(np.uint32), every.astype(np.uint32) << 16)  # NaN payloads and signs included
+    assert bf16_to_float32(every[3, 7]).shape == () and bf16_to_float32(every[:, ::2]).shape == (256, 128)
