@@ -132,6 +132,10 @@ def test_a_trainer_folder_scans_into_dynamics_records_and_figures(series, tmp_pa
     assert last["to_last"]["U"] == 0 and last["procrustes"]["V"]["last"] == pytest.approx(0.0, abs=1e-9)
     assert 0 < last["corr"]["U~V"] < 1 and "ws353" in last["scores"]
     assert (tmp_path / "scan" / "figures" / "correlation.png").is_file()
+    # the token indicators of methods 13 at every step: U's row norm, V's cosine to the never-trained tokens
+    assert {m: last["tokens"][m]["indicator"] for m in ("U", "V")} == {"U": "input_norm", "V": "reference_cosine"}
+    assert all(0 <= r["tokens"][m]["candidates"] <= 1500 for r in records for m in ("U", "V"))
+    assert (tmp_path / "scan" / "figures" / "tokens.png").is_file()
     # only U and V are read: per step their bytes (1,500 x 32 float32, twice) plus the header
     uv = 2 * 1500 * 32 * 4
     assert all(uv <= r["bytes_read"] <= 1.1 * uv for r in records)

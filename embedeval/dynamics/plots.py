@@ -222,4 +222,19 @@ def dynamics_figures(
         axes[0].legend(fontsize=8)
         fig.suptitle(f"{title}: does a matrix degenerate into a narrow cone?", fontsize=11)
         figures.append(("shape", _format_steps(fig)))
+
+    flagged = [m for m in ("U", "V", "S") if any(np.isfinite(_get(r, "tokens", m, "share")) for r in records)]
+    if flagged:  # a checkpoint series with a tokenizer: the under-trained-token indicators at every step
+        fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+        for m in flagged:
+            name = next(r["tokens"][m]["indicator"] for r in records if m in (r.get("tokens") or {}))
+            ax.plot(x, 100 * _series(records, "tokens", m, "share"), label=f"{m} ({name.replace('_', ' ')})",
+                    color=COLORS.get(m), lw=1.6)  # fmt: skip
+        ax.set_ylabel("% of tokens")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title("tokens at least as suspicious as the median reference token", fontsize=10)
+        fig.suptitle(f"{title}: under-trained-token candidates over training", fontsize=11)
+        figures.append(("tokens", _format_steps(fig)))
     return figures

@@ -130,6 +130,8 @@ class _Task:
     cfg: SeriesConfig
     out: str
     extra: dict[str, Any] = field(default_factory=dict)
+    reference: list[int] = field(default_factory=list)  # token ids known to be under-trained (from the tokenizer)
+    special: list[int] = field(default_factory=list)  # special tokens: never candidates
 
 
 def _procrustes(a: np.ndarray, b: np.ndarray, rows: np.ndarray) -> float:
@@ -224,19 +226,44 @@ def _step_record(task: _Task) -> dict[str, Any]:
     record["row_cos"] = {m: {"first": _row_cos(mats[m], first[m]), "last": _row_cos(mats[m], final[m])} for m in mats}
     record["procrustes"] = {m: {"first": _procrustes(mats[m], first[m], rows), "last": _procrustes(mats[m], final[m], rows)}
                             for m in mats}  # fmt: skip
+    if task.reference:
+        record["tokens"] = _token_indicators(mats, task)
     record["bytes_read"] = read
     record["source"] = task.tied[i].source
     return record
 
 
+def _token_indicators(mats: dict[str, np.ndarray], task: _Task) -> dict[str, dict[str, Any]]:
+    """Per matrix, the under-trained-token indicator of methods.md section 13 at this step: how many tokens pass its
+    threshold (more suspicious than the median reference token), special tokens left out."""
+    from embedeval.embeddings.matrix import ArrayMatrix
+    from embedeval.evaluate.tokens import candidates, indicator_scores
+
+    reference = np.asarray(task.reference, dtype=np.int64)
+    n = next(iter(mats.values())).shape[0]
+    special = np.zeros(n, dtype=bool)
+    special[[i for i in task.special if i < n]] = True
+    out = {}
+    for role, matrix in mats.items():
+        found = indicator_scores(role, ArrayMatrix(matrix), reference)
+        if found is None:
+            continue
+        name, score = found
+        ids, threshold, _ = candidates(score, reference, exclude=special)
+        out[role] = {"indicator": name, "candidates": int(len(ids)), "share": len(ids) / n, "threshold": threshold}
+    return out
+
+
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "tokenizer.model", "spiece.model")
 
 
-def _words(cp: Checkpoint, n: int, cache: Path | None, tokenizer: str | None = None) -> list[str]:
-    """The whole-word token of each row (empty for other tokens), from the series' tokenizer: ``tokenizer`` when
-    given, else the first checkpoint's (a local folder's, or a remote folder's tokenizer.json fetched once into the
-    cache), else the folder holding the checkpoints (where a Trainer's ``save_model`` puts it); without one, no
-    benchmark pair can be found and the scores are left out."""
+def _vocabulary(cp: Checkpoint, n: int, cache: Path | None,
+                tokenizer: str | None = None) -> tuple[list[str], list[int], list[int]]:  # fmt: skip
+    """The whole-word token of each row (empty for other tokens), the reference tokens of the token indicators and
+    the special tokens, from the series' tokenizer: ``tokenizer`` when given, else the first checkpoint's (a local
+    folder's, or a remote folder's tokenizer.json fetched once into the cache), else the folder holding the
+    checkpoints (where a Trainer's ``save_model`` puts it); without one, no benchmark pair can be found and the
+    scores and token indicators are left out."""
     import hashlib
 
     from embedeval.embeddings.pretrained import Pieces, vocabulary_words
@@ -258,24 +285,27 @@ def _words(cp: Checkpoint, n: int, cache: Path | None, tokenizer: str | None = N
                 fs, _ = fsspec.core.url_to_fs(url)
                 data = fs.cat_file(url)
             except Exception:  # noqa: BLE001 - no tokenizer there: the scan goes on without scores
-                return [""] * n
+                return [""] * n, [], []
             folder.mkdir(parents=True, exist_ok=True)
             from embedeval.files import atomic_write
 
             atomic_write(folder / "tokenizer.json", lambda tmp: Path(tmp).write_bytes(data))
     if not folder.is_dir():
-        return [""] * n
+        return [""] * n, [], []
     try:
         tok = Pieces(folder)
     except EmbedevalError as err:
         if tokenizer:  # asked for by name: say why it cannot be read rather than scan without scores
             raise EmbedevalError(f"--tokenizer: {err.message}", tokenizer) from None
-        return [""] * n
+        return [""] * n, [], []
     words, ids = vocabulary_words(tok, n)
     out = [""] * n
     for w, i in zip(words, ids):
         out[i] = w
-    return out
+    from embedeval.evaluate.tokens import reference_tokens, token_categories
+
+    cats = token_categories(tok, n, None)
+    return out, [int(i) for i in reference_tokens(cats, tok, n)], [int(i) for i in np.flatnonzero(cats["special"])]
 
 
 def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, untied: str | Path | None = None,
@@ -304,7 +334,7 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
         folder = claim.publish()
         first, _ = load_matrices(tied[0], Path(cfg.cache) if cfg.cache else None)
         n = next(iter(first.values())).shape[0]
-        words = _words(tied[0], n, Path(cfg.cache) if cfg.cache else None, cfg.tokenizer)
+        words, reference, special = _vocabulary(tied[0], n, Path(cfg.cache) if cfg.cache else None, cfg.tokenizer)
         meta = {"schema": 1, "kind": "series", "series": str(series), "untied": None if untied is None else str(untied),
                 "steps": [c.step for c in tied], "sources": [c.source for c in tied],
                 "untied_sources": None if paired is None else [c.source for c in paired],
@@ -319,7 +349,7 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
         steps_dir = folder / "steps"
         steps_dir.mkdir(exist_ok=True)
         todo = [i for i, c in enumerate(tied) if not (steps_dir / f"{c.step}.json").is_file()]
-        tasks = [_Task(i, tied, paired, words, cfg, str(folder)) for i in todo]
+        tasks = [_Task(i, tied, paired, words, cfg, str(folder), reference=reference, special=special) for i in todo]
         for record in _run(tasks, cfg):
             atomic_write_json(steps_dir / f"{record['step']}.json", record)
             if progress is not None:

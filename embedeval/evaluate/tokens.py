@@ -30,6 +30,60 @@ REFERENCE_Z = 3.0  # without reference tokens: robust z-score (median / 1.4826 M
 PC_SAMPLE = 20_000  # rows that estimate the first principal direction (the mean uses every row)
 
 
+SAMPLE_TEXT_LINES = 2_000  # lines of the bundled Lee corpus encoded to find tokens ordinary text never produces
+
+
+def token_categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarray]:
+    """Masks over the token ids: special, byte, undecodable, unreachable (encoding its decoded text gives other ids),
+    unused (a GGUF file's own type)."""
+    ids = list(range(n))
+    special = np.zeros(n, dtype=bool)
+    special[[i for i in tok.special if i < n]] = True
+    texts = tok.decode_one(ids)
+    undecodable = np.array(["\ufffd" in t or t == "" for t in texts])
+    byte = np.array([len(t) == 6 and t.startswith("<0x") and t.endswith(">") for t in texts])
+    byte[[i for i in getattr(tok, "byte_tokens", set)() if i < n]] = True  # a byte-level BPE's 256 base tokens
+    if types is not None:
+        byte |= np.array([t == 6 for t in types[:n]])
+    encoded = tok.encode([t for t in texts])
+    unreachable = np.array([e != [i] for i, e in enumerate(encoded)]) & ~special & ~undecodable
+    out = {"special": special, "byte": byte, "undecodable": undecodable & ~special, "unreachable": unreachable}
+    if types is not None:
+        out["unused"] = np.array([t == 5 for t in types[:n]])
+    return out
+
+
+def seen_in_text(tok: Any, n: int) -> np.ndarray:
+    """Tokens the tokenizer produces for a sample of ordinary English text (the Lee corpus shipped with gensim)."""
+    from embedeval.data.builtin import builtin_corpus_path
+
+    lines = builtin_corpus_path().read_text(encoding="utf-8").splitlines()[:SAMPLE_TEXT_LINES]
+    seen = np.zeros(n, dtype=bool)
+    for ids in tok.encode(lines):
+        seen[[i for i in ids if i < n]] = True
+    return seen
+
+
+def reference_tokens(cats: dict[str, np.ndarray], tok: Any, n: int) -> np.ndarray:
+    """The ids of the tokens known to be under-trained from the tokenizer alone: unreachable ones, a GGUF file's
+    unused ones, and byte and special tokens the tokenizer never produces for a sample of ordinary text."""
+    if not cats:
+        return np.zeros(0, dtype=np.int64)
+    never = ~seen_in_text(tok, n)
+    mask = cats["unreachable"] | ((cats["byte"] | cats["special"]) & never) | cats.get("unused", False)
+    return np.flatnonzero(mask)
+
+
+def indicator_scores(role: str, matrix: Any, reference: np.ndarray) -> tuple[str, np.ndarray] | None:
+    """The indicator methods.md section 13 prescribes for a matrix (higher = more suspicious): the row norm's
+    opposite for an untied U, the reference cosine for V and a tied S (None when it has no reference tokens)."""
+    if role == "U":
+        return "input_norm", -row_norms(matrix)
+    if len(reference):
+        return "reference_cosine", reference_cosine(matrix, reference)
+    return None
+
+
 def first_pc_removed(matrix: Any, block_rows: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(mean row over every row, first principal direction from a seeded sample of at most 20,000 rows): the
     direction of largest variance is estimated to well within what the indicator needs from that many rows, and

@@ -11,41 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from embedeval.evaluate.tokens import reference_tokens, seen_in_text, token_categories
 from embedeval.tasks.registry import Section, TaskContext
 
+__all__ = ["analyse_model", "count_tokens", "reference_tokens", "seen_in_text", "token_categories"]
+
 TOP = 50  # candidates listed per indicator (all are counted)
-SAMPLE_TEXT_LINES = 2_000  # lines of the bundled Lee corpus encoded to find tokens ordinary text never produces
-
-
-def token_categories(tok: Any, n: int, types: list[int] | None) -> dict[str, np.ndarray]:
-    """Masks over the token ids: special, byte, undecodable, unreachable (encoding its decoded text gives other ids),
-    unused (a GGUF file's own type)."""
-    ids = list(range(n))
-    special = np.zeros(n, dtype=bool)
-    special[[i for i in tok.special if i < n]] = True
-    texts = tok.decode_one(ids)
-    undecodable = np.array(["\ufffd" in t or t == "" for t in texts])
-    byte = np.array([len(t) == 6 and t.startswith("<0x") and t.endswith(">") for t in texts])
-    byte[[i for i in getattr(tok, "byte_tokens", set)() if i < n]] = True  # a byte-level BPE's 256 base tokens
-    if types is not None:
-        byte |= np.array([t == 6 for t in types[:n]])
-    encoded = tok.encode([t for t in texts])
-    unreachable = np.array([e != [i] for i, e in enumerate(encoded)]) & ~special & ~undecodable
-    out = {"special": special, "byte": byte, "undecodable": undecodable & ~special, "unreachable": unreachable}
-    if types is not None:
-        out["unused"] = np.array([t == 5 for t in types[:n]])
-    return out
-
-
-def seen_in_text(tok: Any, n: int) -> np.ndarray:
-    """Tokens the tokenizer produces for a sample of ordinary English text (the Lee corpus shipped with gensim)."""
-    from embedeval.data.builtin import builtin_corpus_path
-
-    lines = builtin_corpus_path().read_text(encoding="utf-8").splitlines()[:SAMPLE_TEXT_LINES]
-    seen = np.zeros(n, dtype=bool)
-    for ids in tok.encode(lines):
-        seen[[i for i in ids if i < n]] = True
-    return seen
 
 
 def _escaped(text: str) -> str:
@@ -60,12 +31,7 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
     n = model.input.shape[0]
     cats = token_categories(tok, n, types) if tok is not None else {}
     texts = tok.decode_one(list(range(n))) if tok is not None else None
-    if cats:
-        never = ~seen_in_text(tok, n)
-        reference_mask = cats["unreachable"] | ((cats["byte"] | cats["special"]) & never) | cats.get("unused", False)
-    else:
-        reference_mask = np.zeros(n, dtype=bool)
-    reference = np.flatnonzero(reference_mask)
+    reference = reference_tokens(cats, tok, n)
     tied = bool(model.tied_by_weights)
     indicators = []
     plan = [("reference_cosine", "S", model.input)] if tied else [("input_norm", "U", model.input)]
