@@ -131,6 +131,8 @@ def test_a_trainer_folder_scans_into_dynamics_records_and_figures(series, tmp_pa
     assert first["drift"]["U"] == 0 and first["row_cos"]["V"]["first"] == pytest.approx(1.0)
     assert last["to_last"]["U"] == 0 and last["procrustes"]["V"]["last"] == pytest.approx(0.0, abs=1e-9)
     assert 0 < last["corr"]["U~V"] < 1 and "ws353" in last["scores"]
+    low, high = last["score_ci"]["ws353"]["U"]["ci"]  # Fisher interval over the pairs the tokenizer covers
+    assert low < last["scores"]["ws353"]["U"] < high and last["score_ci"]["ws353"]["U"]["pairs"] > 3
     assert (tmp_path / "scan" / "figures" / "correlation.png").is_file()
     # the token indicators of methods 13 at every step: U's row norm, V's cosine to the never-trained tokens
     assert {m: last["tokens"][m]["indicator"] for m in ("U", "V")} == {"U": "input_norm", "V": "reference_cosine"}
@@ -214,3 +216,21 @@ def test_bad_series_are_one_line(tmp_path):
     bad.write_text("ten a\n")
     with pytest.raises(EmbedevalError, match="STEP SOURCE"):
         discover(bad)
+
+
+def test_the_tokenizer_is_found_beside_an_embedeval_run_and_its_absence_is_said(series, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from tests.test_hostile import run_main
+
+    run = tmp_path / "run"
+    shutil.copytree(series["untied"], run / "checkpoints", ignore=shutil.ignore_patterns("tokenizer.json"))
+    bare = scan(run / "checkpoints", tmp_path / "bare", CFG)
+    assert bare["words"] == 0  # nothing names the rows: no scores, and the command says so
+    code, _, err = run_main(["series", str(run / "checkpoints"), "--out", str(tmp_path / "bare2"), "-b", "ws353"],
+                            monkeypatch, capsys)  # fmt: skip
+    assert code == 0 and "no tokenizer was found" in err and "--tokenizer" in err
+    (run / "model").mkdir()
+    shutil.copy(series["untied"] / "checkpoint-0" / "tokenizer.json", run / "model")  # `train hf-gpt2`'s layout
+    found = scan(run / "checkpoints", tmp_path / "named", CFG)
+    assert found["words"] > 0 and "ws353" in _records(tmp_path / "named")[-1]["scores"]

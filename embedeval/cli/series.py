@@ -67,3 +67,7 @@ def series_cmd(
     summary = scan(series, out, cfg, untied=untied, overwrite=overwrite, progress=progress)
     console.print(f"{summary['steps']} steps, {summary['bytes_read'] / 2**20:,.1f} MB read -> "
                   f"{markup_safe(summary['out'])} (dynamics.jsonl, figures/)")  # fmt: skip
+    if not summary["words"]:
+        err_console.print("note: no tokenizer was found beside the checkpoints, so the records have no benchmark "
+                          "scores, Table-3 correlations or token indicators; pass --tokenizer FOLDER (a folder with "
+                          "tokenizer.json) to have them", highlight=False)  # fmt: skip

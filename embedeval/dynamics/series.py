@@ -221,6 +221,7 @@ def _step_record(task: _Task) -> dict[str, Any]:
     queries = knn_queries(buckets, task.cfg.knn_queries, task.cfg.seed)
     record = {"step": task.tied[i].step, **compare_states(mats, previous, first, buckets, probe, queries, task.cfg.k,
                                                          task.cfg.geometry)}  # fmt: skip
+    record["score_ci"] = _score_intervals(record["scores"], mats, probe)
     rows = np.sort(np.random.default_rng(task.cfg.seed).choice(n, size=min(n, PROCRUSTES_ROWS), replace=False))
     record["to_last"] = {m: float(np.linalg.norm(mats[m] - final[m])) for m in mats}
     record["row_cos"] = {m: {"first": _row_cos(mats[m], first[m]), "last": _row_cos(mats[m], final[m])} for m in mats}
@@ -231,6 +232,24 @@ def _step_record(task: _Task) -> dict[str, Any]:
     record["bytes_read"] = read
     record["source"] = task.tied[i].source
     return record
+
+
+def _score_intervals(scores: dict[str, dict[str, float]], mats: dict[str, np.ndarray],
+                     probe: Any) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Each benchmark's Spearman at this step with its 95% Fisher interval (Bonett & Wright's variance, as ``eval``)
+    over the pairs the tokenizer's whole words cover."""
+    from embedeval.dynamics.metrics import probe_cosines
+    from embedeval.evaluate.stats import fisher_ci
+
+    out: dict[str, dict[str, Any]] = {}
+    for i, bench in enumerate(probe.benchmarks):
+        mask = probe.bench == i
+        entry: dict[str, Any] = {}
+        for role, matrix in mats.items():
+            pairs = int(np.isfinite(probe_cosines(matrix, probe)[mask]).sum())
+            entry[role] = {"pairs": pairs, "ci": list(fisher_ci(scores[bench][role], pairs))}
+        out[bench] = entry
+    return out
 
 
 def _token_indicators(mats: dict[str, np.ndarray], task: _Task) -> dict[str, dict[str, Any]]:
@@ -262,8 +281,9 @@ def _vocabulary(cp: Checkpoint, n: int, cache: Path | None,
     """The whole-word token of each row (empty for other tokens), the reference tokens of the token indicators and
     the special tokens, from the series' tokenizer: ``tokenizer`` when given, else the first checkpoint's (a local
     folder's, or a remote folder's tokenizer.json fetched once into the cache), else the folder holding the
-    checkpoints (where a Trainer's ``save_model`` puts it); without one, no benchmark pair can be found and the
-    scores and token indicators are left out."""
+    checkpoints (where a Trainer's ``save_model`` puts it) or the ``model/`` beside that folder (an embedeval
+    hf-gpt2 run); without one, no benchmark pair can be found and the scores and token indicators are left out
+    (the summary says so: ``words`` 0)."""
     import hashlib
 
     from embedeval.embeddings.pretrained import Pieces, vocabulary_words
@@ -271,10 +291,12 @@ def _vocabulary(cp: Checkpoint, n: int, cache: Path | None,
 
     folder = Path(tokenizer) if tokenizer else Path(cp.source)
     if not tokenizer and not is_url(cp.source) and folder.is_dir():
-        if not any((folder / name).exists() for name in TOKENIZER_FILES):
-            parent = folder.parent
-            if any((parent / name).exists() for name in TOKENIZER_FILES):
-                folder = parent
+        # the checkpoint's own folder, the folder holding the checkpoints (a Trainer's save_model), and the model/
+        # beside it (an `embedeval train hf-gpt2` run: RUN/checkpoints/checkpoint-N and RUN/model)
+        for place in (folder, folder.parent, folder.parent.parent / "model"):
+            if any((place / name).exists() for name in TOKENIZER_FILES):
+                folder = place
+                break
     if not tokenizer and is_url(cp.source) and not cp.source.endswith((".safetensors", ".gguf")):
         import fsspec
 
@@ -359,7 +381,8 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
 
         atomic_write_text(folder / "dynamics.jsonl", "".join(json.dumps(clean(r)) + "\n" for r in records))
         _figures(folder, records, Path(series).name)
-    return {"steps": len(tied), "bytes_read": sum(r.get("bytes_read", 0) for r in records), "out": str(folder)}
+    return {"steps": len(tied), "bytes_read": sum(r.get("bytes_read", 0) for r in records), "out": str(folder),
+            "words": sum(1 for w in words if w)}  # fmt: skip
 
 
 def _run(tasks: list[_Task], cfg: SeriesConfig):
