@@ -428,6 +428,19 @@ def _process_start(pid: int) -> str:
 _HELD: dict[str, FolderLock] = {}  # the locks this process holds, by lock file
 
 
+def memory_available() -> int | None:
+    """Bytes of memory a new allocation can still get (Linux's MemAvailable; None where it cannot be told): what a
+    read that cannot be memory-mapped, or a batch, is checked against before it starts."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def nothing_trained(folder: Path) -> bool:
     """A run folder that a process killed before training (SIGKILL, or SIGTERM while reading the corpus) left: only
     what is written before the first step (marker, config, vocabulary, an empty embeddings folder); no checkpoint,

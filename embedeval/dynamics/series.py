@@ -241,12 +241,13 @@ def _score_intervals(scores: dict[str, dict[str, float]], mats: dict[str, np.nda
     from embedeval.dynamics.metrics import probe_cosines
     from embedeval.evaluate.stats import fisher_ci
 
+    scored = {role: np.isfinite(probe_cosines(matrix, probe)) for role, matrix in mats.items()}  # once per matrix
     out: dict[str, dict[str, Any]] = {}
     for i, bench in enumerate(probe.benchmarks):
         mask = probe.bench == i
         entry: dict[str, Any] = {}
-        for role, matrix in mats.items():
-            pairs = int(np.isfinite(probe_cosines(matrix, probe)[mask]).sum())
+        for role, finite in scored.items():
+            pairs = int(finite[mask].sum())
             entry[role] = {"pairs": pairs, "ci": list(fisher_ci(scores[bench][role], pairs))}
         out[bench] = entry
     return out

@@ -231,18 +231,6 @@ _STATES: dict[tuple, dict[str, Any]] = {}
 ZIP_RATIO_LIMIT = 1.05  # a checkpoint's members are stored, not compressed: more unpacked bytes than this is a bomb
 
 
-def _memory_available() -> int | None:
-    """Bytes of memory available to a new allocation (Linux's MemAvailable; None where it cannot be told)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def _check_legacy(file: Path) -> None:
     """A legacy checkpoint cannot be memory-mapped, so torch reads all of it: refuse one that holds holes (a sparse
     file claims bytes it does not have) or that is larger than the memory available, before reading it."""
@@ -251,7 +239,9 @@ def _check_legacy(file: Path) -> None:
     if stat.st_size > 2**26 and allocated and allocated < stat.st_size // 2:
         raise EmbedevalError(f"a legacy (pre-1.6, not zip) checkpoint of {stat.st_size:,} bytes of which only "
                              f"{allocated:,} are on disk (a sparse file): it would be read whole; not read", file)  # fmt: skip
-    available = _memory_available()
+    from embedeval.files import memory_available
+
+    available = memory_available()
     if available and stat.st_size > available // 2:
         raise EmbedevalError(f"a legacy (pre-1.6, not zip) checkpoint is read whole, and this one ({stat.st_size:,} "
                              f"bytes) is more than half the memory available ({available:,}); save it again with "

@@ -218,6 +218,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """results.json: everything but the figures' pixels. ``settings`` is the report's own (the comparison's and
         the scoring's together), not only the scoring's that ``Evaluation.to_dict`` carries."""
+        from embedeval.tasks import json_fields
+
         return {
             "title": self.title,
             "created": self.created,
@@ -237,7 +239,7 @@ class Report:
             "files": [asdict(f) for f in self.sources.files],
             "pretrained": self.sources.models,
             "geometry": self.geometry,
-            **_task_fields(self.tasks),
+            **json_fields(self.tasks),
             "tracks": [
                 {"name": t.name, "path": t.path, "trainer": t.trainer, "meta": t.meta} for t in self.sources.tracks
             ],
@@ -256,12 +258,6 @@ def _shown_settings(config: dict[str, Any]) -> dict[str, Any]:
     except EmbedevalError:
         return dict(stored)
     return {k: v for k, v in stored.items() if k not in options or options[k].in_name or v != options[k].default}
-
-
-def _task_fields(found: dict[str, Any]) -> dict[str, Any]:
-    from embedeval.tasks import json_fields
-
-    return json_fields(found)
 
 
 def _interval(value: Any) -> list[float] | None:

@@ -26,25 +26,22 @@ def _escaped(text: str) -> str:
 
 def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, counts: np.ndarray | None,
                   corpus_note: str | None, seed: int) -> dict[str, Any]:  # fmt: skip
-    from embedeval.evaluate.tokens import candidates, frequency_effects, reference_cosine, row_norms
+    from embedeval.evaluate.tokens import candidates, frequency_effects, indicator_scores
 
     n = model.input.shape[0]
     cats = token_categories(tok, n, types) if tok is not None else {}
     texts = tok.decode_one(list(range(n))) if tok is not None else None
     reference = reference_tokens(cats, tok, n)
     tied = bool(model.tied_by_weights)
+    matrices = {"S": model.input} if tied else {"U": model.input, "V": model.output}
+    matrices = {which: m for which, m in matrices.items() if m is not None}
     indicators = []
-    plan = [("reference_cosine", "S", model.input)] if tied else [("input_norm", "U", model.input)]
-    if not tied and model.output is not None:
-        plan.append(("reference_cosine", "V", model.output))
     special = cats.get("special")
-    for indicator, which, matrix in plan:
-        if indicator == "input_norm":
-            score = -row_norms(matrix)  # higher = more suspicious: a low norm
-        elif len(reference):
-            score = reference_cosine(matrix, reference)
-        else:
+    for which, matrix in matrices.items():
+        found = indicator_scores(which, matrix, reference)
+        if found is None:
             continue  # no reference tokens (a word-level run): the cosine indicator has nothing to point at
+        indicator, score = found
         ids, threshold, rule = candidates(score, reference, exclude=special)
         top = [{"id": int(i), "token": _escaped(texts[i]) if texts else str(i),
                 "category": ",".join(k for k, m in cats.items() if m[i]) or "normal",
@@ -53,9 +50,8 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
                            "rule": rule, "top": top, "scores": score})  # fmt: skip
     frequency = []
     if counts is not None:
-        for which, matrix in [("S", model.input)] if tied else [("U", model.input), ("V", model.output)]:
-            if matrix is not None:
-                frequency.append(frequency_effects(matrix, which, counts, seed=seed).__dict__)
+        for which, matrix in matrices.items():
+            frequency.append(frequency_effects(matrix, which, counts, seed=seed).__dict__)
     return {"model": name, "tied": tied, "tokens": n,
             "categories": {k: int(m.sum()) for k, m in cats.items()},
             "reference": {"tokens": int(len(reference)), "how": "unreachable tokens, a GGUF file's unused ones, and "

@@ -187,14 +187,9 @@ def available_memory(device: str) -> int | None:
             return torch.cuda.mem_get_info()[0]
         except (RuntimeError, AssertionError):  # no usable GPU: the trainer's own device check says so
             return None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    from embedeval.files import memory_available
+
+    return memory_available()
 
 
 def check_logits_fit(rows: int, vocab: int, device: str, fix: str) -> None:
