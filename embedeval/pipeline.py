@@ -178,8 +178,16 @@ def score(
         results.similarity = evaluate(embs, inputs.benchmarks, oov=settings.oov, intersect=settings.intersect,
                                       n_bootstrap=settings.n_bootstrap, seed=settings.seed,
                                       fold_case=settings.fold_case)  # fmt: skip
+    from embedeval.plugins import plain
+
     for task in to_run(settings.tasks, inputs):
         ctx = TaskContext(inputs.sources, settings, results.similarity, say,
                           dict(settings.task_options.get(task.name, {})), inputs)  # fmt: skip
-        results.tasks[task.name] = task.call("run", ctx)
+        rows = task.call("run", ctx)
+        if not task.run.startswith("embedeval."):  # a plugin's rows: checked, and made plain for results.json
+            if not isinstance(rows, (list, dict)):
+                raise EmbedevalError(f"the task {task.name!r} of a plugin ({task.run}) returned a "
+                                     f"{type(rows).__name__}: a task returns its rows, a list or a dict")  # fmt: skip
+            rows = plain(rows, f"the plugin task {task.name!r} ({task.run}): its rows")
+        results.tasks[task.name] = rows
     return results

@@ -22,6 +22,52 @@ def resolve(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+def call(kind: str, name: str, hook: str, target: str, *args: Any) -> Any:
+    """Call a registry entry's hook. A plugin's own exception becomes one line naming the plugin (its author's bug,
+    not the user's input; ``EMBEDEVAL_DEBUG=1`` keeps the traceback); embedeval's own hooks are called as they are."""
+    import os
+
+    from embedeval.errors import EmbedevalError
+
+    if target.startswith("embedeval.") or os.environ.get("EMBEDEVAL_DEBUG"):
+        return resolve(target)(*args)
+    try:
+        return resolve(target)(*args)
+    except EmbedevalError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever a plugin raises
+        raise EmbedevalError(f"the plugin {kind} {name!r} failed in its {hook} hook ({target}): {type(err).__name__}: "
+                             f"{err} (a bug of that plugin; EMBEDEVAL_DEBUG=1 shows its traceback)") from None  # fmt: skip
+
+
+def plain(value: Any, where: str) -> Any:
+    """``value`` as JSON data (NumPy scalars and arrays become numbers and lists), or one line naming what is not."""
+    import math
+
+    import numpy as np
+
+    from embedeval.errors import EmbedevalError
+
+    if isinstance(value, dict):
+        return {str(k): plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist(), where)
+    if isinstance(value, np.generic):
+        return plain(value.item(), where)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # results.json holds no NaN: an undefined value is null, as everywhere else
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise EmbedevalError(f"{where} holds a {type(value).__name__}: a task's rows are plain data (numbers, strings, "
+                         "lists and dicts)")  # fmt: skip
+
+
+class PluginWarning(UserWarning):
+    """A plugin that could not be loaded (the command goes on without it); the command line prints it in one line."""
+
+
 GROUPS = ("embedeval.readers", "embedeval.tasks", "embedeval.architectures")
 _loaded: set[str] = set()
 
@@ -43,7 +89,8 @@ def load_group(group: str, register: Callable[[Any], Any], kind: type) -> None:
             else:
                 raise TypeError(f"names a {type(found).__name__}, not a {kind.__name__} or a function")
         except Exception as err:  # a plugin's own failure, whatever it is: reported, not raised
-            warnings.warn(f"embedeval plugin {point.name!r} ({point.value}) was not loaded: {err}", stacklevel=2)
+            warnings.warn(PluginWarning(f"embedeval plugin {point.name!r} ({point.value}) was not loaded: {err}"),
+                          stacklevel=2)  # fmt: skip
 
 
 def reset(group: str) -> None:
@@ -55,13 +102,15 @@ class Registry:
     """Named specs of one kind (readers, tasks), with the entry point group that adds an installed package's: the
     one place that registers, scopes a registration to a test, and lists them."""
 
-    def __init__(self, group: str, kind: type, what: str):
-        self.group, self.kind, self.what = group, kind, what
+    def __init__(self, group: str, kind: type, what: str, check: Callable[[Any, list[Any]], None] | None = None):
+        self.group, self.kind, self.what, self.check = group, kind, what, check
         self._specs: dict[str, Any] = {}
 
     def register(self, spec: Any) -> Any:
         if spec.name in self._specs and self._specs[spec.name] != spec:
             raise ValueError(f"a {self.what} named {spec.name!r} is registered already")
+        if self.check is not None:
+            self.check(spec, [s for s in self._specs.values() if s.name != spec.name])
         self._specs[spec.name] = spec
         return spec
 

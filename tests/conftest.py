@@ -66,6 +66,8 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 SLOW_FILES = ("tests/test_distributed.py", "tests/test_main_job.py", "tests/test_series.py", "tests/test_pipeline.py",
               "tests/test_plugins.py", "tests/test_planted_tokens.py", "tests/test_transfer.py")  # fmt: skip
 SLOW_TESTS = (
+    "tests/test_series.py::test_a_failing_step_on_ray_is_its_own_one_line_error",
+    "tests/test_plugins.py::test_a_faulty_plugin_is_one_line_naming_it_and_never_replaces_the_scores",
     "tests/test_fused_loss.py::test_a_run_from_before_the_fused_loss_resumes_with_the_unfused_one",
     "tests/test_fused_loss.py::test_a_tiny_run_trains_to_the_unfused_runs_perplexity_within_float_rounding",
     "tests/test_dynamics.py::test_a_resumed_track_says_it_resumes",

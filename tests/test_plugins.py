@@ -120,3 +120,65 @@ def test_a_broken_plugin_is_a_warning_not_a_crash(site, tmp_path):
     done = embedeval(broken, "eval", "--help", cwd=tmp_path)
     assert done.returncode == 0 and "geometry" in done.stdout
     assert "plugin 'broken'" in done.stderr and "Traceback" not in done.stderr
+
+
+FAULTY = """
+import numpy as np
+
+from embedeval.embeddings.readers import Reader
+from embedeval.tasks import Task
+
+
+def recognise(path):
+    if path.suffix == ".boom":
+        raise RuntimeError("recognise exploded")
+    return False
+
+
+def load(path, words, pieces, fmt, cache, vocabulary):
+    return "not a list"
+
+
+def run_raises(ctx):
+    raise RuntimeError("task exploded")
+
+
+def run_objects(ctx):
+    return [{"embedding": "x", "values": np.arange(3), "handle": object()}]
+
+
+READER = Reader("boom", "raises when it looks at a .boom file", "faulty_plugin:recognise", load="faulty_plugin:load")
+RAISES = Task("t-raises", "raises", run="faulty_plugin:run_raises", json_key="t_raises")
+OBJECTS = Task("t-objects", "returns objects", run="faulty_plugin:run_objects", json_key="t_objects")
+STEALS = Task("t-steals", "would replace the scores", run="faulty_plugin:run_raises", json_key="results")
+"""
+
+
+def test_a_faulty_plugin_is_one_line_naming_it_and_never_replaces_the_scores(tmp_path):
+    site = tmp_path / "faulty-site"
+    site.mkdir()
+    (site / "faulty_plugin.py").write_text(textwrap.dedent(FAULTY))
+    info = site / "faulty_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: faulty-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[embedeval.readers]\nboom = faulty_plugin:READER\n[embedeval.tasks]\n"
+                                           "t-raises = faulty_plugin:RAISES\nt-objects = faulty_plugin:OBJECTS\n"
+                                           "t-steals = faulty_plugin:STEALS\n")  # fmt: skip
+    (tmp_path / "e.txt").write_text("tiger 1 0 0\ncat 1 0.1 0\ndog 0 1 0\n")
+    (tmp_path / "x.boom").write_text("tiger 1 0 0\n")
+
+    done = embedeval(site, "eval", "x.boom", "-b", "rg65", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "the plugin reader 'boom' failed in its recognise hook" in done.stderr
+    assert "recognise exploded" in done.stderr
+    # a task whose json_key is one of results.json's own fields is not loaded: one warning line, the command goes on
+    assert "warning: embedeval plugin 't-steals'" in done.stderr and "results.json's own fields" in done.stderr
+
+    done = embedeval(site, "eval", "e.txt", "-b", "rg65", "--task", "t-raises", "--json", "r.json", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "the plugin task 't-raises' failed in its run hook" in done.stderr and "task exploded" in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+    done = embedeval(site, "eval", "e.txt", "-b", "rg65", "--task", "t-objects", "--json", "r.json", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "its rows[0].handle holds a object" in done.stderr  # the array alone would have been made a list

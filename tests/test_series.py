@@ -234,3 +234,17 @@ def test_the_tokenizer_is_found_beside_an_embedeval_run_and_its_absence_is_said(
     shutil.copy(series["untied"] / "checkpoint-0" / "tokenizer.json", run / "model")  # `train hf-gpt2`'s layout
     found = scan(run / "checkpoints", tmp_path / "named", CFG)
     assert found["words"] > 0 and "ws353" in _records(tmp_path / "named")[-1]["scores"]
+
+
+def test_a_failing_step_on_ray_is_its_own_one_line_error(tmp_path):
+    """A step's EmbedevalError raised in a Ray worker comes back as itself, not as Ray's traceback of it."""
+    pytest.importorskip("ray")
+    from tests.test_hostile_models import model
+    from tests.test_hostile_series import nan_rows
+    from tests.test_hostile_series import series as make_series
+
+    make_series(model(), steps=(10, 20))(tmp_path / "ser")
+    nan_rows(tmp_path / "ser" / "checkpoint-40")
+    with pytest.raises(EmbedevalError, match="step 40: S has 2 rows with NaN") as caught:
+        scan(tmp_path / "ser", tmp_path / "out", SeriesConfig(benchmarks=("rg65",), executor="ray", workers=2))
+    assert "ray::" not in str(caught.value) and "Traceback" not in str(caught.value)

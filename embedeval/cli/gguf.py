@@ -28,7 +28,11 @@ def gguf_cmd(source, qtype, out, overwrite) -> None:
     target = Path(out)
     if target.suffix != ".gguf":
         raise EmbedevalError("--out must end in .gguf", target)
-    if target.exists() and not (overwrite and target.is_file() and is_gguf(target)):
+    if target.exists() and not target.is_file():
+        raise EmbedevalError("--out is not a regular file (a folder, FIFO or device); name a .gguf file", target)
+    if target.exists() and not (overwrite and is_gguf(target)):
+        if overwrite:
+            raise EmbedevalError("--out exists and is not a GGUF file; --overwrite replaces only a GGUF file", target)
         raise EmbedevalError("--out exists; pass --overwrite to replace it (only a GGUF file is replaced)", target)
     if Path(source).resolve() in target.resolve().parents:
         raise EmbedevalError("--out is inside the model folder SOURCE: nothing is ever written into an input", target)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+import embedeval.cli.console  # noqa: F401 - first: a plugin that fails to load while the options list the tasks is one line
+
 # the readers' formats (embedeval.embeddings.formats.FORMATS), spelled out so --help does not import NumPy
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npz", "safetensors", "gensim")
 
@@ -152,11 +154,28 @@ PIECES_OPTION = click.option(
     "the same). The policy and its coverage go into the results.",
 )
 
+
+def _corpus_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The token corpus checked before any work: a readable regular file (a FIFO or device would never end)."""
+    if value is not None:
+        from pathlib import Path
+
+        from embedeval.errors import EmbedevalError
+        from embedeval.files import check_regular_file
+
+        try:
+            check_regular_file(Path(value), "corpus file")
+        except EmbedevalError as err:
+            raise click.BadParameter(str(err)) from None
+    return value
+
+
 TOKEN_CORPUS_OPTION = click.option(
     "--corpus",
     "token_corpus",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_corpus_file,
     help="Token task (implies --task tokens): a text file, encoded with each model's own tokenizer; its token counts "
     "give the frequency analysis (a run uses its own training counts).",
 )

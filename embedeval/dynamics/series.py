@@ -26,6 +26,9 @@ import numpy as np
 
 from embedeval.errors import EmbedevalError
 
+RECORD_SETTINGS = ("benchmarks", "k", "knn_queries", "seed", "geometry", "tokenizer")  # what a record depends on
+LIST_LIMIT = 16 << 20  # bytes of a series list file (a million checkpoints' lines)
+URL_SCHEMES = ("http", "https", "hf")  # what fsspec reads by byte ranges here
 PROCRUSTES_ROWS = 20_000  # rows (seeded) over which the Procrustes distances are computed
 
 
@@ -50,8 +53,19 @@ def discover(spec: str | Path) -> list[Checkpoint]:
         return sorted(found, key=lambda c: c.step)
     if not path.is_file():
         raise EmbedevalError("neither a folder of checkpoint-N/ nor a list file", path)
+    from embedeval.files import check_regular_file
+
+    info = check_regular_file(path, "series list file")
+    if info.st_size > LIST_LIMIT:
+        raise EmbedevalError(f"a series list file of {info.st_size:,} bytes: more than a list of checkpoints holds "
+                             "(one 'STEP SOURCE' line per checkpoint)", path)  # fmt: skip
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise EmbedevalError(f"not a text file (byte {err.start:,} is not UTF-8); a series is a folder of "
+                             "checkpoint-N/ or a list file of 'STEP SOURCE' lines", path) from None  # fmt: skip
     found, seen = [], {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
@@ -62,6 +76,12 @@ def discover(spec: str | Path) -> list[Checkpoint]:
         if step in seen:
             raise EmbedevalError(f"step {step} is listed twice (lines {seen[step]} and {number})", path, number)
         seen[step] = number
+        scheme = source.split("://", 1)[0].lower() if "://" in source else None
+        if scheme == "file":
+            source, scheme = source[len("file://") :], None  # a local path written as a URL
+        if scheme is not None and scheme not in URL_SCHEMES:
+            raise EmbedevalError(f"{scheme}:// is not a source a series reads; give a local path or an https:// or "
+                                 "hf:// URL", path, number)  # fmt: skip
         if "://" not in source and not Path(source).is_absolute():
             source = str(path.parent / source)  # relative to the list file, wherever the scan starts
         found.append(Checkpoint(step, source))
@@ -83,8 +103,8 @@ def load_matrices(cp: Checkpoint, cache: Path | None = None) -> tuple[dict[str, 
         model, _ = read_gguf(source)
         u = np.asarray(model.input)
         if model.tied_by_weights:
-            return {"S": u}, model.input.nbytes
-        return {"U": u, "V": np.asarray(model.output)}, model.input.nbytes + model.output.nbytes
+            return _finite({"S": u}, cp), model.input.nbytes
+        return _finite({"U": u, "V": np.asarray(model.output)}, cp), model.input.nbytes + model.output.nbytes
     files = [RangedFile(f, cache or default_cache()) for f in checkpoint_files(source)]
     where: dict[str, RangedFile] = {}
     for f in files:
@@ -104,7 +124,29 @@ def load_matrices(cp: Checkpoint, cache: Path | None = None) -> tuple[dict[str, 
         cost += where[output_name].span(output_name)
     # what reading this step costs (its headers and its two tensors), the same whether the bytes came from the
     # network or from the cache: a record must not depend on which worker fetched what first
-    return mats, cost + sum(f.header_bytes for f in files)
+    return _finite(mats, cp), cost + sum(f.header_bytes for f in files)
+
+
+def _finite(mats: dict[str, np.ndarray], cp: Checkpoint) -> dict[str, np.ndarray]:
+    """The matrices, refused in one line when a row holds NaN or infinity (a diverged step has no geometry)."""
+    for role, m in mats.items():
+        bad = int(np.count_nonzero(~np.isfinite(m).all(axis=1)))
+        if bad:
+            raise EmbedevalError(f"step {cp.step}: {role} has {bad:,} row{'s' * (bad != 1)} with NaN or infinite values (did training "
+                                 "diverge?); leave this step out of the series (a list file of STEP SOURCE lines names "
+                                 "the steps to scan)", cp.source)  # fmt: skip
+    return mats
+
+
+def _same_shape(mats: dict[str, np.ndarray], other: dict[str, np.ndarray], cp: Checkpoint, ref: Checkpoint) -> None:
+    """Two steps compared row by row must share one vocabulary and width."""
+    for role, m in mats.items():
+        if role in other and other[role].shape != m.shape:
+            a, b = m.shape, other[role].shape
+            raise EmbedevalError(f"step {cp.step}'s {role} is {a[0]:,} x {a[1]:,} but step {ref.step}'s is "
+                                 f"{b[0]:,} x {b[1]:,}: a series compares rows step by step, so every checkpoint must "
+                                 "keep one vocabulary and width (scan the steps before and after a resize apart)",
+                                 cp.source)  # fmt: skip
 
 
 @dataclass
@@ -161,6 +203,11 @@ def _mats_at(task: _Task, i: int, cache: Path) -> tuple[dict[str, np.ndarray], i
         if "U" not in other:
             raise EmbedevalError(f"step {task.untied[i].step}: the --untied series' checkpoint is tied",
                                  task.untied[i].source)  # fmt: skip
+        if other["U"].shape != mats["S"].shape:
+            a, b = mats["S"].shape, other["U"].shape
+            raise EmbedevalError(f"step {task.tied[i].step}: the tied S is {a[0]:,} x {a[1]:,} but the --untied "
+                                 f"series' U is {b[0]:,} x {b[1]:,}; the two series must be trained alike",
+                                 task.untied[i].source)  # fmt: skip
         mats = {"S": mats["S"], "U": other["U"], "V": other["V"]}
         read += more
     return mats, read
@@ -215,6 +262,8 @@ def _step_record(task: _Task) -> dict[str, Any]:
     first = mats if i == 0 else _mats_at(task, 0, cache)[0]
     previous = {} if i == 0 else (first if i == 1 else _mats_at(task, i - 1, cache)[0])
     final = mats if i == last else _mats_at(task, last, cache)[0]
+    for j, other in ((0, first), (i - 1, previous), (last, final)):
+        _same_shape(mats, other, task.tied[i], task.tied[j])
     n = next(iter(mats.values())).shape[0]
     buckets = frequency_buckets(np.ones(n))  # no counts for a checkpoint: one bucket of every token
     probe = pair_probe(task.words, buckets, load_benchmarks(list(task.cfg.benchmarks)))
@@ -342,6 +391,9 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
         raise EmbedevalError(f"executor {cfg.executor!r}: must be local or ray")
     if not 1 <= cfg.workers <= 1024:
         raise EmbedevalError(f"workers {cfg.workers}: must be from 1 to 1,024")
+    if cfg.address is not None and cfg.executor != "ray":
+        raise EmbedevalError("--address names a Ray cluster; it needs --executor ray (the local executor would "
+                             "ignore it)")  # fmt: skip
     tied = discover(series)
     paired = None
     if untied is not None:
@@ -351,6 +403,12 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
             raise EmbedevalError("the two series share no step", untied)
         tied, paired = common, [other[c.step] for c in common]
     out = Path(out)
+    from embedeval.embeddings.ranged import is_url
+    from embedeval.files import check_out_folder
+
+    local = [c.source for c in tied + (paired or []) if not is_url(c.source)]
+    given = [s for s in (series, untied) if s is not None and Path(s).is_dir()]
+    check_out_folder(out, tuple(given + local), replacing=overwrite)  # a checkpoint is an input: never written into
     resume = (out / "series.json").is_file() and not overwrite
     claim = OutputDir(out, "series", overwrite, exist_ok=resume)
     with claim:
@@ -365,9 +423,17 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
                 "config": dataclasses.asdict(cfg)}  # fmt: skip
         if resume:
             old = json.loads((folder / "series.json").read_text(encoding="utf-8"))
-            if old.get("steps") != meta["steps"] or old.get("sources") != meta["sources"]:
+            if old.get("steps") != meta["steps"] or old.get("sources") != meta["sources"] or \
+                    old.get("untied_sources") != meta["untied_sources"]:  # fmt: skip
                 raise EmbedevalError("this folder holds a scan of another series; choose another --out or pass "
                                      "--overwrite", folder)  # fmt: skip
+            before, now = old.get("config") or {}, meta["config"]
+            changed = [k for k in RECORD_SETTINGS if before.get(k, now[k]) != now[k] and
+                       not (isinstance(now[k], tuple) and list(now[k]) == before.get(k))]  # fmt: skip
+            if changed:
+                raise EmbedevalError(f"this folder holds a scan of this series made with other settings ("
+                                     f"{', '.join(changed)}); its steps would mix two kinds of record. Choose another "
+                                     "--out, or pass --overwrite to scan again", folder)  # fmt: skip
         atomic_write_json(folder / "series.json", meta)
         steps_dir = folder / "steps"
         steps_dir.mkdir(exist_ok=True)
@@ -404,7 +470,13 @@ def _run(tasks: list[_Task], cfg: SeriesConfig):
             pending = [remote.remote(t) for t in tasks]
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
-                yield ray.get(done[0])
+                try:
+                    record = ray.get(done[0])
+                except ray.exceptions.RayTaskError as err:
+                    if isinstance(err.cause, EmbedevalError):
+                        raise err.cause from None  # the step's own one-line message, not Ray's traceback of it
+                    raise
+                yield record
         finally:
             if started:
                 ray.shutdown()

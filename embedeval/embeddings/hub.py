@@ -55,16 +55,22 @@ def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
     return path if path.is_dir() else None
 
 
+FILE_SUFFIXES = {".gguf", ".txt", ".vec", ".bin", ".npz", ".safetensors", ".model", ".kv", ".gz", ".json", ".tsv"}
+
+
 def resolve(repo_id: str, revision: str | None = None) -> Path:
     """The cached snapshot of ``repo_id``, or one line saying it is not cached and how to get it."""
     found = cached_snapshot(repo_id, revision)
     if found is None:
         at = f" at revision {revision}" if revision else ""
+        if "/" not in repo_id and Path(repo_id).suffix.lower() in FILE_SUFFIXES:
+            raise EmbedevalError("no such file (nor folder) here", repo_id)  # a file name, not a hub id
         raise EmbedevalError(
             f"does not exist here, and no Hugging Face model {repo_id!r}{at} is in the local cache ({cache_dir()}); "
             f"to use the hub model, download it first: `hf download {repo_id}"
             + (f" --revision {revision}" if revision else "")
-            + " --include '*.json' '*.safetensors' '*.model' '*.txt'` (or point HF_HUB_CACHE at the cache that holds it)"
+            + " --include '*.json' '*.safetensors' '*.model' '*.txt'` (or point HF_HUB_CACHE at the cache that holds it)",
+            repo_id,
         )
     return found
 

@@ -108,7 +108,8 @@ class RangedFile:
         self._info()
         n = int.from_bytes(self.read(0, 8), "little")
         if n <= 0 or 8 + n > self._size or n > MAX_HEADER_BYTES:
-            raise EmbedevalError(f"safetensors header of {n:,} bytes in a file of {self._size:,}", self.source)
+            raise EmbedevalError(f"not a safetensors file: its first 8 bytes give a header of {n:,} bytes in a file "
+                                 f"of {self._size:,}", self.source)  # fmt: skip
         try:
             header = json.loads(self.read(8, 8 + n))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -183,8 +184,13 @@ class RangedFile:
 
 
 def checkpoint_files(source: str) -> list[str]:
-    """The safetensors files of a checkpoint: a file itself, or a folder's (index) files, local or remote."""
+    """The safetensors files of a checkpoint: a file itself, or a folder's (index) files, local or remote. A local
+    checkpoint is a model folder like any other: every file it names must lie inside it and be a regular file."""
     if source.endswith(".safetensors"):
+        if not is_url(source):
+            from embedeval.files import check_regular_file
+
+            check_regular_file(Path(source), "safetensors file")
         return [source]
     base = source.rstrip("/")
     index = f"{base}/model.safetensors.index.json"
@@ -193,16 +199,40 @@ def checkpoint_files(source: str) -> list[str]:
 
         fs, _ = fsspec.core.url_to_fs(base)
         try:
-            weight_map = json.loads(fs.cat_file(index)).get("weight_map", {})
+            raw = fs.cat_file(index)
         except FileNotFoundError:
             return [f"{base}/model.safetensors"]
         except Exception as err:  # noqa: BLE001 - network errors: say which file
             raise EmbedevalError(f"cannot read the checkpoint index ({err})", index) from None
-    else:
-        if not Path(index).is_file():
-            return [f"{base}/model.safetensors"]
-        weight_map = json.loads(Path(index).read_text(encoding="utf-8")).get("weight_map", {})
-    names = sorted({str(v) for v in weight_map.values()})
-    if any("/" in n or n.startswith(".") for n in names):
-        raise EmbedevalError("the checkpoint index names files outside the checkpoint", index)
-    return [f"{base}/{n}" for n in names]
+        from embedeval.files import parse_json
+
+        names = _shard_names(parse_json(raw, index, dict, "checkpoint index"), index)
+        if any("/" in n or n.startswith(".") for n in names):
+            raise EmbedevalError("the checkpoint index names files outside the checkpoint", index)
+        return [f"{base}/{n}" for n in names]
+    from embedeval.embeddings.pretrained import inside
+    from embedeval.files import read_json_file
+
+    folder = Path(base)
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() and not folder.is_symlink() else "is not a folder"
+        raise EmbedevalError(f"{what}: a checkpoint is a folder, a .safetensors file, a .gguf file or a URL", base)
+    if (folder / "model.safetensors.index.json").exists() or (folder / "model.safetensors.index.json").is_symlink():
+        path = inside(folder, "model.safetensors.index.json", "the checkpoint index")
+        names = _shard_names(read_json_file(path, what="checkpoint index"), path)
+        return [str(inside(folder, n, "the checkpoint index's weight_map")) for n in names]
+    if (folder / "model.safetensors").exists() or (folder / "model.safetensors").is_symlink():
+        return [str(inside(folder, "model.safetensors", "weights file"))]
+    held = "pytorch_model.bin" if (folder / "pytorch_model.bin").exists() else None
+    raise EmbedevalError("no model.safetensors (nor shards with their index) in this checkpoint" + (
+        f"; it holds {held}, which a series does not read (it cannot be read a few tensors at a time): save "
+        "checkpoints as safetensors (the Trainer's default)" if held else ""), folder)  # fmt: skip
+
+
+def _shard_names(index: dict, where: Any) -> list[str]:
+    weight_map = index.get("weight_map")
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise EmbedevalError("checkpoint index has no weight_map", where)
+    if not all(isinstance(v, str) and v.strip() for v in weight_map.values()):
+        raise EmbedevalError("checkpoint index: every weight_map value must be a file name", where)
+    return sorted(set(weight_map.values()))

@@ -17,7 +17,7 @@ from typing import Any
 
 from embedeval.errors import EmbedevalError, one_line
 from embedeval.layout import CONFIG, EMBEDDINGS, SUMMARY, TRACK
-from embedeval.plugins import Registry, resolve
+from embedeval.plugins import Registry, call
 
 ALL_PIECES = ("single", "first", "last", "mean")
 
@@ -35,7 +35,7 @@ class Reader:
     token_model: str = ""  # "module:function" (path) -> (Pretrained, Pieces | None): its token matrices
 
     def recognises(self, path: Path) -> bool:
-        return bool(_call(self.recognise, path))
+        return bool(call("reader", self.name, "recognise", self.recognise, path))
 
     def load_words(
         self, path: Path, words: list[str] | None = None, pieces: str = "single", fmt: str | None = None,
@@ -43,16 +43,18 @@ class Reader:
     ) -> list[Any]:  # fmt: skip
         if not self.load:
             raise EmbedevalError(f"a {self.name} input has no embeddings of its own to load", path)
-        return _call(self.load, path, words, pieces, fmt, cache, vocabulary)
+        found = call("reader", self.name, "load", self.load, path, words, pieces, fmt, cache, vocabulary)
+        from embedeval.embeddings.embedding import Embedding
+
+        if not isinstance(found, list) or not all(isinstance(e, Embedding) for e in found):
+            raise EmbedevalError(f"the reader {self.name!r} returned a {type(found).__name__}, not a list of "
+                                 f"Embedding (a bug of the plugin that registered it: {self.load})", path)  # fmt: skip
+        return found
 
     def tokens(self, path: Path) -> tuple[Any, Any]:
         if not self.token_model:
             raise EmbedevalError(f"a {self.name} input has no token vocabulary", path)
-        return _call(self.token_model, path)
-
-
-def _call(target: str, *args: Any) -> Any:
-    return resolve(target)(*args)
+        return call("reader", self.name, "token_model", self.token_model, path)
 
 
 _REGISTRY = Registry("embedeval.readers", Reader, "reader")

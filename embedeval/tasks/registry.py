@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from embedeval.errors import EmbedevalError
-from embedeval.plugins import Registry, resolve
+from embedeval.plugins import Registry, call
 
 
 @dataclass
@@ -54,10 +54,26 @@ class Task:
         target = getattr(self, hook)
         if not target:
             return None
-        return resolve(target)(*args)
+        return call("task", self.name, hook, target, *args)
 
 
-_REGISTRY = Registry("embedeval.tasks", Task, "task")
+# results.json's own fields: a task's json_key may take none of them (it would replace the scores silently)
+RESERVED_JSON_KEYS = frozenset({
+    "results", "comparisons", "correlations", "oov_words", "settings", "version", "schema", "title", "created",
+    "command", "demonstration", "summary", "findings", "warnings", "vocabulary", "benchmarks", "perplexity",
+    "translation", "dynamics", "runs", "files", "pretrained", "tracks", "versions", "analogy_comparisons",
+})  # fmt: skip
+
+
+def _check(task: Task, others: list[Task]) -> None:
+    if not task.run.startswith("embedeval.") and task.json_key in RESERVED_JSON_KEYS:
+        raise ValueError(f"its json_key {task.json_key!r} is one of results.json's own fields; choose another")
+    clash = next((t for t in others if t.json_key == task.json_key), None)
+    if clash is not None:
+        raise ValueError(f"its json_key {task.json_key!r} is the task {clash.name!r}'s already")
+
+
+_REGISTRY = Registry("embedeval.tasks", Task, "task", _check)
 
 
 def register_task(task: Task) -> Task:

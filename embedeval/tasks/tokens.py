@@ -81,21 +81,43 @@ def run(ctx: TaskContext) -> list[dict[str, Any]]:
     return [_plain(r) for r in out]
 
 
-def _corpus_counts(tok: Any, path: Path, n: int) -> tuple[np.ndarray, str]:
-    from embedeval.errors import EmbedevalError
+CORPUS_PIECE = 1 << 20  # characters given to the tokenizer at a time: a file with no line breaks is read in pieces
 
-    if not path.is_file():
-        raise EmbedevalError("the token task's corpus is not a file", path)
+
+def _corpus_counts(tok: Any, path: Path, n: int) -> tuple[np.ndarray, str]:
+    """Token counts of a text file, read a bounded piece at a time: a line longer than :data:`CORPUS_PIECE` bytes is
+    cut before a space (a word is never split), so a file without line breaks costs no more memory than one piece."""
+    import codecs
+
+    from embedeval.errors import EmbedevalError
+    from embedeval.files import check_regular_file
+
+    check_regular_file(path, "token task's corpus")
     counts = np.zeros(n, dtype=np.int64)
-    total = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        batch = []
-        for line in handle:
-            batch.append(line.rstrip("\n"))
-            if len(batch) == 1000:
+    decoder = codecs.getincrementaldecoder("utf-8")()  # a character cut between two pieces waits for the next
+    total, number, carry, batch, size = 0, 1, "", [], 0
+    with open(path, "rb") as handle:
+        for raw in iter(lambda: handle.readline(CORPUS_PIECE), b""):
+            try:
+                text = carry + decoder.decode(raw)
+            except UnicodeDecodeError:
+                raise EmbedevalError(f"line {number:,} of the token task's corpus is not UTF-8 text; convert the file "
+                                     "(iconv -f LATIN1 -t UTF-8 FILE) or give another", path) from None  # fmt: skip
+            carry = ""
+            if text.endswith("\n"):
+                number += 1
+            else:  # a piece of a long line: what follows its last space goes with the next piece
+                cut = max(text.rfind(" "), text.rfind("\t"))
+                if cut > 0:
+                    text, carry = text[:cut], text[cut:]
+            batch.append(text.rstrip("\n"))
+            size += len(text)
+            if len(batch) == 1000 or size >= CORPUS_PIECE:  # the tokenizer's memory grows with a batch's text
                 total += count_tokens(tok, batch, counts)
-                batch = []
-        total += count_tokens(tok, batch, counts)
+                batch, size = [], 0
+    total += count_tokens(tok, [*batch, carry] if carry else batch, counts)
+    if total == 0:
+        raise EmbedevalError("the token task's corpus holds no text the tokenizer turns into tokens", path)
     return counts, f"{path.name}: {total:,} tokens, encoded with the model's own tokenizer"
 
 

@@ -1,0 +1,200 @@
+"""Hostile inputs on the surfaces round 4 added, one line each: checkpoint series (folders, list files, what their
+checkpoints hold), the token task's corpus, GGUF output files and names that are neither files nor cached models.
+Same rules as tests/test_hostile.py: exit code, message fragment, no traceback, nothing outside --out changed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_hostile import Case, check_case, run_main
+from tests.test_hostile_models import fifo_weights, inconsistent_shape, link_loop, linked_outside, lying_header, model
+
+
+def series(last: Callable[[Path], object], steps: tuple[int, ...] = (10, 20)) -> Callable[[Path], None]:
+    """A Trainer output folder: good checkpoints at ``steps``, and checkpoint-30 made by ``last``."""
+
+    def make(path: Path) -> None:
+        for step in steps:
+            x = np.random.default_rng(step).normal(size=(14, 8))
+            model(tensors={"transformer.wte.weight": x})(path / f"checkpoint-{step}")
+        last(path / "checkpoint-30")
+
+    return make
+
+
+def matrix(x: np.ndarray) -> Callable[[Path], None]:
+    return model(tensors={"transformer.wte.weight": x})
+
+
+def nan_rows(path: Path) -> None:
+    x = np.random.default_rng(30).normal(size=(14, 8))
+    x[[2, 5]] = np.nan
+    matrix(x)(path)
+
+
+def index(content: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        model()(path)
+        (path / "model.safetensors.index.json").write_text(content)
+
+    return make
+
+
+def only_bin(path: Path) -> None:
+    model(weights=False)(path)
+    (path / "pytorch_model.bin").write_bytes(b"PK\x03\x04")
+
+
+def a_list(text: str | bytes) -> dict:
+    return {"ser": series(model()), "list.txt": text}
+
+
+SCAN = ["series", "ser", "--out", "o", "-b", "rg65"]
+LIST = ["series", "list.txt", "--out", "o", "-b", "rg65"]
+
+CASES = [
+    Case("series-nan-step", {"ser": series(nan_rows)}, SCAN, 2, "S has 2 rows with NaN", "o"),
+    Case("series-inf-step", {"ser": series(matrix(np.full((14, 8), np.inf)))}, SCAN, 2, "NaN or infinite", "o"),
+    Case("series-vocabulary-resized", {"ser": series(matrix(np.ones((20, 8))))}, SCAN, 2, "one vocabulary", "o"),
+    Case("series-width-changed", {"ser": series(matrix(np.ones((14, 6))))}, SCAN, 2, "14 x 6", "o"),
+    Case("series-fifo-weights", {"ser": series(fifo_weights)}, SCAN, 2, "not a regular file", "o"),
+    Case("series-weights-linked-outside", {"ser": series(linked_outside)}, SCAN, 2, "points outside", "o"),
+    Case("series-weights-link-loop", {"ser": series(link_loop)}, SCAN, 2, "link loop", "o"),
+    Case("series-header-promises-3-gb", {"ser": series(lying_header)}, SCAN, 2, "outside the file", "o"),
+    Case("series-header-shape-beyond", {"ser": series(inconsistent_shape)}, SCAN, 2, "byte span disagree", "o"),
+    Case("series-index-not-json", {"ser": series(index("{bad"))}, SCAN, 2, "damaged checkpoint index", "o"),
+    Case("series-index-a-list", {"ser": series(index("[1, 2]"))}, SCAN, 2, "expected a JSON object", "o"),
+    Case(
+        "series-index-names-a-number",
+        {"ser": series(index(json.dumps({"weight_map": {"w": 5}})))},
+        SCAN,
+        2,
+        "must be a file name",
+        "o",
+    ),  # fmt: skip
+    Case(
+        "series-index-leaves-the-checkpoint",
+        {"ser": series(index(json.dumps({"weight_map": {"w": "../../elsewhere.safetensors"}})))},
+        SCAN,
+        2,
+        "not a file inside the model folder",
+        "o",
+    ),  # fmt: skip
+    Case("series-only-pytorch-bin", {"ser": series(only_bin)}, SCAN, 2, "save checkpoints as safetensors", "o"),
+    Case("series-empty-checkpoint", {"ser": series(lambda p: p.mkdir(parents=True))}, SCAN, 2, "no model.safe", "o"),
+    Case(
+        "series-out-inside-a-checkpoint",
+        {"ser": series(model())},
+        [*SCAN[:2], "--out", "ser/checkpoint-10/x", "-b", "rg65"],
+        2,
+        "inside the input",
+    ),  # fmt: skip
+    Case(
+        "series-out-is-the-series",
+        {"ser": series(model())},
+        [*SCAN[:2], "--out", "ser", "--overwrite", "-b", "rg65"],
+        2,
+        "inside the input",
+    ),  # fmt: skip
+    Case("series-address-without-ray", {"ser": series(model())}, [*SCAN, "--address", "auto"], 2, "--executor ray"),
+    Case("list-binary", a_list(b"\x00\xff\xfe" * 100), LIST, 2, "not a text file"),
+    Case("list-ftp-url", a_list("10 ftp://host/model.safetensors\n"), LIST, 2, "list.txt:1: ftp://"),
+    Case("list-names-a-device", a_list("10 /dev/zero\n"), LIST, 2, "a checkpoint is a folder"),
+    Case("list-names-a-missing-folder", a_list("10 ser/nope\n"), LIST, 2, "does not exist"),
+    Case(
+        "list-a-fifo-safetensors",
+        {"list.txt": "10 w.safetensors\n", "w.safetensors": "fifo"},
+        LIST,
+        2,
+        "not a regular file",
+    ),  # fmt: skip
+    Case("list-step-twice", a_list("10 ser/checkpoint-10\n10 ser/checkpoint-20\n"), LIST, 2, "listed twice"),
+    Case(
+        "gguf-out-a-fifo",
+        {"m": model(), "f.gguf": "fifo"},
+        ["gguf", "m", "--out", "f.gguf", "--overwrite"],
+        2,
+        "not a regular file",
+    ),  # fmt: skip
+    Case(
+        "gguf-overwrite-a-text-file",
+        {"m": model(), "t.gguf": "hello"},
+        ["gguf", "m", "--out", "t.gguf", "--overwrite"],
+        2,
+        "only a GGUF file",
+    ),  # fmt: skip
+    Case("a-missing-gguf-file", {}, ["eval", "nothere.gguf", "-b", "rg65"], 2, "nothere.gguf: no such file"),
+    Case("corpus-a-device", {"m": model()}, ["eval", "m", "-b", "rg65", "--corpus", "/dev/zero"], 2, "regular file"),
+    Case("corpus-empty", {"m": model(), "c.txt": ""}, ["eval", "m", "-b", "rg65", "--corpus", "c.txt"], 2, "no text"),
+    Case(
+        "corpus-not-utf8",
+        {"m": model(), "c.txt": b"the cat\n\xff\xfe\xfd\n"},
+        ["eval", "m", "-b", "rg65", "--corpus", "c.txt"],
+        2,
+        "line 2 of the token task's corpus is not UTF-8",
+    ),  # fmt: skip
+]
+
+
+def _special(case: Case, tmp_path: Path) -> Case:
+    """Files a dict cannot hold (FIFOs) are made here, and the case's files without them."""
+    import os
+
+    files = dict(case.files)
+    for name, content in case.files.items():
+        if content is None or content == "fifo":
+            os.mkfifo(tmp_path / name)
+            files.pop(name)
+    return Case(case.id, files, case.args, case.code, case.message, case.out)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_round4_surface(case: Case, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    check_case(_special(case, tmp_path), tmp_path, monkeypatch, capsys)
+
+
+def test_a_scan_resumed_with_other_settings_is_refused_not_mixed(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    series(model())(tmp_path / "ser")
+    assert run_main(["series", "ser", "--out", "o", "-b", "rg65"], monkeypatch, capsys)[0] == 0
+    first = (tmp_path / "o" / "dynamics.jsonl").read_text()
+    assert run_main(["series", "ser", "--out", "o", "-b", "rg65", "--workers", "2"], monkeypatch, capsys)[0] == 0
+    code, _, err = run_main(["series", "ser", "--out", "o", "-b", "ws353"], monkeypatch, capsys)
+    assert code == 2 and "other settings (benchmarks)" in err
+    assert (tmp_path / "o" / "dynamics.jsonl").read_text() == first  # the earlier scan is untouched
+
+
+def test_a_file_url_in_a_list_is_a_local_path(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    series(model())(tmp_path / "ser")
+    (tmp_path / "list.txt").write_text(f"10 file://{tmp_path}/ser/checkpoint-10\n20 ser/checkpoint-20\n")
+    code, _, err = run_main(["series", "list.txt", "--out", "o", "-b", "rg65"], monkeypatch, capsys)
+    assert code == 0, err
+    assert len((tmp_path / "o" / "dynamics.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_corpus_of_one_long_line_is_read_in_pieces(tmp_path, monkeypatch):
+    """A corpus without line breaks is tokenised a bounded piece at a time, cut between words: every word counted
+    once, none split."""
+    from embedeval.tasks import tokens as task
+
+    class Words:  # a tokenizer that counts whitespace-separated words, as the model's own would
+        def encode(self, lines):
+            return [[1] * len(line.split()) for line in lines]
+
+    monkeypatch.setattr(task, "CORPUS_PIECE", 1000)
+    (tmp_path / "c.txt").write_text("ab " * 10_000)  # 30,000 characters, one line
+    seen = []
+    real = task.count_tokens
+    monkeypatch.setattr(task, "count_tokens", lambda tok, lines, counts: seen.append(sum(map(len, lines))) or
+                        real(tok, lines, counts))  # fmt: skip
+    counts, note = task._corpus_counts(Words(), tmp_path / "c.txt", 4)
+    assert counts[1] == 10_000 and "10,000 tokens" in note
+    assert max(seen) <= 2 * 1000  # a batch closes once it holds a piece's worth: never two pieces' more
