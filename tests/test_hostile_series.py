@@ -198,3 +198,20 @@ def test_a_corpus_of_one_long_line_is_read_in_pieces(tmp_path, monkeypatch):
     counts, note = task._corpus_counts(Words(), tmp_path / "c.txt", 4)
     assert counts[1] == 10_000 and "10,000 tokens" in note
     assert max(seen) <= 2 * 1000  # a batch closes once it holds a piece's worth: never two pieces' more
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [({"k": 0}, "--k 0"), ({"knn_queries": -5}, "--knn-queries -5"), ({"seed": -1}, "--seed -1"),
+     ({"workers": 0}, "--workers 0"), ({"benchmarks": "rg65"}, "a tuple of benchmark names"),
+     ({"benchmarks": ("nope",)}, "unknown benchmark 'nope'"), ({"executor": "dask"}, "local or ray"),
+     ({"address": "auto"}, "--executor ray")],
+)  # fmt: skip
+def test_the_python_api_checks_a_series_config_before_any_work(setting, message, tmp_path):
+    from embedeval.dynamics.series import SeriesConfig, scan
+    from embedeval.errors import EmbedevalError
+
+    series(model())(tmp_path / "ser")
+    with pytest.raises(EmbedevalError, match=message.replace("(", r"\(")):
+        scan(tmp_path / "ser", tmp_path / "out", SeriesConfig(**{"benchmarks": ("rg65",), **setting}))
+    assert not (tmp_path / "out").exists()  # refused before --out was made

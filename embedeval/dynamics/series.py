@@ -162,6 +162,20 @@ class SeriesConfig:
     cache: str | None = None  # where remote tensors are kept (None: $EMBEDEVAL_CACHE/ranged)
     tokenizer: str | None = None  # a folder with the series' tokenizer, when its checkpoints hold none
 
+    def validate(self) -> None:
+        """Every setting checked before any work (the Python API refuses what the command line does)."""
+        from embedeval.ranges import Range, check_ranges
+
+        check_ranges(self, {"k": Range(int, 1, 1_000), "knn_queries": Range(int, 1, 1_000_000),
+                            "seed": Range(int, 0, 2**32 - 1), "workers": Range(int, 1, 1_024)})  # fmt: skip
+        if isinstance(self.benchmarks, str) or not all(isinstance(b, str) and b for b in self.benchmarks):
+            raise EmbedevalError(f"benchmarks {self.benchmarks!r}: a tuple of benchmark names or files")
+        if self.executor not in ("local", "ray"):
+            raise EmbedevalError(f"executor {self.executor!r}: must be local or ray")
+        if self.address is not None and self.executor != "ray":
+            raise EmbedevalError("--address names a Ray cluster; it needs --executor ray (the local executor would "
+                                 "ignore it)")  # fmt: skip
+
 
 @dataclass
 class _Task:
@@ -387,13 +401,7 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
     from embedeval.files import OutputDir, atomic_write_json, atomic_write_text
 
     cfg = cfg or SeriesConfig()
-    if cfg.executor not in ("local", "ray"):
-        raise EmbedevalError(f"executor {cfg.executor!r}: must be local or ray")
-    if not 1 <= cfg.workers <= 1024:
-        raise EmbedevalError(f"workers {cfg.workers}: must be from 1 to 1,024")
-    if cfg.address is not None and cfg.executor != "ray":
-        raise EmbedevalError("--address names a Ray cluster; it needs --executor ray (the local executor would "
-                             "ignore it)")  # fmt: skip
+    cfg.validate()
     tied = discover(series)
     paired = None
     if untied is not None:
@@ -402,6 +410,9 @@ def scan(series: str | Path, out: str | Path, cfg: SeriesConfig | None = None, u
         if not common:
             raise EmbedevalError("the two series share no step", untied)
         tied, paired = common, [other[c.step] for c in common]
+    from embedeval.data.registry import load_benchmarks
+
+    load_benchmarks(list(cfg.benchmarks))  # a benchmark that is not there is refused before --out is made
     out = Path(out)
     from embedeval.embeddings.ranged import is_url
     from embedeval.files import check_out_folder

@@ -62,6 +62,10 @@ def resolve(repo_id: str, revision: str | None = None) -> Path:
     """The cached snapshot of ``repo_id``, or one line saying it is not cached and how to get it."""
     found = cached_snapshot(repo_id, revision)
     if found is None:
+        from embedeval.errors import one_line
+
+        if revision is not None:
+            revision = one_line(revision)  # a name typed with a newline is shown as one line, escaped
         at = f" at revision {revision}" if revision else ""
         if "/" not in repo_id and Path(repo_id).suffix.lower() in FILE_SUFFIXES:
             raise EmbedevalError("no such file (nor folder) here", repo_id)  # a file name, not a hub id
