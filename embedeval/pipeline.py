@@ -49,6 +49,7 @@ class Settings:
     geometry_rows: int | None = 20_000  # a word embedding's first rows measured by the geometry task
     geometry_sample: int | None = None  # a token matrix's rows: all (None) or a seeded sample of this many
     task_options: dict[str, Any] = field(default_factory=dict)  # each task's own settings, by task name
+    default_tasks: tuple[str, ...] = ()  # of ``tasks``, those run by default (compare's), not asked for by name
 
     def __post_init__(self) -> None:
         from embedeval.evaluate.similarity import OOV_POLICIES
@@ -123,6 +124,7 @@ class Results:
     settings: Settings
     similarity: Any = None  # embedeval.evaluate.similarity.Evaluation
     tasks: dict[str, Any] = field(default_factory=dict)  # task name -> its rows (plain data)
+    notes: list[str] = field(default_factory=list)  # what the user should know (a task asked for found nothing)
 
     @property
     def analogies(self) -> dict[str, list[dict[str, Any]]] | None:
@@ -190,4 +192,7 @@ def score(
                                      f"{type(rows).__name__}: a task returns its rows, a list or a dict")  # fmt: skip
             rows = plain(rows, f"the plugin task {task.name!r} ({task.run}): its rows")
         results.tasks[task.name] = rows
+        if task.name in settings.tasks and task.name not in settings.default_tasks and not rows:
+            results.notes.append(f"the {task.name} task found nothing to measure: "
+                                 + (task.nothing or f"no input is of the kind it reads ({task.about})"))  # fmt: skip
     return results

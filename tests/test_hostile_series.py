@@ -215,3 +215,17 @@ def test_the_python_api_checks_a_series_config_before_any_work(setting, message,
     with pytest.raises(EmbedevalError, match=message.replace("(", r"\(")):
         scan(tmp_path / "ser", tmp_path / "out", SeriesConfig(**{"benchmarks": ("rg65",), **setting}))
     assert not (tmp_path / "out").exists()  # refused before --out was made
+
+
+def test_a_task_asked_for_that_finds_nothing_says_why(tmp_path, monkeypatch, capsys):
+    """--task tokens on a word file, --task quantisation on two different models: a note, not an empty table alone;
+    compare's own default tasks stay quiet."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text("tiger 1 0 0\ncat 1 0.1 0\ndog 0 1 0\n")
+    code, _, err = run_main(["eval", "e.txt", "-b", "rg65", "--task", "tokens"], monkeypatch, capsys)
+    assert code == 0 and "the tokens task found nothing to measure: no input has a token vocabulary" in err
+    model()(tmp_path / "m")
+    code, _, err = run_main(["eval", "m", "e.txt", "-b", "rg65", "--task", "quantisation"], monkeypatch, capsys)
+    assert code == 0 and "no two inputs are one model at two precisions" in err
+    code, _, err = run_main(["compare", "e.txt", "-b", "rg65", "--out", "r", "--bootstrap", "0"], monkeypatch, capsys)
+    assert code == 0 and "found nothing" not in err

@@ -183,6 +183,8 @@ def _show(results, out) -> None:
         print_evaluation(results.similarity, out)
     for name, rows in results.tasks.items():
         get_task(name).call("table", rows, out)
+    for note in results.notes:
+        err_console.print(f"[yellow]note[/]: {markup_safe(note)}", highlight=False)
 
 
 def _write(results, outputs, exports, export, out) -> None:

@@ -47,7 +47,8 @@ class CompareSettings:
         return Settings(benchmarks=self.benchmarks, data_dir=self.data_dir, oov=self.oov, n_bootstrap=self.n_bootstrap,
                         seed=self.seed, alpha=self.alpha, intersect=self.intersect, pieces=self.pieces,
                         add_sum=self.add_sum, tasks=(*default, *self.tasks), analogy_vocab=self.analogy_vocab,
-                        revision=self.revision, task_options=self.task_options)  # fmt: skip
+                        revision=self.revision, task_options=self.task_options,
+                        default_tasks=tuple(t for t in default if t not in self.tasks))  # fmt: skip
 
 
 @dataclass
@@ -334,7 +335,7 @@ def report_from(results: Any, settings: CompareSettings, command: str = "") -> R
     if ev is None:
         raise EmbedevalError("no benchmarks to score on; name some with --benchmark")
     vocab = vocabulary_overlap(sources)
-    warnings = list(sources.warnings) + list(results.inputs.notes)
+    warnings = list(sources.warnings) + list(results.inputs.notes) + list(results.notes)
     if settings.intersect:
         warnings.extend(_narrowest_inputs(ev, benches))
     else:

@@ -69,6 +69,8 @@ register_task(
         csv_rows="embedeval.tasks.tokens:csv_rows",
         table="embedeval.tasks.tokens:table",
         section="embedeval.tasks.tokens:section",
+        nothing="no input has a token vocabulary (it reads model folders, GGUF files and embedeval runs; a word "
+        "embedding file has words, not tokens)",
     )
 )
 register_task(
@@ -83,5 +85,7 @@ register_task(
         table="embedeval.tasks.quantisation:table",
         section="embedeval.tasks.quantisation:section",
         in_compare=True,
+        nothing="no two inputs are one model at two precisions (the same token matrix shape, vocabulary and tie: a "
+        "model folder and GGUF files made from it, e.g. by `embedeval gguf`)",
     )
 )

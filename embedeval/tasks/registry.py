@@ -49,6 +49,7 @@ class Task:
     in_compare: bool = False  # compare runs it unless told not to (--no-task NAME); eval only when asked
     wanted: str = ""  # "module:function" (Inputs) -> bool: run without being asked when the inputs call for it
     json_fields: str = ""  # "module:function" (rows) -> dict: results.json's fields (default {json_key: rows})
+    nothing: str = ""  # said when the task was asked for and found nothing to measure in the inputs
 
     def call(self, hook: str, *args: Any) -> Any:
         target = getattr(self, hook)
