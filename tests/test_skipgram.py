@@ -232,3 +232,47 @@ def test_cli_resumes_a_torch_run_and_refuses_gensim(tmp_path):
     assert [r["epoch"] for r in RunDir(tmp_path / "r").metrics()] == [1, 2]
     code, _, err = run_cli(*base, "--out", str(tmp_path / "g"), "--resume")
     assert code == 2 and "--backend torch" in err
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_parallel_slices_are_bit_exact_for_a_seed_and_resume_at_a_chunk(tmp_path, tie, monkeypatch):
+    """--parallel 2: two threads train slices of every chunk on copies of U and V, summed at the chunk's end. The same
+    seed gives the same matrices; an interrupt between chunks resumes to them bit for bit; it is not --parallel 1."""
+    from embedeval.train.base import drive
+    from embedeval.train.skipgram import TorchSGNS
+
+    monkeypatch.setattr(TorchSGNS, "CHUNK", 7_000)  # several chunks per epoch of the built-in corpus
+    cfg = small(backend="torch", epochs=2, tie=tie, parallel=2)
+    corpus = resolve_corpus("builtin")
+    straight = TorchSGNS(cfg, corpus, RunDir.create(tmp_path / "straight"))
+    drive(straight)
+    again = TorchSGNS(cfg, corpus, RunDir.create(tmp_path / "again"))
+    drive(again)
+    assert torch.equal(straight.u, again.u) and torch.equal(straight.v, again.v)
+    one = TorchSGNS(small(backend="torch", epochs=2, tie=tie), corpus, RunDir.create(tmp_path / "one"))
+    drive(one)
+    assert not torch.equal(straight.u, one.u)
+    assert torch.isfinite(straight.u).all() and straight.step == one.step  # the same batches, in two slices
+
+    run = RunDir.create(tmp_path / "cut")
+    run.write_config(cfg, "skipgram", corpus.describe())
+    cut = TorchSGNS(cfg, corpus, run)
+    steps = cut.steps()
+    chunks = -(-len(cut.ids) // 7_000)
+    for _ in range(chunks + 2):  # into the second epoch, two chunks in
+        next(steps)
+    cut.interrupt("SIGTERM")
+    resumed = TorchSGNS(cfg, corpus, RunDir.open(tmp_path / "cut"), resume=True)
+    assert resumed.step == cut.step
+    drive(resumed)
+    assert torch.equal(straight.u, resumed.u) and torch.equal(straight.v, resumed.v)
+
+
+def test_parallel_is_refused_where_it_cannot_be_honest(tmp_path):
+    with pytest.raises(EmbedevalError, match="--parallel is the torch backend's"):
+        small(parallel=2).validate()
+    from embedeval.train.skipgram import TorchSGNS
+
+    with pytest.raises(EmbedevalError, match="track with --parallel 1"):
+        TorchSGNS(small(backend="torch", parallel=2), resolve_corpus("builtin"), RunDir.create(tmp_path / "t"),
+                  model_hook=lambda model: None)  # fmt: skip

@@ -116,7 +116,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     if table not in TABLES:
         from embedeval.errors import EmbedevalError
 
-        raise EmbedevalError(f"unknown table {table!r}; known tables: {', '.join(dict.fromkeys([*TABLES, 'tying-claims', 'quantisation']))}")
+        raise EmbedevalError(
+            f"unknown table {table!r}; known tables: {', '.join(dict.fromkeys([*TABLES, 'tying-claims', 'quantisation']))}"
+        )
     spec = get_table(table)
     out = out or spec.out
     check_table_target(spec.name, Path(out), overwrite)  # before hours of training

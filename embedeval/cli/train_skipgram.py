@@ -68,6 +68,16 @@ console = err_console
     "--workers", type=number(R["workers"]), default=2, show_default=True, help="gensim workers / torch threads."
 )
 @click.option(
+    "--parallel",
+    type=number(R["parallel"]),
+    default=1,
+    show_default=True,
+    help="torch backend: threads that each train a slice of every 200,000-token chunk on their own copy of U and V, "
+    "their updates summed at the chunk's end (bit-exact for a seed and this number; other numbers than 1 change the "
+    "result, and there is no gradient tap to --track). 2 on two idle cores trains faster than gensim's 2 workers "
+    "(docs/performance.md).",
+)
+@click.option(
     "--batch-size",
     type=number(R["batch_size"]),
     default=SkipGramConfig.batch_size,

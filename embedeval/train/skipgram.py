@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -243,7 +244,12 @@ class TorchSGNS:
         self.cfg, self.run = cfg, run
         self.grad_hook: GradHook | None = None
         torch.manual_seed(cfg.seed)
-        if cfg.workers:
+        if cfg.parallel > 1:
+            if model_hook is not None:
+                raise EmbedevalError("--parallel trains slices of each chunk on copies of U and V, so there is no one "
+                                     "stream of updates to track; track with --parallel 1")  # fmt: skip
+            torch.set_num_threads(1)  # the slices are the parallelism: one thread each, no intra-op pool to share
+        elif cfg.workers:
             torch.set_num_threads(cfg.workers)
         self.rng = np.random.default_rng(cfg.seed)
         self.line_stats: dict[str, int] = {}
@@ -321,6 +327,7 @@ class TorchSGNS:
         kept = float((self.keep[self.ids]).sum())
         return int(self.cfg.epochs * kept / self.cfg.batch_size)
 
+    CHUNK = 200_000  # corpus tokens drawn at a time (subsampling, windows, negatives); --parallel splits each
     GRAD_EVERY = 25  # thousands of small updates per epoch: the tracker splits every 25th
 
     def tracked_vocabulary(self) -> tuple[list[str], np.ndarray]:
@@ -337,9 +344,12 @@ class TorchSGNS:
         return self._lr
 
     def steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
-        cfg, ids, rng, n = self.cfg, self.ids, self.rng, len(self.vocab)
+        if self.cfg.parallel > 1:
+            yield from self._parallel_steps(progress)
+            return
+        cfg, ids, rng = self.cfg, self.ids, self.rng
         total = cfg.epochs * len(ids)
-        chunk = 200_000
+        chunk = self.CHUNK
         started_all = time.perf_counter()
         epochs_before = self.epoch + self.position["chunk"] / max(len(ids), 1)  # a resumed run starts part-way
         while self.epoch < cfg.epochs:
@@ -351,24 +361,12 @@ class TorchSGNS:
                 if a != first or self.position["rng"] is None:
                     self.position["rng"] = rng.bit_generator.state  # a copy: this chunk's draws start here
                 done = epoch * len(ids) + a
-                part, part_sentence = ids[a : a + chunk], self.sentence[a : a + chunk]
-                kept = rng.random(len(part)) < self.keep[part]
-                centers = part[kept]
-                contexts, inside = window_contexts(centers, part_sentence[kept], cfg.window, rng)
-                negatives = self.table[rng.integers(0, len(self.table), size=(len(centers), cfg.negative))]
-                outputs = np.concatenate([centers[:, None], negatives], axis=1)
-                # weight of each (context slot, output) score: 0 for empty slots and for a negative equal to the center
-                weights = inside[:, :, None] & (outputs != centers[:, None])[:, None, :]
-                weights[:, :, 0] = inside
-                contexts_t = torch.from_numpy(contexts.astype(np.int64))
-                outputs_t = torch.from_numpy(outputs.astype(np.int64))
-                weights_t = torch.from_numpy(weights.astype(np.float32))
-                pairs = int(inside.sum())
-                batches = range(0, len(centers), cfg.batch_size)
+                contexts_t, outputs_t, weights_t, pairs, size = self._chunk_draws(a, chunk)
+                batches = range(0, len(contexts_t), cfg.batch_size)
                 for i, b in enumerate(batches):
                     if a == first and i < skip:
                         continue  # done before the checkpoint this run resumed from
-                    progress_frac = (done + len(part) * i / max(len(batches), 1)) / total
+                    progress_frac = (done + size * i / max(len(batches), 1)) / total
                     self._lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
                     window = slice(b, b + cfg.batch_size)
                     loss = _sgns_step(self.u, self.v, contexts_t[window], outputs_t[window], weights_t[window],
@@ -387,25 +385,32 @@ class TorchSGNS:
                 self.position["sums"] = (loss_sum, loss_count, pair_count)
                 if progress:
                     elapsed = time.perf_counter() - started
-                    finished = done + len(part) - epoch * len(ids)
+                    finished = done + size - epoch * len(ids)
                     words_per_s = finished / max(elapsed, 1e-9) * self.vocab.total_tokens / len(ids)
-                    progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + len(part)) / total,
+                    progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + size) / total,
                               "words_per_s": words_per_s})  # fmt: skip
-            seconds = time.perf_counter() - started
-            record = {
-                "epoch": epoch + 1,
-                "seconds": seconds,
-                "words_per_s": self.vocab.total_tokens / max(seconds, 1e-9),
-                "loss_per_pair": loss_sum / max(loss_count, 1),
-                "pairs": pair_count,
-                "step": self.step,
-            }
-            if not (torch.isfinite(self.u).all() and torch.isfinite(self.v).all()):
-                raise _not_finite(epoch + 1, self.run)
-            self.epoch += 1
-            self.position = {"chunk": 0, "rng": rng.bit_generator.state, "batch": 0, "sums": (0.0, 0, 0)}
-            self.checkpoint()
-            self.run.log(record)
+            self._end_epoch(epoch, started, loss_sum, loss_count, pair_count)
+        self._finish(started_all, epochs_before)
+
+    def _end_epoch(self, epoch: int, started: float, loss_sum: float, loss_count: int, pair_count: int) -> None:
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch + 1,
+            "seconds": seconds,
+            "words_per_s": self.vocab.total_tokens / max(seconds, 1e-9),
+            "loss_per_pair": loss_sum / max(loss_count, 1),
+            "pairs": pair_count,
+            "step": self.step,
+        }
+        if not (torch.isfinite(self.u).all() and torch.isfinite(self.v).all()):
+            raise _not_finite(epoch + 1, self.run)
+        self.epoch += 1
+        self.position = {"chunk": 0, "rng": self.rng.bit_generator.state, "batch": 0, "sums": (0.0, 0, 0)}
+        self.checkpoint()
+        self.run.log(record)
+
+    def _finish(self, started_all: float, epochs_before: float) -> None:
+        cfg, n = self.cfg, len(self.vocab)
         seconds = time.perf_counter() - started_all
         # words/s counts raw corpus words, as gensim does, so the two backends compare like for like
         self.summary = {
@@ -422,6 +427,94 @@ class TorchSGNS:
             **self.model.parameter_counts(),
         }
         self.run.summary("complete", **self.summary)
+
+    def _chunk_draws(self, a: int, chunk: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, int]:
+        """A chunk's windows, drawn from ``self.rng`` exactly as the one-stream loop draws them."""
+        cfg, rng = self.cfg, self.rng
+        part, part_sentence = self.ids[a : a + chunk], self.sentence[a : a + chunk]
+        kept = rng.random(len(part)) < self.keep[part]
+        centers = part[kept]
+        contexts, inside = window_contexts(centers, part_sentence[kept], cfg.window, rng)
+        negatives = self.table[rng.integers(0, len(self.table), size=(len(centers), cfg.negative))]
+        outputs = np.concatenate([centers[:, None], negatives], axis=1)
+        # weight of each (context slot, output) score: 0 for empty slots and for a negative equal to the center
+        weights = inside[:, :, None] & (outputs != centers[:, None])[:, None, :]
+        weights[:, :, 0] = inside
+        return (torch.from_numpy(contexts.astype(np.int64)), torch.from_numpy(outputs.astype(np.int64)),
+                torch.from_numpy(weights.astype(np.float32)), int(inside.sum()), len(part))  # fmt: skip
+
+    def _parallel_steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
+        """``cfg.parallel`` threads per chunk, each over a contiguous slice of the chunk's batches on its own copy of
+        U and V (the same learning rates as the one-stream loop gives those batches); their updates are summed into
+        U and V when all are done, in slice order, so the result depends on the seed and ``parallel`` only. U and V
+        change only between chunks: a checkpoint, an interrupt or a resume always stands at a chunk boundary."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        cfg, ids, rng = self.cfg, self.ids, self.rng
+        total, chunk, p = cfg.epochs * len(ids), self.CHUNK, cfg.parallel
+        started_all = time.perf_counter()
+        epochs_before = self.epoch + self.position["chunk"] / max(len(ids), 1)
+        stop = threading.Event()
+
+        def train_slice(u: torch.Tensor, v: torch.Tensor, jobs: list[tuple[int, slice, float]], tensors) -> tuple:
+            contexts_t, outputs_t, weights_t = tensors
+            loss_sum, loss_count = 0.0, 0
+            for step, window, lr in jobs:
+                if stop.is_set():
+                    break
+                loss = _sgns_step(u, v, contexts_t[window], outputs_t[window], weights_t[window], lr, None, step)
+                if loss is not None:
+                    loss_sum, loss_count = loss_sum + loss, loss_count + 1
+            return loss_sum, loss_count
+
+        with ThreadPoolExecutor(p, thread_name_prefix="sgns-slice") as pool:
+            try:
+                while self.epoch < cfg.epochs:
+                    epoch, started = self.epoch, time.perf_counter()
+                    loss_sum, loss_count, pair_count = self.position["sums"]
+                    if self.position["rng"] is not None:
+                        rng.bit_generator.state = self.position["rng"]  # a resumed chunk draws its windows again
+                    for a in range(self.position["chunk"], len(ids), chunk):
+                        self.position["rng"] = rng.bit_generator.state
+                        done = epoch * len(ids) + a
+                        *tensors, pairs, size = self._chunk_draws(a, chunk)
+                        n_batches = -(-len(tensors[0]) // cfg.batch_size)
+                        jobs = []
+                        for i in range(n_batches):
+                            frac = (done + size * i / max(n_batches, 1)) / total
+                            lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * frac, cfg.min_alpha)
+                            jobs.append((self.step + i, slice(i * cfg.batch_size, (i + 1) * cfg.batch_size), lr))
+                        bounds = np.linspace(0, len(jobs), p + 1).astype(int)
+                        u0, v0 = self.u.clone(), None if cfg.tie else self.v.clone()
+                        copies = []
+                        for _ in range(p):
+                            u = u0.clone()
+                            copies.append((u, u if cfg.tie else v0.clone()))
+                        futures = [pool.submit(train_slice, u, v, jobs[bounds[k]:bounds[k + 1]], tensors)
+                                   for k, (u, v) in enumerate(copies)]  # fmt: skip
+                        results = [f.result() for f in futures]
+                        for u, v in copies:  # in slice order: the same sum on every machine
+                            self.u.add_(u.sub_(u0))
+                            if not cfg.tie:
+                                self.v.add_(v.sub_(v0))
+                        for s_, c_ in results:
+                            loss_sum, loss_count = loss_sum + s_, loss_count + c_
+                        self.step += n_batches
+                        self._lr = jobs[-1][2] if jobs else self._lr
+                        pair_count += pairs
+                        self.position = {"chunk": a + chunk, "rng": rng.bit_generator.state, "batch": 0,
+                                         "sums": (loss_sum, loss_count, pair_count)}  # fmt: skip
+                        if progress:
+                            elapsed = time.perf_counter() - started
+                            finished = done + size - epoch * len(ids)
+                            progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + size) / total,
+                                      "words_per_s": finished / max(elapsed, 1e-9) * self.vocab.total_tokens
+                                      / len(ids)})  # fmt: skip
+                        yield self.step
+                    self._end_epoch(epoch, started, loss_sum, loss_count, pair_count)
+            finally:
+                stop.set()  # an interrupt: the slices still running stop at their next batch (their copies are dropped)
+        self._finish(started_all, epochs_before)
 
 
 class _Matrices:

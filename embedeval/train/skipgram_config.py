@@ -23,6 +23,7 @@ SKIPGRAM_RANGES = {
     "min_alpha": Range(float, 0, 1),
     "seed": Range(int, 0, 2**32 - 1),
     "workers": positive_int(1_024),
+    "parallel": positive_int(64),
     "batch_size": positive_int(10_000_000),
     "max_vocab": positive_int(),
 }
@@ -50,6 +51,11 @@ class SkipGramConfig:
     # what --resume may change (embedeval.train.run.prepared_run): the thread count and more epochs
     RESUME_MAY_CHANGE: ClassVar[tuple[str, ...]] = ("workers", "epochs")
     max_vocab: int | None = None
+    # torch backend: threads that each train one slice of every chunk of the corpus (200,000 tokens) on their own copy
+    # of U and V, whose updates are summed into U and V at the chunk's end. 1: one stream of updates (word2vec's
+    # order). Same seed, same numbers for a fixed value; it changes the numbers against 1 (updates within a chunk do
+    # not see the other slices'), so it is part of the run's config, not a speed knob --resume may change.
+    parallel: int = 1
 
     @property
     def tied(self) -> bool:
@@ -68,6 +74,8 @@ class SkipGramConfig:
             raise EmbedevalError("--tie needs --backend torch: gensim keeps U and V as separate arrays")
         if self.model == "fasttext" and self.backend != "gensim":
             raise EmbedevalError("--model fasttext needs --backend gensim")
+        if self.parallel > 1 and self.backend != "torch":
+            raise EmbedevalError("--parallel is the torch backend's: gensim's --workers already train in parallel")
         if self.negative < 1:
             raise EmbedevalError("negative must be at least 1 (SGNS; hierarchical softmax has no per-word V)")
 
