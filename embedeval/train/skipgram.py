@@ -444,76 +444,89 @@ class TorchSGNS:
                 torch.from_numpy(weights.astype(np.float32)), int(inside.sum()), len(part))  # fmt: skip
 
     def _parallel_steps(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Iterator[int]:
-        """``cfg.parallel`` threads per chunk, each over a contiguous slice of the chunk's batches on its own copy of
-        U and V (the same learning rates as the one-stream loop gives those batches); their updates are summed into
-        U and V when all are done, in slice order, so the result depends on the seed and ``parallel`` only. U and V
-        change only between chunks: a checkpoint, an interrupt or a resume always stands at a chunk boundary."""
+        """``cfg.parallel`` threads per chunk, each over a contiguous slice of the chunk's batches with the learning
+        rates the one-stream loop gives those batches. The first slice trains U and V in place; every other one
+        trains a copy of only the rows its batches touch, and its update (final minus start rows) is added to U and V
+        when all are done, in slice order: the result depends on the seed and ``parallel`` only. The steps are
+        yielded per chunk, so a checkpoint, an interrupt or a resume always stands between chunks."""
         from concurrent.futures import ThreadPoolExecutor
 
         cfg, ids, rng = self.cfg, self.ids, self.rng
-        total, chunk, p = cfg.epochs * len(ids), self.CHUNK, cfg.parallel
+        total, chunk, p, size_b = cfg.epochs * len(ids), self.CHUNK, cfg.parallel, cfg.batch_size
         started_all = time.perf_counter()
         epochs_before = self.epoch + self.position["chunk"] / max(len(ids), 1)
         stop = threading.Event()
 
-        def train_slice(u: torch.Tensor, v: torch.Tensor, jobs: list[tuple[int, slice, float]], tensors) -> tuple:
-            contexts_t, outputs_t, weights_t = tensors
+        def train_slice(u, v, contexts, outputs, weights, jobs: list[tuple[int, slice, float]]) -> tuple[float, int]:
+            # OpenMP's thread count is per thread: a pool thread would otherwise open a team of every core in each op
+            torch.set_num_threads(1)
             loss_sum, loss_count = 0.0, 0
             for step, window, lr in jobs:
                 if stop.is_set():
                     break
-                loss = _sgns_step(u, v, contexts_t[window], outputs_t[window], weights_t[window], lr, None, step)
+                loss = _sgns_step(u, v, contexts[window], outputs[window], weights[window], lr, None, step)
                 if loss is not None:
                     loss_sum, loss_count = loss_sum + loss, loss_count + 1
             return loss_sum, loss_count
+
+        def local(matrix: torch.Tensor, ids_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            rows = torch.unique(ids_)  # sorted: the slice's ids become positions in its copy by searchsorted
+            return rows, matrix.index_select(0, rows), torch.searchsorted(rows, ids_)
 
         with ThreadPoolExecutor(p, thread_name_prefix="sgns-slice") as pool:
             try:
                 while self.epoch < cfg.epochs:
                     epoch, started = self.epoch, time.perf_counter()
                     loss_sum, loss_count, pair_count = self.position["sums"]
-                    if self.position["rng"] is not None:
-                        rng.bit_generator.state = self.position["rng"]  # a resumed chunk draws its windows again
                     for a in range(self.position["chunk"], len(ids), chunk):
-                        self.position["rng"] = rng.bit_generator.state
                         done = epoch * len(ids) + a
-                        *tensors, pairs, size = self._chunk_draws(a, chunk)
-                        n_batches = -(-len(tensors[0]) // cfg.batch_size)
-                        jobs = []
-                        for i in range(n_batches):
-                            frac = (done + size * i / max(n_batches, 1)) / total
-                            lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * frac, cfg.min_alpha)
-                            jobs.append((self.step + i, slice(i * cfg.batch_size, (i + 1) * cfg.batch_size), lr))
-                        bounds = np.linspace(0, len(jobs), p + 1).astype(int)
-                        u0, v0 = self.u.clone(), None if cfg.tie else self.v.clone()
-                        copies = []
-                        for _ in range(p):
-                            u = u0.clone()
-                            copies.append((u, u if cfg.tie else v0.clone()))
-                        futures = [pool.submit(train_slice, u, v, jobs[bounds[k]:bounds[k + 1]], tensors)
-                                   for k, (u, v) in enumerate(copies)]  # fmt: skip
-                        results = [f.result() for f in futures]
-                        for u, v in copies:  # in slice order: the same sum on every machine
-                            self.u.add_(u.sub_(u0))
-                            if not cfg.tie:
-                                self.v.add_(v.sub_(v0))
-                        for s_, c_ in results:
-                            loss_sum, loss_count = loss_sum + s_, loss_count + c_
+                        contexts, outputs, weights, pairs, size = self._chunk_draws(a, chunk)
+                        n_batches = -(-len(contexts) // size_b)
+                        bounds = np.linspace(0, n_batches, p + 1).astype(int)
+                        slices, merges = [], []
+                        for k in range(p):
+                            c0, c1 = bounds[k] * size_b, min(bounds[k + 1] * size_b, len(contexts))
+                            jobs = []
+                            for i in range(bounds[k], bounds[k + 1]):
+                                frac = (done + size * i / max(n_batches, 1)) / total
+                                lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * frac, cfg.min_alpha)
+                                jobs.append((self.step + i, slice(i * size_b - c0, (i + 1) * size_b - c0), lr))
+                            ctx, out, w = contexts[c0:c1], outputs[c0:c1], weights[c0:c1]
+                            if k == 0:
+                                slices.append([self.u, self.v, ctx, out, w, jobs])
+                            elif cfg.tie:
+                                rows, u, both = local(self.u, torch.cat([ctx.reshape(-1), out.reshape(-1)]))
+                                ctx, out = both[: ctx.numel()].view_as(ctx), both[ctx.numel() :].view_as(out)
+                                slices.append([u, u, ctx, out, w, jobs])
+                                merges.append([(self.u, rows, u, u.clone())])
+                            else:
+                                rows_in, u, ctx = local(self.u, ctx)
+                                rows_out, v, out = local(self.v, out)
+                                slices.append([u, v, ctx, out, w, jobs])
+                                merges.append([(self.u, rows_in, u, u.clone()), (self.v, rows_out, v, v.clone())])
+                        # every copy is taken above, before the first slice starts changing U and V in place
+                        results = [f.result() for f in [pool.submit(train_slice, *args) for args in slices]]
+                        for merge in merges:  # in slice order: the same sums on every machine
+                            for matrix, rows, final, first in merge:
+                                matrix.scatter_add_(0, rows.unsqueeze(1).expand(-1, matrix.size(1)), final.sub_(first))
+                        for part_sum, part_count in results:
+                            loss_sum, loss_count = loss_sum + part_sum, loss_count + part_count
                         self.step += n_batches
-                        self._lr = jobs[-1][2] if jobs else self._lr
                         pair_count += pairs
                         self.position = {"chunk": a + chunk, "rng": rng.bit_generator.state, "batch": 0,
                                          "sums": (loss_sum, loss_count, pair_count)}  # fmt: skip
+                        if n_batches:
+                            frac = (done + size * (n_batches - 1) / n_batches) / total
+                            self._lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * frac, cfg.min_alpha)
                         if progress:
                             elapsed = time.perf_counter() - started
-                            finished = done + size - epoch * len(ids)
                             progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + size) / total,
-                                      "words_per_s": finished / max(elapsed, 1e-9) * self.vocab.total_tokens
-                                      / len(ids)})  # fmt: skip
+                                      "words_per_s": (done + size - epoch * len(ids)) / max(elapsed, 1e-9)
+                                      * self.vocab.total_tokens / len(ids)})  # fmt: skip
                         yield self.step
                     self._end_epoch(epoch, started, loss_sum, loss_count, pair_count)
             finally:
-                stop.set()  # an interrupt: the slices still running stop at their next batch (their copies are dropped)
+                stop.set()  # an interrupt: slices still running stop at their next batch
         self._finish(started_all, epochs_before)
 
 
