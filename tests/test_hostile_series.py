@@ -229,3 +229,25 @@ def test_a_task_asked_for_that_finds_nothing_says_why(tmp_path, monkeypatch, cap
     assert code == 0 and "no two inputs are one model at two precisions" in err
     code, _, err = run_main(["compare", "e.txt", "-b", "rg65", "--out", "r", "--bootstrap", "0"], monkeypatch, capsys)
     assert code == 0 and "found nothing" not in err
+
+
+def test_a_server_that_ignores_ranges_is_named_as_such(tmp_path, monkeypatch):
+    """Python's own http.server answers a range request with the whole file: said in one line, nothing cached."""
+    import functools
+    import http.server
+    import threading
+
+    from embedeval.dynamics.series import Checkpoint, load_matrices
+    from embedeval.errors import EmbedevalError
+
+    series(model())(tmp_path / "www")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/checkpoint-10"
+        with pytest.raises(EmbedevalError, match="ignores range requests"):
+            load_matrices(Checkpoint(10, url), tmp_path / "cache")
+    finally:
+        server.shutdown()

@@ -90,6 +90,11 @@ class RangedFile:
             with open(self.source, "rb") as handle:
                 handle.seek(start)
                 data = handle.read(end - start)
+        if len(data) > end - start:
+            raise EmbedevalError(f"asked for bytes {start:,}-{end:,} and the server sent {len(data):,}: it ignores range "
+                                 "requests, which reading a few tensors needs; serve the files from a server that "
+                                 "supports them, or download the checkpoints and list their local paths",
+                                 self.source)  # fmt: skip
         if len(data) != end - start:
             raise EmbedevalError(f"asked for bytes {start}-{end} and got {len(data)}: the file is shorter than its "
                                  "header says, or the server ignored the range", self.source)  # fmt: skip
