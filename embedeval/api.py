@@ -23,6 +23,12 @@ def compare(
     from embedeval.report.build import report_from
 
     fmt = settings.pop("fmt", None)
+    if isinstance(paths, (str, Path)):
+        paths = [paths]  # one path, not its letters
+    if isinstance(benchmarks, (str, Path)):
+        benchmarks = [str(benchmarks)]
+    if isinstance(settings.get("tasks"), str):
+        settings["tasks"] = (settings["tasks"],)
     cfg = CompareSettings(benchmarks=list(benchmarks) if benchmarks else None, **settings)
     pipeline = cfg.pipeline()
     pipeline.fmt = fmt
@@ -42,6 +48,10 @@ def score(inputs: list[Any], benchmarks: list[str] | None = None, **settings: An
     from embedeval.pipeline import Settings
     from embedeval.pipeline import score as run
 
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]  # one path, not its letters
+    if isinstance(benchmarks, (str, Path)):
+        benchmarks = [str(benchmarks)]
     cfg = Settings(benchmarks=list(benchmarks) if benchmarks else None, **settings)
     from embedeval.pipeline import read_inputs
 

@@ -72,6 +72,10 @@ class Settings:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 2):
                 raise EmbedevalError(f"{name} {value!r}: must be a whole number of at least 2 (or None: all rows)")
+        if isinstance(self.tasks, str):
+            self.tasks = (self.tasks,)  # tasks="geometry" means that one task, not its letters
+        if isinstance(self.benchmarks, (str, Path)):
+            self.benchmarks = [str(self.benchmarks)]
         self.tasks = tuple(dict.fromkeys(self.tasks))
         from embedeval.tasks import get_task
 

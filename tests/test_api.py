@@ -140,3 +140,15 @@ def test_train_from_python_refuses_a_resume_with_other_settings_or_text(tmp_path
         ee.train(cfg, data, tmp_path / "run", corpus=ee.resolve_corpus(other), resume=True)
     with pytest.raises(EmbedevalError):  # a new run never replaces an existing one without overwrite
         ee.train(cfg, data, tmp_path / "run", corpus=toy_corpus)
+
+
+def test_one_path_one_benchmark_one_task_given_as_strings_are_not_read_letter_by_letter(tmp_path, monkeypatch):
+    import embedeval as ee
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text("cat 1 0 0\ndog 0.9 0.1 0\ntiger 0.5 0.5 0\ncar 0 0 1\n")
+    (tmp_path / "b.txt").write_text("cat dog 8\ncat tiger 6\ndog tiger 5\ncat car 1\n")
+    results = ee.score("e.txt", "b.txt", tasks="geometry", n_bootstrap=0)
+    assert [r.benchmark for r in results.similarity.results] == ["b"] and "geometry" in results.tasks
+    report = ee.compare("e.txt", "b.txt", tasks="geometry", n_bootstrap=0)
+    assert report.benchmarks and report.evaluation.results[0].pairs_used == 4
