@@ -252,6 +252,17 @@ def _sgns(row: str, seed: int) -> Run:
     return Run(row, seed, f"sgns-wikitext-2/{row}-s{seed}", args)
 
 
+def _sgns_claims(row: str, seed: int) -> Run:
+    """A row is ``untied`` or ``tied`` with ``-fNN`` (the first NN% of WikiText-2's training tokens); without it, the
+    press-wolf-sgns run of the same seed (the same folder, so one runs directory serves both tables)."""
+    variant, _, fraction = row.partition("-f")
+    base = _sgns("torch" if variant == "untied" else "torch-tied", seed)
+    if not fraction:
+        return Run(row, seed, base.folder, base.args)
+    folder = base.folder.replace(f"-s{seed}", f"-f{fraction}-s{seed}")
+    return Run(row, seed, folder, (*base.args, "--train-fraction", str(int(fraction) / 100)))
+
+
 TABLES = {
     "press-wolf-table6": Table(
         "press-wolf-table6",
@@ -334,6 +345,19 @@ TABLES = {
         "Wolf (2017) Table 6 for the full-data rows",
         _pw_small_claims,
         contrasts=(("untied-f10", "wt-f10"), ("untied-f25", "wt-f25"), ("untied-f50", "wt-f50"), ("untied", "wt")),
+        by_row=True,
+        out="reports/seed-claims",
+    ),
+    "tying-sgns-data-size": Table(
+        "tying-sgns-data-size",
+        "The SGNS analogue: the torch skip-gram backend (press-wolf-sgns' settings) on the first 10%, 25%, 50% and all "
+        "of WikiText-2's training tokens, untied vs tied",
+        ("untied-f10", "tied-f10", "untied-f25", "tied-f25", "untied-f50", "tied-f50", "untied", "tied"),
+        {},
+        "the claim of the tying explainers (tying regularises, especially in data-constrained settings), for SGNS",
+        _sgns_claims,
+        metric="",  # no single number per run: the page scores U, V and S on identical pairs
+        keys=("", ""),
         by_row=True,
         out="reports/seed-claims",
     ),

@@ -245,10 +245,71 @@ def transfer(root: Path, seeds: tuple[int, ...]) -> dict[str, Any]:
     return {"runs": rows, "tests": _family(tests, "ln(from scratch) − ln(fine-tuned), or the WT − untied difference")}
 
 
+SGNS_BENCHMARKS = ("simlex999", "ws353", "men")  # methods 10.1, item 7
+SGNS_MARGIN = 0.02  # equality of tying's benefit in rho, stated before the runs (methods 10.1, item 7)
+SGNS_SCORES = "sgns-scores.json"  # beside the page: the scores of every finished run pair (the runs are not kept)
+
+
+def sgns_pair_scores(untied: Path, tied: Path) -> dict[str, Any]:
+    """Spearman's rho of an untied run's U and V and a tied run's S on SIMLEX-999, WS-353 and MEN, on the pairs all
+    three cover (no bootstrap: the test is across seeds)."""
+    from embedeval.api import score
+
+    results = score([str(untied), str(tied)], list(SGNS_BENCHMARKS), n_bootstrap=0)
+    out: dict[str, Any] = {}
+    for r in results.similarity.results:
+        role = {"input": "U", "output": "V", "tied": "S"}.get(r.role or "")
+        if role is None:
+            continue
+        row = out.setdefault(r.benchmark, {"pairs": r.pairs_used, "total": r.pairs_total})
+        row[role] = r.spearman
+    return out
+
+
+def sgns_scores(runs_dir: Path, seeds: tuple[int, ...], known: dict[str, Any]) -> dict[str, Any]:
+    """``known`` (the committed scores) with every finished pair of tying-sgns-data-size under ``runs_dir`` scored
+    (again): keys ``FRACTION/SEED``."""
+    from embedeval.reproduce import get_table
+
+    table = get_table("tying-sgns-data-size")
+    out = dict(known)
+    for f in FRACTIONS:
+        suffix = "" if f == 100 else f"-f{f}"
+        for seed in seeds:
+            untied, tied = table.build(f"untied{suffix}", seed), table.build(f"tied{suffix}", seed)
+            if untied.state(runs_dir) == "complete" and tied.state(runs_dir) == "complete":
+                out[f"{f}/{seed}"] = sgns_pair_scores(runs_dir / untied.folder, runs_dir / tied.folder)
+    return dict(sorted(out.items(), key=lambda kv: tuple(int(x) for x in kv[0].split("/"))))
+
+
+def sgns_data_size(scores: dict[str, Any], seeds: tuple[int, ...]) -> dict[str, Any]:
+    """Families E (tying's benefit e = mean rho(S) − rho(U) at each fraction) and F (e at f minus e at 100%)."""
+    rows, e = [], {f: {} for f in FRACTIONS}
+    for key, by_bench in scores.items():
+        f, seed = (int(x) for x in key.split("/"))
+        if seed not in seeds or f not in e or any(b not in by_bench for b in SGNS_BENCHMARKS):
+            continue
+        means = {m: sum(by_bench[b][m] for b in SGNS_BENCHMARKS) / len(SGNS_BENCHMARKS) for m in ("U", "V", "S")}
+        e[f][seed] = means["S"] - means["U"]
+        rows.append({"fraction": f, "seed": seed, **{f"rho_{m}": v for m, v in means.items()},
+                     "pairs": {b: [by_bench[b]["pairs"], by_bench[b]["total"]] for b in SGNS_BENCHMARKS}})  # fmt: skip
+    zero = lambda values: {s: 0.0 for s in values}  # noqa: E731 - a test of a mean difference against 0
+    family_e = _family([{"fraction": f, **asdict(paired_seed_test(zero(e[f]), e[f]))} for f in FRACTIONS],
+                       "tying's benefit rho(S) − rho(U)")  # fmt: skip
+    family_f = _family([{"fraction": f, **asdict(paired_seed_test(e[100], e[f], SGNS_MARGIN))} for f in FRACTIONS[:-1]],
+                       "benefit at this fraction minus at 100%", SGNS_MARGIN)  # fmt: skip
+    return {"runs": sorted(rows, key=lambda r: (r["fraction"], r["seed"])), "benefit": family_e,
+            "benefit_vs_full": family_f}  # fmt: skip
+
+
 def tying_claims(runs_dir: Path, repo: Path, seeds: tuple[int, ...] = (1, 2, 3)) -> dict[str, Any]:
+    """Every family of the page; the SGNS scores are read from ``SGNS_SCORES`` beside ``runs_dir``."""
+    scores_file = runs_dir.parent / SGNS_SCORES
+    scores = json.loads(scores_file.read_text(encoding="utf-8")) if scores_file.is_file() else {}
     return {"seeds": list(seeds), "parameters": parameters(repo, seeds), "data_size": data_size(runs_dir, repo, seeds),
-            "convergence": convergence(repo), "rare_words": rare_words(runs_dir, repo, seeds),
-            "lstm_bias": lstm_bias(runs_dir, repo, seeds), "transfer": transfer(runs_dir, seeds)}  # fmt: skip
+            "sgns_data_size": sgns_data_size(scores, seeds), "convergence": convergence(repo),
+            "rare_words": rare_words(runs_dir, repo, seeds), "lstm_bias": lstm_bias(runs_dir, repo, seeds),
+            "transfer": transfer(runs_dir, seeds)}  # fmt: skip
 
 
 # --- the page ----------------------------------------------------------------------------------------------------
@@ -298,6 +359,29 @@ These are facts about published code and papers, read at the sources; they need 
 """
 
 
+def _sgns_section(sg: dict[str, Any] | None) -> list[str]:
+    lines = ["#### The same for skip-gram (SGNS)", "",
+             "The torch skip-gram backend with press-wolf-sgns' settings (dim 200, window 5, 5 negatives, min count 5, "
+             "5 epochs) on the first 10%, 25%, 50% and 100% of WikiText-2's training tokens, the vocabulary the "
+             "fraction's own (methods 10.1, item 7). Spearman's rho, the mean over SimLex-999, WS-353 and MEN, each "
+             "run pair on the pairs that the untied U and V and the tied S all cover:", "",
+             "| fraction | seed | untied U | untied V | tied S | pairs used / total (SimLex, WS-353, MEN) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    runs = (sg or {}).get("runs") or []
+    for r in runs:
+        pairs = ", ".join(f"{used}/{total}" for used, total in r["pairs"].values())
+        lines.append(f"| {r['fraction']}% | {r['seed']} | {r['rho_U']:.3f} | {r['rho_V']:.3f} | {r['rho_S']:.3f} | "
+                     f"{pairs} |")  # fmt: skip
+    if not runs:
+        lines.append("| — | — | not finished | — | — | — |")
+    lines += ["", f"Family E, tying's benefit at each fraction, e = rho(S) − rho(U) (positive: the tied matrix is "
+              f"better): {NONE}", "", *_test_table((sg or {}).get("benefit") or [], "fraction", "fraction"), "",
+              "Family F, the claim for SGNS: e at the fraction minus e at 100%, equality within "
+              f"±{SGNS_MARGIN:g} rho: {NONE}", "", *_test_table((sg or {}).get("benefit_vs_full") or [], "fraction",
+                                                                 "fraction"), ""]  # fmt: skip
+    return lines
+
+
 def claims_markdown(result: dict[str, Any]) -> str:
     seeds = ", ".join(map(str, result["seeds"]))
     lines = [FIRST_LINE, "", "# The tying claims, tested", "",
@@ -333,6 +417,7 @@ def claims_markdown(result: dict[str, Any]) -> str:
               f"training text), untied minus WT (positive: tying narrows the gap). {NONE} The full-data runs of Table 6 "
               "predate the final-model training perplexity, so this family has the fractions below 100%:", "",
               *_test_table(ds["gap"], "fraction", "fraction"), ""]  # fmt: skip
+    lines += _sgns_section(result.get("sgns_data_size"))
     cv = result["convergence"]
     lines += ["### 3. Faster convergence", "",
               "Epochs the tied run needs to reach the untied run's final validation score (perplexity, or BLEU for "

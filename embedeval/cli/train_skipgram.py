@@ -68,6 +68,14 @@ console = err_console
     "--workers", type=number(R["workers"]), default=2, show_default=True, help="gensim workers / torch threads."
 )
 @click.option(
+    "--train-fraction",
+    type=number(R["train_fraction"]),
+    default=1.0,
+    show_default=True,
+    help="Train on the first FRACTION of the corpus's training tokens (a contiguous prefix; the vocabulary, with "
+    "--min-count, is the prefix's own).",
+)
+@click.option(
     "--parallel",
     type=number(R["parallel"]),
     default=1,

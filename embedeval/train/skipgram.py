@@ -48,9 +48,23 @@ def _not_finite(epoch: int, run: RunDir) -> EmbedevalError:
     )
 
 
-def sentences(corpus: Corpus, stats: dict[str, int] | None = None) -> Iterator[list[str]]:
-    """The corpus's token lines, each cut into pieces of at most :data:`MAX_SENTENCE` tokens."""
+def training_tokens(corpus: Corpus) -> int:
+    """How many tokens the corpus's training split holds (one pass over it)."""
+    return sum(len(tokens) for tokens in corpus.lines("train"))
+
+
+def sentences(corpus: Corpus, stats: dict[str, int] | None = None, fraction: float = 1.0) -> Iterator[list[str]]:
+    """The corpus's token lines, each cut into pieces of at most :data:`MAX_SENTENCE` tokens; with ``fraction`` < 1,
+    only the first ``fraction`` of its training tokens (``--train-fraction``: a contiguous prefix, the last line cut
+    where the prefix ends)."""
+    limit = None if fraction >= 1 else max(1, round(fraction * training_tokens(corpus)))
+    done = 0
     for tokens in corpus.lines("train"):
+        if limit is not None:
+            if done >= limit:
+                return
+            tokens = tokens[: limit - done]
+            done += len(tokens)
         if len(tokens) <= MAX_SENTENCE:
             yield tokens
             continue
@@ -67,20 +81,20 @@ class _Lines:
     (gensim's callbacks fire per epoch; its job queue runs at most a few batches ahead of the workers).
     """
 
-    def __init__(self, corpus: Corpus, on_words: Callable[[int], None] | None = None):
-        self.corpus = corpus
+    def __init__(self, corpus: Corpus, on_words: Callable[[int], None] | None = None, fraction: float = 1.0):
+        self.corpus, self.fraction = corpus, fraction
         self.stats: dict[str, int] = {}
         self.on_words = on_words
 
     def __iter__(self) -> Iterator[list[str]]:
         self.stats = {}
         if self.on_words is None:
-            return sentences(self.corpus, self.stats)
+            return sentences(self.corpus, self.stats, self.fraction)
         return self._counted()
 
     def _counted(self) -> Iterator[list[str]]:
         done = reported = 0
-        for tokens in sentences(self.corpus, self.stats):
+        for tokens in sentences(self.corpus, self.stats, self.fraction):
             done += len(tokens)
             if done - reported >= 100_000:
                 self.on_words(done)
@@ -132,7 +146,7 @@ def _train_gensim(cfg: SkipGramConfig, corpus: Corpus, run: RunDir, progress) ->
             if progress:
                 progress({**record, "epochs": cfg.epochs})
 
-    lines = _Lines(corpus)
+    lines = _Lines(corpus, fraction=cfg.train_fraction)
     kind = FastText if cfg.model == "fasttext" else Word2Vec
     model = kind(
         vector_size=cfg.dim,
@@ -253,10 +267,11 @@ class TorchSGNS:
             torch.set_num_threads(cfg.workers)
         self.rng = np.random.default_rng(cfg.seed)
         self.line_stats: dict[str, int] = {}
-        self.vocab = vocab = Vocab.build(sentences(corpus), min_count=cfg.min_count, max_size=cfg.max_vocab)
+        self.vocab = vocab = Vocab.build(sentences(corpus, fraction=cfg.train_fraction), min_count=cfg.min_count,
+                                         max_size=cfg.max_vocab)  # fmt: skip
         run.publish()  # inputs are good: now the new run may replace an old one (--overwrite)
         vocab.save(run.path / VOCAB)
-        self.ids, starts = vocab.encode(sentences(corpus, self.line_stats), with_boundaries=True)
+        self.ids, starts = vocab.encode(sentences(corpus, self.line_stats, cfg.train_fraction), with_boundaries=True)
         # sentence index of every kept token, so windows never cross a line
         lengths = np.diff(np.r_[starts, len(self.ids)])
         self.sentence = np.repeat(np.arange(len(starts)), lengths)

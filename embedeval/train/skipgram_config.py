@@ -24,6 +24,7 @@ SKIPGRAM_RANGES = {
     "seed": Range(int, 0, 2**32 - 1),
     "workers": positive_int(1_024),
     "parallel": positive_int(64),
+    "train_fraction": Range(float, 0, 1, low_open=True),
     "batch_size": positive_int(10_000_000),
     "max_vocab": positive_int(),
 }
@@ -56,6 +57,8 @@ class SkipGramConfig:
     # order). Same seed, same numbers for a fixed value; it changes the numbers against 1 (updates within a chunk do
     # not see the other slices'), so it is part of the run's config, not a speed knob --resume may change.
     parallel: int = 1
+    # the first fraction of the training tokens (a contiguous prefix); the vocabulary is the prefix's own
+    train_fraction: float = 1.0
 
     @property
     def tied(self) -> bool:
