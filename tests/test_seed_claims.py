@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from embedeval.seed_claims import FIRST_LINE, claims_markdown, data_size, first_reach, transfer, tying_claims
+from embedeval.seed_claims import (
+    FIRST_LINE,
+    claims_markdown,
+    data_size,
+    first_reach,
+    sgns_data_size,
+    transfer,
+    tying_claims,
+)
 from tests.conftest import ROOT
 
 
@@ -73,3 +81,36 @@ def test_the_committed_page_regenerates_from_the_committed_runs():
     assert page.startswith(FIRST_LINE)
     assert claims_markdown(result) == page
     assert json.loads((folder / "tying-claims.json").read_text()) == json.loads(json.dumps(result))
+
+
+def test_sgns_families_on_hand_made_scores():
+    """Tying adds 0.05 rho at 10% of the text and nothing at 100%: family E shows the first and not the last,
+    family F the larger benefit when text is scarce; a fraction without both seeds' runs says so."""
+
+    def pair(u: float, s: float) -> dict:
+        return {b: {"pairs": 100, "total": 120, "U": u, "V": u - 0.1, "S": s} for b in ("simlex999", "ws353", "men")}
+
+    scores = {}
+    for seed, wiggle in zip((1, 2, 3), (0.0, 0.004, -0.003)):
+        scores[f"10/{seed}"] = pair(0.20, 0.25 + wiggle)
+        scores[f"100/{seed}"] = pair(0.40, 0.40 + wiggle)
+    found = sgns_data_size(scores, (1, 2, 3))
+    e = {t["fraction"]: t for t in found["benefit"]}
+    assert e[10]["mean"] == pytest.approx(0.05 + 0.001 / 3) and "positive, shown" in e[10]["verdict"]
+    assert "not shown" in e[100]["verdict"] and e[25]["verdict"] == "no seed finished"
+    f = {t["fraction"]: t for t in found["benefit_vs_full"]}
+    assert f[10]["mean"] == pytest.approx(0.05) and "positive, shown" in f[10]["verdict"]
+    assert found["runs"][0]["rho_V"] == pytest.approx(0.10)
+    page = claims_markdown({**tying_claims(ROOT / "reports" / "seed-claims" / "runs", ROOT), "sgns_data_size": found})
+    assert "#### The same for skip-gram (SGNS)" in page and "| 10% | 1 | 0.200 | 0.100 | 0.250 | 100/120" in page
+
+
+def test_a_skipgram_fraction_trains_on_a_prefix_with_its_own_vocabulary(tmp_path):
+    from embedeval.data.corpus import resolve_corpus
+    from embedeval.train.skipgram import sentences, training_tokens
+
+    corpus = resolve_corpus("builtin")
+    whole = training_tokens(corpus)
+    prefix = list(sentences(corpus, fraction=0.25))
+    assert sum(map(len, prefix)) == round(0.25 * whole)
+    assert prefix == [line for line in sentences(corpus)][: len(prefix) - 1] + [prefix[-1]]

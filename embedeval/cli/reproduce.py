@@ -81,9 +81,9 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
 
     \b
     Tables: press-wolf-table6, inan-small, press-wolf-sgns, transformer-ptb, transformer-wikitext-2, bilm-ptb,
-    multi30k-tying, tying-data-size, tying-transfer, lstm-bias; tying-claims, the page that tests the tying
-    explainers' claims (reports/seed-claims/README.md) from the runs of tying-data-size, tying-transfer and
-    lstm-bias and the committed runs; and
+    multi30k-tying, tying-data-size, tying-sgns-data-size, tying-transfer, lstm-bias; tying-claims, the page that
+    tests the tying explainers' claims (reports/seed-claims/README.md) from the runs of tying-sgns-data-size,
+    tying-data-size, tying-transfer and lstm-bias and the committed runs; and
     planted-tokens, the under-trained-token ground truth and the frequency finding (reports/tokens/README.md);
     gpt2-series, a Hugging Face GPT-2's tied S over its checkpoints against the untied U and V
     (reports/checkpoints/README.md); quantisation, what GGUF types do to that GPT-2's U and V
