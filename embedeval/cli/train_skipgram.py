@@ -117,6 +117,9 @@ def train_skipgram_cmd(corpus, out, overwrite, resume, data_dir, track, track_ev
     cfg.validate()
     if track and cfg.backend != "torch":
         raise EmbedevalError("--track needs --backend torch: gensim does not expose its gradients")
+    if track and cfg.parallel > 1:
+        raise EmbedevalError("--parallel trains slices of each chunk on copies of U and V, so there is no one stream of "
+                             "updates to track; track with --parallel 1")  # fmt: skip
     if resume and cfg.backend != "torch":
         raise EmbedevalError("--resume is for --backend torch: gensim trains in one call (start it again)")
     source = resolve_corpus(corpus, data_dir)
