@@ -378,7 +378,10 @@ def _sgns_section(sg: dict[str, Any] | None) -> list[str]:
               f"better): {NONE}", "", *_test_table((sg or {}).get("benefit") or [], "fraction", "fraction"), "",
               "Family F, the claim for SGNS: e at the fraction minus e at 100%, equality within "
               f"±{SGNS_MARGIN:g} rho: {NONE}", "", *_test_table((sg or {}).get("benefit_vs_full") or [], "fraction",
-                                                                 "fraction"), ""]  # fmt: skip
+                                                                 "fraction"), "",
+              "Within a fraction U, V and S are scored on identical pairs; across fractions the pairs are those each "
+              "fraction's vocabulary covers (the columns above), so family F compares benefits measured on "
+              "different pairs. <!-- claim: none: how the measure is taken -->", ""]  # fmt: skip
     return lines
 
 
