@@ -119,3 +119,15 @@ def test_verify_finds_a_changed_file(tmp_path, monkeypatch, capsys, data_dir):
     (data / PTB_TRAIN).write_text("not the corpus\n")
     code, out, err = run_main(["data", "verify", "--data-dir", str(data)], monkeypatch, capsys)
     assert code == 1 and "mismatch" in err
+
+
+def test_the_data_group_takes_the_data_directory_its_help_names(tmp_path):
+    """`embedeval data --data-dir D` (the help says "$EMBEDEVAL_DATA or --data-dir") lists D, and passes it on to
+    `verify` given after it."""
+    from tests.conftest import run_cli
+
+    code, out, err = run_cli("data", "--data-dir", str(tmp_path))
+    assert code == 0, err
+    assert f"Data directory: {tmp_path}" in out.replace("\n", "")
+    code, out, err = run_cli("data", "--data-dir", str(tmp_path), "verify")
+    assert code == 0 and "0 known files present" in out + err

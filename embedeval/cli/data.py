@@ -17,12 +17,15 @@ def _root(data_dir):
 
 
 @click.group("data", invoke_without_command=True)
+@DATA_DIR_OPTION
 @click.pass_context
-def data_group(ctx) -> None:
+def data_group(ctx, data_dir: str | None) -> None:
     """The data directory ($EMBEDEVAL_DATA or --data-dir): list what is present and missing (`embedeval data list`,
     the default), check every file's sha256 (`verify`), and download a missing one (`fetch NAME`)."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_cmd)
+        ctx.invoke(list_cmd, data_dir=data_dir)
+    elif data_dir is not None:
+        ctx.default_map = {name: {"data_dir": data_dir} for name in ("list", "verify", "fetch")}
 
 
 @data_group.command("list")
