@@ -128,6 +128,20 @@ CASES = [
         2,
         "only a GGUF file",
     ),  # fmt: skip
+    Case(
+        "reproduce-page-over-a-users-readme",
+        {"mine/README.md": "my notes", "runs": lambda p: p.mkdir()},
+        ["reproduce", "tying-claims", "--no-train", "--runs-dir", "runs", "--out", "mine"],
+        2,
+        "is not a page",
+    ),  # fmt: skip
+    Case(
+        "reproduce-page-into-the-runs",
+        {"runs": lambda p: p.mkdir()},
+        ["reproduce", "planted-tokens", "--no-train", "--runs-dir", "runs", "--out", "runs"],
+        2,
+        "--out is the runs directory",
+    ),  # fmt: skip
     Case("a-missing-gguf-file", {}, ["eval", "nothere.gguf", "-b", "rg65"], 2, "nothere.gguf: no such file"),
     Case("corpus-a-device", {"m": model()}, ["eval", "m", "-b", "rg65", "--corpus", "/dev/zero"], 2, "regular file"),
     Case("corpus-empty", {"m": model(), "c.txt": ""}, ["eval", "m", "-b", "rg65", "--corpus", "c.txt"], 2, "no text"),

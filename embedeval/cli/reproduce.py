@@ -101,6 +101,10 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     )
 
     seed_list = _seeds(seeds)
+    pages = {"tying-claims": "reports/seed-claims", "gpt2-series": "reports/checkpoints",
+             "quantisation": "reports/quantisation", "planted-tokens": "reports/tokens"}  # fmt: skip
+    if table in pages and not dry_run:
+        _check_page_folder(Path(out or pages[table]), Path(runs_dir))
     if table == "tying-claims":
         _tying_claims(seed_list, jobs, Path(runs_dir), Path(out or "reports/seed-claims"), dry_run, no_train, data_dir)
         return
@@ -220,6 +224,28 @@ def _run_all(waiting: list, root: Path, jobs: int, env: dict) -> list[str]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return failed
+
+
+def _check_page_folder(out: Path, runs: Path) -> None:
+    """A page's folder, checked before any training: its README.md must be one that reproduce wrote (a folder of the
+    user's own, the repository's root, keeps its README), and it may neither be the runs directory, nor lie inside
+    it, nor hold it (the page copies run files into OUT/runs)."""
+    from embedeval.errors import EmbedevalError
+
+    page = out / "README.md"
+    if page.is_symlink() or (page.exists() and not page.is_file()):
+        raise EmbedevalError("is not a regular file; choose another --out", page)
+    if page.is_file():
+        with open(page, "rb") as handle:
+            first = handle.read(64)
+        if not first.startswith(b"<!-- written by `embedeval reproduce"):
+            raise EmbedevalError("is not a page embedeval reproduce wrote, and the page would replace it; choose "
+                                 "another --out (the default is the table's folder under reports/)", page)  # fmt: skip
+    real_out, real_runs = out.resolve(), runs.resolve()
+    if real_out == real_runs or real_runs in real_out.parents or real_out / "runs" == real_runs:
+        raise EmbedevalError("--out is the runs directory, lies inside it or holds it as its runs/; the page and "
+                             "the files it keeps go elsewhere (the default is the table's folder under reports/)",
+                             out)  # fmt: skip
 
 
 def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bool, data_dir) -> None:
