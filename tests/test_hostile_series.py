@@ -50,6 +50,19 @@ def only_bin(path: Path) -> None:
     (path / "pytorch_model.bin").write_bytes(b"PK\x03\x04")
 
 
+def gguf_header(n_tensors: int, n_kv: int, rest: bytes = b"") -> bytes:
+    """A GGUF v3 header of a few bytes whose counts or lengths claim far more (what ggml's reader would allocate)."""
+    import struct
+
+    return b"GGUF" + struct.pack("<IQQ", 3, n_tensors, n_kv) + rest
+
+
+def gguf_kv(key: bytes, kind: int, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack("<Q", len(key)) + key + struct.pack("<I", kind) + payload
+
+
 def a_list(text: str | bytes) -> dict:
     return {"ser": series(model()), "list.txt": text}
 
@@ -141,6 +154,31 @@ CASES = [
         ["reproduce", "planted-tokens", "--no-train", "--runs-dir", "runs", "--out", "runs"],
         2,
         "--out is the runs directory",
+    ),  # fmt: skip
+    Case(
+        "gguf-claims-2-to-the-40-tensors",
+        {"b.gguf": gguf_header(2**40, 0)},
+        ["eval", "b.gguf", "-b", "rg65"],
+        2,
+        "1,099,511,627,776 tensors",
+    ),  # fmt: skip
+    Case(
+        "gguf-string-of-2-to-the-60-bytes",
+        {"b.gguf": gguf_header(0, 1, gguf_kv(b"general.name", 8, (2**60).to_bytes(8, "little")))},
+        ["eval", "b.gguf", "-b", "rg65"],
+        2,
+        "a string of",
+    ),  # fmt: skip
+    Case(
+        "gguf-array-of-2-to-the-40-bytes",
+        {
+            "b.gguf": gguf_header(
+                0, 1, gguf_kv(b"tokenizer.ggml.tokens", 9, (0).to_bytes(4, "little") + (2**40).to_bytes(8, "little"))
+            )
+        },
+        ["eval", "b.gguf", "-b", "rg65"],
+        2,
+        "an array of 1,099,511,627,776 items",
     ),  # fmt: skip
     Case("a-missing-gguf-file", {}, ["eval", "nothere.gguf", "-b", "rg65"], 2, "nothere.gguf: no such file"),
     Case("corpus-a-device", {"m": model()}, ["eval", "m", "-b", "rg65", "--corpus", "/dev/zero"], 2, "regular file"),

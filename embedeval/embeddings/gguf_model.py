@@ -73,9 +73,78 @@ class GGUFMatrix(TokenMatrix):
         return out.reshape(len(raw), self.shape[1])
 
 
+_SCALAR_BYTES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # GGUFValueType -> bytes
+_STRING, _ARRAY = 8, 9
+
+
+def check_header(path: Path) -> None:
+    """Walk a GGUF file's header (counts, metadata, tensor infos) and refuse, in one line, any count or length that
+    the file's size cannot hold: ggml's reader would otherwise allocate what a few bytes claim (an array of 2^40
+    items in a 100-byte file took 5.8 GB and did not finish)."""
+    import mmap
+    import struct
+
+    size = path.stat().st_size
+
+    def bad(what: str) -> EmbedevalError:
+        return EmbedevalError(f"not a GGUF file embedeval can read: its header {what}, more than the file's "
+                              f"{size:,} bytes hold (damaged or crafted)", path)  # fmt: skip
+
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if size < 24:
+            raise bad("is cut short")
+        version, n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
+        if version not in (2, 3):
+            raise EmbedevalError(f"not a GGUF file embedeval can read: version {version:,} (it reads versions 2 and "
+                                 "3)", path)  # fmt: skip
+        at = 24
+        if n_kv * 13 + n_tensors * 33 > size - at:  # the smallest entry of each kind
+            raise bad(f"claims {n_kv:,} metadata entries and {n_tensors:,} tensors")
+
+        def take(n: int, what: str) -> int:
+            nonlocal at
+            if n < 0 or n > size - at:
+                raise bad(f"claims {what} of {n:,} bytes at offset {at:,}")
+            start, at = at, at + n
+            return start
+
+        def string(what: str) -> None:
+            (length,) = struct.unpack_from("<Q", data, take(8, what))
+            take(length, what)
+
+        def value(kind: int, depth: int = 0) -> None:
+            if kind in _SCALAR_BYTES:
+                take(_SCALAR_BYTES[kind], "a value")
+            elif kind == _STRING:
+                string("a string")
+            elif kind == _ARRAY and depth < 4:
+                item, count = struct.unpack_from("<IQ", data, take(12, "an array"))
+                if item in _SCALAR_BYTES:
+                    take(count * _SCALAR_BYTES[item], f"an array of {count:,} items")
+                elif count * 8 > size - at:  # every string or array item takes at least 8 bytes
+                    raise bad(f"claims an array of {count:,} items")
+                else:
+                    for _ in range(count):
+                        value(item, depth + 1)
+            else:
+                raise EmbedevalError(f"not a GGUF file embedeval can read: unknown metadata type {kind}", path)
+
+        for _ in range(n_kv):
+            string("a key")
+            (kind,) = struct.unpack_from("<I", data, take(4, "a type"))
+            value(kind)
+        for _ in range(n_tensors):
+            string("a tensor name")
+            (dims,) = struct.unpack_from("<I", data, take(4, "a tensor's dimensions"))
+            if dims > 8:
+                raise bad(f"gives a tensor {dims:,} dimensions")
+            take(dims * 8 + 4 + 8, "a tensor's shape, type and offset")
+
+
 def _open(path: Path) -> Any:
     from gguf import GGUFReader
 
+    check_header(path)
     try:
         return GGUFReader(str(path), "r")
     except Exception as err:  # the reader raises ValueError, KeyError, IndexError ... on damaged files
