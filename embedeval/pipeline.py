@@ -117,7 +117,26 @@ def read_inputs(paths: list[str | Path], settings: Settings, need_similarity: bo
     sources = collect(paths, settings.fmt, add_sum=settings.add_sum, words=benchmark_words(benches, analogy_sets),
                       pieces=settings.pieces, vocabulary=bool(analogy_sets), revision=settings.revision,
                       cache=settings.cache)  # fmt: skip
-    return Inputs(sources, benches, analogy_sets, notes)
+    unused = _unused_settings(settings, sources, analogy_sets) if paths else []  # no paths: the benchmarks only
+    return Inputs(sources, benches, analogy_sets, notes + unused)
+
+
+def _unused_settings(settings: Settings, sources: Any, analogy_sets: list[Any]) -> list[str]:
+    """Settings given that no input uses: said, since the user asked for something that did not happen."""
+    unused = []
+    if settings.revision is not None and not any("hub_id" in card for card in sources.models):
+        unused.append(f"--revision {settings.revision} was not used: it applies to Hugging Face model ids read from "
+                      "the local cache, and no input is one")  # fmt: skip
+    subword = sources.models or any(r.trainer == "nmt" for r in sources.runs)
+    if settings.pieces != "single" and not subword:
+        unused.append(f"--pieces {settings.pieces} was not used: it applies to subword models (pretrained models, GGUF "
+                      "files, translation runs), and no input is one")  # fmt: skip
+    defaults = Settings.__dataclass_fields__
+    if not analogy_sets and (settings.analogy_vocab != defaults["analogy_vocab"].default or
+                             settings.analogy_method != defaults["analogy_method"].default):  # fmt: skip
+        unused.append("--analogy-vocab and --analogy-method were not used: they apply to analogy sets (-b "
+                      "google-analogy, -b msr-analogy), and none was asked for")  # fmt: skip
+    return unused
 
 
 @dataclass

@@ -303,3 +303,19 @@ def test_a_server_that_ignores_ranges_is_named_as_such(tmp_path, monkeypatch):
             load_matrices(Checkpoint(10, url), tmp_path / "cache")
     finally:
         server.shutdown()
+
+
+def test_settings_that_no_input_uses_are_said(tmp_path, monkeypatch, capsys):
+    """--revision without a hub id, --pieces on word files, analogy settings without an analogy set: each a note (the
+    user asked for something that did not happen), the scores unchanged."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "e.txt").write_text("tiger 1 0 0\ncat 1 0.1 0\ndog 0 1 0\ncar 0 0 1\n")
+    (tmp_path / "b.txt").write_text("cat dog 5\ntiger cat 7\ndog tiger 3\ncat car 1\n")
+    code, plain, _ = run_main(["eval", "e.txt", "-b", "b.txt"], monkeypatch, capsys)
+    args = ["eval", "e.txt", "-b", "b.txt", "--revision", "v1", "--pieces", "mean", "--analogy-vocab", "5"]
+    code, out, err = run_main(args, monkeypatch, capsys)
+    assert code == 0 and out == plain
+    for option in ("--revision v1 was not used", "--pieces mean was not used", "--analogy-vocab and"):
+        assert option in err
+    code, _, err = run_main(["eval", "e.txt", "-b", "b.txt"], monkeypatch, capsys)
+    assert "was not used" not in err

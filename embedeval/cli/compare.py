@@ -198,7 +198,7 @@ def _compare(claim, paths, settings, threads, fmt, err, resume=False):
     stage("reading the inputs")
     with console.status("reading the inputs..."):
         inputs = read_inputs(paths, pipeline, need_similarity=True)
-    inputs = Inputs(inputs.sources, found.benchmarks, found.analogy_sets, found.notes)
+    inputs = Inputs(inputs.sources, found.benchmarks, found.analogy_sets, inputs.notes)  # notes of the real inputs
     settings.benchmarks = [b.name for b in found.benchmarks]  # as chosen (the default set: those found)
     if settings.title is None and title_default is not None:
         settings.title = title_default
