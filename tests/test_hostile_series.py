@@ -319,3 +319,20 @@ def test_settings_that_no_input_uses_are_said(tmp_path, monkeypatch, capsys):
         assert option in err
     code, _, err = run_main(["eval", "e.txt", "-b", "b.txt"], monkeypatch, capsys)
     assert "was not used" not in err
+
+
+def test_tying_claims_refuses_a_run_in_another_rows_folder(tmp_path, monkeypatch, capsys):
+    """An untied SGNS run copied into the tied row's folder was scored as tied (then a KeyError traceback); now the
+    row's config check, as every other table has it, before anything is counted or written."""
+    monkeypatch.chdir(tmp_path)
+    for folder, tie in (("torch-f10-s1", False), ("torch-tied-f10-s1", False)):
+        run = tmp_path / "runs" / "sgns-wikitext-2" / folder
+        run.mkdir(parents=True)
+        config = {"trainer": "skipgram", "corpus": {"name": "wikitext-2"},
+                  "config": {"seed": 1, "backend": "torch", "tie": tie, "train_fraction": 0.1, "epochs": 5}}  # fmt: skip
+        (run / "config.json").write_text(json.dumps(config))
+        (run / "summary.json").write_text(json.dumps({"status": "complete", "updated": folder}))
+    code, _, err = run_main(["reproduce", "tying-claims", "--no-train", "--runs-dir", "runs", "--out", "page"],
+                            monkeypatch, capsys)  # fmt: skip
+    assert code == 2 and "row tied-f10, seed 1" in err and "tie False (the row needs True)" in err
+    assert "Traceback" not in err and not (tmp_path / "page").exists()

@@ -248,6 +248,28 @@ def _check_page_folder(out: Path, runs: Path) -> None:
                              out)  # fmt: skip
 
 
+def _check_runs(runs, root: Path) -> None:
+    """Every finished run is the run of its row and seed (its config says so), and no two seeds of a row hold one
+    run (a folder copied over another): else one line, before anything is counted."""
+    from embedeval.errors import EmbedevalError
+    from embedeval.layout import SUMMARY
+
+    seen: dict[tuple[str, bytes], int] = {}
+    for run in runs:
+        if run.state(root) != "complete":
+            continue
+        wrong = run.mismatch(root)
+        if wrong:
+            raise EmbedevalError(f"row {run.label}, seed {run.seed}: the run in {run.folder} is not this row's run for "
+                                 f"this seed ({wrong}); a folder copied or renamed? Put the right run there",
+                                 root / run.folder)  # fmt: skip
+        key = (run.label, (root / run.folder / SUMMARY).read_bytes())
+        if key in seen:
+            raise EmbedevalError(f"row {run.label}: seeds {seen[key]} and {run.seed} hold the same run (identical "
+                                 "summaries); one folder was copied over the other", root / run.folder)  # fmt: skip
+        seen[key] = run.seed
+
+
 def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: bool, data_dir) -> None:
     """The runs of tying-sgns-data-size, tying-data-size (its fractions: the full-data rows are Table 6's committed
     runs), tying-transfer and lstm-bias, then reports/seed-claims: the finished LM runs' config, metrics and summary
@@ -283,6 +305,7 @@ def _tying_claims(seeds, jobs, root: Path, out: Path, dry_run: bool, no_train: b
     env = dict(os.environ, **({"EMBEDEVAL_DATA": data_dir} if data_dir else {}))
     waiting = [] if no_train else [r for r in runs if states[r.folder] not in ("complete", "running")]
     failed = _run_all(waiting, root, jobs, env)
+    _check_runs(runs, root)
     kept = out / "runs"
     for run in runs:
         if run.state(root) != "complete" or run.folder.startswith("sgns-"):
