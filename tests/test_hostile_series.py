@@ -336,3 +336,13 @@ def test_tying_claims_refuses_a_run_in_another_rows_folder(tmp_path, monkeypatch
                             monkeypatch, capsys)  # fmt: skip
     assert code == 2 and "row tied-f10, seed 1" in err and "tie False (the row needs True)" in err
     assert "Traceback" not in err and not (tmp_path / "page").exists()
+
+
+@pytest.mark.parametrize("source", ["http://127.0.0.1:1/ckpt", "http://127.0.0.1:1/ckpt/model.safetensors"])
+def test_a_host_that_cannot_be_reached_is_not_called_missing(source, tmp_path):
+    """fsspec answers "not found" when it cannot connect at all: said as what it is, with what to do offline."""
+    from embedeval.dynamics.series import Checkpoint, load_matrices
+    from embedeval.errors import EmbedevalError
+
+    with pytest.raises(EmbedevalError, match=r"cannot be reached \(no network here\?\)"):
+        load_matrices(Checkpoint(10, source), tmp_path / "cache")

@@ -27,6 +27,16 @@ RETRIES = 4
 STORED = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64}
 
 
+def _unreachable(err: BaseException) -> str:
+    """A hint when ``err`` says the host cannot be reached at all (no network, a name that does not resolve)."""
+    text = f"{type(err).__name__}: {err}"
+    signs = ("Name or service not known", "Temporary failure in name resolution", "Cannot connect to host",
+             "Connection refused", "Network is unreachable", "nodename nor servname")  # fmt: skip
+    if any(sign in text for sign in signs):
+        return "; the host cannot be reached (no network here?): download the checkpoints and list their local paths"
+    return ""
+
+
 def is_url(source: str) -> bool:
     return "://" in source and not source.startswith("file://")
 
@@ -75,12 +85,17 @@ class RangedFile:
         for attempt in range(RETRIES):
             try:
                 return call()
-            except FileNotFoundError:
+            except FileNotFoundError as err:
+                cause = err.__cause__ or err.__context__  # fsspec's http says "not found" when it cannot connect too
+                if cause is not None and _unreachable(cause):
+                    raise EmbedevalError(f"cannot {what} it ({type(cause).__name__}: {cause})"
+                                         + _unreachable(cause), self.source) from None  # fmt: skip
                 raise EmbedevalError("not found", self.source) from None
             except Exception as err:  # network errors come in many types (aiohttp, OSError, fsspec's own)
                 last = err
                 time.sleep(min(0.2 * 2**attempt, 2.0))
-        raise EmbedevalError(f"could not {what} it after {RETRIES} tries ({type(last).__name__}: {last})", self.source)
+        raise EmbedevalError(f"could not {what} it after {RETRIES} tries ({type(last).__name__}: {last})"
+                             + _unreachable(last), self.source)  # fmt: skip
 
     def read(self, start: int, end: int) -> bytes:
         """Bytes [start, end) of the file."""
@@ -208,7 +223,7 @@ def checkpoint_files(source: str) -> list[str]:
         except FileNotFoundError:
             return [f"{base}/model.safetensors"]
         except Exception as err:  # noqa: BLE001 - network errors: say which file
-            raise EmbedevalError(f"cannot read the checkpoint index ({err})", index) from None
+            raise EmbedevalError(f"cannot read the checkpoint index ({err}){_unreachable(err)}", index) from None
         from embedeval.files import parse_json
 
         names = _shard_names(parse_json(raw, index, dict, "checkpoint index"), index)
