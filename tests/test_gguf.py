@@ -302,3 +302,22 @@ def test_a_report_with_the_quantisation_task_is_replaced_by_overwrite(wide_model
     assert code == 0 and (tmp_path / "r" / "quantisation.csv").is_file(), err
     code, _, err = run_cli(*args, "--overwrite")  # its own task file is not a stranger's
     assert code == 0, err
+
+
+def test_a_wordpiece_gguf_vocabulary_is_rebuilt_and_an_unknown_kind_is_one_line(tmp_path):
+    """BERT-style GGUF files (tokenizer.ggml.model = bert): a word is one token, '##' pieces continue it; a kind
+    embedeval cannot rebuild says which it can, not that some task would work without it."""
+    from embedeval.embeddings.gguf_model import load_gguf
+
+    words = ["[PAD]", "[UNK]", "cat", "dog", "tiger", "##s", "car"]
+    x = np.random.default_rng(0).normal(size=(len(words), 32)).astype(np.float32)
+    write_gguf(tmp_path / "bert.gguf", x, None, words, tokenizer_model="bert")
+    (single,) = load_gguf(tmp_path / "bert.gguf", ["cat", "cats", "tiger"], "single")
+    assert sorted(single.words) == ["cat", "tiger"]
+    (first,) = load_gguf(tmp_path / "bert.gguf", ["cats"], "first")
+    assert np.allclose(first.vectors[0], x[2])  # cats = cat ##s: its first piece
+    write_gguf(tmp_path / "t5.gguf", x, None, words, tokenizer_model="t5")
+    with pytest.raises(
+        EmbedevalError, match="not one embedeval rebuilds from a GGUF file \\(gpt2, llama, bert, word\\)"
+    ):
+        load_gguf(tmp_path / "t5.gguf", ["cat"], "single")

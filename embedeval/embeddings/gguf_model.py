@@ -21,6 +21,7 @@ from embedeval.errors import EmbedevalError
 MAGIC = b"GGUF"
 INPUT, OUTPUT = "token_embd.weight", "output.weight"
 # tokenizer.ggml.token_type values (llama.cpp's llama_token_type)
+REBUILT = ("gpt2", "llama", "bert", "word")  # the tokenizer kinds rebuilt from a GGUF file's metadata
 TOKEN_TYPES = {1: "normal", 2: "unknown", 3: "control", 4: "user-defined", 5: "unused", 6: "byte"}
 
 
@@ -254,10 +255,19 @@ class GGUFVocabulary:
             tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="\x00unknown"))
             tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
             tok.decoder = decoders.WordPiece(prefix="\x00")  # joins with spaces, changes nothing else
+        elif self.model == "bert":  # WordPiece (BERT-style embedding models): '##' marks a piece inside a word
+            vocab = {t: i for i, t in enumerate(self.tokens)}
+            unk = next((t for t, kind in zip(self.tokens, self.types) if kind == 2), None)
+            unk = unk or ("[UNK]" if "[UNK]" in vocab else self.tokens[0])
+            tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token=unk, continuing_subword_prefix="##"))
+            tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+            tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+            tok.decoder = decoders.WordPiece(prefix="##")
         else:
             raise EmbedevalError(
-                f"the tokenizer kind {self.model!r} is not one embedeval rebuilds from a GGUF file (gpt2, llama, word): "
-                "the word-level tasks need it; token-level analysis works without it",
+                f"the tokenizer kind {self.model!r} is not one embedeval rebuilds from a GGUF file ({', '.join(REBUILT)}),"
+                " and every task reads its words or tokens through it; use the model's Hugging Face folder instead "
+                "(`embedeval eval FOLDER`)",
                 self.path,
             )
         return Pieces.from_tokenizer(tok, len(self.tokens), special, self.path)

@@ -61,6 +61,7 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
 
 
 def run(ctx: TaskContext) -> list[dict[str, Any]]:
+    from embedeval.embeddings.gguf_model import REBUILT
     from embedeval.embeddings.readers import get_reader
 
     corpus = ctx.options.get("corpus")
@@ -71,7 +72,7 @@ def run(ctx: TaskContext) -> list[dict[str, Any]]:
         model, tok = reader.tokens(Path(card["path"]))
         types = None
         if card.get("format") == "gguf":
-            types, tok = tok.types, tok.pieces() if tok.model in ("gpt2", "llama", "word") else None
+            types, tok = tok.types, tok.pieces() if tok.model in REBUILT else None
         counts, note = (None, None)
         if corpus and tok is not None:
             counts, note = _corpus_counts(tok, Path(corpus), model.input.shape[0])
