@@ -203,13 +203,13 @@ def score(
         results.similarity = evaluate(embs, inputs.benchmarks, oov=settings.oov, intersect=settings.intersect,
                                       n_bootstrap=settings.n_bootstrap, seed=settings.seed,
                                       fold_case=settings.fold_case)  # fmt: skip
-    from embedeval.plugins import plain
+    from embedeval.plugins import is_plugin, plain
 
     for task in to_run(settings.tasks, inputs):
         ctx = TaskContext(inputs.sources, settings, results.similarity, say,
                           dict(settings.task_options.get(task.name, {})), inputs)  # fmt: skip
         rows = task.call("run", ctx)
-        if not task.run.startswith("embedeval."):  # a plugin's rows: checked, and made plain for results.json
+        if is_plugin(task.run):  # a plugin's rows: checked, and made plain for results.json
             if not isinstance(rows, (list, dict)):
                 raise EmbedevalError(f"the task {task.name!r} of a plugin ({task.run}) returned a "
                                      f"{type(rows).__name__}: a task returns its rows, a list or a dict")  # fmt: skip

@@ -22,6 +22,11 @@ def resolve(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+def is_plugin(target: str) -> bool:
+    """Whether a registry entry's "module:name" is an installed package's, not embedeval's own."""
+    return not target.startswith("embedeval.")
+
+
 def call(kind: str, name: str, hook: str, target: str, *args: Any) -> Any:
     """Call a registry entry's hook. A plugin's own exception becomes one line naming the plugin (its author's bug,
     not the user's input; ``EMBEDEVAL_DEBUG=1`` keeps the traceback); embedeval's own hooks are called as they are."""
@@ -29,7 +34,7 @@ def call(kind: str, name: str, hook: str, target: str, *args: Any) -> Any:
 
     from embedeval.errors import EmbedevalError
 
-    if target.startswith("embedeval.") or os.environ.get("EMBEDEVAL_DEBUG"):
+    if not is_plugin(target) or os.environ.get("EMBEDEVAL_DEBUG"):
         return resolve(target)(*args)
     try:
         return resolve(target)(*args)

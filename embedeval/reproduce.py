@@ -66,6 +66,14 @@ class Run:
         wrong = [f"{k} {found.get(k)!r} (the row needs {v!r})" for k, v in wanted.items() if found.get(k) != v]
         return "; ".join(wrong) or None
 
+    def check(self, runs_dir: Path) -> None:
+        """Refuse a finished run whose config is not this row's and seed's (a folder copied or renamed)."""
+        wrong = self.mismatch(runs_dir)
+        if wrong:
+            raise EmbedevalError(f"row {self.label}, seed {self.seed}: the run in {self.folder} is not this row's run "
+                                 f"for this seed ({wrong}); a folder copied or renamed? Put the right run there",
+                                 runs_dir / self.folder)  # fmt: skip
+
     def command(self, runs_dir: Path) -> list[str]:
         out = str(runs_dir / self.folder)
         state = self.state(runs_dir)
@@ -456,11 +464,7 @@ def summarise_table(
                 stopped.append({"seed": seed, "error": _error_of(runs_dir / run.folder)})
             if state != "complete":
                 continue
-            wrong = run.mismatch(runs_dir)
-            if wrong:
-                raise EmbedevalError(f"row {row}, seed {seed}: the run in {run.folder} is not this row's run for this "
-                                     f"seed ({wrong}); a folder copied or renamed? Put the right run there",
-                                     runs_dir / run.folder)  # fmt: skip
+            run.check(runs_dir)
             summary = read_run_file(runs_dir / run.folder / SUMMARY, "summary.json")
             fingerprint = json.dumps([summary.get(table.keys[0] or "-"), summary.get(table.keys[1] or "-"),
                                       summary.get("updated")])  # fmt: skip

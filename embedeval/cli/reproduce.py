@@ -103,19 +103,18 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
     seed_list = _seeds(seeds)
     pages = {"tying-claims": "reports/seed-claims", "gpt2-series": "reports/checkpoints",
              "quantisation": "reports/quantisation", "planted-tokens": "reports/tokens"}  # fmt: skip
-    if table in pages and not dry_run:
-        _check_page_folder(Path(out or pages[table]), Path(runs_dir))
-    if table == "tying-claims":
-        _tying_claims(seed_list, jobs, Path(runs_dir), Path(out or "reports/seed-claims"), dry_run, no_train, data_dir)
-        return
-    if table == "gpt2-series":
-        _gpt2_series(seed_list, jobs, Path(runs_dir), Path(out or "reports/checkpoints"), dry_run, no_train, data_dir)
-        return
-    if table == "quantisation":
-        _quantisation(seed_list, Path(runs_dir), Path(out or "reports/quantisation"), dry_run, data_dir)
-        return
-    if table == "planted-tokens":
-        _planted_tokens(seed_list, jobs, Path(runs_dir), Path(out or "reports/tokens"), dry_run, no_train, data_dir)
+    if table in pages:
+        page, root = Path(out or pages[table]), Path(runs_dir)
+        if not dry_run:
+            _check_page_folder(page, root)
+        if table == "tying-claims":
+            _tying_claims(seed_list, jobs, root, page, dry_run, no_train, data_dir)
+        elif table == "gpt2-series":
+            _gpt2_series(seed_list, jobs, root, page, dry_run, no_train, data_dir)
+        elif table == "quantisation":
+            _quantisation(seed_list, root, page, dry_run, data_dir)
+        else:
+            _planted_tokens(seed_list, jobs, root, page, dry_run, no_train, data_dir)
         return
     if table not in TABLES:
         from embedeval.errors import EmbedevalError
@@ -258,11 +257,7 @@ def _check_runs(runs, root: Path) -> None:
     for run in runs:
         if run.state(root) != "complete":
             continue
-        wrong = run.mismatch(root)
-        if wrong:
-            raise EmbedevalError(f"row {run.label}, seed {run.seed}: the run in {run.folder} is not this row's run for "
-                                 f"this seed ({wrong}); a folder copied or renamed? Put the right run there",
-                                 root / run.folder)  # fmt: skip
+        run.check(root)
         key = (run.label, (root / run.folder / SUMMARY).read_bytes())
         if key in seen:
             raise EmbedevalError(f"row {run.label}: seeds {seen[key]} and {run.seed} hold the same run (identical "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from embedeval.errors import EmbedevalError
-from embedeval.plugins import Registry, call
+from embedeval.plugins import Registry, call, is_plugin
 
 
 @dataclass
@@ -67,7 +67,7 @@ RESERVED_JSON_KEYS = frozenset({
 
 
 def _check(task: Task, others: list[Task]) -> None:
-    if not task.run.startswith("embedeval.") and task.json_key in RESERVED_JSON_KEYS:
+    if is_plugin(task.run) and task.json_key in RESERVED_JSON_KEYS:
         raise ValueError(f"its json_key {task.json_key!r} is one of results.json's own fields; choose another")
     clash = next((t for t in others if t.json_key == task.json_key), None)
     if clash is not None:

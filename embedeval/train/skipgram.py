@@ -354,6 +354,11 @@ class TorchSGNS:
     def start_position(self) -> dict[str, Any]:
         return {"epoch": 0, "lr": self.lr()}
 
+    def _lr_at(self, fraction: float) -> float:
+        """word2vec's linear decay from alpha to min_alpha at ``fraction`` of the whole run."""
+        cfg = self.cfg
+        return max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * fraction, cfg.min_alpha)
+
     def lr(self) -> float:
         """The step size of the last update (word2vec's linear decay from alpha to min_alpha)."""
         return self._lr
@@ -382,7 +387,7 @@ class TorchSGNS:
                     if a == first and i < skip:
                         continue  # done before the checkpoint this run resumed from
                     progress_frac = (done + size * i / max(len(batches), 1)) / total
-                    self._lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress_frac, cfg.min_alpha)
+                    self._lr = self._lr_at(progress_frac)
                     window = slice(b, b + cfg.batch_size)
                     loss = _sgns_step(self.u, self.v, contexts_t[window], outputs_t[window], weights_t[window],
                                       self._lr, self.grad_hook, self.step)  # fmt: skip
@@ -504,8 +509,8 @@ class TorchSGNS:
                             jobs = []
                             for i in range(bounds[k], bounds[k + 1]):
                                 frac = (done + size * i / max(n_batches, 1)) / total
-                                lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * frac, cfg.min_alpha)
-                                jobs.append((self.step + i, slice(i * size_b - c0, (i + 1) * size_b - c0), lr))
+                                jobs.append((self.step + i, slice(i * size_b - c0, (i + 1) * size_b - c0),
+                                             self._lr_at(frac)))  # fmt: skip
                             ctx, out, w = contexts[c0:c1], outputs[c0:c1], weights[c0:c1]
                             if k == 0:
                                 slices.append([self.u, self.v, ctx, out, w, jobs])
@@ -532,7 +537,7 @@ class TorchSGNS:
                                          "sums": (loss_sum, loss_count, pair_count)}  # fmt: skip
                         if n_batches:
                             frac = (done + size * (n_batches - 1) / n_batches) / total
-                            self._lr = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * frac, cfg.min_alpha)
+                            self._lr = self._lr_at(frac)
                         if progress:
                             elapsed = time.perf_counter() - started
                             progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + size) / total,
