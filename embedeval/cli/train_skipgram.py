@@ -82,8 +82,7 @@ console = err_console
     show_default=True,
     help="torch backend: threads that each train a slice of every 200,000-token chunk on their own copy of U and V, "
     "their updates summed at the chunk's end (bit-exact for a seed and this number; other numbers than 1 change the "
-    "result, and there is no gradient tap to --track). 2 on two idle cores trains faster than gensim's 2 workers "
-    "(docs/performance.md).",
+    "result, and there is no gradient tap to --track); its speed is measured in docs/performance.md.",
 )
 @click.option(
     "--batch-size",
