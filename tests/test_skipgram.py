@@ -268,6 +268,21 @@ def test_parallel_slices_are_bit_exact_for_a_seed_and_resume_at_a_chunk(tmp_path
     assert torch.equal(straight.u, resumed.u) and torch.equal(straight.v, resumed.v)
 
 
+def test_a_slice_copies_the_rows_it_touches_and_numbers_its_words_within_them():
+    """--parallel's copies: the distinct words a slice uses, ascending (as torch.unique gives them), and each word
+    rewritten as its position among them, found by marking a vocabulary-long table instead of sorting."""
+    from embedeval.train.skipgram import _local_rows
+
+    ids = torch.tensor([7, 2, 7, 0, 9, 2])
+    rows, local = _local_rows(ids, n_words=12)
+    assert rows.tolist() == [0, 2, 7, 9]
+    assert local.tolist() == [2, 1, 2, 0, 3, 1]
+    assert torch.equal(rows[local], ids)
+    many = torch.randint(0, 5_000, (20_000,), generator=torch.Generator().manual_seed(3))
+    rows, local = _local_rows(many, n_words=5_000)
+    assert torch.equal(rows, torch.unique(many)) and torch.equal(local, torch.searchsorted(rows, many))
+
+
 def test_parallel_is_refused_where_it_cannot_be_honest(tmp_path):
     with pytest.raises(EmbedevalError, match="--parallel is the torch backend's"):
         small(parallel=2).validate()

@@ -468,11 +468,15 @@ class TorchSGNS:
         rates the one-stream loop gives those batches. The first slice trains U and V in place; every other one
         trains a copy of only the rows its batches touch, and its update (final minus start rows) is added to U and V
         when all are done, in slice order: the result depends on the seed and ``parallel`` only. The steps are
-        yielded per chunk, so a checkpoint, an interrupt or a resume always stands between chunks."""
+        yielded per chunk, so a checkpoint, an interrupt or a resume always stands between chunks.
+
+        While a chunk trains, one more thread draws the next chunk of the epoch and maps each slice's words to rows
+        of its copy: the draws depend on the generator alone, never on U and V, so drawing ahead changes no number,
+        and what is left between two chunks is copying the rows and adding the updates."""
         from concurrent.futures import ThreadPoolExecutor
 
-        cfg, ids, rng = self.cfg, self.ids, self.rng
-        total, chunk, p, size_b = cfg.epochs * len(ids), self.CHUNK, cfg.parallel, cfg.batch_size
+        cfg, ids = self.cfg, self.ids
+        total, chunk, p = cfg.epochs * len(ids), self.CHUNK, cfg.parallel
         started_all = time.perf_counter()
         epochs_before = self.epoch + self.position["chunk"] / max(len(ids), 1)
         stop = threading.Event()
@@ -489,41 +493,39 @@ class TorchSGNS:
                     loss_sum, loss_count = loss_sum + loss, loss_count + 1
             return loss_sum, loss_count
 
-        def local(matrix: torch.Tensor, ids_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            rows = torch.unique(ids_)  # sorted: the slice's ids become positions in its copy by searchsorted
-            return rows, matrix.index_select(0, rows), torch.searchsorted(rows, ids_)
-
-        with ThreadPoolExecutor(p, thread_name_prefix="sgns-slice") as pool:
+        with ThreadPoolExecutor(p, thread_name_prefix="sgns-slice") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="sgns-draws") as ahead:  # fmt: skip
             try:
                 while self.epoch < cfg.epochs:
                     epoch, started = self.epoch, time.perf_counter()
                     loss_sum, loss_count, pair_count = self.position["sums"]
-                    for a in range(self.position["chunk"], len(ids), chunk):
+                    starts = range(self.position["chunk"], len(ids), chunk)
+                    drawn = ahead.submit(self._slice_draws, starts[0]) if starts else None
+                    for a in starts:
+                        plan = drawn.result()
+                        if a + chunk < len(ids):  # the next chunk of this epoch; an epoch's end is drawn in its turn
+                            drawn = ahead.submit(self._slice_draws, a + chunk)
                         done = epoch * len(ids) + a
-                        contexts, outputs, weights, pairs, size = self._chunk_draws(a, chunk)
-                        n_batches = -(-len(contexts) // size_b)
-                        bounds = np.linspace(0, n_batches, p + 1).astype(int)
+                        n_batches = plan.n_batches
                         slices, merges = [], []
-                        for k in range(p):
-                            c0, c1 = bounds[k] * size_b, min(bounds[k + 1] * size_b, len(contexts))
+                        for k, part in enumerate(plan.slices):
                             jobs = []
-                            for i in range(bounds[k], bounds[k + 1]):
-                                frac = (done + size * i / max(n_batches, 1)) / total
-                                jobs.append((self.step + i, slice(i * size_b - c0, (i + 1) * size_b - c0),
-                                             self._lr_at(frac)))  # fmt: skip
-                            ctx, out, w = contexts[c0:c1], outputs[c0:c1], weights[c0:c1]
+                            for i in range(part.batches.start, part.batches.stop):
+                                frac = (done + plan.size * i / max(n_batches, 1)) / total
+                                window = slice((i - part.batches.start) * cfg.batch_size,
+                                               (i - part.batches.start + 1) * cfg.batch_size)  # fmt: skip
+                                jobs.append((self.step + i, window, self._lr_at(frac)))
                             if k == 0:
-                                slices.append([self.u, self.v, ctx, out, w, jobs])
+                                slices.append([self.u, self.v, part.contexts, part.outputs, part.weights, jobs])
                             elif cfg.tie:
-                                rows, u, both = local(self.u, torch.cat([ctx.reshape(-1), out.reshape(-1)]))
-                                ctx, out = both[: ctx.numel()].view_as(ctx), both[ctx.numel() :].view_as(out)
-                                slices.append([u, u, ctx, out, w, jobs])
-                                merges.append([(self.u, rows, u, u.clone())])
+                                u = self.u.index_select(0, part.rows_in)
+                                slices.append([u, u, part.contexts, part.outputs, part.weights, jobs])
+                                merges.append([(self.u, part.rows_in, u, u.clone())])
                             else:
-                                rows_in, u, ctx = local(self.u, ctx)
-                                rows_out, v, out = local(self.v, out)
-                                slices.append([u, v, ctx, out, w, jobs])
-                                merges.append([(self.u, rows_in, u, u.clone()), (self.v, rows_out, v, v.clone())])
+                                u, v = self.u.index_select(0, part.rows_in), self.v.index_select(0, part.rows_out)
+                                slices.append([u, v, part.contexts, part.outputs, part.weights, jobs])
+                                merges.append([(self.u, part.rows_in, u, u.clone()),
+                                               (self.v, part.rows_out, v, v.clone())])  # fmt: skip
                         # every copy is taken above, before the first slice starts changing U and V in place
                         results = [f.result() for f in [pool.submit(train_slice, *args) for args in slices]]
                         for merge in merges:  # in slice order: the same sums on every machine
@@ -532,22 +534,80 @@ class TorchSGNS:
                         for part_sum, part_count in results:
                             loss_sum, loss_count = loss_sum + part_sum, loss_count + part_count
                         self.step += n_batches
-                        pair_count += pairs
-                        self.position = {"chunk": a + chunk, "rng": rng.bit_generator.state, "batch": 0,
+                        pair_count += plan.pairs
+                        self.position = {"chunk": a + chunk, "rng": plan.rng_after, "batch": 0,
                                          "sums": (loss_sum, loss_count, pair_count)}  # fmt: skip
                         if n_batches:
-                            frac = (done + size * (n_batches - 1) / n_batches) / total
+                            frac = (done + plan.size * (n_batches - 1) / n_batches) / total
                             self._lr = self._lr_at(frac)
                         if progress:
                             elapsed = time.perf_counter() - started
-                            progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + size) / total,
-                                      "words_per_s": (done + size - epoch * len(ids)) / max(elapsed, 1e-9)
+                            progress({"epoch": epoch + 1, "epochs": cfg.epochs, "fraction": (done + plan.size) / total,
+                                      "words_per_s": (done + plan.size - epoch * len(ids)) / max(elapsed, 1e-9)
                                       * self.vocab.total_tokens / len(ids)})  # fmt: skip
                         yield self.step
                     self._end_epoch(epoch, started, loss_sum, loss_count, pair_count)
             finally:
                 stop.set()  # an interrupt: slices still running stop at their next batch
         self._finish(started_all, epochs_before)
+
+    def _slice_draws(self, a: int) -> _ChunkPlan:
+        """Chunk ``a``'s draws cut into ``cfg.parallel`` slices of whole batches; every slice but the first with its
+        words mapped to rows of its own copy (the rows it touches, ascending)."""
+        torch.set_num_threads(1)
+        cfg, p, size_b = self.cfg, self.cfg.parallel, self.cfg.batch_size
+        contexts, outputs, weights, pairs, size = self._chunk_draws(a, self.CHUNK)
+        rng_after = self.rng.bit_generator.state  # where the next chunk's draws begin
+        n_batches = -(-len(contexts) // size_b)
+        bounds = np.linspace(0, n_batches, p + 1).astype(int)
+        n_words = len(self.vocab)
+        slices = []
+        for k in range(p):
+            c0, c1 = bounds[k] * size_b, min(bounds[k + 1] * size_b, len(contexts))
+            ctx, out, w = contexts[c0:c1], outputs[c0:c1], weights[c0:c1]
+            rows_in = rows_out = None
+            if k and cfg.tie:
+                rows_in, both = _local_rows(torch.cat([ctx.reshape(-1), out.reshape(-1)]), n_words)
+                ctx, out = both[: ctx.numel()].view_as(ctx), both[ctx.numel() :].view_as(out)
+            elif k:
+                rows_in, local_ctx = _local_rows(ctx.reshape(-1), n_words)
+                rows_out, local_out = _local_rows(out.reshape(-1), n_words)
+                ctx, out = local_ctx.view_as(ctx), local_out.view_as(out)
+            slices.append(_Slice(range(bounds[k], bounds[k + 1]), ctx, out, w, rows_in, rows_out))
+        return _ChunkPlan(slices, n_batches, pairs, size, rng_after)
+
+
+@dataclasses.dataclass
+class _Slice:
+    """One thread's share of a chunk: its batches (numbered within the chunk) and their windows; for a copy, the
+    rows of U (and V) it holds, its words given as positions in those rows."""
+
+    batches: range
+    contexts: torch.Tensor
+    outputs: torch.Tensor
+    weights: torch.Tensor
+    rows_in: torch.Tensor | None
+    rows_out: torch.Tensor | None
+
+
+@dataclasses.dataclass
+class _ChunkPlan:
+    slices: list[_Slice]
+    n_batches: int
+    pairs: int
+    size: int
+    rng_after: dict[str, Any]
+
+
+def _local_rows(ids: torch.Tensor, n_words: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct ids, ascending (``torch.unique``'s answer), and each id's position among them, by marking a
+    vocabulary-long table rather than sorting: linear in the ids."""
+    seen = torch.zeros(n_words, dtype=torch.bool)
+    seen[ids] = True
+    rows = seen.nonzero().squeeze(1)
+    where = torch.empty(n_words, dtype=torch.int64)
+    where[rows] = torch.arange(len(rows))
+    return rows, where[ids]
 
 
 class _Matrices:
