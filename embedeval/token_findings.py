@@ -22,16 +22,29 @@ ARCHS = {"lstm": "LSTM (pw-small)", "tf": "Transformer (tf-small)", "gpt2": "Hug
 TARGET_AUROC = 0.99  # the untied indicator's target (the token issue), stated before the runs
 
 
-def _planted_auroc(score: np.ndarray, planted: np.ndarray, counts: np.ndarray, at_least: int = 1) -> float:
-    """AUROC of the planted tokens against the tokens the training text holds at least ``at_least`` times: other
-    never-seen tokens (bytes, words of the vocabulary outside a training fraction) are in neither class."""
+# bands of training count for the AUROC against tokens seen that often: which seen tokens the indicator confuses
+COUNT_BANDS = (("1", 1, 1), ("2-9", 2, 9), ("10+", 10, None))
+
+
+def _planted_auroc(
+    score: np.ndarray, planted: np.ndarray, counts: np.ndarray, at_least: int = 1, at_most: int | None = None
+) -> float:
+    """AUROC of the planted tokens against the tokens the training text holds at least ``at_least`` (and at most
+    ``at_most``) times: other never-seen tokens (bytes, words of the vocabulary outside a training fraction) are in
+    neither class."""
     from embedeval.evaluate.tokens import auroc
 
     keep = counts >= max(at_least, 1)
+    if at_most is not None:
+        keep &= counts <= at_most
     keep[planted] = True
     index = np.flatnonzero(keep)
     positive = np.flatnonzero(np.isin(index, planted))
     return auroc(score[index], positive)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # an empty band has no AUROC
 
 
 def _frequency(matrix: Any, which: str, counts: np.ndarray, seed: int) -> dict[str, Any]:
@@ -98,7 +111,11 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
             out["indicators"].append({"indicator": indicator, "matrix": which, "method": method,
                                       "auroc": _planted_auroc(score, planted, counts),
                                       # against tokens seen 10+ times: what the rarely seen ones cost the indicator
-                                      "auroc_10plus": _planted_auroc(score, planted, counts, at_least=10)})  # fmt: skip
+                                      "auroc_10plus": _planted_auroc(score, planted, counts, at_least=10),
+                                      "auroc_by_count": {band: _finite(_planted_auroc(score, planted, counts, low, high))
+                                                         for band, low, high in COUNT_BANDS}})  # fmt: skip
+    out["tokens_by_count"] = {band: int(((counts >= low) & (counts <= (high or counts.max()))).sum())
+                              for band, low, high in COUNT_BANDS}  # fmt: skip
     out["frequency"] = [_frequency(m, which, counts, seed) for which, m in matrices.items()]
     return out
 
@@ -130,6 +147,20 @@ def _mean_ci(values: list[float]) -> dict[str, Any]:
     return {"n": int(len(v)), "mean": float(v.mean()), "ci": [low, high], "min": float(v.min())}
 
 
+def _band_means(runs: list[dict[str, Any]], indicator: str, which: str) -> dict[str, Any] | None:
+    """Per band of training count: the seeds' mean AUROC and mean number of tokens (None where a run predates the
+    bands or a band is empty in some seed)."""
+    mine = [(r, i) for r in runs for i in r["indicators"] if (i["indicator"], i["matrix"]) == (indicator, which)]
+    if not mine or any("auroc_by_count" not in i or "tokens_by_count" not in r for r, i in mine):
+        return None
+    out = {}
+    for band, _, _ in COUNT_BANDS:
+        values = [i["auroc_by_count"][band] for _, i in mine]
+        out[band] = {"auroc": None if None in values else float(np.mean(values)),
+                     "tokens": float(np.mean([r["tokens_by_count"][band] for r, _ in mine]))}  # fmt: skip
+    return out
+
+
 def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Detection (each indicator's AUROC over seeds, the untied target) and frequency (probe R² of log frequency:
     V against U in the untied runs, S against U and V across the tied and untied runs of one seed; Holm over all)."""
@@ -152,7 +183,8 @@ def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
             row = {"key": f"{key}:{ind}:{which}", "arch": key.split("-")[0], "tied": key.endswith("-tied"),
                    "indicator": ind, "matrix": which, "method": method, "seeds": [r["seed"] for r in mine],
                    "aurocs": values, **_mean_ci(values),
-                   "auroc_10plus_mean": float(np.mean(ten)) if ten and None not in ten else None}  # fmt: skip
+                   "auroc_10plus_mean": float(np.mean(ten)) if ten and None not in ten else None,
+                   "auroc_by_count_mean": _band_means(mine, ind, which)}  # fmt: skip
             if method and ind == "input_norm" and which == "U":
                 row["target"] = TARGET_AUROC
                 row["verdict"] = (f"target met in {sum(v >= TARGET_AUROC for v in values)} of {len(values)} seeds "
@@ -220,8 +252,23 @@ def page(result: dict[str, Any]) -> str:
         verdict = t.get("verdict", "—")
         lines.append(f"| {name} | `{t['indicator']}` ({t['matrix']}) | {'yes' if t['method'] else 'no'} | {per} | "
                      f"{_f(t['mean'])}{ci} | {_f(t.get('auroc_10plus_mean'))} | {verdict} |")  # fmt: skip
-    lines += ["", f"The target of an untied model's indicator is AUROC ≥ {TARGET_AUROC} in every seed. {NONE}", "",
-              "## Frequency", "",
+    lines += ["", f"The target of an untied model's indicator is AUROC ≥ {TARGET_AUROC} in every seed. {NONE}", ""]
+    banded = [t for t in result["detection"]["tests"] if t["method"] and t.get("auroc_by_count_mean")]
+    if banded:
+        bands = [band for band, _, _ in COUNT_BANDS]
+        lines += ["Which trained tokens the method's indicators confuse with planted ones: the AUROC against the "
+                  "tokens seen a given number of times in the training text only (mean over seeds; in brackets, how "
+                  f"many tokens the band holds, mean over seeds). {NONE}", "",
+                  "| model | indicator | " + " | ".join("against tokens seen " + ("once" if b == "1" else f"{b} times")
+                                                         for b in bands) + " |",
+                  "|---|---|" + "---|" * len(bands)]  # fmt: skip
+        for t in banded:
+            m = t["auroc_by_count_mean"]
+            cells = " | ".join(f"{_f(m[b]['auroc'])} ({m[b]['tokens']:,.0f})" for b in bands)
+            lines.append(f"| {ARCHS[t['arch']]}, {'tied' if t['tied'] else 'untied'} | `{t['indicator']}` "
+                         f"({t['matrix']}) | {cells} |")  # fmt: skip
+        lines.append("")
+    lines += ["## Frequency", "",
               "How much of log frequency (training counts + 1) a linear probe reads from each matrix: cross-validated "
               "R² (5 folds, ridge), per run, then the difference between matrices paired by seed (V − U within the "
               f"untied runs; S − U and S − V between the tied and the untied run of one seed). Holm over every row. {NONE}",
@@ -261,6 +308,8 @@ def _sentences(result: dict[str, Any]) -> list[str]:
                    f"of {t['n']} seeds"
                    + (f"; against the tokens seen 10 times or more, {t['auroc_10plus_mean']:.4f}"
                       if t.get("auroc_10plus_mean") is not None else "")
+                   + (f", and against those seen once, {t['auroc_by_count_mean']['1']['auroc']:.4f}"
+                      if (t.get("auroc_by_count_mean") or {}).get("1", {}).get("auroc") is not None else "")
                    + ". <!-- claim: none: a measured value against a stated target, no test -->")  # fmt: skip
     for t in result["detection"]["tests"]:
         if t["tied"] and t["method"] and t["n"]:

@@ -102,6 +102,19 @@ def test_the_planted_auroc_leaves_other_unseen_tokens_out():
     assert _planted_auroc(-score, np.array([0, 1]), counts) == 0.0
 
 
+def test_the_auroc_by_count_compares_planted_tokens_with_one_band_of_seen_tokens_at_a_time():
+    """Planted tokens 0 and 1 score 5 and 4; the token seen once scores 4.5 (between them), the ones seen often lower:
+    against the seen-once band alone the AUROC is 0.5, against the frequent band 1.0."""
+    score = np.array([5.0, 4.0, 4.5, 1.0, 0.5, 9.0])
+    counts = np.array([0, 0, 1, 12, 40, 0])
+    planted = np.array([0, 1])
+    assert _planted_auroc(score, planted, counts, 1, 1) == 0.5
+    assert _planted_auroc(score, planted, counts, 10, None) == 1.0
+    # every seen token at once: of the 2 x 3 (planted, seen) pairs, only (4.0, 4.5) is ranked the wrong way
+    assert _planted_auroc(score, planted, counts) == pytest.approx(5 / 6)
+    assert np.isnan(_planted_auroc(score, planted, counts, 2, 9))  # an empty band has no AUROC
+
+
 def _fake(arch, tied, seed, auroc, r2):
     matrices = ["S"] if tied else ["U", "V"]
     return {"run": f"{arch}-{tied}-{seed}", "seed": seed, "arch": arch, "tied": tied, "variant": "x",
