@@ -113,11 +113,21 @@ def read_run(
     history, damaged = read_metrics(path / METRICS)
     problems += damaged
     if status == "incomplete":
-        done = len(history)
-        problems.append(
-            f"incomplete: {_describe_incomplete(summary, config)}; {done} epoch(s) finished, so its embeddings are "
-            "from the last checkpoint and it has no test perplexity (continue it with 'embedeval train ... --resume')"
-        )
+        from embedeval.files import writer_pid
+
+        done, pid = len(history), writer_pid(path)
+        if pid is not None:  # a resume now would be refused: the folder is claimed
+            problems.append(
+                f"still training ({'process ' + str(pid) if pid > 0 else 'another process'} is training it now); "
+                f"{done} epoch(s) finished, so its embeddings are from the last checkpoint and it has no test "
+                "perplexity yet: score it again when it has finished"
+            )
+        else:
+            problems.append(
+                f"incomplete: {_describe_incomplete(summary, config)}; {done} epoch(s) finished, so its embeddings "
+                "are from the last checkpoint and it has no test perplexity (continue it with 'embedeval train ... "
+                "--resume')"
+            )
     elif status == "unknown":
         problems.append("no summary.json: whether training finished is unknown")
     if not (path / "embeddings").is_dir() or not any((path / "embeddings").glob("*.npz")):
