@@ -80,9 +80,10 @@ console = err_console
     type=number(R["parallel"]),
     default=1,
     show_default=True,
-    help="torch backend: threads that each train a slice of every 200,000-token chunk on their own copy of U and V, "
-    "their updates summed at the chunk's end (bit-exact for a seed and this number; other numbers than 1 change the "
-    "result, and there is no gradient tap to --track); its speed is measured in docs/performance.md.",
+    help="torch backend: threads that each train a slice of every 200,000-token chunk (the first on U and V, the "
+    "others on copies of the rows they touch), their updates summed at the chunk's end, while one more thread draws "
+    "the next chunk (bit-exact for a seed and this number; other numbers than 1 change the result, and there is no "
+    "gradient tap to --track); its speed is measured in docs/performance.md.",
 )
 @click.option(
     "--batch-size",
