@@ -43,6 +43,21 @@ def _planted_auroc(
     return auroc(score[index], positive)
 
 
+def _threshold_list(
+    score: np.ndarray, reference: np.ndarray, special: np.ndarray | None, planted: np.ndarray, counts: np.ndarray
+) -> dict[str, Any]:
+    """The candidate list the token task prints (its threshold, methods §13) against the ground truth: how many it
+    lists, how many of them are planted and how many were seen in training (other never-seen tokens are neither)."""
+    from embedeval.evaluate.tokens import candidates
+
+    ids, threshold, _ = candidates(score, reference, exclude=special)
+    found = int(np.isin(ids, planted).sum())
+    seen = int((counts[ids] > 0).sum())
+    return {"candidates": int(len(ids)), "planted": found, "seen": seen, "value": threshold,
+            "recall": found / len(planted) if len(planted) else None,
+            "precision": found / (found + seen) if found + seen else None}  # fmt: skip
+
+
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None  # an empty band has no AUROC
 
@@ -82,6 +97,7 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
         cats = token_categories(tok, n, None)
         never = ~seen_in_text(tok, n)
         reference = np.flatnonzero(cats["unreachable"] | ((cats["byte"] | cats["special"]) & never))
+        special = cats["special"]
         tied = bool(model.tied_by_weights)
         matrices = {"S": model.input} if tied else {"U": model.input, "V": model.output}
         out.update(arch="gpt2", reference_tokens=int(len(reference)))
@@ -99,6 +115,7 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
         counts = np.array([by_word.get(w, 0) for w in first.words], dtype=np.int64)
         planted = np.array([i for i, w in enumerate(first.words) if w.startswith("<planted-")], dtype=np.int64)
         reference = np.zeros(0, dtype=np.int64)  # a word-level vocabulary has no tokens the text cannot produce
+        special = None
         matrices = {"S": ArrayMatrix(first.vectors)} if tied else {
             "U": ArrayMatrix(embeddings["input"].vectors), "V": ArrayMatrix(embeddings["output"].vectors)}  # fmt: skip
         out.update(arch="tf" if cfg.get("arch") == "transformer" else "lstm", reference_tokens=0)
@@ -113,7 +130,8 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
                                       # against tokens seen 10+ times: what the rarely seen ones cost the indicator
                                       "auroc_10plus": _planted_auroc(score, planted, counts, at_least=10),
                                       "auroc_by_count": {band: _finite(_planted_auroc(score, planted, counts, low, high))
-                                                         for band, low, high in COUNT_BANDS}})  # fmt: skip
+                                                         for band, low, high in COUNT_BANDS},
+                                      "threshold": _threshold_list(score, reference, special, planted, counts)})  # fmt: skip
     out["tokens_by_count"] = {band: int(((counts >= low) & (counts <= (high or counts.max()))).sum())
                               for band, low, high in COUNT_BANDS}  # fmt: skip
     out["frequency"] = [_frequency(m, which, counts, seed) for which, m in matrices.items()]
@@ -161,6 +179,20 @@ def _band_means(runs: list[dict[str, Any]], indicator: str, which: str) -> dict[
     return out
 
 
+def _threshold_means(runs: list[dict[str, Any]], indicator: str, which: str) -> dict[str, Any] | None:
+    """The candidate list's counts, recall and precision, each the mean over seeds (None where a run predates it)."""
+    lists = [
+        i.get("threshold") for r in runs for i in r["indicators"] if (i["indicator"], i["matrix"]) == (indicator, which)
+    ]
+    if not lists or None in lists:
+        return None
+    out = {}
+    for key in ("candidates", "planted", "seen", "recall", "precision"):
+        values = [t[key] for t in lists]
+        out[key] = None if None in values else float(np.mean(values))
+    return out
+
+
 def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Detection (each indicator's AUROC over seeds, the untied target) and frequency (probe R² of log frequency:
     V against U in the untied runs, S against U and V across the tied and untied runs of one seed; Holm over all)."""
@@ -184,7 +216,8 @@ def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
                    "indicator": ind, "matrix": which, "method": method, "seeds": [r["seed"] for r in mine],
                    "aurocs": values, **_mean_ci(values),
                    "auroc_10plus_mean": float(np.mean(ten)) if ten and None not in ten else None,
-                   "auroc_by_count_mean": _band_means(mine, ind, which)}  # fmt: skip
+                   "auroc_by_count_mean": _band_means(mine, ind, which),
+                   "threshold_mean": _threshold_means(mine, ind, which)}  # fmt: skip
             if method and ind == "input_norm" and which == "U":
                 row["target"] = TARGET_AUROC
                 row["verdict"] = (f"target met in {sum(v >= TARGET_AUROC for v in values)} of {len(values)} seeds "
@@ -267,6 +300,20 @@ def page(result: dict[str, Any]) -> str:
             cells = " | ".join(f"{_f(m[b]['auroc'])} ({m[b]['tokens']:,.0f})" for b in bands)
             lines.append(f"| {ARCHS[t['arch']]}, {'tied' if t['tied'] else 'untied'} | `{t['indicator']}` "
                          f"({t['matrix']}) | {cells} |")  # fmt: skip
+        lines.append("")
+    listed = [t for t in result["detection"]["tests"] if t["method"] and t.get("threshold_mean")]
+    if listed:
+        lines += ["The candidate list that `--task tokens` prints (the threshold of docs/methods.md, section 13: with "
+                  "reference tokens, their median score; without, the median of all scores + 3 robust sd) against "
+                  f"the ground truth, mean over seeds. Precision counts planted and trained tokens only. {NONE}", "",
+                  "| model | indicator | candidates | planted among them (of "
+                  f"{result['planted']}) | trained tokens among them | recall | precision |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for t in listed:
+            m = t["threshold_mean"]
+            lines.append(f"| {ARCHS[t['arch']]}, {'tied' if t['tied'] else 'untied'} | `{t['indicator']}` "
+                         f"({t['matrix']}) | {m['candidates']:,.1f} | {m['planted']:.1f} | {m['seen']:,.1f} | "
+                         f"{_f(m['recall'], '.2f')} | {_f(m['precision'], '.2f')} |")  # fmt: skip
         lines.append("")
     lines += ["## Frequency", "",
               "How much of log frequency (training counts + 1) a linear probe reads from each matrix: cross-validated "

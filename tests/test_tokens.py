@@ -132,6 +132,32 @@ def test_the_token_task_runs_on_gguf_and_from_the_command_line(planted, tmp_path
     assert row["corpus"].startswith("corpus.txt")
 
 
+def test_where_no_token_passes_the_threshold_the_head_of_the_ranking_is_still_shown():
+    """Untrained rows need not be outliers: here the three shortest rows of U sit inside the spread of the rest, so
+    the 3-robust-sd threshold lists nothing, and the table and tokens.csv give the ranking's head instead, said as
+    such."""
+    from embedeval.tasks.tokens import _cells, analyse_model, csv_rows
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(200, 8)).astype(np.float32)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    u *= rng.uniform(1.0, 2.0, size=(200, 1)).astype(np.float32)  # norms spread evenly over [1, 2]
+    u[[5, 6, 7]] *= 0.95 / np.linalg.norm(u[[5, 6, 7]], axis=1, keepdims=True)  # just below the rest
+
+    class Model:
+        input, output, tied_by_weights = ArrayMatrix(u), ArrayMatrix(u.copy()), False
+
+    row = analyse_model("m", Model, None, None, None, None, seed=0)
+    (norm,) = [i for i in row["indicators"] if i["indicator"] == "input_norm"]
+    assert norm["candidates"] == 0 and norm["top"] == []
+    assert sorted(t["id"] for t in norm["ranked"][:3]) == [5, 6, 7]
+    assert not any(t["candidate"] for t in norm["ranked"])
+    cell = _cells(row)[0][-1]
+    assert cell.startswith("none passes; ranked first: 5 (5), ")
+    ranked = [r for r in csv_rows([row]) if r["kind"] == "ranked"]
+    assert [r["rank"] for r in ranked[:3]] == [1, 2, 3] and ranked[0]["candidate"] is False
+
+
 def test_the_token_task_writes_its_candidates_and_frequency_to_tokens_csv(planted):
     import csv
     import io

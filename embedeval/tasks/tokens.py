@@ -43,11 +43,19 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
             continue  # no reference tokens (a word-level run): the cosine indicator has nothing to point at
         indicator, score = found
         ids, threshold, rule = candidates(score, reference, exclude=special)
-        top = [{"id": int(i), "token": _escaped(texts[i]) if texts else str(i),
-                "category": ",".join(k for k, m in cats.items() if m[i]) or "normal",
-                "score": float(score[i])} for i in ids[:TOP]]  # fmt: skip
+
+        def entry(i: int, score: np.ndarray = score) -> dict[str, Any]:
+            return {"id": int(i), "token": _escaped(texts[i]) if texts else str(i),
+                    "category": ",".join(k for k, m in cats.items() if m[i]) or "normal", "score": float(score[i])}  # fmt: skip
+
+        # the head of the whole ranking, listed or not: the threshold is a convention, and where it lists few
+        # tokens (or none) the ranking is still the indicator's answer
+        order = np.argsort(-score, kind="stable")
+        if special is not None:
+            order = order[~special[order]]
+        ranked = [{**entry(i), "candidate": bool(score[i] >= threshold)} for i in order[:TOP]]
         indicators.append({"indicator": indicator, "matrix": which, "candidates": int(len(ids)), "threshold": threshold,
-                           "rule": rule, "top": top, "scores": score})  # fmt: skip
+                           "rule": rule, "top": [entry(i) for i in ids[:TOP]], "ranked": ranked, "scores": score})  # fmt: skip
     frequency = []
     if counts is not None:
         for which, matrix in matrices.items():
@@ -165,7 +173,7 @@ def _run_rows(ctx: TaskContext, info: Any) -> list[dict[str, Any]]:
         return []  # a run whose U and V rows differ (a translation run's sides): token rows are not shared
     row = analyse_model(info.name, _Model, None, None, counts, note, ctx.settings.seed)
     for ind in row["indicators"]:
-        for t in ind["top"]:
+        for t in [*ind["top"], *ind["ranked"]]:
             t["token"] = repr(first.words[t["id"]])
             t["category"] = "never in training" if counts[t["id"]] == 0 else "trained"
     never = np.flatnonzero(counts == 0)
@@ -186,15 +194,18 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One line per listed candidate (model, indicator, rank, id, token as a literal, category, score), then one per
-    frequency result (matrix, Spearman, probe R² and its interval): tokens.csv of a report folder."""
+    """One line per listed candidate (model, indicator, rank, id, token as a literal, category, score), one per token
+    at the head of the whole ranking (kind ranked, with whether it passes the threshold), then one per frequency
+    result (matrix, Spearman, probe R² and its interval): tokens.csv of a report folder."""
     out: list[dict[str, Any]] = []
     for row in rows:
         for ind in row["indicators"]:
-            for rank, t in enumerate(ind["top"], start=1):
-                out.append({"model": row["model"], "kind": "candidate", "indicator": ind["indicator"],
-                            "matrix": ind["matrix"], "rank": rank, "id": t["id"], "token": t["token"],
-                            "category": t["category"], "score": t["score"], "threshold": ind["threshold"]})  # fmt: skip
+            for kind, entries in (("candidate", ind["top"]), ("ranked", ind.get("ranked", []))):
+                for rank, t in enumerate(entries, start=1):
+                    out.append({"model": row["model"], "kind": kind, "indicator": ind["indicator"],
+                                "matrix": ind["matrix"], "rank": rank, "id": t["id"], "token": t["token"],
+                                "category": t["category"], "score": t["score"], "threshold": ind["threshold"],
+                                "candidate": t.get("candidate", True)})  # fmt: skip
         for f in row.get("frequency") or []:
             ci = f.get("probe_r2_ci") or [None, None]
             out.append({"model": row["model"], "kind": "frequency", "matrix": f["matrix"],
@@ -213,6 +224,8 @@ def _cells(row: dict[str, Any]) -> list[list[str]]:
     for ind in row["indicators"] or [{"indicator": "—", "matrix": "", "candidates": 0, "threshold": float("nan"),
                                        "top": []}]:  # fmt: skip
         top = ", ".join(f"{t['token']} ({t['id']})" for t in ind["top"][:8])
+        if not top and ind.get("ranked"):  # nothing passes the threshold: the ranking's head, said as such
+            top = "none passes; ranked first: " + ", ".join(f"{t['token']} ({t['id']})" for t in ind["ranked"][:8])
         extra = f"; AUROC (never in training) {ind['auroc_never_in_training']:.3f}" if "auroc_never_in_training" in ind \
             else ""  # fmt: skip
         out.append([row["model"], "tied" if row["tied"] else "untied", f"{row['tokens']:,}", cats,
@@ -266,8 +279,9 @@ def section(rows: list[dict[str, Any]]) -> Section | None:
         intro="Under-trained token candidates, from the weights and the tokenizer alone (docs/methods.md, section 13): "
         "for an untied model the input row norm (low: never trained as input) and V's cosine to the mean of "
         "reference tokens (tokens no text produces) after removing the first principal component; for a tied model "
-        "that cosine on S. A token is listed when its score passes the threshold shown. It is a list to check by "
-        "prompting the model, not a verdict. Token texts are shown as Python literals.",
+        "that cosine on S. A token is listed when its score passes the threshold shown; where none does, the tokens "
+        "ranked first are shown instead, said as such (tokens.csv holds the first 50 of the ranking either way). It is "
+        "a list to check by prompting the model, not a verdict. Token texts are shown as Python literals.",
         columns=COLUMNS,
         rows=cells,
         notes=notes,
