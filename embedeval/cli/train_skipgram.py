@@ -65,7 +65,12 @@ console = err_console
     help="Seed. The torch backend is bit-exact for a seed; gensim is only with --workers 1 (its threads race).",
 )
 @click.option(
-    "--workers", type=number(R["workers"]), default=2, show_default=True, help="gensim workers / torch threads."
+    "--workers",
+    type=number(R["workers"]),
+    default=2,
+    show_default=True,
+    help="gensim workers / torch threads (one stream of updates; on several cores the torch backend's --parallel N "
+    "was faster in 9 of 11 measured rounds: docs/performance.md).",
 )
 @click.option(
     "--train-fraction",
