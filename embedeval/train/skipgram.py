@@ -507,26 +507,8 @@ class TorchSGNS:
                             drawn = ahead.submit(self._slice_draws, a + chunk)
                         done = epoch * len(ids) + a
                         n_batches = plan.n_batches
-                        slices, merges = [], []
-                        for k, part in enumerate(plan.slices):
-                            jobs = []
-                            for i in range(part.batches.start, part.batches.stop):
-                                frac = (done + plan.size * i / max(n_batches, 1)) / total
-                                window = slice((i - part.batches.start) * cfg.batch_size,
-                                               (i - part.batches.start + 1) * cfg.batch_size)  # fmt: skip
-                                jobs.append((self.step + i, window, self._lr_at(frac)))
-                            if k == 0:
-                                slices.append([self.u, self.v, part.contexts, part.outputs, part.weights, jobs])
-                            elif cfg.tie:
-                                u = self.u.index_select(0, part.rows_in)
-                                slices.append([u, u, part.contexts, part.outputs, part.weights, jobs])
-                                merges.append([(self.u, part.rows_in, u, u.clone())])
-                            else:
-                                u, v = self.u.index_select(0, part.rows_in), self.v.index_select(0, part.rows_out)
-                                slices.append([u, v, part.contexts, part.outputs, part.weights, jobs])
-                                merges.append([(self.u, part.rows_in, u, u.clone()),
-                                               (self.v, part.rows_out, v, v.clone())])  # fmt: skip
-                        # every copy is taken above, before the first slice starts changing U and V in place
+                        # every copy is taken here, before the first slice starts changing U and V in place
+                        slices, merges = self._slice_work(plan, done, total)
                         results = [f.result() for f in [pool.submit(train_slice, *args) for args in slices]]
                         for merge in merges:  # in slice order: the same sums on every machine
                             for matrix, rows, final, first in merge:
@@ -550,6 +532,30 @@ class TorchSGNS:
             finally:
                 stop.set()  # an interrupt: slices still running stop at their next batch
         self._finish(started_all, epochs_before)
+
+    def _slice_work(self, plan: _ChunkPlan, done: int, total: int) -> tuple[list[list[Any]], list[list[Any]]]:
+        """Each slice's arguments for its thread (matrices, windows, and per batch its step number, windows and the
+        learning rate the one-stream loop gives it), and for every slice but the first the copies to merge back:
+        (matrix, rows, the copy, the copy as it started)."""
+        size_b, slices, merges = self.cfg.batch_size, [], []
+        for k, part in enumerate(plan.slices):
+            jobs = []
+            for i in range(part.batches.start, part.batches.stop):
+                frac = (done + plan.size * i / max(plan.n_batches, 1)) / total
+                first = (i - part.batches.start) * size_b
+                jobs.append((self.step + i, slice(first, first + size_b), self._lr_at(frac)))
+            windows = [part.contexts, part.outputs, part.weights, jobs]
+            if k == 0:
+                slices.append([self.u, self.v, *windows])
+            elif self.cfg.tie:
+                u = self.u.index_select(0, part.rows_in)
+                slices.append([u, u, *windows])
+                merges.append([(self.u, part.rows_in, u, u.clone())])
+            else:
+                u, v = self.u.index_select(0, part.rows_in), self.v.index_select(0, part.rows_out)
+                slices.append([u, v, *windows])
+                merges.append([(self.u, part.rows_in, u, u.clone()), (self.v, part.rows_out, v, v.clone())])
+        return slices, merges
 
     def _slice_draws(self, a: int) -> _ChunkPlan:
         """Chunk ``a``'s draws cut into ``cfg.parallel`` slices of whole batches; every slice but the first with its
