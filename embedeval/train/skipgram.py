@@ -367,7 +367,22 @@ class TorchSGNS:
         if self.cfg.parallel > 1:
             yield from self._parallel_steps(progress)
             return
-        cfg, ids, rng = self.cfg, self.ids, self.rng
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="sgns-draws") as ahead:
+            yield from self._stream_steps(ahead, progress)
+
+    def _drawn_with_states(self, a: int) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+        """Chunk ``a``'s draws between the generator's state before them and after them (copies)."""
+        before = self.rng.bit_generator.state
+        drawn = self._chunk_draws(a, self.CHUNK)
+        return before, drawn, self.rng.bit_generator.state
+
+    def _stream_steps(self, ahead: Any, progress: Callable[[dict[str, Any]], None] | None) -> Iterator[int]:
+        """One stream of updates. While a chunk trains, ``ahead`` draws the next chunk of the epoch: the draws depend
+        on the generator alone, never on U and V, so drawing ahead changes no number; the positions saved keep the
+        generator's state before and after each chunk's own draws, never a state past them."""
+        cfg, ids = self.cfg, self.ids
         total = cfg.epochs * len(ids)
         chunk = self.CHUNK
         started_all = time.perf_counter()
@@ -377,11 +392,15 @@ class TorchSGNS:
             started = time.perf_counter()
             first, skip = self.position["chunk"], self.position["batch"]
             loss_sum, loss_count, pair_count = self.position["sums"]
-            for a in range(first, len(ids), chunk):
+            starts = range(first, len(ids), chunk)
+            drawn = ahead.submit(self._drawn_with_states, starts[0]) if starts else None
+            for a in starts:
+                before, (contexts_t, outputs_t, weights_t, pairs, size), after = drawn.result()
+                if a + chunk < len(ids):  # the next chunk of this epoch; an epoch's end is drawn in its turn
+                    drawn = ahead.submit(self._drawn_with_states, a + chunk)
                 if a != first or self.position["rng"] is None:
-                    self.position["rng"] = rng.bit_generator.state  # a copy: this chunk's draws start here
+                    self.position["rng"] = before  # this chunk's draws start here
                 done = epoch * len(ids) + a
-                contexts_t, outputs_t, weights_t, pairs, size = self._chunk_draws(a, chunk)
                 batches = range(0, len(contexts_t), cfg.batch_size)
                 for i, b in enumerate(batches):
                     if a == first and i < skip:
@@ -396,9 +415,9 @@ class TorchSGNS:
                     self.step += 1
                     last = i == len(batches) - 1
                     pairs_now = pair_count + (pairs if last else 0)
-                    # after a chunk's last batch, the generator already stands where the next chunk's draws begin
+                    # after a chunk's last batch, the next chunk's draws begin where this chunk's ended
                     self.position = {"chunk": a + chunk if last else a,
-                                     "rng": rng.bit_generator.state if last else self.position["rng"],
+                                     "rng": after if last else self.position["rng"],
                                      "batch": 0 if last else i + 1, "sums": (loss_sum, loss_count, pairs_now)}  # fmt: skip
                     yield self.step
                 pair_count += pairs
