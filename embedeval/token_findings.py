@@ -34,13 +34,15 @@ def _planted_auroc(
     neither class."""
     from embedeval.evaluate.tokens import auroc
 
-    keep = counts >= max(at_least, 1)
-    if at_most is not None:
-        keep &= counts <= at_most
+    keep = _in_band(counts, max(at_least, 1), at_most)
     keep[planted] = True
     index = np.flatnonzero(keep)
     positive = np.flatnonzero(np.isin(index, planted))
     return auroc(score[index], positive)
+
+
+def _in_band(counts: np.ndarray, low: int, high: int | None) -> np.ndarray:
+    return (counts >= low) & (counts <= high) if high is not None else counts >= low
 
 
 def _threshold_list(
@@ -132,8 +134,7 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
                                       "auroc_by_count": {band: _finite(_planted_auroc(score, planted, counts, low, high))
                                                          for band, low, high in COUNT_BANDS},
                                       "threshold": _threshold_list(score, reference, special, planted, counts)})  # fmt: skip
-    out["tokens_by_count"] = {band: int(((counts >= low) & (counts <= (high or counts.max()))).sum())
-                              for band, low, high in COUNT_BANDS}  # fmt: skip
+    out["tokens_by_count"] = {band: int(_in_band(counts, low, high).sum()) for band, low, high in COUNT_BANDS}
     out["frequency"] = [_frequency(m, which, counts, seed) for which, m in matrices.items()]
     return out
 
@@ -165,10 +166,9 @@ def _mean_ci(values: list[float]) -> dict[str, Any]:
     return {"n": int(len(v)), "mean": float(v.mean()), "ci": [low, high], "min": float(v.min())}
 
 
-def _band_means(runs: list[dict[str, Any]], indicator: str, which: str) -> dict[str, Any] | None:
-    """Per band of training count: the seeds' mean AUROC and mean number of tokens (None where a run predates the
-    bands or a band is empty in some seed)."""
-    mine = [(r, i) for r in runs for i in r["indicators"] if (i["indicator"], i["matrix"]) == (indicator, which)]
+def _band_means(mine: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any] | None:
+    """Per band of training count: the seeds' mean AUROC and mean number of tokens, over one indicator's (run,
+    result) pairs (None where a run predates the bands or a band is empty in some seed)."""
     if not mine or any("auroc_by_count" not in i or "tokens_by_count" not in r for r, i in mine):
         return None
     out = {}
@@ -179,11 +179,9 @@ def _band_means(runs: list[dict[str, Any]], indicator: str, which: str) -> dict[
     return out
 
 
-def _threshold_means(runs: list[dict[str, Any]], indicator: str, which: str) -> dict[str, Any] | None:
+def _threshold_means(mine: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any] | None:
     """The candidate list's counts, recall and precision, each the mean over seeds (None where a run predates it)."""
-    lists = [
-        i.get("threshold") for r in runs for i in r["indicators"] if (i["indicator"], i["matrix"]) == (indicator, which)
-    ]
+    lists = [i.get("threshold") for _, i in mine]
     if not lists or None in lists:
         return None
     out = {}
@@ -200,24 +198,16 @@ def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in dict.fromkeys(_key(r) for r in sorted(runs, key=_key)):
         mine = [r for r in runs if _key(r) == key]
         for ind, which in dict.fromkeys((i["indicator"], i["matrix"]) for r in mine for i in r["indicators"]):
-            values = [
-                i["auroc"] for r in mine for i in r["indicators"] if (i["indicator"], i["matrix"]) == (ind, which)
-            ]
-            method = all(
-                i["method"] for r in mine for i in r["indicators"] if (i["indicator"], i["matrix"]) == (ind, which)
-            )
-            ten = [
-                i.get("auroc_10plus")
-                for r in mine
-                for i in r["indicators"]
-                if (i["indicator"], i["matrix"]) == (ind, which)
-            ]
+            matched = [(r, i) for r in mine for i in r["indicators"] if (i["indicator"], i["matrix"]) == (ind, which)]
+            values = [i["auroc"] for _, i in matched]
+            method = all(i["method"] for _, i in matched)
+            ten = [i.get("auroc_10plus") for _, i in matched]
             row = {"key": f"{key}:{ind}:{which}", "arch": key.split("-")[0], "tied": key.endswith("-tied"),
                    "indicator": ind, "matrix": which, "method": method, "seeds": [r["seed"] for r in mine],
                    "aurocs": values, **_mean_ci(values),
                    "auroc_10plus_mean": float(np.mean(ten)) if ten and None not in ten else None,
-                   "auroc_by_count_mean": _band_means(mine, ind, which),
-                   "threshold_mean": _threshold_means(mine, ind, which)}  # fmt: skip
+                   "auroc_by_count_mean": _band_means(matched),
+                   "threshold_mean": _threshold_means(matched)}  # fmt: skip
             if method and ind == "input_norm" and which == "U":
                 row["target"] = TARGET_AUROC
                 row["verdict"] = (f"target met in {sum(v >= TARGET_AUROC for v in values)} of {len(values)} seeds "

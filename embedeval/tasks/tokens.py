@@ -43,19 +43,18 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
             continue  # no reference tokens (a word-level run): the cosine indicator has nothing to point at
         indicator, score = found
         ids, threshold, rule = candidates(score, reference, exclude=special)
-
-        def entry(i: int, score: np.ndarray = score) -> dict[str, Any]:
-            return {"id": int(i), "token": _escaped(texts[i]) if texts else str(i),
-                    "category": ",".join(k for k, m in cats.items() if m[i]) or "normal", "score": float(score[i])}  # fmt: skip
-
         # the head of the whole ranking, listed or not: the threshold is a convention, and where it lists few
-        # tokens (or none) the ranking is still the indicator's answer
+        # tokens (or none) the ranking is still the indicator's answer. The candidates are its prefix (the same
+        # order, the scores at or above the threshold), so the listed ones are taken from it
         order = np.argsort(-score, kind="stable")
         if special is not None:
             order = order[~special[order]]
-        ranked = [{**entry(i), "candidate": bool(score[i] >= threshold)} for i in order[:TOP]]
+        ranked = [{"id": int(i), "token": _escaped(texts[i]) if texts else str(i),
+                   "category": ",".join(k for k, m in cats.items() if m[i]) or "normal", "score": float(score[i]),
+                   "candidate": bool(score[i] >= threshold)} for i in order[:TOP]]  # fmt: skip
+        top = [{k: v for k, v in t.items() if k != "candidate"} for t in ranked if t["candidate"]]
         indicators.append({"indicator": indicator, "matrix": which, "candidates": int(len(ids)), "threshold": threshold,
-                           "rule": rule, "top": [entry(i) for i in ids[:TOP]], "ranked": ranked, "scores": score})  # fmt: skip
+                           "rule": rule, "top": top, "ranked": ranked, "scores": score})  # fmt: skip
     frequency = []
     if counts is not None:
         for which, matrix in matrices.items():

@@ -377,6 +377,16 @@ class TorchSGNS:
         with ThreadPoolExecutor(1, thread_name_prefix="sgns-draws") as ahead:
             yield from self._stream_steps(ahead, progress)
 
+    def _drawn_ahead(self, ahead: Any, starts: range, draw: Callable[[int], Any]) -> Iterator[tuple[int, Any]]:
+        """Each chunk start of the epoch with ``draw(start)``, the next chunk's draw handed to ``ahead`` before this
+        one is trained (never past the epoch's end, so the generator then stands where the next epoch begins)."""
+        drawn = ahead.submit(draw, starts[0]) if starts else None
+        for k, a in enumerate(starts):
+            result = drawn.result()
+            if k + 1 < len(starts):
+                drawn = ahead.submit(draw, starts[k + 1])
+            yield a, result
+
     def _drawn_with_states(self, a: int) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
         """Chunk ``a``'s draws between the generator's state before them and after them (copies)."""
         before = self.rng.bit_generator.state
@@ -397,12 +407,8 @@ class TorchSGNS:
             started = time.perf_counter()
             first, skip = self.position["chunk"], self.position["batch"]
             loss_sum, loss_count, pair_count = self.position["sums"]
-            starts = range(first, len(ids), chunk)
-            drawn = ahead.submit(self._drawn_with_states, starts[0]) if starts else None
-            for a in starts:
-                before, (contexts_t, outputs_t, weights_t, pairs, size), after = drawn.result()
-                if a + chunk < len(ids):  # the next chunk of this epoch; an epoch's end is drawn in its turn
-                    drawn = ahead.submit(self._drawn_with_states, a + chunk)
+            for a, drawn in self._drawn_ahead(ahead, range(first, len(ids), chunk), self._drawn_with_states):
+                before, (contexts_t, outputs_t, weights_t, pairs, size), after = drawn
                 if a != first or self.position["rng"] is None:
                     self.position["rng"] = before  # this chunk's draws start here
                 done = epoch * len(ids) + a
@@ -524,11 +530,7 @@ class TorchSGNS:
                     epoch, started = self.epoch, time.perf_counter()
                     loss_sum, loss_count, pair_count = self.position["sums"]
                     starts = range(self.position["chunk"], len(ids), chunk)
-                    drawn = ahead.submit(self._slice_draws, starts[0]) if starts else None
-                    for a in starts:
-                        plan = drawn.result()
-                        if a + chunk < len(ids):  # the next chunk of this epoch; an epoch's end is drawn in its turn
-                            drawn = ahead.submit(self._slice_draws, a + chunk)
+                    for a, plan in self._drawn_ahead(ahead, starts, self._slice_draws):
                         done = epoch * len(ids) + a
                         n_batches = plan.n_batches
                         # every copy is taken here, before the first slice starts changing U and V in place
@@ -586,8 +588,7 @@ class TorchSGNS:
         words mapped to rows of its own copy (the rows it touches, ascending)."""
         torch.set_num_threads(1)
         cfg, p, size_b = self.cfg, self.cfg.parallel, self.cfg.batch_size
-        contexts, outputs, weights, pairs, size = self._chunk_draws(a, self.CHUNK)
-        rng_after = self.rng.bit_generator.state  # where the next chunk's draws begin
+        _, (contexts, outputs, weights, pairs, size), rng_after = self._drawn_with_states(a)
         n_batches = -(-len(contexts) // size_b)
         bounds = np.linspace(0, n_batches, p + 1).astype(int)
         n_words = len(self.vocab)
