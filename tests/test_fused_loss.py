@@ -24,16 +24,19 @@ def grads(loss_fn, *tensors):
     return loss.detach(), [t.grad for t in leaves if t is not None]
 
 
+@pytest.mark.parametrize("kernel", [1, 2])
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1000])  # one row, rows not a multiple of the block, one block
-def test_loss_and_gradients_match_pytorchs(with_bias, chunk):
+def test_loss_and_gradients_match_pytorchs(with_bias, chunk, kernel):
     gen = torch.Generator().manual_seed(0)
     features = torch.randn(5, 9, 16, generator=gen)
     weight = torch.randn(300, 16, generator=gen) * 0.3
     bias = torch.randn(300, generator=gen) if with_bias else None
     targets = torch.randint(0, 300, (5, 9), generator=gen)
     want, want_grads = grads(unfused, features, weight, bias, targets)
-    got, got_grads = grads(lambda f, w, b, t: linear_cross_entropy(f, w, b, t, chunk), features, weight, bias, targets)
+    got, got_grads = grads(
+        lambda f, w, b, t: linear_cross_entropy(f, w, b, t, chunk, kernel), features, weight, bias, targets
+    )
     torch.testing.assert_close(got, want, rtol=1e-6, atol=0)
     for g, w in zip(got_grads, want_grads):
         torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-6)
@@ -46,6 +49,46 @@ def test_chunk_zero_is_pytorchs_loss_bit_for_bit():
     assert torch.equal(
         linear_cross_entropy(features, weight, bias, targets, 0), unfused(features, weight, bias, targets)
     )
+
+
+def kernel_one_by_hand(features, weight, bias, targets, chunk):
+    """Kernel 1 written out: logsumexp on its own, then exp(z - logsumexp) - onehot, block by block."""
+    total, grad_f, grad_w, grad_b = torch.zeros((), dtype=torch.float64), [], torch.zeros_like(weight), 0
+    for start in range(0, features.size(0), chunk):
+        rows, gold = features[start : start + chunk], targets[start : start + chunk]
+        z = torch.addmm(bias, rows, weight.t())
+        lse = torch.logsumexp(z, dim=1)
+        total += (lse - z.gather(1, gold.unsqueeze(1)).squeeze(1)).sum(dtype=torch.float64)
+        z.sub_(lse.unsqueeze(1)).exp_()
+        z[torch.arange(z.size(0)), gold] -= 1.0
+        grad_f.append(z @ weight)
+        grad_w.addmm_(z.t(), rows)
+        grad_b = grad_b + z.sum(0)
+    return total.float(), [torch.cat(grad_f), grad_w, grad_b]
+
+
+@pytest.mark.parametrize("chunk", [7, 1000])
+def test_kernel_one_keeps_the_arithmetic_of_the_runs_started_with_it_bit_for_bit(chunk):
+    gen = torch.Generator().manual_seed(3)
+    features, weight = torch.randn(40, 8, generator=gen), torch.randn(50, 8, generator=gen)
+    bias, targets = torch.randn(50, generator=gen), torch.randint(0, 50, (40,), generator=gen)
+    got, got_grads = grads(
+        lambda f, w, b, t: linear_cross_entropy(f, w, b, t, chunk, 1), features, weight, bias, targets
+    )
+    want, want_grads = kernel_one_by_hand(features, weight, bias, targets, chunk)
+    assert torch.equal(got, want)
+    for g, w in zip(got_grads, want_grads):
+        assert torch.equal(g, w * 0.7)  # the test's loss is scaled by 0.7, as in grads()
+
+
+def test_a_second_backward_through_the_same_loss_is_refused_not_scaled_twice():
+    gen = torch.Generator().manual_seed(4)
+    features = torch.randn(6, 4, generator=gen, requires_grad=True)
+    weight = torch.randn(9, 4, generator=gen, requires_grad=True)
+    loss = linear_cross_entropy(features, weight, None, torch.randint(0, 9, (6,), generator=gen), 4)
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="call backward once"):
+        loss.backward()
 
 
 def test_without_gradients_it_only_sums_the_loss():
@@ -84,6 +127,20 @@ def test_a_run_from_before_the_fused_loss_resumes_with_the_unfused_one(tmp_path)
     code, _, err = run_cli(*args, "--epochs", "2", "--resume")
     assert code == 0, err
     assert json.loads((out / "summary.json").read_text())["config"]["loss_chunk"] == 0
+
+
+def test_a_fused_run_from_before_the_second_kernel_resumes_with_the_first(tmp_path):
+    out = tmp_path / "old"
+    args = ["train", "lm", "--corpus", "builtin", "--config", "tiny", "--threads", "1", "--out", str(out)]
+    assert run_cli(*args, "--epochs", "1")[0] == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["loss_kernel"] == 2  # a new run's
+    del config["config"]["loss_kernel"]  # what a fused run trained before the second kernel holds
+    (out / "config.json").write_text(json.dumps(config))
+    code, _, err = run_cli(*args, "--epochs", "2", "--resume")
+    assert code == 0, err
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert config["loss_kernel"] == 1 and config["loss_chunk"] == 1024
 
 
 def test_every_table_trains_its_language_models_with_the_loss_of_its_committed_runs():

@@ -105,14 +105,15 @@ class BiLSTMLM(EmbeddingLM):
         v = self._split_weight("output")
         if torch.is_grad_enabled():
             u, v = u.view_as(u), v.view_as(v)
-        chunk = self.cfg.loss_chunk
+        chunk, kernel = self.cfg.loss_chunk, self.cfg.loss_kernel
         features, hidden = self._forward_direction(x, hidden, u)
-        forward = linear_cross_entropy(features, v, self.decoder.bias, y, chunk)
+        forward = linear_cross_entropy(features, v, self.decoder.bias, y, chunk, kernel)
         back_features = self._backward_direction(y, u)
         if self.decoder_bwd is self.decoder:
-            backward = linear_cross_entropy(back_features, v, self.decoder.bias, x, chunk)
+            backward = linear_cross_entropy(back_features, v, self.decoder.bias, x, chunk, kernel)
         else:
-            backward = linear_cross_entropy(back_features, self.decoder_bwd.weight, self.decoder_bwd.bias, x, chunk)
+            out = self.decoder_bwd
+            backward = linear_cross_entropy(back_features, out.weight, out.bias, x, chunk, kernel)
         return forward, backward, hidden
 
     @torch.no_grad()

@@ -266,7 +266,7 @@ def lm_cost(
         logits = raw if model.decoder.bias is None else raw + model.decoder.bias
         ce_sum = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
     else:
-        ce_sum = model.cross_entropy(features, y, cfg.loss_chunk)
+        ce_sum = model.cross_entropy(features, y, cfg.loss_chunk, cfg.loss_kernel)
     # Zaremba's cost (summed over the bptt steps, averaged over the batch) or the per-token mean (Transformers); every
     # added term is put on the same scale
     cost = ce_sum / scale
@@ -480,8 +480,12 @@ class LMTrainer(Interruptible):
         model_hook: Callable[[EmbeddingLM], None] | None = None,
     ) -> None:
         validate(cfg)
-        if resume and "loss_chunk" not in run.stored_config():
-            cfg = dataclasses.replace(cfg, loss_chunk=0)  # a run from before the fused loss keeps its own arithmetic
+        if resume:  # a run from before the fused loss, or before its second kernel, keeps its own arithmetic
+            stored = run.stored_config()
+            if "loss_chunk" not in stored:
+                cfg = dataclasses.replace(cfg, loss_chunk=0)
+            elif "loss_kernel" not in stored:
+                cfg = dataclasses.replace(cfg, loss_kernel=1)
         self.cfg, self.data, self.run = cfg, data, run
         self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
         if cfg.threads:

@@ -46,6 +46,7 @@ LM_RANGES = {
     "train_fraction": Range(float, 0, 1, low_open=True),
     "planted_tokens": Range(int, 0, 100_000),
     "loss_chunk": Range(int, 0, 1_000_000),
+    "loss_kernel": Range(int, 1, 2),
 }
 
 ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
@@ -111,6 +112,9 @@ class LMConfig:
     # 0: the unfused F.cross_entropy(F.linear(...)), as runs trained before it was added (their config.json has no
     # loss_chunk, and a resumed one keeps 0). The two agree to float32 rounding, not bit for bit
     loss_chunk: int = 1024
+    # how the fused loss forms a block's softmax (embedeval.train.fused_loss): 2 for new runs; a run that resumes
+    # without it in its config.json was started with kernel 1 and keeps it (they agree to float32 rounding)
+    loss_kernel: int = 2
     # transfer (docs/methods.md 10.1): train on this corpus with another run's vocabulary (words outside it read as
     # <unk>), and start from another run's final weights instead of a random initialisation. Paths to run folders
     vocab_from: str | None = None

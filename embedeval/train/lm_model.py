@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from embedeval.train.base import parameter_counts, tapped, tie
-from embedeval.train.fused_loss import linear_cross_entropy
+from embedeval.train.fused_loss import KERNEL, linear_cross_entropy
 from embedeval.train.lm_config import LMConfig
 
 
@@ -87,10 +87,14 @@ class EmbeddingLM(nn.Module):
         use_bias = self.decoder.bias if bias else None
         return F.linear(features, self._split_weight("output"), use_bias)
 
-    def cross_entropy(self, features: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
+    def cross_entropy(
+        self, features: torch.Tensor, targets: torch.Tensor, chunk: int, kernel: int = KERNEL
+    ) -> torch.Tensor:
         """Summed cross-entropy of ``targets`` under the logits of ``features``, fused with the output layer in
-        blocks of ``chunk`` rows (0: unfused); the output side's gradient goes through the tap as in ``logits``."""
-        return linear_cross_entropy(features, self._split_weight("output"), self.decoder.bias, targets, chunk)
+        blocks of ``chunk`` rows (0: unfused) with softmax ``kernel``; the output side's gradient goes through the
+        tap as in ``logits``."""
+        weight = self._split_weight("output")
+        return linear_cross_entropy(features, weight, self.decoder.bias, targets, chunk, kernel)
 
     def forward(self, tokens: torch.Tensor, hidden: list) -> tuple[torch.Tensor, list]:
         x, hidden = self.features(tokens, hidden)
