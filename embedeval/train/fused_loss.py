@@ -9,10 +9,10 @@ three as the unfused loss (logits, dL/dh = G V, dL/dV = G^T h); nothing is recom
 
 What it buys on the CPUs measured (benchmarks/bench_fused_loss.py, bench_lm.py, bench_transformer.py;
 docs/performance.md): memory, and since it keeps one logits block for reuse and forms the softmax in fewer passes
-(kernel 2), time. At WikiText-2's 33,278 words and 2,240 positions one forward and backward peaked 285 MB above its
-inputs against 836 MB unfused; training `pw-small` and `tf-small` on two threads, the trainers with the reused block
-and kernel 2 ran at 1.15x and 1.33x the tokens/s of the version before them (benchmarks/bench_lm_versions.py).
-Blocks much smaller than the default are slower: each adds a pass over dL/dV.
+(kernel 2), time. At WikiText-2's 33,278 words and 2,240 positions one forward and backward peaked 148 MB above its
+inputs against 836 MB unfused, in 0.60x its time; training `pw-small` and `tf-small` on two threads, the trainers
+with the reused block and kernel 2 ran at 1.15x and 1.33x the tokens/s of the version before them
+(benchmarks/bench_lm_versions.py). Blocks much smaller than the default are slower: each adds a pass over dL/dV.
 
 The weight passed in may be the gradient tap's alias of a tied matrix: its gradient is returned to that alias
 like any autograd input, so the tap still sees the output side's part alone.
