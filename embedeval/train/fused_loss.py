@@ -57,9 +57,9 @@ def _softmax_minus_onehot(z: torch.Tensor, gold: torch.Tensor, kernel: int, grad
     d(sum CE)/dz = softmax(z) - onehot(gold).
 
     Kernel 2 (the default since it was added): exp(z - max) once, its row sums give logsumexp, and the same array
-    divided by them is the softmax (five passes over the block). Kernel 1, that of runs started before, forms
-    logsumexp on its own and then exp(z - logsumexp) (eight passes and a block-sized temporary); the two agree to
-    float32 rounding, so a run keeps the kernel it started with."""
+    divided by them is the softmax (five operations over the block: max, subtract, exp, sum, scale). Kernel 1, that
+    of runs started before, forms logsumexp on its own and then exp(z - logsumexp) (six, one of them into a
+    block-sized temporary); the two agree to float32 rounding, so a run keeps the kernel it started with."""
     picked = z.gather(1, gold.unsqueeze(1)).squeeze(1)
     if kernel == 1:
         lse = torch.logsumexp(z, dim=1)
