@@ -264,6 +264,32 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
     assert (tmp_path / "out" / "toy.md").read_bytes() == table
 
 
+def test_a_run_another_process_began_after_the_list_was_made_is_skipped_not_failed(tmp_path, capsys):
+    """Two `reproduce` calls started a few seconds apart: the first listed a run as absent that the second then
+    began; when the first reaches it, it moves on to the next run instead of starting one that would be refused."""
+    import subprocess
+    import sys
+
+    from embedeval.cli.reproduce import _next_ready
+
+    taken, free = Run("wt", 1, "tiny-wt-s1", ()), Run("untied", 1, "tiny-untied-s1", ())
+    other = subprocess.Popen(  # claims the folder as a training run does, and holds it
+        [sys.executable, "-c", f"from embedeval.files import FolderLock; import time; FolderLock({str(tmp_path / 'tiny-wt-s1')!r})"
+         ".acquire(); print('held', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "held"
+        waiting = [taken, free]
+        assert _next_ready(waiting, tmp_path, {}) is free
+        assert waiting == []
+        err = capsys.readouterr().err
+        assert f"tiny-wt-s1 not started here: another process (pid {other.pid}) is training it" in err
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, monkeypatch, capsys):
     """Two `reproduce` calls (or a hand-started `train`) over one runs folder: the second must not start a run the
     first is training, and its dry run says who has it."""

@@ -162,11 +162,19 @@ def reproduce_cmd(table, seeds, jobs, runs_dir, out, dry_run, no_train, report, 
 
 def _next_ready(waiting: list, root: Path, running: dict) -> object | None:
     """The first waiting run whose prerequisites (``Run.after``) have finished, taken off the list; a run whose
-    prerequisite cannot finish any more (failed, or neither waiting nor running) is dropped with a message."""
+    prerequisite cannot finish any more (failed, or neither waiting nor running) is dropped with a message, and so is
+    a run another process began training after the list was made (a second `reproduce` over the same runs folder):
+    started here it would only be refused, its folder being claimed."""
+    from embedeval.files import writer_pid
     from embedeval.reproduce import Run
 
     pending = {r.folder for r in waiting} | set(running)
     for run in list(waiting):
+        if run.state(root) == "running":
+            waiting.remove(run)
+            err_console.print(f"{run.folder} not started here: another process (pid {writer_pid(root / run.folder)}) "
+                              "is training it; its row fills in when it finishes", highlight=False)  # fmt: skip
+            continue
         states = {f: Run(f, 0, f, ()).state(root) for f in run.after}
         if all(s == "complete" for s in states.values()):
             waiting.remove(run)
