@@ -91,6 +91,16 @@ def test_a_second_backward_through_the_same_loss_is_refused_not_scaled_twice():
         loss.backward()
 
 
+def test_no_rows_give_a_zero_loss_and_zero_gradients_as_pytorchs_loss_does():
+    features = torch.zeros(0, 4, requires_grad=True)
+    weight = torch.randn(9, 4, requires_grad=True)
+    bias = torch.randn(9, requires_grad=True)
+    loss = linear_cross_entropy(features, weight, bias, torch.zeros(0, dtype=torch.long), 4)
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.equal(weight.grad, torch.zeros_like(weight)) and torch.equal(bias.grad, torch.zeros_like(bias))
+
+
 def test_without_gradients_it_only_sums_the_loss():
     gen = torch.Generator().manual_seed(2)
     features, weight = torch.randn(30, 8, generator=gen), torch.randn(20, 8, generator=gen)

@@ -103,6 +103,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 torch.mm(z.t(), rows, out=grad_w) if start == 0 else grad_w.addmm_(z.t(), rows)
             if grad_b is not None:
                 torch.sum(z, 0, out=grad_b) if start == 0 else grad_b.add_(z.sum(0))
+        if features.size(0) == 0:  # no block wrote them: no rows, no gradient
+            for g in (grad_w, grad_b):
+                if g is not None:
+                    g.zero_()
         ctx.save_for_backward(*(g if g is not None else torch.empty(0) for g in (grad_f, grad_w, grad_b)))
         ctx.present = (grad_f is not None, grad_w is not None, grad_b is not None)
         ctx.spent = False
