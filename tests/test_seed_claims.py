@@ -114,3 +114,13 @@ def test_a_skipgram_fraction_trains_on_a_prefix_with_its_own_vocabulary(tmp_path
     prefix = list(sentences(corpus, fraction=0.25))
     assert sum(map(len, prefix)) == round(0.25 * whole)
     assert prefix == [line for line in sentences(corpus)][: len(prefix) - 1] + [prefix[-1]]
+
+
+def test_the_transfer_tables_validation_path_names_the_best_epoch_and_the_last():
+    from embedeval.seed_claims import _best_and_last, _valid_path
+
+    history = [{"epoch": 1, "valid_ppl": 232.4}, {"epoch": 2, "valid_ppl": 229.5}, {"epoch": 3, "valid_ppl": 245.8}]
+    path = _best_and_last(history)
+    assert path == {"best": 229.5, "best_epoch": 2, "last": 245.8}
+    assert _valid_path(path) == "229.5 (epoch 2) → 245.8"
+    assert _best_and_last([]) is None and _valid_path(None) == "—"
