@@ -1,5 +1,8 @@
+import contextlib
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 if "PYTEST_XDIST_WORKER" in os.environ:
@@ -58,6 +61,23 @@ def run_cli(*args: str) -> tuple[int, str, str]:
         env={**os.environ, "COLUMNS": "200"},
     )
     return proc.returncode, proc.stdout, proc.stderr
+
+
+@contextlib.contextmanager
+def held_by_another_process(folder: str | Path) -> Iterator[subprocess.Popen]:
+    """A child process that claims ``folder`` as a training run does (its FolderLock) and holds it until the block
+    ends: what a second `train` or `reproduce` over the same folder meets."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from embedeval.files import FolderLock; import time; FolderLock({str(folder)!r})"
+         ".acquire(); print('held', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 # The fast lane (`pytest -m "not slow"`, under 90 s on an idle 2-core machine) leaves out the end-to-end runs: several

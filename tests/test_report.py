@@ -19,7 +19,7 @@ from embedeval.report import CompareSettings, build_report, collect, write_repor
 from embedeval.train.lm import load_lm_data
 from embedeval.train.lm_config import make_config
 from tests.chromium import check_page, find_chromium
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, held_by_another_process, run_cli
 
 BENCHES = ["simlex999", "men", "ws353"]
 ARTIFACTS = ROOT / ".artifacts"
@@ -144,27 +144,15 @@ def test_an_incomplete_run_is_reported_with_what_it_lacks(lm_track, tmp_path):
 
 
 def test_a_run_another_process_is_training_is_not_told_to_resume(lm_track, tmp_path):
-    import subprocess
-    import sys
-
     run = tmp_path / "busy"
     shutil.copytree(lm_track / "untied", run)
     summary = json.loads((run / "summary.json").read_text())
     summary.update(status="incomplete")
     (run / "summary.json").write_text(json.dumps(summary))
-    trainer = subprocess.Popen(  # claims the folder as a training run does, and holds it
-        [sys.executable, "-c", f"from embedeval.files import FolderLock; import time; FolderLock({str(run)!r})"
-         ".acquire(); print('held', flush=True); time.sleep(120)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert trainer.stdout.readline().strip() == "held"
+    with held_by_another_process(run) as trainer:
         (warning,) = [w for w in small_report(run).warnings if "busy" in w]
         assert f"still training (process {trainer.pid} is training it now)" in warning
         assert "--resume" not in warning and "score it again when it has finished" in warning
-    finally:
-        trainer.kill()
-        trainer.wait()
 
 
 def test_cli_refuses_an_existing_report_folder(lm_track, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 
 from embedeval import reproduce
 from embedeval.reproduce import Run, Table, summarise_table, table_markdown
+from tests.conftest import held_by_another_process
 from tests.fake_runs import write_table_config
 from tests.test_hostile import run_main
 
@@ -267,34 +268,20 @@ def test_reproduce_runs_resumes_and_writes_the_table(tmp_path, monkeypatch, caps
 def test_a_run_another_process_began_after_the_list_was_made_is_skipped_not_failed(tmp_path, capsys):
     """Two `reproduce` calls started a few seconds apart: the first listed a run as absent that the second then
     began; when the first reaches it, it moves on to the next run instead of starting one that would be refused."""
-    import subprocess
-    import sys
-
     from embedeval.cli.reproduce import _next_ready
 
     taken, free = Run("wt", 1, "tiny-wt-s1", ()), Run("untied", 1, "tiny-untied-s1", ())
-    other = subprocess.Popen(  # claims the folder as a training run does, and holds it
-        [sys.executable, "-c", f"from embedeval.files import FolderLock; import time; FolderLock({str(tmp_path / 'tiny-wt-s1')!r})"
-         ".acquire(); print('held', flush=True); time.sleep(120)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert other.stdout.readline().strip() == "held"
+    with held_by_another_process(tmp_path / "tiny-wt-s1") as other:
         waiting = [taken, free]
         assert _next_ready(waiting, tmp_path, {}) is free
         assert waiting == []
         err = capsys.readouterr().err
         assert f"tiny-wt-s1 not started here: another process (pid {other.pid}) is training it" in err
-    finally:
-        other.kill()
-        other.wait()
 
 
 def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, monkeypatch, capsys):
     """Two `reproduce` calls (or a hand-started `train`) over one runs folder: the second must not start a run the
     first is training, and its dry run says who has it."""
-    import subprocess
-    import sys
 
     def tiny(row: str, seed: int) -> Run:
         args = ("train", "lm", "--corpus", "builtin", "--config", "tiny", "--variant", row, "--seed", str(seed))
@@ -303,13 +290,7 @@ def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, mon
     monkeypatch.setitem(reproduce.TABLES, "toy", Table("toy", "a toy table", ("untied", "wt"), {}, "none", tiny))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs").mkdir()
-    other = subprocess.Popen(  # claims the folder as a training run does, and holds it
-        [sys.executable, "-c", "from embedeval.files import FolderLock; import time; FolderLock('runs/tiny-wt-s1')"
-         ".acquire(); print('held', flush=True); time.sleep(120)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert other.stdout.readline().strip() == "held"
+    with held_by_another_process("runs/tiny-wt-s1") as other:
         args = ["reproduce", "toy", "--seeds", "1", "--runs-dir", "runs", "--out", "out", "--no-report"]
         code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)
         assert code == 0 and f"tiny-wt-s1                   seed 1  running in another process (pid {other.pid})" in out
@@ -318,9 +299,6 @@ def test_a_run_another_process_is_training_is_shown_and_left_alone(tmp_path, mon
         assert "not started here, already training: tiny-wt-s1" in err
         assert (tmp_path / "runs" / "tiny-untied-s1" / "summary.json").is_file()
         assert not (tmp_path / "runs" / "tiny-wt-s1").exists()
-    finally:
-        other.kill()
-        other.wait()
     code, out, _ = run_main([*args, "--dry-run"], monkeypatch, capsys)  # the holder is gone: an ordinary absent run
     assert "tiny-wt-s1                   seed 1  absent" in out
 

@@ -81,9 +81,11 @@ class _LinearCrossEntropy(torch.autograd.Function):
     def forward(ctx, features, weight, bias, targets, chunk, kernel):  # type: ignore[override]
         need_f, need_w, need_b = ctx.needs_input_grad[:3]
         grads = need_f or need_w or need_b
+        # the first block writes the weight's and bias's gradients (below); with no rows there is none, and they are 0
+        new = torch.empty_like if features.size(0) else torch.zeros_like
         grad_f = torch.empty_like(features) if need_f else None
-        grad_w = torch.empty_like(weight) if need_w else None
-        grad_b = torch.empty_like(bias) if (need_b and bias is not None) else None
+        grad_w = new(weight) if need_w else None
+        grad_b = new(bias) if (need_b and bias is not None) else None
         total = features.new_zeros((), dtype=torch.float64)
         weight_t = weight.t()
         for start in range(0, features.size(0), chunk):
@@ -103,10 +105,6 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 torch.mm(z.t(), rows, out=grad_w) if start == 0 else grad_w.addmm_(z.t(), rows)
             if grad_b is not None:
                 torch.sum(z, 0, out=grad_b) if start == 0 else grad_b.add_(z.sum(0))
-        if features.size(0) == 0:  # no block wrote them: no rows, no gradient
-            for g in (grad_w, grad_b):
-                if g is not None:
-                    g.zero_()
         ctx.save_for_backward(*(g if g is not None else torch.empty(0) for g in (grad_f, grad_w, grad_b)))
         ctx.present = (grad_f is not None, grad_w is not None, grad_b is not None)
         ctx.spent = False
