@@ -157,6 +157,14 @@ console = err_console
     "0: PyTorch's unfused cross-entropy, which the committed tables' runs were trained with (the two agree to "
     "float32 rounding) [1024]",
 )
+@click.option(
+    "--dropout-kernel",
+    type=number(R["dropout_kernel"]),
+    default=None,
+    help="How the Transformer draws its dropout masks: 2, one float32 uniform draw per element (about half the time "
+    "of 1); 1, PyTorch's dropout, which the committed tables' Transformer runs were trained with. Another random "
+    "stream, so other numbers [2]",
+)
 @click.option("--heads", type=number(R["heads"]), default=None, help="Transformer attention heads [tf-small: 4]")
 @click.option("--ff-mult", type=number(R["ff_mult"]), default=None, help="Transformer MLP width / --hidden [4]")
 @click.option(

@@ -480,12 +480,14 @@ class LMTrainer(Interruptible):
         model_hook: Callable[[EmbeddingLM], None] | None = None,
     ) -> None:
         validate(cfg)
-        if resume:  # a run from before the fused loss, or before its second kernel, keeps its own arithmetic
+        if resume:  # a run from before the fused loss, its second kernel or dropout kernel 2 keeps its own arithmetic
             stored = run.stored_config()
             if "loss_chunk" not in stored:
                 cfg = dataclasses.replace(cfg, loss_chunk=0)
             elif "loss_kernel" not in stored:
                 cfg = dataclasses.replace(cfg, loss_kernel=1)
+            if "dropout_kernel" not in stored:
+                cfg = dataclasses.replace(cfg, dropout_kernel=1)
         self.cfg, self.data, self.run = cfg, data, run
         self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
         if cfg.threads:

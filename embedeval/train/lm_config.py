@@ -47,6 +47,7 @@ LM_RANGES = {
     "planted_tokens": Range(int, 0, 100_000),
     "loss_chunk": Range(int, 0, 1_000_000),
     "loss_kernel": Range(int, 1, 2),
+    "dropout_kernel": Range(int, 1, 2),
 }
 
 ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
@@ -115,6 +116,11 @@ class LMConfig:
     # how the fused loss forms a block's softmax (embedeval.train.fused_loss): 2 for new runs; a run that resumes
     # without it in its config.json was started with kernel 1 and keeps it (they agree to float32 rounding)
     loss_kernel: int = 2
+    # how the Transformer draws its dropout masks (embedeval.train.transformer_model): 1, PyTorch's dropout (a
+    # bernoulli_ draw of a double per element); 2 for new runs, a float32 uniform draw per element compared with the
+    # keep probability (about half the time). Another random stream, so other numbers: a run that resumes without it
+    # in its config.json was started with kernel 1 and keeps it, and the committed tables' runs pin 1
+    dropout_kernel: int = 2
     # transfer (docs/methods.md 10.1): train on this corpus with another run's vocabulary (words outside it read as
     # <unk>), and start from another run's final weights instead of a random initialisation. Paths to run folders
     vocab_from: str | None = None
@@ -147,7 +153,8 @@ class LMConfig:
     def unused_fields(self) -> tuple[str, ...]:
         """Fields this variant never reads: a resume may differ in them (a default changed since the run began)."""
         unused = () if self.augmented_loss else ("al_tau", "al_gamma", "al_target_grad")
-        return unused + (() if self.projection else ("pr_lambda", "pr_bias", "pr_lr_scale"))
+        unused += () if self.projection else ("pr_lambda", "pr_bias", "pr_lr_scale")
+        return unused + (() if self.arch == "transformer" else ("dropout_kernel",))  # the LSTMs' dropout is PyTorch's
 
 
 # name: (init_scale, lr, clip, layers, bptt, hidden, epochs at full lr, total epochs, keep_prob, decay, batch)
