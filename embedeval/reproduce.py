@@ -87,7 +87,8 @@ _CHECKED = {"--seed": ("seed", int), "--variant": ("variant", str), "--corpus": 
             "--bilm-softmax": ("arch_options.softmax", str), "--backend": ("backend", str), "--arch": ("arch", str),
             "--loss-chunk": ("loss_chunk", int), "--vocab-from": ("vocab_from", str),
             "--normalise": ("normalise", str), "--plant-tokens": ("planted_tokens", int),
-            "--epochs": ("epochs", int), "--dropout-kernel": ("dropout_kernel", int)}  # fmt: skip
+            "--epochs": ("epochs", int), "--dropout-kernel": ("dropout_kernel", int),
+            "--optimizer-kernel": ("optimizer_kernel", int)}  # fmt: skip
 
 
 def _expected(args: tuple[str, ...]) -> dict[str, Any]:
@@ -116,8 +117,8 @@ def _stored(config: dict[str, Any], key: str) -> Any:
         return 1.0
     if key == "loss_chunk" and value is None:
         return 0  # runs from before the fused loss: the unfused one
-    if key == "dropout_kernel" and value is None:
-        return 1  # runs from before the option: PyTorch's dropout
+    if key in ("dropout_kernel", "optimizer_kernel") and value is None:
+        return 1  # runs from before the option: PyTorch's dropout and AdamW loop
     return value
 
 
@@ -145,8 +146,9 @@ class Table:
 # The committed LM runs were trained with PyTorch's unfused cross-entropy; the fused one (the default since) agrees
 # only to float32 rounding, so a table's runs keep the unfused loss and a re-run gives the committed numbers
 UNFUSED = ("--loss-chunk", "0")
-# and the committed Transformer runs drew their dropout masks with PyTorch's dropout (kernel 1), the LSTMs always do
-TORCH_DROPOUT = ("--dropout-kernel", "1")
+# and the committed Transformer runs drew their dropout masks with PyTorch's dropout and stepped with its AdamW loop
+# (kernel 1 of each; the LSTMs' dropout is always PyTorch's, and they train with SGD)
+TORCH_KERNELS = ("--dropout-kernel", "1", "--optimizer-kernel", "1")
 
 
 def _pw_small(row: str, seed: int) -> Run:
@@ -218,7 +220,7 @@ def _planted(row: str, seed: int) -> Run:
         return Run(row, seed, f"ptb25-gpt2-{variant}-planted-s{seed}", args)
     config, epochs = {"lstm": ("pw-small", "4"), "tf": ("tf-small", "3")}[arch]
     args = ("train", "lm", *(("--arch", "transformer") if arch == "tf" else ()), "--config", config, "--variant",
-            variant, "--epochs", epochs, *common, *UNFUSED, *(TORCH_DROPOUT if arch == "tf" else ()))  # fmt: skip
+            variant, "--epochs", epochs, *common, *UNFUSED, *(TORCH_KERNELS if arch == "tf" else ()))  # fmt: skip
     return Run(row, seed, f"ptb25-{config}-{variant}-planted-s{seed}", args)
 
 
@@ -239,7 +241,7 @@ def _tf_small(corpus: str) -> Any:
     def build(row: str, seed: int) -> Run:
         folder = f"{corpus}-tf-small-{row}-s{seed}"
         args = ("train", "lm", "--arch", "transformer", "--config", "tf-small", "--corpus", corpus, "--variant", row,
-                "--seed", str(seed), *UNFUSED, *TORCH_DROPOUT, "--threads", "1")  # fmt: skip
+                "--seed", str(seed), *UNFUSED, *TORCH_KERNELS, "--threads", "1")  # fmt: skip
         return Run(row, seed, folder, args)
 
     return build

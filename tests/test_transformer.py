@@ -112,9 +112,10 @@ def test_training_exports_the_roles_and_measures_the_whole_split(tmp_path, toy_c
     assert evaluate_perplexity(model, data.test, tf(variant)) == pytest.approx(summary["test_ppl"])
 
 
-def test_a_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path, toy_corpus):
+@pytest.mark.parametrize("kernel", [1, 2])  # PyTorch's dropout and AdamW loop; uniform masks and the fused AdamW
+def test_a_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path, toy_corpus, kernel):
     data = load_lm_data(toy_corpus)
-    cfg = tf("wt", epochs=2, keep_prob=0.8)  # dropout and AdamW's moments must resume too
+    cfg = tf("wt", epochs=2, keep_prob=0.8, dropout_kernel=kernel, optimizer_kernel=kernel)  # dropout, AdamW's moments
     with RunDir.create(tmp_path / "straight") as run:
         train_lm(cfg, data, run)
     with RunDir.create(tmp_path / "cut") as run:

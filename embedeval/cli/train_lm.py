@@ -165,6 +165,13 @@ console = err_console
     "of 1); 1, PyTorch's dropout, which the committed tables' Transformer runs were trained with. Another random "
     "stream, so other numbers [2]",
 )
+@click.option(
+    "--optimizer-kernel",
+    type=number(R["optimizer_kernel"]),
+    default=None,
+    help="AdamW's arithmetic: 2, PyTorch's fused one-pass kernel; 1, its loop over the tensors, which the committed "
+    "tables' runs were trained with (the two agree to float32 rounding) [2]",
+)
 @click.option("--heads", type=number(R["heads"]), default=None, help="Transformer attention heads [tf-small: 4]")
 @click.option("--ff-mult", type=number(R["ff_mult"]), default=None, help="Transformer MLP width / --hidden [4]")
 @click.option(

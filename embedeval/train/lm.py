@@ -352,7 +352,8 @@ def make_optimizer(model: EmbeddingLM, cfg: LMConfig) -> torch.optim.Optimizer:
         rest = [p for p in model.parameters() if id(p) not in skip]
         groups = [{"params": rest}, {"params": own, "lr_scale": cfg.pr_lr_scale}]
         return torch.optim.SGD(groups, lr=cfg.lr)
-    return base.adamw(model, (model.input_embedding(), model.output_embedding()), cfg.lr, cfg.weight_decay, cfg.beta2)
+    embeddings = (model.input_embedding(), model.output_embedding())
+    return base.adamw(model, embeddings, cfg.lr, cfg.weight_decay, cfg.beta2, fused=cfg.optimizer_kernel == 2)
 
 
 def save_checkpoint(
@@ -480,7 +481,7 @@ class LMTrainer(Interruptible):
         model_hook: Callable[[EmbeddingLM], None] | None = None,
     ) -> None:
         validate(cfg)
-        if resume:  # a run from before the fused loss, its second kernel or dropout kernel 2 keeps its own arithmetic
+        if resume:  # a run from before the fused loss or a second kernel (loss, dropout, AdamW) keeps its arithmetic
             stored = run.stored_config()
             if "loss_chunk" not in stored:
                 cfg = dataclasses.replace(cfg, loss_chunk=0)
@@ -488,6 +489,8 @@ class LMTrainer(Interruptible):
                 cfg = dataclasses.replace(cfg, loss_kernel=1)
             if "dropout_kernel" not in stored:
                 cfg = dataclasses.replace(cfg, dropout_kernel=1)
+            if "optimizer_kernel" not in stored:
+                cfg = dataclasses.replace(cfg, optimizer_kernel=1)
         self.cfg, self.data, self.run = cfg, data, run
         self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
         if cfg.threads:

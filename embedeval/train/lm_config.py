@@ -48,6 +48,7 @@ LM_RANGES = {
     "loss_chunk": Range(int, 0, 1_000_000),
     "loss_kernel": Range(int, 1, 2),
     "dropout_kernel": Range(int, 1, 2),
+    "optimizer_kernel": Range(int, 1, 2),
 }
 
 ARCHS = tuple(a.name for a in trainers.archs("lm"))  # registered in embedeval.trainers (when this was imported)
@@ -121,6 +122,9 @@ class LMConfig:
     # keep probability (about half the time). Another random stream, so other numbers: a run that resumes without it
     # in its config.json was started with kernel 1 and keeps it, and the committed tables' runs pin 1
     dropout_kernel: int = 2
+    # AdamW's arithmetic: 1, PyTorch's loop over the tensors; 2 for new runs, PyTorch's fused one-pass kernel (equal to
+    # float32 rounding, not bit for bit). A run that resumes without it keeps 1, and the committed tables' runs pin 1
+    optimizer_kernel: int = 2
     # transfer (docs/methods.md 10.1): train on this corpus with another run's vocabulary (words outside it read as
     # <unk>), and start from another run's final weights instead of a random initialisation. Paths to run folders
     vocab_from: str | None = None
@@ -154,6 +158,7 @@ class LMConfig:
         """Fields this variant never reads: a resume may differ in them (a default changed since the run began)."""
         unused = () if self.augmented_loss else ("al_tau", "al_gamma", "al_target_grad")
         unused += () if self.projection else ("pr_lambda", "pr_bias", "pr_lr_scale")
+        unused += () if self.optimizer == "adamw" else ("optimizer_kernel",)
         return unused + (() if self.arch == "transformer" else ("dropout_kernel",))  # the LSTMs' dropout is PyTorch's
 
 

@@ -1,5 +1,6 @@
-"""The Transformer's dropout kernels: 1 is PyTorch's dropout draw for draw, 2 keeps the stated share of elements with
-PyTorch's scaling from uniform draws; a run keeps the kernel it started with and the committed tables pin 1."""
+"""The Transformer's dropout kernels (1 is PyTorch's dropout draw for draw, 2 keeps the stated share of elements with
+PyTorch's scaling from uniform draws) and AdamW's (1 PyTorch's loop, 2 its fused kernel); a run keeps the kernels it
+started with and the committed tables pin 1."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from embedeval.reproduce import TABLES
+from embedeval.train.lm import make_optimizer
 from embedeval.train.lm_config import make_config
+from embedeval.train.lm_model import build_model
 from embedeval.train.transformer_model import Dropout, TransformerLM, causal_attention, uniform_dropout
 from tests.conftest import run_cli
 
@@ -86,32 +89,63 @@ def test_kernel_1_is_the_transformer_as_it_was_before_the_option():
     torch.testing.assert_close(model.eval()(tokens, [])[0], other.eval()(tokens, [])[0], rtol=0, atol=0)
 
 
+def _steps_of_adamw(kernel: int, steps: int = 5) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    model = build_model(40, make_config("tf-tiny", "untied", optimizer_kernel=kernel, threads=1))
+    optimizer = make_optimizer(model, model.cfg)
+    assert optimizer.defaults["fused"] is (True if kernel == 2 else None)
+    grads = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        for p in model.parameters():
+            p.grad = torch.randn(p.shape, generator=grads)
+        optimizer.step()
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_adamw_kernel_2_is_pytorchs_fused_adamw_and_steps_as_kernel_1_does_to_float32_rounding():
+    loop, fused = _steps_of_adamw(1), _steps_of_adamw(2)
+    for name in loop:
+        torch.testing.assert_close(fused[name], loop[name], rtol=1e-5, atol=1e-6)
+    assert any(not torch.equal(fused[k], loop[k]) for k in loop)  # not bit for bit: hence the config field
+    again = _steps_of_adamw(2)  # same seed, same numbers
+    assert all(torch.equal(fused[k], again[k]) for k in fused)
+
+
+def test_sgd_runs_do_not_read_the_adamw_kernel_and_lstms_not_the_dropout_kernel():
+    assert {"optimizer_kernel", "dropout_kernel"} <= set(make_config("pw-small", "wt").unused_fields())
+    assert not {"optimizer_kernel", "dropout_kernel"} & set(make_config("tf-small", "wt").unused_fields())
+
+
 def test_a_transformer_run_from_before_the_option_resumes_with_kernel_1(tmp_path):
     out = tmp_path / "old"
     args = ["train", "lm", "--arch", "transformer", "--corpus", "builtin", "--config", "tf-tiny", "--keep-prob", "0.8",
             "--threads", "1", "--max-batches", "3", "--out", str(out)]  # fmt: skip
     assert run_cli(*args, "--epochs", "1")[0] == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["config"]["dropout_kernel"] == 2  # a new run's
-    del config["config"]["dropout_kernel"]  # what a run trained before the option holds
+    for kernel in ("dropout_kernel", "optimizer_kernel"):
+        assert config["config"][kernel] == 2  # a new run's
+        del config["config"][kernel]  # what a run trained before the options holds
     (out / "config.json").write_text(json.dumps(config))
     code, _, err = run_cli(*args, "--epochs", "2", "--resume")
     assert code == 0, err
-    assert json.loads((out / "summary.json").read_text())["config"]["dropout_kernel"] == 1
+    config = json.loads((out / "summary.json").read_text())["config"]
+    assert config["dropout_kernel"] == 1 and config["optimizer_kernel"] == 1
 
 
+@pytest.mark.parametrize("option", ["--dropout-kernel", "--optimizer-kernel"])
 @pytest.mark.parametrize("kernel", ["0", "3"])
-def test_a_kernel_out_of_range_is_refused_before_any_work(kernel):
+def test_a_kernel_out_of_range_is_refused_before_any_work(option, kernel):
     code, _, err = run_cli("train", "lm", "--arch", "transformer", "--config", "tf-tiny", "--corpus", "builtin",
-                           "--dropout-kernel", kernel, "--dry-run")  # fmt: skip
-    assert code != 0 and "--dropout-kernel" in err
+                           option, kernel, "--dry-run")  # fmt: skip
+    assert code != 0 and option in err
 
 
-def test_every_table_trains_its_transformers_with_pytorchs_dropout():
+def test_every_table_trains_its_transformers_with_pytorchs_dropout_and_adamw_loop():
     found = 0
     for table in TABLES.values():
         for run in table.runs((1,)):
             if run.args[:2] == ("train", "lm") and "transformer" in run.args:
-                assert run.args[run.args.index("--dropout-kernel") + 1] == "1", (table.name, run.folder)
+                for option in ("--dropout-kernel", "--optimizer-kernel"):
+                    assert run.args[run.args.index(option) + 1] == "1", (table.name, run.folder, option)
                 found += 1
     assert found >= 3  # the Transformer tables and the planted-token runs
