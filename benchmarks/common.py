@@ -147,6 +147,11 @@ def report_lm_throughput(args, cfg, ids, vocab_size: int, plain: Callable[[], fl
     import os
     import statistics
 
+    from embedeval.train.memory import keep_freed_memory
+
+    # the trainer sets glibc's malloc to keep freed memory, for the whole process: set it before the first round so
+    # that the plain loop runs with it in every round, not only after the trainer's first run
+    kept = keep_freed_memory()
     unfused_cfg = dataclasses.replace(cfg, loss_chunk=0)
     rows: dict[str, list[float]] = {"bound": [], "plain": [], "fused": [], "unfused": []}
     for _ in range(args.rounds):
@@ -163,7 +168,8 @@ def report_lm_throughput(args, cfg, ids, vocab_size: int, plain: Callable[[], fl
                 f"of each round's bound: {shares}")  # fmt: skip
 
     print(f"[{datetime.date.today()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end] config "
-          f"{args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads")  # fmt: skip
+          f"{args.config} ({args.variant}), {args.batches} batches x {args.rounds} rounds, {args.threads} threads; "
+          f"malloc keeps freed memory (every loop): {'yes' if kept else 'no (not glibc)'}")  # fmt: skip
     print(
         f"sgemm bound: median {bound / 1e9:,.1f} GFLOP/s ({', '.join(f'{b / 1e9:.1f}' for b in rows['bound'])}); "
         f"training FLOPs per token: {flops / 1e6:,.1f} M"

@@ -89,6 +89,8 @@ SLOW_TESTS = (
     "tests/test_series.py::test_a_failing_step_on_ray_is_its_own_one_line_error",
     "tests/test_plugins.py::test_a_faulty_plugin_is_one_line_naming_it_and_never_replaces_the_scores",
     "tests/test_fused_loss.py::test_a_run_from_before_the_fused_loss_resumes_with_the_unfused_one",
+    "tests/test_memory.py::test_a_trainer_step_reuses_freed_memory_instead_of_faulting_it_in_again",
+    "tests/test_kernels.py::test_a_transformer_run_from_before_the_option_resumes_with_kernel_1",
     "tests/test_fused_loss.py::test_a_tiny_run_trains_to_the_unfused_runs_perplexity_within_float_rounding",
     "tests/test_dynamics.py::test_a_resumed_track_says_it_resumes",
     "tests/test_hostile.py::test_a_run_killed_before_it_trained_is_reused_and_resume_says_why_not",

@@ -39,6 +39,7 @@ from embedeval.train.base import (
 )
 from embedeval.train.lm_config import LMConfig, validate
 from embedeval.train.lm_model import EmbeddingLM, build_model, strip_compile_prefix
+from embedeval.train.memory import keep_freed_memory
 from embedeval.trainers import model_name
 
 
@@ -492,6 +493,7 @@ class LMTrainer(Interruptible):
             if "optimizer_kernel" not in stored:
                 cfg = dataclasses.replace(cfg, optimizer_kernel=1)
         self.cfg, self.data, self.run = cfg, data, run
+        keep_freed_memory()  # each step's arrays reused without page faults (embedeval.train.memory)
         self.world = distributed.world()  # rank 0 of 1 outside torchrun; only rank 0 writes files
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
