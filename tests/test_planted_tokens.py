@@ -91,7 +91,10 @@ def test_analyse_run_finds_the_planted_tokens_of_gpt2_and_of_an_lm_run(gpt2_runs
     assert code == 0, err
     lm = analyse_run(tmp_path / "lm")
     assert lm["arch"] == "lstm" and lm["planted"] == 7 and lm["reference_tokens"] == 0
-    assert [i["method"] for i in lm["indicators"]] == [True, False]  # U's norm is the method's; V's norm is not
+    methods = {(i["indicator"], i["matrix"]): i["method"] for i in lm["indicators"]}
+    # U's norm is the method's; V's norm is not, nor init_box (methods 13.2: the LSTM's rows start in a uniform box)
+    assert methods == {("input_norm", "U"): True, ("init_box", "U"): False, ("input_norm", "V"): False,
+                       ("init_box", "V"): False}  # fmt: skip
     assert all(0 <= i["auroc"] <= 1 for i in lm["indicators"])
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embedeval.embeddings.matrix import ArrayMatrix
-from embedeval.evaluate.tokens import auroc, candidates, first_pc_removed, reference_cosine, row_norms
+from embedeval.evaluate.tokens import auroc, candidates, first_pc_removed, init_box, reference_cosine, row_norms
 
 
 def test_row_norms_and_candidates_by_hand():
@@ -178,3 +178,48 @@ def test_the_token_task_writes_its_candidates_and_frequency_to_tokens_csv(plante
     writer = csv.DictWriter(out, fieldnames=list(flat[0]))
     writer.writeheader()
     writer.writerows(flat)
+
+
+def test_init_box_by_hand():
+    rows = np.array([[0.05, -0.09], [0.11, 0.0], [-0.1, 0.02], [0.0, 0.3]], dtype=np.float32)
+    score, ids, threshold, rule = init_box(ArrayMatrix(rows), 0.1)
+    np.testing.assert_allclose(score, [-0.09, -0.11, -0.1, -0.3], rtol=1e-6)
+    # rows 0 and 2 are inside [-0.1, 0.1] (row 2 on its edge, float32's 0.1), most suspicious first
+    assert ids.tolist() == [0, 2] and threshold == -float(np.float32(0.1)) and "[-0.1, 0.1]" in rule
+
+
+def test_the_token_task_lists_exactly_the_rows_no_update_reached_when_the_initialisation_is_known():
+    from embedeval.tasks.tokens import analyse_model
+
+    rng = np.random.default_rng(0)
+    u = rng.uniform(-0.1, 0.1, size=(300, 16)).astype(np.float32)
+    untouched = np.array([3, 50, 299])
+    trained = np.setdiff1d(np.arange(300), untouched)
+    u[trained] += rng.normal(0, 0.2, size=(len(trained), 16)).astype(np.float32)  # updates leave the box
+
+    class Model:
+        input, output, tied_by_weights = ArrayMatrix(u), ArrayMatrix(u.copy()), False
+
+    with_box = analyse_model("m", Model, None, None, None, None, seed=0, init_bound=0.1)
+    box = {i["matrix"]: i for i in with_box["indicators"] if i["indicator"] == "init_box"}
+    assert set(box) == {"U", "V"}
+    assert sorted(t["id"] for t in box["U"]["top"]) == untouched.tolist() and box["U"]["candidates"] == 3
+    without = analyse_model("m", Model, None, None, None, None, seed=0)
+    assert all(i["indicator"] != "init_box" for i in without["indicators"])
+
+
+def test_the_initialisation_is_read_from_an_embedeval_runs_config(tmp_path):
+    from embedeval.tasks.tokens import uniform_init_bound
+
+    def run(name, trainer="lm", **cfg):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"trainer": trainer, "config": cfg}))
+        return tmp_path / name
+
+    assert uniform_init_bound(run("lstm", init_scale=0.05)) == 0.05
+    assert uniform_init_bound(run("old", init_scale=0.1)) == 0.1  # runs from before the arch field: LSTMs
+    assert uniform_init_bound(run("bilm", arch="bilstm", init_scale=0.1)) == 0.1
+    assert uniform_init_bound(run("tf", arch="transformer", init_scale=0.02)) is None  # normal initialisation
+    assert uniform_init_bound(run("fine", init_scale=0.1, init_from="elsewhere")) is None  # rows from another run
+    assert uniform_init_bound(run("sgns", trainer="skipgram", init_scale=0.1)) is None
+    assert uniform_init_bound(tmp_path / "absent") is None

@@ -10,6 +10,10 @@ Indicators of under-trained ("glitch") tokens, after Land & Bartolo (2024), chos
   tokenizer cannot produce from text (unreachable ones, and those never produced for a sample of ordinary text):
   a row like theirs is a row that training left alone.
 
+- ``init_box`` (runs whose rows were initialised uniformly in [-a, a]: embedeval's LSTMs; methods.md 13.2): minus a
+  row's largest absolute coordinate. A row no update reached is still inside the box, and its candidates are exactly
+  the rows inside it.
+
 Each is a score per token, higher = more suspicious, and a candidate list (a token whose score is beyond the
 threshold of methods.md: more suspicious than the median reference token, or, without references, more than 3
 robust standard deviations from the median). An indicator ranks candidates; prompting the model decides.
@@ -120,6 +124,19 @@ def reference_cosine(matrix: Any, reference: np.ndarray, block_rows: int | None 
         norms = np.linalg.norm(x, axis=1) * target_norm
         out[start : start + len(x)] = np.where(norms > 0, (x @ target) / np.where(norms > 0, norms, 1), 0.0)
     return out
+
+
+def init_box(matrix: Any, bound: float, block_rows: int | None = None) -> tuple[np.ndarray, np.ndarray, float, str]:
+    """``init_box`` for rows initialised uniformly in [-bound, bound]: (scores, candidate ids most suspicious first,
+    threshold, rule). The score is minus the row's largest absolute coordinate; a candidate is a row still inside the
+    box. The box's edge is the float32 value of ``bound`` (the rows were drawn, and are stored, in float32)."""
+    score = np.empty(matrix.shape[0])
+    for start, block in matrix.blocks(block_rows):
+        score[start : start + len(block)] = -np.abs(block.astype(np.float64)).max(axis=1)
+    threshold = -float(np.float32(bound))
+    ids = np.flatnonzero(score >= threshold)
+    rule = f"still inside its initial box [-{bound:g}, {bound:g}] (uniform initialisation)"
+    return score, ids[np.argsort(-score[ids], kind="stable")], threshold, rule
 
 
 def row_norms(matrix: Any, block_rows: int | None = None) -> np.ndarray:

@@ -25,8 +25,10 @@ def _escaped(text: str) -> str:
 
 
 def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, counts: np.ndarray | None,
-                  corpus_note: str | None, seed: int) -> dict[str, Any]:  # fmt: skip
-    from embedeval.evaluate.tokens import candidates, frequency_effects, indicator_scores
+                  corpus_note: str | None, seed: int, init_bound: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """``init_bound``: the rows were initialised uniformly in [-init_bound, init_bound] (an embedeval LSTM run): each
+    matrix also gets the ``init_box`` indicator (methods.md 13.2)."""
+    from embedeval.evaluate.tokens import candidates, frequency_effects, indicator_scores, init_box
 
     n = model.input.shape[0]
     cats = token_categories(tok, n, types) if tok is not None else {}
@@ -37,12 +39,14 @@ def analyse_model(name: str, model: Any, tok: Any, types: list[int] | None, coun
     matrices = {which: m for which, m in matrices.items() if m is not None}
     indicators = []
     special = cats.get("special")
+    found: list[tuple[str, str, np.ndarray, np.ndarray, float, str]] = []
     for which, matrix in matrices.items():
-        found = indicator_scores(which, matrix, reference)
-        if found is None:
-            continue  # no reference tokens (a word-level run): the cosine indicator has nothing to point at
-        indicator, score = found
-        ids, threshold, rule = candidates(score, reference, exclude=special)
+        scored = indicator_scores(which, matrix, reference)
+        if scored is not None:  # None: no reference tokens (a word-level run), nothing for the cosine to point at
+            found.append((which, scored[0], scored[1], *candidates(scored[1], reference, exclude=special)))
+        if init_bound is not None:
+            found.append((which, "init_box", *init_box(matrix, init_bound)))
+    for which, indicator, score, ids, threshold, rule in found:
         # the head of the whole ranking, listed or not: the threshold is a convention, and where it lists few
         # tokens (or none) the ranking is still the indicator's answer. The candidates are its prefix (the same
         # order, the scores at or above the threshold), so the listed ones are taken from it
@@ -170,7 +174,7 @@ def _run_rows(ctx: TaskContext, info: Any) -> list[dict[str, Any]]:
 
     if _Model.output is not None and by_role["output"].words != first.words:
         return []  # a run whose U and V rows differ (a translation run's sides): token rows are not shared
-    row = analyse_model(info.name, _Model, None, None, counts, note, ctx.settings.seed)
+    row = analyse_model(info.name, _Model, None, None, counts, note, ctx.settings.seed, uniform_init_bound(info.path))
     for ind in row["indicators"]:
         for t in [*ind["top"], *ind["ranked"]]:
             t["token"] = repr(first.words[t["id"]])
@@ -183,6 +187,22 @@ def _run_rows(ctx: TaskContext, info: Any) -> list[dict[str, Any]]:
         for ind in row["indicators"]:
             ind["auroc_never_in_training"] = auroc(ind["scores"], never)
     return [row]
+
+
+def uniform_init_bound(folder: str | Path) -> float | None:
+    """a when an embedeval run initialised its word rows uniformly in [-a, a] (the LSTMs and the biLM: their
+    ``init_scale``), else None (the Transformer's normal initialisation, skip-gram, translation, unknown)."""
+    import json
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    cfg = config.get("config") if isinstance(config, dict) else None
+    if config.get("trainer") != "lm" or not isinstance(cfg, dict) or cfg.get("arch", "lstm") not in ("lstm", "bilstm"):
+        return None
+    scale = cfg.get("init_scale")
+    return float(scale) if isinstance(scale, (int, float)) and scale > 0 and not cfg.get("init_from") else None
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
