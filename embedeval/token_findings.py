@@ -20,6 +20,8 @@ from embedeval.evaluate.stats import holm, paired_seed_test
 
 ARCHS = {"lstm": "LSTM (pw-small)", "tf": "Transformer (tf-small)", "gpt2": "Hugging Face GPT-2 (byte-level BPE)"}
 TARGET_AUROC = 0.99  # the untied indicator's target (the token issue), stated before the runs
+# the seeds init_box (methods 13.2) was chosen on; its test, stated before they ran, is on seeds 4, 5 and 6
+INIT_BOX_CHOSEN_ON = (1, 2, 3)
 
 
 # bands of training count for the AUROC against tokens seen that often: which seen tokens the indicator confuses
@@ -224,6 +226,12 @@ def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 row["target"] = TARGET_AUROC
                 row["verdict"] = (f"target met in {sum(v >= TARGET_AUROC for v in values)} of {len(values)} seeds "
                                   f"(min {min(values):.4f})")  # fmt: skip
+            if ind == "init_box" and which == "U" and not key.endswith("-tied"):
+                if set(row["seeds"]) & set(INIT_BOX_CHOSEN_ON):
+                    row["verdict"] = "chosen on these seeds (methods 13.2): not its test"
+                else:
+                    row["verdict"] = (f"13.2's test: AUROC ≥ {TARGET_AUROC} in {sum(v >= TARGET_AUROC for v in values)} "
+                                      f"of {len(values)} seeds (min {min(values):.4f})")  # fmt: skip
             detection.append(row)
     r2: dict[str, dict[str, dict[int, float]]] = {}
     for r in runs:
@@ -275,9 +283,13 @@ def page(result: dict[str, Any]) -> str:
              f"S and V have only the row norm, shown for completeness and marked \"not the method's\". {NONE}", "",
              "`init_box` (docs/methods.md, section 13.2; the LSTM runs, whose rows were initialised uniformly in "
              "[-0.1, 0.1]) is minus a row's largest absolute coordinate, and its candidates are the rows still inside "
-             "that box. It was chosen after seeing seeds 1-3 of these runs, so its numbers on them are not its test: "
-             "section 13.2 states the test, on seeds 4-6, before those runs. It is marked \"not the method's\" "
-             f"(not the issue's indicator; the target column stays on `input_norm`). {NONE}", "",
+             + ("that box. It was chosen after seeing seeds 1-3 of these runs, so its numbers on them are not its "
+                "test: section 13.2 states the test, on seeds 4-6, before those runs."
+                if set(result["seeds"]) & set(INIT_BOX_CHOSEN_ON) else
+                "that box. It was chosen on seeds 1-3 (`reports/tokens/README.md`); these seeds are the test section "
+                "13.2 stated before they were trained (the untied LSTM only).")
+             + " It is marked \"not the method's\" (not the issue's indicator; the target column stays on "
+             f"`input_norm`). {NONE}", "",
              "AUROC: the chance that a planted token scores as more suspicious than a token of the training text; "
              "tokens never seen for other reasons are in neither class. The interval over seeds is Student's t, cut "
              f"to [0, 1]. {NONE}", "",
