@@ -267,6 +267,15 @@ def _p(x: float | None) -> str:
     return "—" if x is None else ("< 0.001" if x < 0.001 else f"{x:.3f}")
 
 
+def _rows_present(runs: list[dict[str, Any]]) -> str:
+    """A sentence naming the rows these seeds have, when they are not all six (13.2's test trains one row)."""
+    present = sorted({(r["arch"], r["tied"]) for r in runs})
+    if len(present) == 2 * len(ARCHS):
+        return ""
+    named = "; ".join(f"{ARCHS[a]}, {'tied' if t else 'untied'}" for a, t in present)
+    return f" Trained for these seeds: {named} only; the other rows are not on this page."
+
+
 def page(result: dict[str, Any]) -> str:
     runs = result["runs"]
     lines = [FIRST_LINE, "", "# Under-trained tokens and frequency: planted ground truth", "",
@@ -275,7 +284,7 @@ def page(result: dict[str, Any]) -> str:
              "indicator of under-trained tokens should find. The runs: pw-small (LSTM, 4 epochs) and tf-small "
              "(Transformer, 3 epochs) on the first 25% of PTB's training text, and a small Hugging Face GPT-2 (2 "
              "layers, width 128, transformers' Trainer, 4 epochs) with a byte-level BPE of 8,000 tokens learnt from "
-             f"the same text; each untied and tied. {NONE}", "",
+             f"the same text; each untied and tied.{_rows_present(runs)} {NONE}", "",
              "The indicators (docs/methods.md, section 13): `input_norm` is the row norm (low: suspicious), the "
              "method's indicator for U of an untied model; `reference_cosine` is the cosine, after removing the first "
              "principal component, to the mean of reference tokens the tokenizer never produces for ordinary text "
@@ -284,7 +293,7 @@ def page(result: dict[str, Any]) -> str:
              "`init_box` (docs/methods.md, section 13.2; the LSTM runs, whose rows were initialised uniformly in "
              "[-0.1, 0.1]) is minus a row's largest absolute coordinate, and its candidates are the rows still inside "
              + ("that box. It was chosen after seeing seeds 1-3 of these runs, so its numbers on them are not its "
-                "test: section 13.2 states the test, on seeds 4-6, before those runs."
+                "test: section 13.2 states the test, on seeds 4-6, before those runs (`reports/tokens/held-out/`)."
                 if set(result["seeds"]) & set(INIT_BOX_CHOSEN_ON) else
                 "that box. It was chosen on seeds 1-3 (`reports/tokens/README.md`); these seeds are the test section "
                 "13.2 stated before they were trained (the untied LSTM only).")
