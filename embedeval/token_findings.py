@@ -85,7 +85,7 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
 
     from embedeval.embeddings.matrix import ArrayMatrix
     from embedeval.evaluate.tokens import init_box, reference_cosine, row_norms
-    from embedeval.tasks.tokens import uniform_init_bound
+    from embedeval.tasks.tokens import init_bound_of
 
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     cfg = config["config"]
@@ -131,7 +131,7 @@ def analyse_run(folder: Path, data_dir: str | None = None, seed: int = 0) -> dic
             "U": ArrayMatrix(embeddings["input"].vectors), "V": ArrayMatrix(embeddings["output"].vectors)}  # fmt: skip
         out.update(arch="tf" if cfg.get("arch") == "transformer" else "lstm", reference_tokens=0)
     out.update(tied=tied, tokens=int(len(counts)), planted=int(len(planted)), trained=int((counts > 0).sum()))
-    bound = uniform_init_bound(folder) if config["trainer"] != "hf-gpt2" else None
+    bound = init_bound_of(config)  # None for GPT-2 and the Transformer
     for which, matrix in matrices.items():
         scores = [("input_norm", -row_norms(matrix), which == "U")]
         if len(reference) and which in ("V", "S"):
@@ -222,16 +222,16 @@ def findings(runs: list[dict[str, Any]]) -> dict[str, Any]:
                    "auroc_10plus_mean": float(np.mean(ten)) if ten and None not in ten else None,
                    "auroc_by_count_mean": _band_means(matched),
                    "threshold_mean": _threshold_means(matched)}  # fmt: skip
+            met = sum(v >= TARGET_AUROC for v in values)
             if method and ind == "input_norm" and which == "U":
                 row["target"] = TARGET_AUROC
-                row["verdict"] = (f"target met in {sum(v >= TARGET_AUROC for v in values)} of {len(values)} seeds "
-                                  f"(min {min(values):.4f})")  # fmt: skip
+                row["verdict"] = f"target met in {met} of {len(values)} seeds (min {min(values):.4f})"
             if ind == "init_box" and which == "U" and not key.endswith("-tied"):
                 if set(row["seeds"]) & set(INIT_BOX_CHOSEN_ON):
                     row["verdict"] = "chosen on these seeds (methods 13.2): not its test"
                 else:
-                    row["verdict"] = (f"13.2's test: AUROC ≥ {TARGET_AUROC} in {sum(v >= TARGET_AUROC for v in values)} "
-                                      f"of {len(values)} seeds (min {min(values):.4f})")  # fmt: skip
+                    row["verdict"] = (f"13.2's test: AUROC ≥ {TARGET_AUROC} in {met} of {len(values)} seeds "
+                                      f"(min {min(values):.4f})")  # fmt: skip
             detection.append(row)
     r2: dict[str, dict[str, dict[int, float]]] = {}
     for r in runs:

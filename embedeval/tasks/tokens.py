@@ -198,7 +198,12 @@ def uniform_init_bound(folder: str | Path) -> float | None:
         config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    cfg = config.get("config") if isinstance(config, dict) else None
+    return init_bound_of(config) if isinstance(config, dict) else None
+
+
+def init_bound_of(config: dict[str, Any]) -> float | None:
+    """:func:`uniform_init_bound` from a run's config.json already read."""
+    cfg = config.get("config")
     if config.get("trainer") != "lm" or not isinstance(cfg, dict) or cfg.get("arch", "lstm") not in ("lstm", "bilstm"):
         return None
     scale = cfg.get("init_scale")
